@@ -1,0 +1,164 @@
+//! Reading one asset file: TOML text into a typed struct with the failing key path and line on error,
+//! and the [`Checker`] that validation passes use to report refused values against the same file.
+
+use std::fmt::Display;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
+
+use super::error::ConfigError;
+
+/// The text of one asset file, kept so that errors found after parsing can still name a line.
+#[derive(Debug)]
+pub(crate) struct Source {
+    /// The path shown to the user: the assets directory joined with the relative path.
+    file: String,
+    text: String,
+}
+
+impl Source {
+    /// Reads `dir/relative` and parses it into `T`; a missing file, bad TOML, an unknown key or a value
+    /// of the wrong type becomes one [`ConfigError`] pushed onto `errors`.
+    pub(crate) fn parse<T: DeserializeOwned>(
+        dir: &Path,
+        relative: &str,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<(T, Source)> {
+        let path = dir.join(relative);
+        let file = path.display().to_string();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) => {
+                errors.push(ConfigError {
+                    file,
+                    line: None,
+                    key: String::new(),
+                    reason: format!("cannot read: {err}"),
+                });
+                return None;
+            }
+        };
+        let source = Source { file, text };
+        match source.deserialize::<T>() {
+            Ok(value) => Some((value, source)),
+            Err(err) => {
+                errors.push(err);
+                None
+            }
+        }
+    }
+
+    fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        let deserializer =
+            toml::de::Deserializer::parse(&self.text).map_err(|err| self.toml_error(String::new(), &err))?;
+        serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let key = err.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            self.toml_error(key, err.inner())
+        })
+    }
+
+    fn toml_error(&self, key: String, err: &toml::de::Error) -> ConfigError {
+        let line = err
+            .span()
+            .map(|span| line_of_offset(&self.text, span.start))
+            .or_else(|| self.line_of_key(&key));
+        ConfigError {
+            file: self.file.clone(),
+            line,
+            key,
+            reason: err.message().trim().to_owned(),
+        }
+    }
+
+    /// The 1-based line where the dotted `key` path is written, if the file has it.
+    fn line_of_key(&self, key: &str) -> Option<usize> {
+        let root = DeTable::parse(&self.text).ok()?;
+        let mut segments = key.split('.').filter(|s| !s.is_empty());
+        let first = segments.next()?;
+        let mut current = root.get_ref().iter().find(|(k, _)| k.get_ref() == first)?.1;
+        for segment in segments {
+            let next = match current.get_ref() {
+                DeValue::Table(table) => table.iter().find(|(k, _)| k.get_ref() == segment).map(|(_, v)| v),
+                _ => None,
+            };
+            match next {
+                Some(value) => current = value,
+                None => break,
+            }
+        }
+        Some(line_of_offset(&self.text, current.span().start))
+    }
+
+    /// A checker that reports refused values against this file.
+    pub(crate) fn checker<'a>(&'a self, errors: &'a mut Vec<ConfigError>) -> Checker<'a> {
+        Checker { source: self, errors }
+    }
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Collects the values a validation pass refuses in one file.
+#[derive(Debug)]
+pub(crate) struct Checker<'a> {
+    source: &'a Source,
+    errors: &'a mut Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    /// Refuses the value at `key` for `reason`.
+    pub(crate) fn refuse(&mut self, key: &str, reason: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.source.file.clone(),
+            line: self.source.line_of_key(key),
+            key: key.to_owned(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Refuses `value` unless it is strictly greater than zero (and, for floats, finite).
+    pub(crate) fn positive<T>(&mut self, key: &str, value: T)
+    where
+        T: PartialOrd + Default + Display + Copy,
+    {
+        // NaN compares as `None`, so it is refused too.
+        if value.partial_cmp(&T::default()) != Some(std::cmp::Ordering::Greater) {
+            self.refuse(key, format!("must be > 0, got {value}"));
+        }
+    }
+
+    /// Refuses `value` unless `low <= value <= high`.
+    pub(crate) fn within<T>(&mut self, key: &str, value: T, low: T, high: T)
+    where
+        T: PartialOrd + Display + Copy,
+    {
+        if !(low <= value && value <= high) {
+            self.refuse(key, format!("must be between {low} and {high}, got {value}"));
+        }
+    }
+
+    /// Refuses `value` unless it names one of `known` (a reference to another table).
+    pub(crate) fn one_of<'k>(
+        &mut self,
+        key: &str,
+        value: &str,
+        what: &str,
+        known: impl Iterator<Item = &'k String> + Clone,
+    ) {
+        if !known.clone().any(|k| k == value) {
+            let list = known.map(String::as_str).collect::<Vec<_>>().join(", ");
+            self.refuse(key, format!("unknown {what} `{value}`; known: {list}"));
+        }
+    }
+
+    /// Refuses an empty table of named entries.
+    pub(crate) fn not_empty(&mut self, key: &str, len: usize) {
+        if len == 0 {
+            self.refuse(key, "must define at least one entry");
+        }
+    }
+}

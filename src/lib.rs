@@ -1,0 +1,20 @@
+//! necpsim: an authoritative game simulation server.
+//!
+//! Data crosses each boundary once, in one direction per path:
+//!
+//! ```text
+//! assets/*.toml ──▶ config   (load, validate, hot reload)  ──Arc<Config>──▶ sim
+//! clients ──▶ server::TickLoop ──Sim::submit──▶ sim (bevy_ecs, no IO, no clock) ──Outbox──▶ clients
+//! ```
+//!
+//! - [`config`]: the typed form of every designer file, with errors that name file, line and key.
+//! - [`sim`]: the deterministic world, advanced one tick at a time in the phases
+//!   Input → Gameplay → Combat → Economy → Output.
+//! - [`server`]: the process around the sim: the fixed-rate tick thread with catch-up and drop
+//!   accounting, the asset watcher, the data directory lock and the bound socket.
+//! - [`telemetry`]: logging setup.
+
+pub mod config;
+pub mod server;
+pub mod sim;
+pub mod telemetry;

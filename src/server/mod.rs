@@ -1,0 +1,131 @@
+//! The server process around the simulation: loads the assets, locks the data directory, binds the
+//! UDP address, starts the asset watcher and the tick thread, and stops them again.
+
+mod data_dir;
+mod pacer;
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the tick loop is where wall-clock time enters the server: it paces and measures ticks"
+)]
+mod tick_loop;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+
+use tracing::info;
+
+pub use data_dir::{DataDir, DataDirError};
+pub use pacer::{Pace, TickPacer, interval_for};
+pub use tick_loop::{TickLoop, TickStats};
+
+use crate::config::{AssetWatcher, Config, ConfigErrors, WatchError};
+use crate::sim::Sim;
+
+/// Where the server finds its assets and keeps its state.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Directory of the designer TOML files, watched for edits.
+    pub assets: PathBuf,
+    /// Directory for the server's own state; created if missing, locked while serving.
+    pub data: PathBuf,
+    /// UDP address for clients; `None` takes `net.bind` from `server.toml`.
+    pub bind: Option<SocketAddr>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The assets are invalid; every problem is listed.
+    #[error("invalid assets:\n{0}")]
+    Config(#[from] ConfigErrors),
+    /// The data directory cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The UDP address cannot be bound.
+    #[error("cannot bind UDP {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The assets directory cannot be watched.
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    /// A server thread could not be started.
+    #[error("cannot start the tick thread: {0}")]
+    Thread(#[from] std::io::Error),
+    /// The tick thread panicked.
+    #[error("the tick thread panicked")]
+    TickThreadPanicked,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    shutdown: Arc<AtomicBool>,
+    tick_thread: JoinHandle<()>,
+    stats: Arc<TickStats>,
+    socket: UdpSocket,
+    _data_dir: DataDir,
+}
+
+impl Server {
+    /// Loads and checks everything, then starts ticking.
+    pub fn start(options: &ServeOptions) -> Result<Server, ServeError> {
+        let config = Arc::new(Config::load(&options.assets)?);
+        let data_dir = DataDir::lock(&options.data)?;
+        let addr = options.bind.unwrap_or(config.server.net.bind);
+        let socket = UdpSocket::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        let watcher = AssetWatcher::start(&options.assets, Arc::clone(&config))?;
+
+        let stats = Arc::new(TickStats::default());
+        let tick_loop = TickLoop::new(Sim::new(Arc::clone(&config)), Some(watcher), Arc::clone(&stats));
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let tick_thread = thread::Builder::new().name("tick".into()).spawn({
+            let shutdown = Arc::clone(&shutdown);
+            move || tick_loop.run(&shutdown)
+        })?;
+
+        info!(
+            assets = %options.assets.display(),
+            data = %data_dir.path().display(),
+            udp = %socket.local_addr().unwrap_or(addr),
+            rate_hz = config.server.tick.rate_hz,
+            "serving"
+        );
+        Ok(Server {
+            shutdown,
+            tick_thread,
+            stats,
+            socket,
+            _data_dir: data_dir,
+        })
+    }
+
+    /// The bound UDP address (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Totals of the tick thread.
+    pub fn stats(&self) -> &TickStats {
+        &self.stats
+    }
+
+    /// Blocks until the tick thread ends.
+    pub fn wait(self) -> Result<(), ServeError> {
+        self.tick_thread
+            .join()
+            .map_err(|_| ServeError::TickThreadPanicked)
+    }
+
+    /// Stops the tick thread after the tick in progress and waits for it.
+    pub fn stop(self) -> Result<(), ServeError> {
+        self.shutdown.store(true, Ordering::Release);
+        self.wait()
+    }
+}

@@ -1,0 +1,164 @@
+//! The tick thread: drives a [`Sim`] at the configured rate, applies configuration reloads at tick
+//! boundaries, measures every tick and counts overruns and dropped ticks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use super::pacer::{Pace, TickPacer, interval_for};
+use crate::config::{AssetWatcher, Config, ReloadOutcome};
+use crate::sim::{Outbox, Sim};
+
+/// Longest single sleep, so that a shutdown request is noticed promptly even at low tick rates.
+const MAX_SLEEP: Duration = Duration::from_millis(20);
+
+/// How often a summary of recent ticks is logged.
+const SUMMARY_EVERY: Duration = Duration::from_secs(10);
+
+/// Running totals of the tick thread, readable from any thread.
+#[derive(Debug, Default)]
+pub struct TickStats {
+    /// Ticks simulated.
+    pub ticks: AtomicU64,
+    /// Ticks that took longer than the tick interval.
+    pub overruns: AtomicU64,
+    /// Overdue ticks skipped after a stall.
+    pub dropped: AtomicU64,
+    /// Configuration reloads applied.
+    pub reloads_applied: AtomicU64,
+    /// Configuration edits refused.
+    pub reloads_refused: AtomicU64,
+}
+
+/// Tick durations since the last summary line.
+#[derive(Debug, Default)]
+struct Window {
+    ticks: u64,
+    total: Duration,
+    max: Duration,
+    overruns: u64,
+    dropped: u64,
+}
+
+/// Owns the simulation on its thread.
+#[derive(Debug)]
+pub struct TickLoop {
+    sim: Sim,
+    pacer: TickPacer,
+    watcher: Option<AssetWatcher>,
+    outbox: Outbox,
+    stats: Arc<TickStats>,
+    window: Window,
+}
+
+impl TickLoop {
+    /// A loop over `sim` at its configured rate, taking reloads from `watcher` when there is one.
+    pub fn new(sim: Sim, watcher: Option<AssetWatcher>, stats: Arc<TickStats>) -> TickLoop {
+        let tick = &sim.config().server.tick;
+        let pacer = TickPacer::new(interval_for(tick.rate_hz), tick.max_catch_up_ticks);
+        TickLoop {
+            sim,
+            pacer,
+            watcher,
+            outbox: Outbox::default(),
+            stats,
+            window: Window::default(),
+        }
+    }
+
+    /// Runs until `shutdown` is set.
+    pub fn run(mut self, shutdown: &AtomicBool) {
+        let epoch = Instant::now();
+        let mut next_summary = SUMMARY_EVERY;
+        while !shutdown.load(Ordering::Acquire) {
+            while let Some(outcome) = self.watcher.as_ref().and_then(AssetWatcher::try_next) {
+                self.apply_reload(outcome);
+            }
+            let elapsed = epoch.elapsed();
+            match self.pacer.poll(elapsed) {
+                Pace::WaitUntil(due) => thread::sleep((due - elapsed).min(MAX_SLEEP)),
+                Pace::Run { ticks, dropped } => {
+                    if dropped > 0 {
+                        self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+                        self.window.dropped += dropped;
+                        warn!(
+                            dropped,
+                            tick = self.sim.tick(),
+                            "tick backlog dropped after a stall"
+                        );
+                    }
+                    for _ in 0..ticks {
+                        self.run_tick();
+                    }
+                }
+            }
+            if elapsed >= next_summary {
+                self.log_summary();
+                next_summary = elapsed + SUMMARY_EVERY;
+            }
+        }
+        info!(tick = self.sim.tick(), "tick loop stopped");
+    }
+
+    fn run_tick(&mut self) {
+        let started = Instant::now();
+        self.sim.step();
+        // Replies and events wait here for the network layer that delivers them to clients.
+        self.sim.drain_outputs(&mut self.outbox);
+        let took = started.elapsed();
+
+        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
+        self.window.ticks += 1;
+        self.window.total += took;
+        self.window.max = self.window.max.max(took);
+        if took > self.pacer.interval() {
+            self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+            self.window.overruns += 1;
+        }
+    }
+
+    fn apply_reload(&mut self, outcome: ReloadOutcome) {
+        match outcome {
+            ReloadOutcome::Applied(next) => {
+                let running: &Config = self.sim.config();
+                let changed = running.changed_files(&next).join(", ");
+                for key in running.restart_only_changes(&next) {
+                    warn!(
+                        key,
+                        "server.toml: {key} changed; it takes effect at the next restart"
+                    );
+                }
+                let tick = &next.server.tick;
+                self.pacer
+                    .reconfigure(interval_for(tick.rate_hz), tick.max_catch_up_ticks);
+                self.sim.apply_config(next);
+                self.stats.reloads_applied.fetch_add(1, Ordering::Relaxed);
+                info!(tick = self.sim.tick() + 1, changed, "config reloaded");
+            }
+            ReloadOutcome::Refused(errors) => {
+                self.stats.reloads_refused.fetch_add(1, Ordering::Relaxed);
+                for error in errors.iter() {
+                    warn!(error = %error, "config edit refused; the running config stays in force");
+                }
+            }
+        }
+    }
+
+    fn log_summary(&mut self) {
+        let window = std::mem::take(&mut self.window);
+        let mean_us = window.total.as_micros() / u128::from(window.ticks.max(1));
+        info!(
+            tick = self.sim.tick(),
+            ticks = window.ticks,
+            tick_mean_us = mean_us as u64,
+            tick_max_us = window.max.as_micros() as u64,
+            overruns = window.overruns,
+            dropped = window.dropped,
+            players = self.sim.player_count(),
+            "tick summary"
+        );
+    }
+}

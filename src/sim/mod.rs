@@ -1,0 +1,147 @@
+//! The deterministic simulation core. A [`Sim`] owns a bevy_ecs `World` and the tick `Schedule`
+//! (phases Input → Gameplay → Combat → Economy → Output); callers [`Sim::submit`] commands,
+//! [`Sim::step`] exactly one tick and drain the [`Outbox`].
+//!
+//! Nothing in here does IO, reads a clock or draws unseeded randomness (clippy's
+//! `disallowed-methods` enforces it): the tick number, the commands and the configuration come in,
+//! outputs go out, and the same inputs always produce the same world.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::Arc;
+//! use necpsim::config::Config;
+//! use necpsim::sim::{ClientId, Command, ReplyBody, Sim, Outbox};
+//!
+//! let mut sim = Sim::new(Arc::new(Config::default()));
+//! sim.submit(ClientId(7), Command::Join).unwrap();
+//! sim.step();
+//! let mut outbox = Outbox::default();
+//! sim.drain_outputs(&mut outbox);
+//! assert!(matches!(outbox.replies[0].body, ReplyBody::Joined { .. }));
+//! ```
+
+mod command;
+mod gameplay;
+mod hash;
+mod input;
+mod output;
+mod resources;
+mod schedule;
+
+use std::sync::Arc;
+
+use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::world::World;
+
+pub use command::{ClientId, Command, MoveInput, Refusal};
+pub use gameplay::{Clients, MoveIntent, Player, Position, Velocity};
+pub use output::{Outbox, Reply, ReplyBody, SimEvent};
+pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick};
+pub use schedule::{SimSet, TickSchedule};
+
+use crate::config::Config;
+use schedule::SimPlugin;
+
+/// One simulated world and the schedule that advances it.
+pub struct Sim {
+    world: World,
+    schedule: Schedule,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("tick", &self.tick())
+            .field("players", &self.player_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sim {
+    /// A fresh world seeded from `config.server.sim.seed`.
+    pub fn new(config: Arc<Config>) -> Sim {
+        let seed = config.server.sim.seed;
+        Sim::with_seed(config, seed)
+    }
+
+    /// A fresh world whose RNG starts from `seed`.
+    pub fn with_seed(config: Arc<Config>, seed: u64) -> Sim {
+        let mut world = World::new();
+        world.insert_resource(Tick::default());
+        world.insert_resource(SimRng::seeded(seed));
+        world.insert_resource(Inbox::with_capacity(config.server.sim.inbox_capacity as usize));
+        world.insert_resource(FrameArena::with_capacity(
+            config.server.sim.frame_arena_bytes as usize,
+        ));
+        world.insert_resource(Outbox::default());
+        world.insert_resource(SimCounters::default());
+        world.insert_resource(ActiveConfig(config));
+
+        let mut schedule = schedule::tick_schedule();
+        schedule.add_systems(input::route_commands.in_set(SimSet::Input));
+        gameplay::GameplayPlugin.build(&mut world, &mut schedule);
+        Sim { world, schedule }
+    }
+
+    /// Queues `command` from `client` for the next tick; refused with [`Refusal::Busy`] when the
+    /// inbox is full, in which case nothing is queued.
+    pub fn submit(&mut self, client: ClientId, command: Command) -> Result<(), Refusal> {
+        self.world
+            .resource_mut::<Inbox>()
+            .push(client, command)
+            .map_err(|_| Refusal::Busy)
+    }
+
+    /// Advances exactly one tick: resets the frame arena, runs every phase once, then ages bevy's
+    /// change trackers (without which removal records would pile up tick after tick).
+    pub fn step(&mut self) {
+        self.world.resource_mut::<FrameArena>().reset();
+        self.world.resource_mut::<Tick>().0 += 1;
+        self.schedule.run(&mut self.world);
+        self.world.clear_trackers();
+    }
+
+    /// Moves everything produced since the last drain into `into`, which is cleared first. Swapping
+    /// buffers keeps both sides' capacity, so draining every tick does not allocate.
+    pub fn drain_outputs(&mut self, into: &mut Outbox) {
+        into.clear();
+        std::mem::swap(into, &mut *self.world.resource_mut::<Outbox>());
+    }
+
+    /// Replaces the running configuration; call between steps so that a tick sees one config.
+    pub fn apply_config(&mut self, config: Arc<Config>) {
+        self.world.resource_mut::<ActiveConfig>().0 = config;
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.world.resource::<ActiveConfig>().0
+    }
+
+    /// The last tick simulated (0 before the first step).
+    pub fn tick(&self) -> u64 {
+        self.world.resource::<Tick>().0
+    }
+
+    /// How many players are in the world.
+    pub fn player_count(&self) -> usize {
+        self.world.resource::<Clients>().len()
+    }
+
+    /// Where the player of `client` stands, if it has joined.
+    pub fn player_position(&self, client: ClientId) -> Option<Position> {
+        let entity = self.world.resource::<Clients>().entity(client)?;
+        self.world.get::<Position>(entity).copied()
+    }
+
+    /// What the simulation refused or ignored without replying.
+    pub fn counters(&self) -> SimCounters {
+        *self.world.resource::<SimCounters>()
+    }
+
+    /// A digest of the whole state; equal after equal command streams from the same seed.
+    pub fn state_hash(&mut self) -> u64 {
+        hash::state_hash(&mut self.world)
+    }
+}

@@ -1,0 +1,111 @@
+//! World-wide resources of the simulation: the tick counter, the seeded RNG, the running
+//! configuration, the bounded inbox, the per-tick frame arena and the counters systems keep.
+
+use std::sync::Arc;
+
+use bevy_ecs::resource::Resource;
+use bevy_platform::cell::SyncCell;
+use bumpalo::Bump;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use super::command::{ClientId, Command};
+use crate::config::Config;
+
+/// The tick being simulated: 0 before the first step, then 1, 2, ...
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Resource)]
+pub struct Tick(pub u64);
+
+/// The only source of randomness in the simulation, seeded once.
+#[derive(Debug, Resource)]
+pub struct SimRng(pub ChaCha8Rng);
+
+impl SimRng {
+    /// A generator seeded with `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        SimRng(ChaCha8Rng::seed_from_u64(seed))
+    }
+}
+
+/// The configuration systems read; replaced whole at a tick boundary by a hot reload.
+#[derive(Debug, Clone, Resource)]
+pub struct ActiveConfig(pub Arc<Config>);
+
+/// Commands waiting for the next tick, in arrival order, never more than `capacity`.
+#[derive(Debug, Resource)]
+pub struct Inbox {
+    pub(crate) commands: Vec<(ClientId, Command)>,
+    capacity: usize,
+}
+
+impl Inbox {
+    /// An empty inbox that holds at most `capacity` commands, allocated up front.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Inbox {
+            commands: Vec::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// Queues a command, or gives it back when the inbox is full.
+    pub(crate) fn push(&mut self, client: ClientId, command: Command) -> Result<(), Command> {
+        if self.commands.len() >= self.capacity {
+            return Err(command);
+        }
+        self.commands.push((client, command));
+        Ok(())
+    }
+
+    /// Commands waiting.
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}
+
+/// Scratch memory that lives for exactly one tick: every transient buffer a system needs is taken
+/// from here and the whole arena is reset at the tick boundary, so steady-state ticks never touch
+/// the heap.
+#[derive(Resource)]
+pub struct FrameArena(SyncCell<Bump>);
+
+impl std::fmt::Debug for FrameArena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FrameArena")
+    }
+}
+
+impl FrameArena {
+    /// An arena with `bytes` reserved up front.
+    pub fn with_capacity(bytes: usize) -> Self {
+        FrameArena(SyncCell::new(Bump::with_capacity(bytes)))
+    }
+
+    /// The arena to allocate this tick's buffers from.
+    pub fn bump(&mut self) -> &Bump {
+        self.0.get()
+    }
+
+    /// Frees everything allocated this tick, keeping the largest chunk for the next one.
+    pub(crate) fn reset(&mut self) {
+        self.0.get().reset();
+    }
+
+    /// Bytes currently reserved by the arena.
+    pub fn allocated_bytes(&mut self) -> usize {
+        self.0.get().allocated_bytes()
+    }
+}
+
+/// Things the simulation refused or ignored without a reply, for operators and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Resource)]
+pub struct SimCounters {
+    /// Movement inputs whose sequence number was not newer than the last applied one.
+    pub stale_inputs: u64,
+    /// Commands refused with a reply, of any reason.
+    pub refused_commands: u64,
+}
