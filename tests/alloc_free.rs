@@ -2,11 +2,11 @@
 //! players (with fresh movement input for every one of them each tick, and outputs drained) performs
 //! zero allocations. A counting global allocator, armed only on this thread, proves it.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::Arc;
 
-use necpsim::config::Config;
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
 struct CountingAllocator;
@@ -66,11 +66,6 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 
 const PLAYERS: u64 = 10_000;
 
-fn bundled_config() -> Arc<Config> {
-    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    Arc::new(Config::load(&assets).expect("bundled assets are valid"))
-}
-
 /// One input per player, steering in a direction that depends on the tick.
 fn submit_inputs(sim: &mut Sim, seq: u32) {
     for client in 0..PLAYERS {
@@ -96,7 +91,7 @@ fn the_counter_sees_an_allocation() {
 
 #[test]
 fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
-    let mut sim = Sim::new(bundled_config());
+    let mut sim = Sim::new(common::bundled_config());
     for client in 0..PLAYERS {
         sim.submit(ClientId(client), Command::Join)
             .expect("inbox has room");

@@ -1,0 +1,121 @@
+//! Helpers shared by the integration tests: the bundled assets, editable copies of them, and the
+//! real `necpsim` binary run as a child process with its JSON log lines readable.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "waiting on a child process needs the wall clock; the rule protects src/sim"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use necpsim::config::Config;
+
+/// The repository's `assets/` directory.
+pub fn bundled_assets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets")
+}
+
+/// The bundled assets, loaded.
+pub fn load_bundled() -> Config {
+    Config::load(&bundled_assets()).expect("bundled assets are valid")
+}
+
+/// The bundled assets, loaded and shared.
+pub fn bundled_config() -> Arc<Config> {
+    Arc::new(load_bundled())
+}
+
+/// A temporary copy of the bundled assets that a test may edit.
+pub fn assets_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&bundled_assets(), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
+    }
+}
+
+/// Replaces the first `from` in `dir/relative` with `to`, failing if `from` is absent.
+pub fn edit(dir: &Path, relative: &str, from: &str, to: &str) {
+    let path = dir.join(relative);
+    let text = std::fs::read_to_string(&path).expect("read asset");
+    assert!(text.contains(from), "{relative} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write asset");
+}
+
+/// Runs `necpsim ARGS` to completion.
+pub fn necpsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_necpsim"))
+        .args(args)
+        .output()
+        .expect("run necpsim")
+}
+
+/// A `necpsim serve --log-format json` child process, killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    lines: Receiver<serde_json::Value>,
+}
+
+impl ServerProcess {
+    /// Starts `necpsim --log-format json serve ARGS`.
+    pub fn start(args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_necpsim"))
+            .args(["--log-format", "json", "serve"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn necpsim serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let value =
+                    serde_json::from_str(&line).unwrap_or_else(|_| serde_json::Value::String(line.clone()));
+                if tx.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        ServerProcess { child, lines }
+    }
+
+    /// Waits up to `timeout` for a JSON log line whose `message` is `message`; panics with the
+    /// lines seen otherwise.
+    pub fn wait_for(&self, message: &str, timeout: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line["message"] == message => return line,
+                Ok(line) => seen.push(line),
+                Err(_) => break,
+            }
+        }
+        panic!("no `{message}` log line within {timeout:?}; saw: {seen:#?}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,157 @@
+//! The designer's door: every bundled asset file loads, the documented defaults match the bundled
+//! files, and every kind of bad edit is refused with the file, the line, the key and the reason.
+
+mod common;
+
+use necpsim::config::{ASSET_FILES, Config, ConfigError};
+
+#[test]
+fn every_bundled_asset_file_loads() {
+    for relative in ASSET_FILES {
+        assert!(
+            common::bundled_assets().join(relative).is_file(),
+            "{relative} is missing"
+        );
+    }
+    let config = common::load_bundled();
+    assert!(config.combat.weapons.weapons.contains_key("smart_pistol"));
+    assert_eq!(config.economy.items.items["food"].base_price_minor, 500);
+}
+
+#[test]
+fn defaults_match_the_bundled_server_and_gameplay_files() {
+    let bundled = common::load_bundled();
+    let defaults = Config::default();
+    assert_eq!(defaults.server, bundled.server);
+    assert_eq!(defaults.gameplay, bundled.gameplay);
+}
+
+/// Loads a copy of the assets after `edit`, expecting exactly one error.
+fn single_error(relative: &str, from: &str, to: &str) -> ConfigError {
+    let dir = common::assets_copy();
+    common::edit(dir.path(), relative, from, to);
+    let errors = Config::load(dir.path()).expect_err("the edit must be refused");
+    assert_eq!(errors.len(), 1, "{errors}");
+    let error = errors.iter().next().cloned().expect("one error");
+    assert_eq!(error.file, dir.path().join(relative).display().to_string());
+    error
+}
+
+#[test]
+fn an_out_of_range_value_names_file_line_key_and_reason() {
+    let error = single_error("combat/weapons.toml", "base_damage = 24.0", "base_damage = -5");
+    assert_eq!(error.key, "weapons.smart_pistol.base_damage");
+    assert_eq!(error.line, Some(5));
+    assert_eq!(error.reason, "must be > 0, got -5");
+    assert!(
+        error
+            .to_string()
+            .ends_with("combat/weapons.toml:5: weapons.smart_pistol.base_damage: must be > 0, got -5")
+    );
+}
+
+#[test]
+fn an_unknown_key_is_refused() {
+    let error = single_error("gameplay/movement.toml", "max_speed_mps", "max_sped_mps");
+    assert_eq!(error.key, "player.max_sped_mps");
+    assert_eq!(error.line, Some(4));
+    assert!(
+        error.reason.contains("unknown field `max_sped_mps`"),
+        "{}",
+        error.reason
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_refused() {
+    let error = single_error("server.toml", "rate_hz = 60", "rate_hz = \"fast\"");
+    assert_eq!(error.key, "tick.rate_hz");
+    assert!(error.reason.contains("invalid type"), "{}", error.reason);
+}
+
+#[test]
+fn a_reference_to_an_undefined_name_is_refused() {
+    let error = single_error(
+        "economy/items.toml",
+        "price_currency = \"eurodollars\"",
+        "price_currency = \"euros\"",
+    );
+    assert_eq!(error.key, "items.food.price_currency");
+    assert!(
+        error.reason.starts_with("unknown currency `euros`"),
+        "{}",
+        error.reason
+    );
+}
+
+#[test]
+fn a_cross_field_rule_is_refused() {
+    let error = single_error("economy/items.toml", "max_stack = 1\n", "max_stack = 5\n");
+    assert_eq!(error.key, "items.weapon.max_stack");
+    assert_eq!(error.reason, "must be 1 for an item that is not stackable, got 5");
+}
+
+#[test]
+fn broken_toml_is_refused_with_its_line() {
+    let error = single_error("gameplay/world.toml", "[spawn]", "[spawn");
+    assert_eq!(error.line, Some(9));
+}
+
+#[test]
+fn a_missing_required_field_is_refused() {
+    let error = single_error("combat/weapons.toml", "range_m = 40.0\n", "");
+    assert_eq!(error.key, "weapons.smart_pistol");
+    assert!(
+        error.reason.contains("missing field `range_m`"),
+        "{}",
+        error.reason
+    );
+}
+
+#[test]
+fn a_missing_file_and_an_unknown_file_are_both_reported() {
+    let dir = common::assets_copy();
+    std::fs::remove_file(dir.path().join("economy/currencies.toml")).expect("remove");
+    std::fs::write(dir.path().join("combat/weapon.toml"), "").expect("write");
+    let errors = Config::load(dir.path()).expect_err("refused");
+    let text = errors.to_string();
+    assert_eq!(errors.len(), 2, "{text}");
+    assert!(text.contains("economy/currencies.toml: cannot read"), "{text}");
+    assert!(
+        text.contains("combat/weapon.toml: not an asset file the server reads"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_error_in_every_file_is_listed() {
+    let dir = common::assets_copy();
+    common::edit(
+        dir.path(),
+        "combat/weapons.toml",
+        "crit_chance = 0.10",
+        "crit_chance = 1.5",
+    );
+    common::edit(
+        dir.path(),
+        "combat/weapons.toml",
+        "fire_interval_ms = 100",
+        "fire_interval_ms = 0",
+    );
+    common::edit(
+        dir.path(),
+        "gameplay/world.toml",
+        "radius_m = 256.0",
+        "radius_m = 9000.0",
+    );
+    let errors = Config::load(dir.path()).expect_err("refused");
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "spawn",
+            "weapons.assault_rifle.fire_interval_ms",
+            "weapons.smart_pistol.crit_chance"
+        ]
+    );
+}

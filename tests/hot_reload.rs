@@ -1,0 +1,128 @@
+//! Hot reload on a temporary copy of the assets: a valid edit reaches the simulation at the next
+//! tick boundary; a broken edit is refused with file, key and reason while the old value keeps
+//! running. Checked both on the library (the watcher feeding a Sim) and on `necpsim serve`.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::ServerProcess;
+use necpsim::config::{AssetWatcher, Config, ReloadOutcome};
+use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Distance the player of client 1 moves east in one tick.
+fn step_east(sim: &mut Sim) -> f32 {
+    let before = sim.player_position(ClientId(1)).expect("joined").x;
+    sim.step();
+    sim.drain_outputs(&mut Outbox::default());
+    sim.player_position(ClientId(1)).expect("joined").x - before
+}
+
+#[test]
+fn the_watcher_delivers_valid_edits_and_refuses_broken_ones() {
+    let dir = common::assets_copy();
+    let config = Arc::new(Config::load(dir.path()).expect("valid copy"));
+    let watcher = AssetWatcher::start(dir.path(), Arc::clone(&config)).expect("watch");
+    let mut sim = Sim::new(config);
+    sim.submit(ClientId(1), Command::Join).expect("room");
+    sim.step();
+    let east = MoveInput {
+        seq: 1,
+        move_x: 1.0,
+        move_y: 0.0,
+    };
+    sim.submit(ClientId(1), Command::Move(east)).expect("room");
+    assert!((step_east(&mut sim) - 6.0 / 60.0).abs() < 1e-5);
+
+    common::edit(
+        dir.path(),
+        "gameplay/movement.toml",
+        "max_speed_mps = 6.0",
+        "max_speed_mps = 12.0",
+    );
+    let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
+        panic!("the valid edit was not delivered");
+    };
+    assert_eq!(sim.config().changed_files(&next), ["gameplay/movement.toml"]);
+    sim.apply_config(next);
+    assert!(
+        (step_east(&mut sim) - 12.0 / 60.0).abs() < 1e-5,
+        "the new speed applies the next tick"
+    );
+
+    common::edit(
+        dir.path(),
+        "gameplay/movement.toml",
+        "max_speed_mps = 12.0",
+        "max_speed_mps = -1.0",
+    );
+    let Some(ReloadOutcome::Refused(errors)) = watcher.next_within(WAIT) else {
+        panic!("the broken edit was not refused");
+    };
+    let text = errors.to_string();
+    let expected = format!(
+        "{}:4: player.max_speed_mps: must be between 0.1 and 100, got -1",
+        dir.path().join("gameplay/movement.toml").display()
+    );
+    assert_eq!(text, expected);
+    assert!(
+        (step_east(&mut sim) - 12.0 / 60.0).abs() < 1e-5,
+        "the running value is kept"
+    );
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn serve_applies_a_valid_edit_and_refuses_a_broken_one() {
+    let assets = common::assets_copy();
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = ServerProcess::start(&[
+        "--assets",
+        arg(assets.path()),
+        "--data",
+        arg(data.path()),
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    server.wait_for("serving", WAIT);
+
+    common::edit(
+        assets.path(),
+        "combat/weapons.toml",
+        "base_damage = 24.0",
+        "base_damage = 30.0",
+    );
+    let reloaded = server.wait_for("config reloaded", WAIT);
+    assert_eq!(reloaded["changed"], "combat/weapons.toml");
+    assert!(reloaded["tick"].as_u64().expect("tick logged") > 0);
+
+    common::edit(
+        assets.path(),
+        "combat/weapons.toml",
+        "base_damage = 30.0",
+        "base_damage = -5",
+    );
+    let refused = server.wait_for("config edit refused; the running config stays in force", WAIT);
+    let error = refused["error"].as_str().expect("error logged");
+    assert!(
+        error.ends_with("combat/weapons.toml:5: weapons.smart_pistol.base_damage: must be > 0, got -5"),
+        "{error}"
+    );
+
+    // Fixing the file again is accepted: the refusal left the watcher running.
+    common::edit(
+        assets.path(),
+        "combat/weapons.toml",
+        "base_damage = -5",
+        "base_damage = 24.0",
+    );
+    let again = server.wait_for("config reloaded", WAIT);
+    assert_eq!(again["changed"], "combat/weapons.toml");
+}
