@@ -2,27 +2,30 @@
 //! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
 //! sorted by client and sequence number, so reordered datagrams resolve the same way every time.
 
+use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
 
 use super::command::Command;
-use super::gameplay;
+use super::gameplay::{self, MoveIntent};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
-pub(crate) fn route_commands(world: &mut World) {
-    world.resource_scope(|world, mut inbox: Mut<Inbox>| {
-        world.resource_scope(|world, mut arena: Mut<FrameArena>| {
-            let bump = arena.bump();
-            let mut moves = bumpalo::collections::Vec::with_capacity_in(inbox.len(), bump);
-            for (client, command) in inbox.commands.drain(..) {
-                match command {
-                    Command::Join => gameplay::join(world, client),
-                    Command::Leave => gameplay::leave(world, client),
-                    Command::Move(input) => moves.push((client, input)),
-                }
+pub(crate) fn route_commands(world: &mut World, intents: &mut QueryState<&mut MoveIntent>) {
+    // Taken out and put back rather than scoped, so the world stays fully usable meanwhile; the
+    // placeholder `Vec::new()` does not allocate.
+    let mut commands = std::mem::take(&mut world.resource_mut::<Inbox>().commands);
+    world.resource_scope(|world, mut arena: Mut<FrameArena>| {
+        let bump = arena.bump();
+        let mut moves = bumpalo::collections::Vec::with_capacity_in(commands.len(), bump);
+        for (client, command) in commands.drain(..) {
+            match command {
+                Command::Join => gameplay::join(world, client),
+                Command::Leave => gameplay::leave(world, client),
+                Command::Move(input) => moves.push((client, input)),
             }
-            moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
-            gameplay::apply_inputs(world, &moves);
-        });
+        }
+        moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
+        gameplay::apply_inputs(world, intents, &moves, bump);
     });
+    world.resource_mut::<Inbox>().commands = commands;
 }

@@ -47,6 +47,9 @@ use schedule::SimPlugin;
 pub struct Sim {
     world: World,
     schedule: Schedule,
+    /// Commands submitted since the last step; swapped with the world's [`Inbox`] at the step, so
+    /// that a submit is a bounded push with no lookup in the world.
+    incoming: Inbox,
 }
 
 impl std::fmt::Debug for Sim {
@@ -70,7 +73,8 @@ impl Sim {
         let mut world = World::new();
         world.insert_resource(Tick::default());
         world.insert_resource(SimRng::seeded(seed));
-        world.insert_resource(Inbox::with_capacity(config.server.sim.inbox_capacity as usize));
+        let inbox_capacity = config.server.sim.inbox_capacity as usize;
+        world.insert_resource(Inbox::with_capacity(inbox_capacity));
         world.insert_resource(FrameArena::with_capacity(
             config.server.sim.frame_arena_bytes as usize,
         ));
@@ -81,21 +85,26 @@ impl Sim {
         let mut schedule = schedule::tick_schedule();
         schedule.add_systems(input::route_commands.in_set(SimSet::Input));
         gameplay::GameplayPlugin.build(&mut world, &mut schedule);
-        Sim { world, schedule }
+        Sim {
+            world,
+            schedule,
+            incoming: Inbox::with_capacity(inbox_capacity),
+        }
     }
 
     /// Queues `command` from `client` for the next tick; refused with [`Refusal::Busy`] when the
     /// inbox is full, in which case nothing is queued.
     pub fn submit(&mut self, client: ClientId, command: Command) -> Result<(), Refusal> {
-        self.world
-            .resource_mut::<Inbox>()
-            .push(client, command)
-            .map_err(|_| Refusal::Busy)
+        self.incoming.push(client, command).map_err(|_| Refusal::Busy)
     }
 
     /// Advances exactly one tick: resets the frame arena, runs every phase once, then ages bevy's
     /// change trackers (without which removal records would pile up tick after tick).
     pub fn step(&mut self) {
+        std::mem::swap(
+            &mut self.incoming.commands,
+            &mut self.world.resource_mut::<Inbox>().commands,
+        );
         self.world.resource_mut::<FrameArena>().reset();
         self.world.resource_mut::<Tick>().0 += 1;
         self.schedule.run(&mut self.world);

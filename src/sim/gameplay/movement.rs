@@ -1,8 +1,10 @@
 //! Server-authoritative movement: applying clients' movement inputs, turning intent into velocity
 //! with the configured top speed, and integrating positions inside the world bounds.
 
+use bevy_ecs::query::QueryState;
 use bevy_ecs::system::{Query, Res};
 use bevy_ecs::world::World;
+use bumpalo::Bump;
 
 use super::components::{MoveIntent, Position, Velocity};
 use super::players::Clients;
@@ -11,10 +13,24 @@ use crate::sim::output::{ReplyBody, respond};
 use crate::sim::resources::{ActiveConfig, SimCounters};
 
 /// Applies this tick's movement inputs, which arrive sorted by client and sequence number so that
-/// the newest input of each client is applied last.
-pub(crate) fn apply_inputs(world: &mut World, inputs: &[(ClientId, MoveInput)]) {
-    for &(client, input) in inputs {
-        let Some(entity) = world.resource::<Clients>().entity(client) else {
+/// the newest input of each client is applied last. `intents` is the caller's cached query.
+pub(crate) fn apply_inputs(
+    world: &mut World,
+    intents: &mut QueryState<&mut MoveIntent>,
+    inputs: &[(ClientId, MoveInput)],
+    bump: &Bump,
+) {
+    // Resolve clients first, so the loop below needs no shared borrow of the world.
+    let clients = world.resource::<Clients>();
+    let resolved = bumpalo::collections::Vec::from_iter_in(
+        inputs
+            .iter()
+            .map(|&(client, input)| (client, clients.entity(client), input)),
+        bump,
+    );
+    let mut stale = 0;
+    for &(client, entity, input) in &resolved {
+        let Some(entity) = entity else {
             respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
             continue;
         };
@@ -22,11 +38,11 @@ pub(crate) fn apply_inputs(world: &mut World, inputs: &[(ClientId, MoveInput)]) 
             respond(world, client, ReplyBody::Refused(Refusal::InvalidInput));
             continue;
         }
-        let Some(mut intent) = world.get_mut::<MoveIntent>(entity) else {
+        let Ok(mut intent) = intents.get_mut(world, entity) else {
             continue;
         };
         if input.seq <= intent.last_seq {
-            world.resource_mut::<SimCounters>().stale_inputs += 1;
+            stale += 1;
             continue;
         }
         let length = (input.move_x * input.move_x + input.move_y * input.move_y).sqrt();
@@ -37,6 +53,7 @@ pub(crate) fn apply_inputs(world: &mut World, inputs: &[(ClientId, MoveInput)]) 
             last_seq: input.seq,
         };
     }
+    world.resource_mut::<SimCounters>().stale_inputs += stale;
 }
 
 /// Velocity follows intent at the configured top speed.

@@ -1,12 +1,10 @@
 //! Players entering and leaving the world: the client → entity map, spawning in the configured
 //! spawn disc with the seeded RNG, and the replies and events that go with it.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
-
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
 use bevy_ecs::world::World;
+use bevy_platform::collections::HashMap;
 use rand_core::Rng;
 
 use super::components::{MoveIntent, Player, Position, Velocity};
@@ -16,9 +14,9 @@ use crate::sim::output::{Outbox, ReplyBody, SimEvent, respond};
 use crate::sim::resources::{ActiveConfig, SimRng};
 
 /// Which entity each admitted client controls. Never iterated, so its order cannot leak into the
-/// simulation; the fixed hasher keeps it free of per-process random state all the same.
+/// simulation; bevy's fixed-seed hasher keeps it free of per-process random state all the same.
 #[derive(Debug, Default, Resource)]
-pub struct Clients(pub(crate) HashMap<ClientId, Entity, BuildHasherDefault<std::hash::DefaultHasher>>);
+pub struct Clients(pub(crate) HashMap<ClientId, Entity>);
 
 impl Clients {
     /// The entity of `client`, if it has joined.
