@@ -29,15 +29,16 @@ fn joined_world(players: u64) -> Sim {
 }
 
 /// The eight stick directions, so that building inputs costs the bench next to nothing.
+const D: f32 = std::f32::consts::FRAC_1_SQRT_2;
 const DIRECTIONS: [(f32, f32); 8] = [
     (1.0, 0.0),
-    (0.707_106_8, 0.707_106_8),
+    (D, D),
     (0.0, 1.0),
-    (-0.707_106_8, 0.707_106_8),
+    (-D, D),
     (-1.0, 0.0),
-    (-0.707_106_8, -0.707_106_8),
+    (-D, -D),
     (0.0, -1.0),
-    (0.707_106_8, -0.707_106_8),
+    (D, -D),
 ];
 
 fn tick_with_inputs(sim: &mut Sim, players: u64, seq: u32, outbox: &mut Outbox) {
