@@ -65,11 +65,6 @@ impl Outbox {
         self.replies.clear();
         self.events.clear();
     }
-
-    /// True when nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.replies.is_empty() && self.events.is_empty()
-    }
 }
 
 /// Queues a reply to `client` stamped with the current tick, counting refusals.

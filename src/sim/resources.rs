@@ -55,16 +55,6 @@ impl Inbox {
         self.commands.push((client, command));
         Ok(())
     }
-
-    /// Commands waiting.
-    pub fn len(&self) -> usize {
-        self.commands.len()
-    }
-
-    /// True when nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.commands.is_empty()
-    }
 }
 
 /// Scratch memory that lives for exactly one tick: every transient buffer a system needs is taken
@@ -93,11 +83,6 @@ impl FrameArena {
     /// Frees everything allocated this tick, keeping the largest chunk for the next one.
     pub(crate) fn reset(&mut self) {
         self.0.get().reset();
-    }
-
-    /// Bytes currently reserved by the arena.
-    pub fn allocated_bytes(&mut self) -> usize {
-        self.0.get().allocated_bytes()
     }
 }
 
