@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ServerProcess, necpsim};
+use common::{ServerProcess, necpsim, serve_args, serve_to_exit};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -73,15 +73,7 @@ fn serve_refuses_invalid_assets() {
     let dir = common::assets_copy();
     common::edit(dir.path(), "server.toml", "rate_hz = 60", "rate_hz = 0");
     let data = tempfile::tempdir().expect("temp dir");
-    let out = necpsim(&[
-        "serve",
-        "--assets",
-        dir.path().to_str().expect("utf-8 path"),
-        "--data",
-        data.path().to_str().expect("utf-8 path"),
-        "--bind",
-        "127.0.0.1:0",
-    ]);
+    let out = serve_to_exit(serve_args(dir.path(), data.path(), "127.0.0.1:0"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -93,42 +85,17 @@ fn serve_refuses_invalid_assets() {
 #[test]
 fn serve_refuses_a_data_dir_in_use_and_a_taken_address() {
     let data = tempfile::tempdir().expect("temp dir");
-    let data_arg = data.path().to_str().expect("utf-8 path");
     let assets = common::bundled_assets();
-    let assets_arg = assets.to_str().expect("utf-8 path");
-    let first = ServerProcess::start(&[
-        "--assets",
-        assets_arg,
-        "--data",
-        data_arg,
-        "--bind",
-        "127.0.0.1:0",
-    ]);
+    let first = ServerProcess::start(&serve_args(&assets, data.path(), "127.0.0.1:0"));
     let serving = first.wait_for("serving", Duration::from_secs(20));
     let udp = serving["udp"].as_str().expect("udp address logged").to_owned();
 
-    let same_dir = necpsim(&[
-        "serve",
-        "--assets",
-        assets_arg,
-        "--data",
-        data_arg,
-        "--bind",
-        "127.0.0.1:0",
-    ]);
+    let same_dir = serve_to_exit(serve_args(&assets, data.path(), "127.0.0.1:0"));
     assert_eq!(same_dir.status.code(), Some(1));
     assert!(text(&same_dir.stderr).contains("is in use by another necpsim process"));
 
     let other_data = tempfile::tempdir().expect("temp dir");
-    let same_addr = necpsim(&[
-        "serve",
-        "--assets",
-        assets_arg,
-        "--data",
-        other_data.path().to_str().expect("utf-8 path"),
-        "--bind",
-        &udp,
-    ]);
+    let same_addr = serve_to_exit(serve_args(&assets, other_data.path(), &udp));
     assert_eq!(same_addr.status.code(), Some(1));
     assert!(text(&same_addr.stderr).contains(&format!("cannot bind UDP {udp}")));
 }

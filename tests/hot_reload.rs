@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ServerProcess;
+use common::{ServerProcess, serve_args};
 use necpsim::config::{AssetWatcher, Config, ReloadOutcome};
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
@@ -75,40 +74,23 @@ fn the_watcher_delivers_valid_edits_and_refuses_broken_ones() {
     );
 }
 
-fn arg(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
 #[test]
 fn serve_applies_a_valid_edit_and_refuses_a_broken_one() {
     let assets = common::assets_copy();
     let data = tempfile::tempdir().expect("temp dir");
-    let server = ServerProcess::start(&[
-        "--assets",
-        arg(assets.path()),
-        "--data",
-        arg(data.path()),
-        "--bind",
-        "127.0.0.1:0",
-    ]);
+    let server = ServerProcess::start(&serve_args(assets.path(), data.path(), "127.0.0.1:0"));
     server.wait_for("serving", WAIT);
+    let set_damage = |from: &str, to: &str| {
+        let field = |value: &str| format!("base_damage = {value}");
+        common::edit(assets.path(), "combat/weapons.toml", &field(from), &field(to));
+    };
 
-    common::edit(
-        assets.path(),
-        "combat/weapons.toml",
-        "base_damage = 24.0",
-        "base_damage = 30.0",
-    );
+    set_damage("24.0", "30.0");
     let reloaded = server.wait_for("config reloaded", WAIT);
     assert_eq!(reloaded["changed"], "combat/weapons.toml");
     assert!(reloaded["tick"].as_u64().expect("tick logged") > 0);
 
-    common::edit(
-        assets.path(),
-        "combat/weapons.toml",
-        "base_damage = 30.0",
-        "base_damage = -5",
-    );
+    set_damage("30.0", "-5");
     let refused = server.wait_for("config edit refused; the running config stays in force", WAIT);
     let error = refused["error"].as_str().expect("error logged");
     assert!(
@@ -117,12 +99,7 @@ fn serve_applies_a_valid_edit_and_refuses_a_broken_one() {
     );
 
     // Fixing the file again is accepted: the refusal left the watcher running.
-    common::edit(
-        assets.path(),
-        "combat/weapons.toml",
-        "base_damage = -5",
-        "base_damage = 24.0",
-    );
+    set_damage("-5", "24.0");
     let again = server.wait_for("config reloaded", WAIT);
     assert_eq!(again["changed"], "combat/weapons.toml");
 }

@@ -58,6 +58,17 @@ pub fn edit(dir: &Path, relative: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).expect("write asset");
 }
 
+/// The arguments of `serve` for an assets directory, a data directory and a bind address.
+pub fn serve_args<'a>(assets: &'a Path, data: &'a Path, bind: &'a str) -> [&'a str; 6] {
+    let utf8 = |path: &'a Path| path.to_str().expect("utf-8 path");
+    ["--assets", utf8(assets), "--data", utf8(data), "--bind", bind]
+}
+
+/// Runs `necpsim serve ARGS` to completion (it only ends by itself when it cannot start).
+pub fn serve_to_exit(args: [&str; 6]) -> Output {
+    necpsim(&[&["serve"][..], &args].concat())
+}
+
 /// Runs `necpsim ARGS` to completion.
 pub fn necpsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_necpsim"))
