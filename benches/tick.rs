@@ -44,7 +44,13 @@ const DIRECTIONS: [(f32, f32); 8] = [
 fn tick_with_inputs(sim: &mut Sim, players: u64, seq: u32, outbox: &mut Outbox) {
     for client in 0..players {
         let (move_x, move_y) = DIRECTIONS[(client as usize + seq as usize) % DIRECTIONS.len()];
-        let input = MoveInput { seq, move_x, move_y };
+        let input = MoveInput {
+            seq,
+            client_tick: seq,
+            move_x,
+            move_y,
+            ..MoveInput::default()
+        };
         sim.submit(ClientId(client), Command::Move(input)).expect("room");
     }
     sim.step();

@@ -13,7 +13,15 @@
 //! - [`server`]: the process around the sim: the fixed-rate tick thread with catch-up and drop
 //!   accounting, the asset watcher, the data directory lock and the bound socket.
 //! - [`telemetry`]: logging setup.
+//! - [`client`]: the client side of the protocol (snapshot streams).
+//! - [`bench`]: `necpsim bench`, the real schedule driven by simulated bots, timed per tick.
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the headless bench times each tick with the wall clock, outside the simulation"
+)]
+pub mod bench;
+pub mod client;
 pub mod config;
 pub mod server;
 pub mod sim;

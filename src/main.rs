@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use necpsim::bench::{BenchOptions, BenchReport};
 use necpsim::config::Config;
 use necpsim::server::{ServeOptions, Server};
 use necpsim::telemetry::{LogFormat, init_logging};
@@ -38,6 +39,30 @@ enum Cmd {
         #[arg(long, value_name = "ADDR")]
         bind: Option<SocketAddr>,
     },
+    /// Run the real tick schedule headless with simulated bots and report tick times.
+    Bench {
+        /// Player bots (clients that steer and receive snapshots).
+        #[arg(long, default_value_t = 1000)]
+        players: u32,
+        /// Ambient wandering NPCs.
+        #[arg(long, default_value_t = 0)]
+        npcs: u32,
+        /// Ticks to measure.
+        #[arg(long, default_value_t = 600)]
+        ticks: u32,
+        /// Seed of the simulation and the bots.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// World area per entity in square metres (sets the world size, and so the crowding).
+        #[arg(long, value_name = "M2", default_value_t = 2500.0)]
+        area_per_entity_m2: f32,
+        /// Directory of designer TOML files.
+        #[arg(long, value_name = "DIR", default_value = "assets")]
+        assets: PathBuf,
+        /// Also write the report as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Validate every asset file; exit 1 listing every error when any is invalid.
     CheckConfig {
         /// Directory of designer TOML files.
@@ -69,7 +94,52 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig { dir } => Ok(check_config(&dir)),
+        Cmd::Bench {
+            players,
+            npcs,
+            ticks,
+            seed,
+            area_per_entity_m2,
+            assets,
+            json,
+        } => {
+            let config =
+                Config::load(&assets).map_err(|errors| anyhow::anyhow!("invalid assets:\n{errors}"))?;
+            let options = BenchOptions {
+                players,
+                npcs,
+                ticks,
+                seed,
+                area_per_entity_m2,
+                progress: true,
+            };
+            let report = necpsim::bench::run(config, &options);
+            print_report(&report);
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&report)?;
+                std::fs::write(&path, text + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+#[expect(clippy::print_stdout, reason = "the report is the command's output")]
+fn print_report(r: &BenchReport) {
+    println!(
+        "{} ticks, {} entities ({} players, {} npcs), {} Hz, world {:.0} m square",
+        r.ticks, r.entities, r.players, r.npcs, r.tick_rate_hz, r.world_side_m
+    );
+    println!(
+        "tick ms: p50 {:.3}  p99 {:.3}  max {:.3}  mean {:.3}",
+        r.tick_ms_p50, r.tick_ms_p99, r.tick_ms_max, r.tick_ms_mean
+    );
+    println!("ns per entity per tick: {:.1}", r.ns_per_entity_tick);
+    println!(
+        "snapshots: {} ({:.1} bytes mean), inputs: {}, refused: {}",
+        r.snapshots, r.snapshot_bytes_mean, r.inputs, r.refused
+    );
 }
 
 fn check_config(dir: &std::path::Path) -> ExitCode {

@@ -1,13 +1,16 @@
 //! Steady-state ticks must not touch the heap: after warm-up, stepping a world of 10,000 moving
-//! players (with fresh movement input for every one of them each tick, and outputs drained) performs
-//! zero allocations. A counting global allocator, armed only on this thread, proves it.
+//! players and 2,000 wanderers performs zero allocations, with a fresh input from every player and an
+//! acknowledgement of every snapshot each tick, snapshots encoded for every player and outputs
+//! drained. A counting global allocator, armed only on this thread, proves it.
 
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::Arc;
 
-use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+use necpsim::config::Config;
+use necpsim::sim::{ClientId, Command, MoveInput, Outbox, SNAPSHOT_HISTORY, Sim};
 
 struct CountingAllocator;
 
@@ -66,18 +69,35 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 
 const PLAYERS: u64 = 10_000;
 
-/// One input per player, steering in a direction that depends on the tick.
-fn submit_inputs(sim: &mut Sim, seq: u32) {
+/// One input per player, steering in a direction that depends on the tick, and an acknowledgement
+/// of each snapshot in `received`.
+fn submit_inputs(sim: &mut Sim, seq: u32, received: &Outbox) {
+    for snapshot in &received.snapshots {
+        let ack = Command::AckSnapshot { seq: snapshot.seq };
+        sim.submit(snapshot.client, ack).expect("inbox has room");
+    }
     for client in 0..PLAYERS {
         let angle = (client as f32 * 0.37 + seq as f32 * 0.05).sin();
         let input = MoveInput {
             seq,
+            client_tick: seq,
             move_x: angle,
             move_y: 1.0 - angle.abs(),
+            ..MoveInput::default()
         };
         sim.submit(ClientId(client), Command::Move(input))
             .expect("inbox has room");
     }
+}
+
+/// The bundled assets with 2,000 wanderers, everyone spread over the whole world (about 35
+/// neighbours in view each, rather than a crowd of thousands in the spawn disc).
+fn spread_config() -> Arc<Config> {
+    let mut config = common::load_bundled();
+    config.gameplay.world.ambient.npcs = 2_000;
+    config.gameplay.world.spawn.radius_m = config.gameplay.world.bounds.max_x_m;
+    config.server.sim.inbox_capacity = 4 * PLAYERS as u32;
+    Arc::new(config)
 }
 
 #[test]
@@ -91,7 +111,7 @@ fn the_counter_sees_an_allocation() {
 
 #[test]
 fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
-    let mut sim = Sim::new(common::bundled_config());
+    let mut sim = Sim::new(spread_config());
     for client in 0..PLAYERS {
         sim.submit(ClientId(client), Command::Join)
             .expect("inbox has room");
@@ -101,26 +121,42 @@ fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
     sim.drain_outputs(&mut outbox);
     assert_eq!(sim.player_count(), PLAYERS as usize);
 
-    // Warm-up: lets every buffer reach its steady-state size.
-    for seq in 1..=5 {
-        submit_inputs(&mut sim, seq);
+    // Warm-up: enough snapshot rounds to fill every client's history ring, so every buffer has
+    // reached its steady-state size.
+    let warm_up = 3 * SNAPSHOT_HISTORY as u32 + 12;
+    for seq in 1..=warm_up {
+        let received = outbox.clone();
+        submit_inputs(&mut sim, seq, &received);
         sim.step();
         sim.drain_outputs(&mut outbox);
     }
     let before = sim.state_hash();
 
-    for seq in 6..=25 {
+    let mut snapshots = 0;
+    for seq in warm_up + 1..=warm_up + 30 {
+        let received = outbox.clone();
         let counted = allocations_during(|| {
-            submit_inputs(&mut sim, seq);
+            submit_inputs(&mut sim, seq, &received);
             sim.step();
             sim.drain_outputs(&mut outbox);
         });
         assert_eq!(counted, 0, "tick {} allocated {counted} times", sim.tick());
+        snapshots += outbox.snapshots.len();
     }
     assert_ne!(
         sim.state_hash(),
         before,
         "the measured ticks must have moved the players"
     );
-    assert_eq!(sim.counters().refused_commands, 0);
+    assert_eq!(
+        snapshots,
+        10 * PLAYERS as usize,
+        "30 ticks at 60 Hz carry 10 snapshot rounds"
+    );
+    let counters = sim.counters();
+    assert_eq!(
+        (counters.refused_commands, counters.unknown_acks),
+        (0, 0),
+        "{counters:?}"
+    );
 }

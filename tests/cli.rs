@@ -28,12 +28,7 @@ fn check_config_lists_every_error_and_exits_1() {
         "base_damage = 24.0",
         "base_damage = -5",
     );
-    common::edit(
-        dir.path(),
-        "gameplay/movement.toml",
-        "max_speed_mps",
-        "max_sped_mps",
-    );
+    common::edit(dir.path(), "gameplay/characters.toml", "speed_mps", "sped_mps");
     let out = necpsim(&["check-config", dir.path().to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -42,7 +37,7 @@ fn check_config_lists_every_error_and_exits_1() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("gameplay/movement.toml:4: player.max_sped_mps: unknown field"),
+        stderr.contains("gameplay/characters.toml:5: player.sped_mps: unknown field"),
         "{stderr}"
     );
     assert!(stderr.contains("2 error(s)"), "{stderr}");
@@ -71,7 +66,7 @@ fn version_and_help_are_available_everywhere() {
 #[test]
 fn serve_refuses_invalid_assets() {
     let dir = common::assets_copy();
-    common::edit(dir.path(), "server.toml", "rate_hz = 60", "rate_hz = 0");
+    common::edit(dir.path(), "server.toml", "rate_hz = 60.0", "rate_hz = 0");
     let data = tempfile::tempdir().expect("temp dir");
     let out = serve_to_exit(serve_args(dir.path(), data.path(), "127.0.0.1:0"));
     assert_eq!(out.status.code(), Some(1));

@@ -52,11 +52,11 @@ fn an_out_of_range_value_names_file_line_key_and_reason() {
 
 #[test]
 fn an_unknown_key_is_refused() {
-    let error = single_error("gameplay/movement.toml", "max_speed_mps", "max_sped_mps");
-    assert_eq!(error.key, "player.max_sped_mps");
-    assert_eq!(error.line, Some(4));
+    let error = single_error("gameplay/characters.toml", "speed_mps", "sped_mps");
+    assert_eq!(error.key, "player.sped_mps");
+    assert_eq!(error.line, Some(5));
     assert!(
-        error.reason.contains("unknown field `max_sped_mps`"),
+        error.reason.contains("unknown field `sped_mps`"),
         "{}",
         error.reason
     );
@@ -64,7 +64,7 @@ fn an_unknown_key_is_refused() {
 
 #[test]
 fn a_value_of_the_wrong_type_is_refused() {
-    let error = single_error("server.toml", "rate_hz = 60", "rate_hz = \"fast\"");
+    let error = single_error("server.toml", "rate_hz = 60.0", "rate_hz = \"fast\"");
     assert_eq!(error.key, "tick.rate_hz");
     assert!(error.reason.contains("invalid type"), "{}", error.reason);
 }

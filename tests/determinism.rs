@@ -1,8 +1,11 @@
 //! The simulation is a pure function of its seed and its command stream: two runs with the same
-//! seed and the same commands agree on the state hash after every one of 1,000 ticks, and a
-//! different seed gives a different world.
+//! seed and the same commands (joins, leaves, moves with stale, invalid, teleporting and
+//! clock-skewed inputs, snapshot acknowledgements, 100 wanderers) agree on the state hash after
+//! every one of 1,000 ticks, and a different seed gives a different world.
 
 mod common;
+
+use std::sync::Arc;
 
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 use rand_chacha::ChaCha8Rng;
@@ -15,28 +18,42 @@ const CLIENTS: u64 = 200;
 fn command_stream(seed: u64) -> Vec<Vec<(ClientId, Command)>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut seqs = vec![0u32; CLIENTS as usize];
-    (0..TICKS)
-        .map(|_| {
+    (1..=TICKS as u32)
+        .map(|tick| {
             (0..rng.next_u32() % 64)
                 .map(|_| {
                     let client = rng.next_u64() % CLIENTS;
-                    let command = match rng.next_u32() % 20 {
+                    let seq = &mut seqs[client as usize];
+                    // Mostly newer, sometimes a replay of an old sequence number.
+                    *seq += rng.next_u32() % 3;
+                    let mut input = MoveInput {
+                        seq: *seq,
+                        client_tick: tick,
+                        move_x: (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
+                        move_y: (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
+                        ..MoveInput::default()
+                    };
+                    let command = match rng.next_u32() % 24 {
                         0 => Command::Join,
                         1 => Command::Leave,
                         2 => Command::Move(MoveInput {
-                            seq: 1,
                             move_x: f32::NAN,
-                            move_y: 0.0,
+                            ..input
                         }),
+                        3 => Command::Move(MoveInput {
+                            predicted: Some([(rng.next_u32() % 4000) as f32 - 2000.0, 0.0]),
+                            ..input
+                        }),
+                        4 => Command::Move(MoveInput {
+                            client_tick: tick + 100,
+                            ..input
+                        }),
+                        5 => Command::AckSnapshot {
+                            seq: rng.next_u32() % 40,
+                        },
                         _ => {
-                            let seq = &mut seqs[client as usize];
-                            // Mostly newer, sometimes a replay of an old sequence number.
-                            *seq += rng.next_u32() % 3;
-                            Command::Move(MoveInput {
-                                seq: *seq,
-                                move_x: (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
-                                move_y: (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
-                            })
+                            input.aim_x = 1.0;
+                            Command::Move(input)
                         }
                     };
                     (ClientId(client), command)
@@ -48,7 +65,9 @@ fn command_stream(seed: u64) -> Vec<Vec<(ClientId, Command)>> {
 
 /// Runs the stream and returns the state hash after each tick.
 fn run(seed: u64, stream: &[Vec<(ClientId, Command)>]) -> (Vec<u64>, Sim) {
-    let mut sim = Sim::with_seed(common::bundled_config(), seed);
+    let mut config = common::load_bundled();
+    config.gameplay.world.ambient.npcs = 100;
+    let mut sim = Sim::with_seed(Arc::new(config), seed);
     let mut outbox = Outbox::default();
     let hashes = stream
         .iter()
@@ -58,6 +77,11 @@ fn run(seed: u64, stream: &[Vec<(ClientId, Command)>]) -> (Vec<u64>, Sim) {
             }
             sim.step();
             sim.drain_outputs(&mut outbox);
+            // Clients acknowledge what they received, so later snapshots are deltas.
+            for snapshot in &outbox.snapshots {
+                let ack = Command::AckSnapshot { seq: snapshot.seq };
+                sim.submit(snapshot.client, ack).expect("inbox has room");
+            }
             sim.state_hash()
         })
         .collect();

@@ -32,21 +32,21 @@ fn the_watcher_delivers_valid_edits_and_refuses_broken_ones() {
     let east = MoveInput {
         seq: 1,
         move_x: 1.0,
-        move_y: 0.0,
+        ..MoveInput::default()
     };
     sim.submit(ClientId(1), Command::Move(east)).expect("room");
     assert!((step_east(&mut sim) - 6.0 / 60.0).abs() < 1e-5);
 
     common::edit(
         dir.path(),
-        "gameplay/movement.toml",
-        "max_speed_mps = 6.0",
-        "max_speed_mps = 12.0",
+        "gameplay/characters.toml",
+        "speed_mps = 6.0",
+        "speed_mps = 12.0",
     );
     let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
         panic!("the valid edit was not delivered");
     };
-    assert_eq!(sim.config().changed_files(&next), ["gameplay/movement.toml"]);
+    assert_eq!(sim.config().changed_files(&next), ["gameplay/characters.toml"]);
     sim.apply_config(next);
     assert!(
         (step_east(&mut sim) - 12.0 / 60.0).abs() < 1e-5,
@@ -55,17 +55,17 @@ fn the_watcher_delivers_valid_edits_and_refuses_broken_ones() {
 
     common::edit(
         dir.path(),
-        "gameplay/movement.toml",
-        "max_speed_mps = 12.0",
-        "max_speed_mps = -1.0",
+        "gameplay/characters.toml",
+        "speed_mps = 12.0",
+        "speed_mps = -1.0",
     );
     let Some(ReloadOutcome::Refused(errors)) = watcher.next_within(WAIT) else {
         panic!("the broken edit was not refused");
     };
     let text = errors.to_string();
     let expected = format!(
-        "{}:4: player.max_speed_mps: must be between 0.1 and 100, got -1",
-        dir.path().join("gameplay/movement.toml").display()
+        "{}:5: player.speed_mps: must be between 0.1 and 100, got -1",
+        dir.path().join("gameplay/characters.toml").display()
     );
     assert_eq!(text, expected);
     assert!(

@@ -19,7 +19,12 @@ fn submit(sim: &mut Sim, client: u64, command: Command) {
 }
 
 fn steer(seq: u32, move_x: f32, move_y: f32) -> Command {
-    Command::Move(MoveInput { seq, move_x, move_y })
+    Command::Move(MoveInput {
+        seq,
+        move_x,
+        move_y,
+        ..MoveInput::default()
+    })
 }
 
 fn reply_bodies(outbox: &Outbox, client: u64) -> Vec<ReplyBody> {
@@ -44,12 +49,12 @@ fn join_spawns_inside_the_spawn_disc_and_announces_it() {
     assert_eq!(outbox.replies.len(), 100);
     assert_eq!(outbox.events.len(), 100);
     for client in 0..100 {
-        let [ReplyBody::Joined { entity_id }] = reply_bodies(&outbox, client)[..] else {
+        let [ReplyBody::Joined { net_id }] = reply_bodies(&outbox, client)[..] else {
             panic!("client {client} got {:?}", reply_bodies(&outbox, client));
         };
         assert!(outbox.events.contains(&SimEvent::PlayerJoined {
             client: ClientId(client),
-            entity_id
+            net_id
         }));
         let at = sim.player_position(ClientId(client)).expect("joined");
         let distance = (at.x - spawn.center_x_m).hypot(at.y - spawn.center_y_m);
@@ -92,7 +97,7 @@ fn leave_removes_the_player_and_a_second_leave_is_refused() {
     let mut sim = Sim::new(Arc::new(common::load_bundled()));
     submit(&mut sim, 9, Command::Join);
     let joined = step(&mut sim);
-    let [ReplyBody::Joined { entity_id }] = reply_bodies(&joined, 9)[..] else {
+    let [ReplyBody::Joined { net_id }] = reply_bodies(&joined, 9)[..] else {
         panic!("no join reply");
     };
 
@@ -107,7 +112,7 @@ fn leave_removes_the_player_and_a_second_leave_is_refused() {
         outbox.events,
         [SimEvent::PlayerLeft {
             client: ClientId(9),
-            entity_id
+            net_id
         }]
     );
     assert_eq!(sim.player_count(), 0);
@@ -139,7 +144,7 @@ fn moving_without_joining_or_with_a_non_finite_vector_is_refused() {
 #[test]
 fn one_tick_moves_top_speed_over_rate_and_long_vectors_are_clamped() {
     let config = common::load_bundled();
-    let per_tick = config.gameplay.movement.player.max_speed_mps / config.server.tick.rate_hz as f32;
+    let per_tick = config.gameplay.characters.player.speed_mps / config.server.tick.rate_hz;
     let mut sim = Sim::new(Arc::new(config));
     submit(&mut sim, 1, Command::Join);
     submit(&mut sim, 2, Command::Join);
@@ -160,7 +165,7 @@ fn one_tick_moves_top_speed_over_rate_and_long_vectors_are_clamped() {
 #[test]
 fn stale_and_reordered_inputs_resolve_to_the_newest() {
     let config = common::load_bundled();
-    let per_tick = config.gameplay.movement.player.max_speed_mps / config.server.tick.rate_hz as f32;
+    let per_tick = config.gameplay.characters.player.speed_mps / config.server.tick.rate_hz;
     let mut sim = Sim::new(Arc::new(config));
     submit(&mut sim, 1, Command::Join);
     step(&mut sim);

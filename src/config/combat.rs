@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use super::source::Checker;
 
+/// Most damage types the game may define: characters keep one resistance per type in a fixed array.
+pub const MAX_DAMAGE_TYPES: usize = 8;
+
 /// Everything under `assets/combat/`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CombatConfig {
@@ -61,6 +64,15 @@ pub struct WeaponConfig {
 impl DamageTypesConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
         check.not_empty("damage_types", self.damage_types.len());
+        if self.damage_types.len() > MAX_DAMAGE_TYPES {
+            check.refuse(
+                "damage_types",
+                format!(
+                    "at most {MAX_DAMAGE_TYPES} damage types, got {}",
+                    self.damage_types.len()
+                ),
+            );
+        }
         for (name, damage_type) in &self.damage_types {
             check.within(
                 &format!("damage_types.{name}.multiplier"),

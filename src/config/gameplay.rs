@@ -1,8 +1,12 @@
-//! `assets/gameplay/`: the world's extent and spawn area (`world.toml`) and how players move
-//! (`movement.toml`).
+//! `assets/gameplay/`: the world's extent, spawn area and ambient wanderers (`world.toml`), which
+//! inputs are refused (`movement.toml`), player stats (`characters.toml`), and what each client sees
+//! and how often (`interest.toml`).
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::DamageTypesConfig;
 use super::source::Checker;
 
 /// Everything under `assets/gameplay/`.
@@ -12,6 +16,10 @@ pub struct GameplayConfig {
     pub world: WorldConfig,
     /// `gameplay/movement.toml`.
     pub movement: MovementConfig,
+    /// `gameplay/characters.toml`.
+    pub characters: CharactersConfig,
+    /// `gameplay/interest.toml`.
+    pub interest: InterestConfig,
 }
 
 /// `gameplay/world.toml`.
@@ -22,6 +30,8 @@ pub struct WorldConfig {
     pub bounds: BoundsConfig,
     /// `[spawn]`: where joining players appear.
     pub spawn: SpawnConfig,
+    /// `[ambient]`: wandering non-player characters.
+    pub ambient: AmbientConfig,
 }
 
 /// `[bounds]` in `world.toml`, in metres.
@@ -71,25 +81,113 @@ impl Default for SpawnConfig {
     }
 }
 
+/// `[ambient]` in `world.toml`: non-player wanderers that populate the world.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmbientConfig {
+    /// Wanderers spawned in the spawn disc when the world starts (read at start).
+    pub npcs: u32,
+    /// Their walking speed.
+    pub speed_mps: f32,
+    /// Each wanderer picks a new direction this often.
+    pub turn_interval_ms: u32,
+}
+
+impl Default for AmbientConfig {
+    fn default() -> Self {
+        AmbientConfig {
+            npcs: 0,
+            speed_mps: 2.0,
+            turn_interval_ms: 2000,
+        }
+    }
+}
+
 /// `gameplay/movement.toml`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MovementConfig {
-    /// `[player]`: how player characters move.
-    pub player: PlayerMovementConfig,
+    /// `[anti_cheat]`: which inputs are refused.
+    pub anti_cheat: AntiCheatConfig,
 }
 
-/// `[player]` in `movement.toml`.
+/// `[anti_cheat]` in `movement.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PlayerMovementConfig {
-    /// Top ground speed with the stick fully deflected.
-    pub max_speed_mps: f32,
+pub struct AntiCheatConfig {
+    /// An input whose predicted position is farther than this from the server's is refused as a
+    /// teleport.
+    pub teleport_tolerance_m: f32,
+    /// An input whose client tick runs more than this many ticks further ahead of the server than
+    /// the client's steadiest lead so far is refused as time compression.
+    pub max_input_lead_ticks: u32,
 }
 
-impl Default for PlayerMovementConfig {
+impl Default for AntiCheatConfig {
     fn default() -> Self {
-        PlayerMovementConfig { max_speed_mps: 6.0 }
+        AntiCheatConfig {
+            teleport_tolerance_m: 3.0,
+            max_input_lead_ticks: 8,
+        }
+    }
+}
+
+/// `gameplay/characters.toml`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CharactersConfig {
+    /// `[player]`: the stats every player character starts with.
+    pub player: CharacterStats,
+}
+
+/// Stats of a character.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CharacterStats {
+    /// Health when full.
+    pub max_health: f32,
+    /// Top ground speed with the stick fully deflected, before status effects.
+    pub speed_mps: f32,
+    /// Armour rating; a hit loses `base × armor / (armor + 100)`.
+    pub armor: f32,
+    /// Resistance per damage type in percent (a name from `combat/damage_types.toml`); types not
+    /// listed resist 0 %.
+    pub resistance_pct: BTreeMap<String, f32>,
+}
+
+impl Default for CharacterStats {
+    fn default() -> Self {
+        CharacterStats {
+            max_health: 100.0,
+            speed_mps: 6.0,
+            armor: 20.0,
+            resistance_pct: BTreeMap::new(),
+        }
+    }
+}
+
+/// `gameplay/interest.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InterestConfig {
+    /// Side of a cell of the interest grid.
+    pub cell_size_m: f32,
+    /// A client sees the entities within this distance of its player.
+    pub view_radius_m: f32,
+    /// Snapshots per second sent to each client (at most the tick rate).
+    pub snapshot_rate_hz: f32,
+    /// Positions in snapshots are rounded to multiples of this.
+    pub position_precision_m: f32,
+}
+
+impl Default for InterestConfig {
+    fn default() -> Self {
+        InterestConfig {
+            cell_size_m: 64.0,
+            view_radius_m: 120.0,
+            snapshot_rate_hz: 20.0,
+            position_precision_m: 0.01,
+        }
     }
 }
 
@@ -117,11 +215,48 @@ impl WorldConfig {
         if !inside {
             check.refuse("spawn", "the spawn disc must lie inside [bounds]");
         }
+        let a = &self.ambient;
+        check.within("ambient.npcs", a.npcs, 0, 2_000_000);
+        check.within("ambient.speed_mps", a.speed_mps, 0.0, 100.0);
+        check.within("ambient.turn_interval_ms", a.turn_interval_ms, 10, 600_000);
     }
 }
 
 impl MovementConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
-        check.within("player.max_speed_mps", self.player.max_speed_mps, 0.1, 100.0);
+        let a = &self.anti_cheat;
+        check.within(
+            "anti_cheat.teleport_tolerance_m",
+            a.teleport_tolerance_m,
+            0.1,
+            1000.0,
+        );
+        check.within("anti_cheat.max_input_lead_ticks", a.max_input_lead_ticks, 1, 1000);
+    }
+}
+
+impl CharactersConfig {
+    /// Checks the stats; resistance names are checked only when `damage_types` parsed.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, damage_types: Option<&DamageTypesConfig>) {
+        let p = &self.player;
+        check.within("player.max_health", p.max_health, 1.0, 1_000_000.0);
+        check.within("player.speed_mps", p.speed_mps, 0.1, 100.0);
+        check.within("player.armor", p.armor, 0.0, 100_000.0);
+        for (name, &pct) in &p.resistance_pct {
+            let key = format!("player.resistance_pct.{name}");
+            check.within(&key, pct, -100.0, 100.0);
+            if let Some(types) = damage_types {
+                check.one_of(&key, name, "damage type", types.damage_types.keys());
+            }
+        }
+    }
+}
+
+impl InterestConfig {
+    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+        check.within("cell_size_m", self.cell_size_m, 1.0, 10_000.0);
+        check.within("view_radius_m", self.view_radius_m, 1.0, 10_000.0);
+        check.within("snapshot_rate_hz", self.snapshot_rate_hz, 0.1, 1000.0);
+        check.within("position_precision_m", self.position_precision_m, 0.001, 1.0);
     }
 }

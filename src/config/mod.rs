@@ -12,23 +12,28 @@ mod watch;
 
 use std::path::Path;
 
-pub use combat::{CombatConfig, DamageTypeConfig, DamageTypesConfig, WeaponConfig, WeaponsConfig};
+pub use combat::{
+    CombatConfig, DamageTypeConfig, DamageTypesConfig, MAX_DAMAGE_TYPES, WeaponConfig, WeaponsConfig,
+};
 pub use economy::{CurrenciesConfig, CurrencyConfig, EconomyConfig, ItemConfig, ItemsConfig, Rarity};
 pub use error::{ConfigError, ConfigErrors};
 pub use gameplay::{
-    BoundsConfig, GameplayConfig, MovementConfig, PlayerMovementConfig, SpawnConfig, WorldConfig,
+    AmbientConfig, AntiCheatConfig, BoundsConfig, CharacterStats, CharactersConfig, GameplayConfig,
+    InterestConfig, MovementConfig, SpawnConfig, WorldConfig,
 };
-pub use server::{NetConfig, ServerConfig, SimConfig, TickConfig};
+pub use server::{AdaptiveStep, AdaptiveTickConfig, NetConfig, ServerConfig, SimConfig, TickConfig};
 pub use watch::{AssetWatcher, ReloadOutcome, WatchError};
 
 use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
 /// refused, so that a misnamed file cannot be silently ignored.
-pub const ASSET_FILES: [&str; 7] = [
+pub const ASSET_FILES: [&str; 9] = [
     "server.toml",
     "gameplay/world.toml",
     "gameplay/movement.toml",
+    "gameplay/characters.toml",
+    "gameplay/interest.toml",
     "combat/damage_types.toml",
     "combat/weapons.toml",
     "economy/currencies.toml",
@@ -50,80 +55,95 @@ pub struct Config {
 
 impl Config {
     /// Loads and validates every asset file under `dir`, reporting every problem found rather than
-    /// the first.
+    /// the first. Files are read in dependency order so that references (a weapon's damage type, an
+    /// item's currency) are checked against the file they name whenever that file parsed.
     pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         let [
-            server_file,
-            world_file,
-            movement_file,
-            damage_file,
-            weapons_file,
-            currencies_file,
-            items_file,
+            server,
+            world,
+            movement,
+            characters,
+            interest,
+            damage_types,
+            weapons,
+            currencies,
+            items,
         ] = ASSET_FILES;
-        let mut errors = Vec::new();
-        let server = Source::parse::<ServerConfig>(dir, server_file, &mut errors);
-        let world = Source::parse::<WorldConfig>(dir, world_file, &mut errors);
-        let movement = Source::parse::<MovementConfig>(dir, movement_file, &mut errors);
-        let damage_types = Source::parse::<DamageTypesConfig>(dir, damage_file, &mut errors);
-        let weapons = Source::parse::<WeaponsConfig>(dir, weapons_file, &mut errors);
-        let currencies = Source::parse::<CurrenciesConfig>(dir, currencies_file, &mut errors);
-        let items = Source::parse::<ItemsConfig>(dir, items_file, &mut errors);
+        let errors = &mut Vec::new();
+        let damage_types = Source::load(dir, damage_types, errors, DamageTypesConfig::validate);
+        let types = damage_types.as_ref();
+        let server = Source::load(dir, server, errors, ServerConfig::validate);
+        let world = Source::load(dir, world, errors, WorldConfig::validate);
+        let movement = Source::load(dir, movement, errors, MovementConfig::validate);
+        let characters = Source::load(dir, characters, errors, |v: &CharactersConfig, c| {
+            v.validate(c, types)
+        });
+        let interest = Source::load(dir, interest, errors, InterestConfig::validate);
+        let weapons = Source::load(dir, weapons, errors, |v: &WeaponsConfig, c| v.validate(c, types));
+        let currencies = Source::load(dir, currencies, errors, CurrenciesConfig::validate);
+        let items = Source::load(dir, items, errors, |v: &ItemsConfig, c| {
+            v.validate(c, currencies.as_ref())
+        });
+        refuse_unknown_files(dir, errors);
 
-        if let Some((value, source)) = &server {
-            value.validate(&mut source.checker(&mut errors));
-        }
-        if let Some((value, source)) = &world {
-            value.validate(&mut source.checker(&mut errors));
-        }
-        if let Some((value, source)) = &movement {
-            value.validate(&mut source.checker(&mut errors));
-        }
-        if let Some((value, source)) = &damage_types {
-            value.validate(&mut source.checker(&mut errors));
-        }
-        if let Some((value, source)) = &weapons {
-            let types = damage_types.as_ref().map(|(types, _)| types);
-            value.validate(&mut source.checker(&mut errors), types);
-        }
-        if let Some((value, source)) = &currencies {
-            value.validate(&mut source.checker(&mut errors));
-        }
-        if let Some((value, source)) = &items {
-            let currencies = currencies.as_ref().map(|(currencies, _)| currencies);
-            value.validate(&mut source.checker(&mut errors), currencies);
-        }
-        refuse_unknown_files(dir, &mut errors);
-
-        match (server, world, movement, damage_types, weapons, currencies, items) {
+        match (
+            server,
+            world,
+            movement,
+            characters,
+            interest,
+            damage_types,
+            weapons,
+            currencies,
+            items,
+        ) {
             (
-                Some((server, _)),
-                Some((world, _)),
-                Some((movement, _)),
-                Some((damage_types, _)),
-                Some((weapons, _)),
-                Some((currencies, _)),
-                Some((items, _)),
+                Some(server),
+                Some(world),
+                Some(movement),
+                Some(characters),
+                Some(interest),
+                Some(damage_types),
+                Some(weapons),
+                Some(currencies),
+                Some(items),
             ) if errors.is_empty() => Ok(Config {
                 server,
-                gameplay: GameplayConfig { world, movement },
+                gameplay: GameplayConfig {
+                    world,
+                    movement,
+                    characters,
+                    interest,
+                },
                 combat: CombatConfig {
                     damage_types,
                     weapons,
                 },
                 economy: EconomyConfig { currencies, items },
             }),
-            _ => Err(ConfigErrors(errors)),
+            _ => Err(ConfigErrors(std::mem::take(errors))),
         }
     }
 
     /// The asset files (relative paths) whose content differs between `self` and `next`.
     pub fn changed_files(&self, next: &Config) -> Vec<&'static str> {
-        let [server, world, movement, damage_types, weapons, currencies, items] = ASSET_FILES;
+        let [
+            server,
+            world,
+            movement,
+            characters,
+            interest,
+            damage_types,
+            weapons,
+            currencies,
+            items,
+        ] = ASSET_FILES;
         let differs = [
             (server, self.server != next.server),
             (world, self.gameplay.world != next.gameplay.world),
             (movement, self.gameplay.movement != next.gameplay.movement),
+            (characters, self.gameplay.characters != next.gameplay.characters),
+            (interest, self.gameplay.interest != next.gameplay.interest),
             (damage_types, self.combat.damage_types != next.combat.damage_types),
             (weapons, self.combat.weapons != next.combat.weapons),
             (currencies, self.economy.currencies != next.economy.currencies),
@@ -137,7 +157,11 @@ impl Config {
 
     /// Keys whose new value in `next` only takes effect after a restart.
     pub fn restart_only_changes(&self, next: &Config) -> Vec<&'static str> {
-        self.server.restart_only_changes(&next.server)
+        let mut changed = self.server.restart_only_changes(&next.server);
+        if self.gameplay.world.ambient.npcs != next.gameplay.world.ambient.npcs {
+            changed.push("gameplay/world.toml: ambient.npcs");
+        }
+        changed
     }
 }
 

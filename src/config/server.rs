@@ -1,5 +1,5 @@
-//! `assets/server.toml`: tick rate and catch-up policy, simulation seed and inbox size, the UDP bind
-//! address.
+//! `assets/server.toml`: tick rate, catch-up policy and the optional adaptive rate table, simulation
+//! seed and buffer sizes, the UDP bind address.
 
 use std::net::SocketAddr;
 
@@ -23,20 +23,68 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TickConfig {
-    /// Simulation ticks per second.
-    pub rate_hz: u32,
+    /// Simulation ticks per second (when `[tick.adaptive]` is off).
+    pub rate_hz: f32,
     /// After a stall, at most this many overdue ticks run back to back; older ones are dropped
     /// (and counted) so that an overload never spirals.
     pub max_catch_up_ticks: u32,
+    /// `[tick.adaptive]`: the rate follows the number of players.
+    pub adaptive: AdaptiveTickConfig,
 }
 
 impl Default for TickConfig {
     fn default() -> Self {
         TickConfig {
-            rate_hz: 60,
+            rate_hz: 60.0,
             max_catch_up_ticks: 3,
+            adaptive: AdaptiveTickConfig::default(),
         }
     }
+}
+
+/// `[tick.adaptive]` in `server.toml`: fewer players, faster ticks.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptiveTickConfig {
+    /// Off by default: the rate is `tick.rate_hz`.
+    pub enabled: bool,
+    /// The rate never goes below this.
+    pub min_hz: f32,
+    /// The rate never goes above this.
+    pub max_hz: f32,
+    /// The rate changes at most once in this many seconds.
+    pub min_interval_s: f32,
+    /// `[[tick.adaptive.steps]]`, by ascending `max_players`: the first step whose `max_players` is at
+    /// least the player count gives the rate; above the last step, `min_hz`.
+    pub steps: Vec<AdaptiveStep>,
+}
+
+impl Default for AdaptiveTickConfig {
+    fn default() -> Self {
+        let step = |max_players, rate_hz| AdaptiveStep { max_players, rate_hz };
+        AdaptiveTickConfig {
+            enabled: false,
+            min_hz: 30.0,
+            max_hz: 128.0,
+            min_interval_s: 5.0,
+            steps: vec![
+                step(50, 128.0),
+                step(100, 100.0),
+                step(200, 62.5),
+                step(500, 50.0),
+            ],
+        }
+    }
+}
+
+/// One `[[tick.adaptive.steps]]` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptiveStep {
+    /// Up to this many players ...
+    pub max_players: u32,
+    /// ... the server ticks at this rate.
+    pub rate_hz: f32,
 }
 
 /// `[sim]` in `server.toml`.
@@ -79,7 +127,33 @@ impl Default for NetConfig {
 
 impl ServerConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
-        check.within("tick.rate_hz", self.tick.rate_hz, 1, 1000);
+        check.within("tick.rate_hz", self.tick.rate_hz, 1.0, 1000.0);
+        let adaptive = &self.tick.adaptive;
+        check.within("tick.adaptive.min_hz", adaptive.min_hz, 1.0, 1000.0);
+        check.within("tick.adaptive.max_hz", adaptive.max_hz, adaptive.min_hz, 1000.0);
+        check.within(
+            "tick.adaptive.min_interval_s",
+            adaptive.min_interval_s,
+            0.0,
+            3600.0,
+        );
+        let mut previous = None;
+        for (i, step) in adaptive.steps.iter().enumerate() {
+            let key = format!("tick.adaptive.steps[{i}]");
+            check.within(
+                &format!("{key}.rate_hz"),
+                step.rate_hz,
+                adaptive.min_hz,
+                adaptive.max_hz,
+            );
+            if previous.is_some_and(|p| step.max_players <= p) {
+                check.refuse(
+                    &format!("{key}.max_players"),
+                    "steps must be in ascending max_players order",
+                );
+            }
+            previous = Some(step.max_players);
+        }
         check.within("tick.max_catch_up_ticks", self.tick.max_catch_up_ticks, 0, 1000);
         check.within("sim.inbox_capacity", self.sim.inbox_capacity, 16, 1 << 24);
         check.within("sim.frame_arena_bytes", self.sim.frame_arena_bytes, 4096, 1 << 30);

@@ -5,6 +5,7 @@ use std::fmt::Display;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::ConfigError;
@@ -18,9 +19,22 @@ pub(crate) struct Source {
 }
 
 impl Source {
+    /// Reads, parses and validates `dir/relative`. Every problem is pushed onto `errors`; the value is
+    /// returned only when it parsed (it may still have failed validation).
+    pub(crate) fn load<T: DeserializeOwned>(
+        dir: &Path,
+        relative: &str,
+        errors: &mut Vec<ConfigError>,
+        validate: impl FnOnce(&T, &mut Checker<'_>),
+    ) -> Option<T> {
+        let (value, source) = Source::parse::<T>(dir, relative, errors)?;
+        validate(&value, &mut source.checker(errors));
+        Some(value)
+    }
+
     /// Reads `dir/relative` and parses it into `T`; a missing file, bad TOML, an unknown key or a value
     /// of the wrong type becomes one [`ConfigError`] pushed onto `errors`.
-    pub(crate) fn parse<T: DeserializeOwned>(
+    fn parse<T: DeserializeOwned>(
         dir: &Path,
         relative: &str,
         errors: &mut Vec<ConfigError>,
@@ -72,29 +86,57 @@ impl Source {
         }
     }
 
-    /// The 1-based line where the dotted `key` path is written, if the file has it.
+    /// The 1-based line where the `key` path (`a.b[2].c`) is written, or where its deepest existing
+    /// parent is, if the file has any of it.
     fn line_of_key(&self, key: &str) -> Option<usize> {
         let root = DeTable::parse(&self.text).ok()?;
-        let mut segments = key.split('.').filter(|s| !s.is_empty());
-        let first = segments.next()?;
-        let mut current = root.get_ref().iter().find(|(k, _)| k.get_ref() == first)?.1;
-        for segment in segments {
-            let next = match current.get_ref() {
-                DeValue::Table(table) => table.iter().find(|(k, _)| k.get_ref() == segment).map(|(_, v)| v),
+        let mut current: Option<&Spanned<DeValue<'_>>> = None;
+        for step in key_steps(key) {
+            let next = match (current.map(Spanned::get_ref), step) {
+                (None, KeyStep::Name(name)) => find_key(root.get_ref(), name),
+                (Some(DeValue::Table(table)), KeyStep::Name(name)) => find_key(table, name),
+                (Some(DeValue::Array(array)), KeyStep::Index(index)) => array.get(index),
                 _ => None,
             };
             match next {
-                Some(value) => current = value,
+                Some(value) => current = Some(value),
                 None => break,
             }
         }
-        Some(line_of_offset(&self.text, current.span().start))
+        current.map(|value| line_of_offset(&self.text, value.span().start))
     }
 
     /// A checker that reports refused values against this file.
-    pub(crate) fn checker<'a>(&'a self, errors: &'a mut Vec<ConfigError>) -> Checker<'a> {
+    fn checker<'a>(&'a self, errors: &'a mut Vec<ConfigError>) -> Checker<'a> {
         Checker { source: self, errors }
     }
+}
+
+fn find_key<'t, 'i>(table: &'t DeTable<'i>, name: &str) -> Option<&'t Spanned<DeValue<'i>>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref() == name)
+        .map(|(_, value)| value)
+}
+
+/// One step of a key path: a table key or an array index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum KeyStep<'k> {
+    Name(&'k str),
+    Index(usize),
+}
+
+/// Splits `a.b[2].c` into `a`, `b`, `[2]`, `c`.
+fn key_steps(key: &str) -> impl Iterator<Item = KeyStep<'_>> {
+    key.split('.').filter(|part| !part.is_empty()).flat_map(|part| {
+        let (name, indices) = part.split_at(part.find('[').unwrap_or(part.len()));
+        let name = (!name.is_empty()).then_some(KeyStep::Name(name));
+        let indices = indices
+            .split(['[', ']'])
+            .filter_map(|index| index.parse().ok())
+            .map(KeyStep::Index);
+        name.into_iter().chain(indices)
+    })
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {

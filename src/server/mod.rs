@@ -1,6 +1,7 @@
 //! The server process around the simulation: loads the assets, locks the data directory, binds the
 //! UDP address, starts the asset watcher and the tick thread, and stops them again.
 
+mod adaptive;
 mod data_dir;
 mod pacer;
 #[expect(
@@ -17,6 +18,7 @@ use std::thread::{self, JoinHandle};
 
 use tracing::info;
 
+pub use adaptive::{AdaptiveRate, rate_for_players};
 pub use data_dir::{DataDir, DataDirError};
 pub use pacer::{Pace, TickPacer, interval_for};
 pub use tick_loop::{TickLoop, TickStats};

@@ -66,9 +66,9 @@ impl TickPacer {
     }
 }
 
-/// The tick interval for a rate in hertz.
-pub fn interval_for(rate_hz: u32) -> Duration {
-    Duration::from_secs(1) / rate_hz.max(1)
+/// The tick interval for a rate in hertz (rates below 0.001 Hz are treated as 0.001 Hz).
+pub fn interval_for(rate_hz: f32) -> Duration {
+    Duration::from_secs_f64(1.0 / f64::from(rate_hz.max(0.001)))
 }
 
 #[cfg(test)]
@@ -128,7 +128,8 @@ mod tests {
 
     #[test]
     fn interval_for_common_rates() {
-        assert_eq!(interval_for(60), Duration::from_nanos(16_666_666));
-        assert_eq!(interval_for(20), 50 * MS);
+        assert_eq!(interval_for(60.0), Duration::from_nanos(16_666_667));
+        assert_eq!(interval_for(20.0), 50 * MS);
+        assert_eq!(interval_for(62.5), 16 * MS);
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
+use super::adaptive::AdaptiveRate;
 use super::pacer::{Pace, TickPacer, interval_for};
 use crate::config::{AssetWatcher, Config, ReloadOutcome};
 use crate::sim::{Outbox, Sim};
@@ -52,13 +53,16 @@ pub struct TickLoop {
     outbox: Outbox,
     stats: Arc<TickStats>,
     window: Window,
+    adaptive: AdaptiveRate,
 }
 
 impl TickLoop {
     /// A loop over `sim` at its configured rate, taking reloads from `watcher` when there is one.
     pub fn new(sim: Sim, watcher: Option<AssetWatcher>, stats: Arc<TickStats>) -> TickLoop {
-        let tick = &sim.config().server.tick;
-        let pacer = TickPacer::new(interval_for(tick.rate_hz), tick.max_catch_up_ticks);
+        let pacer = TickPacer::new(
+            interval_for(sim.tick_rate()),
+            sim.config().server.tick.max_catch_up_ticks,
+        );
         TickLoop {
             sim,
             pacer,
@@ -66,6 +70,7 @@ impl TickLoop {
             outbox: Outbox::default(),
             stats,
             window: Window::default(),
+            adaptive: AdaptiveRate::default(),
         }
     }
 
@@ -93,6 +98,7 @@ impl TickLoop {
                     for _ in 0..ticks {
                         self.run_tick();
                     }
+                    self.adapt_rate(elapsed);
                 }
             }
             if elapsed >= next_summary {
@@ -145,6 +151,26 @@ impl TickLoop {
                 }
             }
         }
+    }
+
+    /// Follows the player count when `[tick.adaptive]` is on.
+    fn adapt_rate(&mut self, elapsed: Duration) {
+        let config = &self.sim.config().server.tick.adaptive;
+        let players = self.sim.player_count();
+        if let Some(hz) = self
+            .adaptive
+            .decide(config, players, self.sim.tick_rate(), elapsed)
+        {
+            info!(rate_hz = hz, players, tick = self.sim.tick(), "tick rate changed");
+            self.sim.set_tick_rate(hz);
+            self.reconfigure_pacer();
+        }
+    }
+
+    fn reconfigure_pacer(&mut self) {
+        let catch_up = self.sim.config().server.tick.max_catch_up_ticks;
+        self.pacer
+            .reconfigure(interval_for(self.sim.tick_rate()), catch_up);
     }
 
     fn log_summary(&mut self) {

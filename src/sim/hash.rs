@@ -5,29 +5,39 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use bevy_ecs::world::World;
 
-use super::gameplay::{MoveIntent, Player, Position, Velocity};
+use super::gameplay::{InputState, Motion, MotionSlot, NetId, Player, SnapshotHistory, Vitals};
 use super::resources::{SimCounters, SimRng, Tick};
 
-/// Hashes the tick, the RNG position, the counters and every player's state, in client order.
+/// Hashes the tick, the RNG position, the counters, every body's motion in slot order and every
+/// player's state in client order.
 pub(crate) fn state_hash(world: &mut World) -> u64 {
     let mut hasher = DefaultHasher::new();
     world.resource::<Tick>().0.hash(&mut hasher);
     world.resource::<SimRng>().0.get_word_pos().hash(&mut hasher);
     world.resource::<SimCounters>().hash(&mut hasher);
 
+    let motion = world.resource::<Motion>();
+    for slot in 0..motion.len() as u32 {
+        let [x, y] = motion.position(slot);
+        let [vx, vy] = motion.velocity(slot);
+        (motion.net_ids()[slot as usize], [x, y, vx, vy].map(f32::to_bits)).hash(&mut hasher);
+    }
+
     let mut players = world
-        .query::<(&Player, &Position, &Velocity, &MoveIntent)>()
+        .query::<(
+            &Player,
+            &NetId,
+            &MotionSlot,
+            &InputState,
+            &Vitals,
+            &SnapshotHistory,
+        )>()
         .iter(world)
-        .map(|(player, position, velocity, intent)| {
-            let floats = [
-                position.x,
-                position.y,
-                velocity.x,
-                velocity.y,
-                intent.dir_x,
-                intent.dir_y,
-            ];
-            (player.client, floats.map(f32::to_bits), intent.last_seq)
+        .map(|(player, net_id, slot, input, vitals, history)| {
+            let floats = [input.aim[0], input.aim[1], vitals.health].map(f32::to_bits);
+            let snapshots = (history.last_sent(), history.acked());
+            let input = (input.last_seq, input.lead_floor, input.buttons);
+            (player.client, net_id.0, slot.0, floats, input, snapshots)
         })
         .collect::<Vec<_>>();
     players.sort_unstable_by_key(|(client, ..)| *client);

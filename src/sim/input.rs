@@ -1,16 +1,16 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
-//! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
+//! Membership changes and acknowledgements apply in arrival order; movement inputs are gathered in the frame arena and
 //! sorted by client and sequence number, so reordered datagrams resolve the same way every time.
 
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
 
 use super::command::Command;
-use super::gameplay::{self, MoveIntent};
+use super::gameplay::{self, InputState, MotionSlot};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
-pub(crate) fn route_commands(world: &mut World, intents: &mut QueryState<&mut MoveIntent>) {
+pub(crate) fn route_commands(world: &mut World, players: &mut QueryState<(&MotionSlot, &mut InputState)>) {
     // Taken out and put back rather than scoped, so the world stays fully usable meanwhile; the
     // placeholder `Vec::new()` does not allocate.
     let mut commands = std::mem::take(&mut world.resource_mut::<Inbox>().commands);
@@ -22,10 +22,11 @@ pub(crate) fn route_commands(world: &mut World, intents: &mut QueryState<&mut Mo
                 Command::Join => gameplay::join(world, client),
                 Command::Leave => gameplay::leave(world, client),
                 Command::Move(input) => moves.push((client, input)),
+                Command::AckSnapshot { seq } => gameplay::acknowledge(world, client, seq),
             }
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
-        gameplay::apply_inputs(world, intents, &moves, bump);
+        gameplay::apply_inputs(world, players, &moves, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;
 }

@@ -35,13 +35,25 @@ use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
 pub use command::{ClientId, Command, MoveInput, Refusal};
-pub use gameplay::{Clients, MoveIntent, Player, Position, Velocity};
-pub use output::{Outbox, Reply, ReplyBody, SimEvent};
-pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick};
+pub use gameplay::{
+    Clients, Defense, InputState, Interest, Motion, MotionSlot, NetId, Npc, Player, SNAPSHOT_HISTORY,
+    SnapshotHistory, Vitals, interest_grid, motion, snapshot_codec,
+};
+pub use output::{Outbox, PlayerRecord, Reply, ReplyBody, SimEvent, SnapshotOut};
+pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick, TickRate};
 pub use schedule::{SimSet, TickSchedule};
 
 use crate::config::Config;
 use schedule::SimPlugin;
+
+/// A point in the world, in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Position {
+    /// East.
+    pub x: f32,
+    /// North.
+    pub y: f32,
+}
 
 /// One simulated world and the schedule that advances it.
 pub struct Sim {
@@ -80,6 +92,7 @@ impl Sim {
         ));
         world.insert_resource(Outbox::default());
         world.insert_resource(SimCounters::default());
+        world.insert_resource(TickRate(config.server.tick.rate_hz));
         world.insert_resource(ActiveConfig(config));
 
         let mut schedule = schedule::tick_schedule();
@@ -118,9 +131,25 @@ impl Sim {
         std::mem::swap(into, &mut *self.world.resource_mut::<Outbox>());
     }
 
-    /// Replaces the running configuration; call between steps so that a tick sees one config.
+    /// Replaces the running configuration; call between steps so that a tick sees one config. With
+    /// the adaptive rate off, the tick rate follows `tick.rate_hz`; with it on, the caller sets the
+    /// rate ([`Sim::set_tick_rate`]).
     pub fn apply_config(&mut self, config: Arc<Config>) {
+        if !config.server.tick.adaptive.enabled {
+            self.set_tick_rate(config.server.tick.rate_hz);
+        }
         self.world.resource_mut::<ActiveConfig>().0 = config;
+    }
+
+    /// Sets the rate the simulation ticks at from the next step on (movement integrates over
+    /// `1 / hz`, snapshots keep their configured rate).
+    pub fn set_tick_rate(&mut self, hz: f32) {
+        self.world.resource_mut::<TickRate>().0 = hz;
+    }
+
+    /// The rate the simulation ticks at.
+    pub fn tick_rate(&self) -> f32 {
+        self.world.resource::<TickRate>().0
     }
 
     /// The configuration in force.
@@ -141,7 +170,19 @@ impl Sim {
     /// Where the player of `client` stands, if it has joined.
     pub fn player_position(&self, client: ClientId) -> Option<Position> {
         let entity = self.world.resource::<Clients>().entity(client)?;
-        self.world.get::<Position>(entity).copied()
+        let slot = self.world.get::<MotionSlot>(entity)?.0;
+        let [x, y] = self.world.resource::<Motion>().position(slot);
+        Some(Position { x, y })
+    }
+
+    /// Every moving body: positions, velocities and snapshot ids by slot.
+    pub fn motion(&self) -> &Motion {
+        self.world.resource::<Motion>()
+    }
+
+    /// The interest grid as of the last tick.
+    pub fn interest(&self) -> &Interest {
+        self.world.resource::<Interest>()
     }
 
     /// What the simulation refused or ignored without replying.

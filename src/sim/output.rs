@@ -19,10 +19,10 @@ pub struct Reply {
 /// The content of a [`Reply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyBody {
-    /// The client's player entered the world with this network id.
+    /// The client's player entered the world.
     Joined {
-        /// Stable id of the player's entity, as snapshots will name it.
-        entity_id: u64,
+        /// The player's id in snapshots.
+        net_id: u32,
     },
     /// The client's player left the world.
     Left,
@@ -37,26 +37,59 @@ pub enum SimEvent {
     PlayerJoined {
         /// The player's client.
         client: ClientId,
-        /// Stable id of the player's entity.
-        entity_id: u64,
+        /// The player's id in snapshots.
+        net_id: u32,
     },
     /// A player left the world.
     PlayerLeft {
         /// The player's client.
         client: ClientId,
-        /// Stable id of the player's entity.
-        entity_id: u64,
+        /// The player's id in snapshots.
+        net_id: u32,
     },
+}
+
+/// What a player leaving the world hands to the store: the state that outlives the session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlayerRecord {
+    /// The player's client.
+    pub client: ClientId,
+    /// The tick the player left.
+    pub tick: u64,
+    /// Where the player stood, east.
+    pub x_m: f32,
+    /// Where the player stood, north.
+    pub y_m: f32,
+    /// Health when leaving.
+    pub health: f32,
+}
+
+/// One snapshot for one client: `bytes` of [`Outbox::snapshot_bytes`] in the snapshot format of
+/// [`crate::sim::snapshot_codec`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotOut {
+    /// The receiving client.
+    pub client: ClientId,
+    /// The snapshot's sequence number for that client.
+    pub seq: u32,
+    /// Where its bytes lie in [`Outbox::snapshot_bytes`].
+    pub bytes: std::ops::Range<usize>,
 }
 
 /// Everything the simulation has produced since the caller last drained it. Vectors keep their
 /// capacity across ticks, so steady-state ticks do not allocate here.
-#[derive(Debug, Default, Resource)]
+#[derive(Debug, Default, Clone, Resource)]
 pub struct Outbox {
     /// Replies, in the order the commands were applied.
     pub replies: Vec<Reply>,
     /// Events, in the order they happened.
     pub events: Vec<SimEvent>,
+    /// State of players who left, for the store.
+    pub departures: Vec<PlayerRecord>,
+    /// Snapshots, each naming its range of `snapshot_bytes`.
+    pub snapshots: Vec<SnapshotOut>,
+    /// The encoded snapshots back to back.
+    pub snapshot_bytes: Vec<u8>,
 }
 
 impl Outbox {
@@ -64,6 +97,16 @@ impl Outbox {
     pub fn clear(&mut self) {
         self.replies.clear();
         self.events.clear();
+        self.departures.clear();
+        self.snapshots.clear();
+        self.snapshot_bytes.clear();
+    }
+
+    /// The encoded bytes of `snapshot`.
+    pub fn snapshot_payload(&self, snapshot: &SnapshotOut) -> &[u8] {
+        self.snapshot_bytes
+            .get(snapshot.bytes.clone())
+            .unwrap_or_default()
     }
 }
 

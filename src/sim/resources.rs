@@ -16,6 +16,17 @@ use crate::config::Config;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Resource)]
 pub struct Tick(pub u64);
 
+/// The rate the simulation currently ticks at; movement integrates over `1 / hz` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Resource)]
+pub struct TickRate(pub f32);
+
+impl TickRate {
+    /// Seconds of game time per tick.
+    pub fn dt(self) -> f32 {
+        1.0 / self.0
+    }
+}
+
 /// The only source of randomness in the simulation, seeded once.
 #[derive(Debug, Resource)]
 pub struct SimRng(pub ChaCha8Rng);
@@ -86,11 +97,19 @@ impl FrameArena {
     }
 }
 
-/// Things the simulation refused or ignored without a reply, for operators and tests.
+/// What the simulation refused or ignored, for operators and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Resource)]
 pub struct SimCounters {
-    /// Movement inputs whose sequence number was not newer than the last applied one.
+    /// Movement inputs whose sequence number was not newer than the last applied one (ignored).
     pub stale_inputs: u64,
     /// Commands refused with a reply, of any reason.
     pub refused_commands: u64,
+    /// Inputs refused as teleports.
+    pub teleports: u64,
+    /// Inputs refused for a predicted position outside the world.
+    pub out_of_bounds: u64,
+    /// Inputs refused for time compression.
+    pub time_compression: u64,
+    /// Snapshot acknowledgements for a snapshot the server no longer holds or never sent (ignored).
+    pub unknown_acks: u64,
 }

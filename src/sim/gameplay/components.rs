@@ -1,29 +1,10 @@
-//! Components of player characters. Position and velocity are swept every tick, so they are small,
-//! 16-byte aligned and kept apart from everything else.
+//! Components of characters. What every tick sweeps (position, direction, speed) lives in the
+//! [`Motion`](super::motion::Motion) columns, not here: a component only names the slot.
 
 use bevy_ecs::component::Component;
 
+use crate::config::MAX_DAMAGE_TYPES;
 use crate::sim::command::ClientId;
-
-/// Where an entity stands, in metres.
-#[derive(Component, Debug, Default, Clone, Copy, PartialEq)]
-#[repr(C, align(16))]
-pub struct Position {
-    /// East.
-    pub x: f32,
-    /// North.
-    pub y: f32,
-}
-
-/// How fast an entity moves, in metres per second.
-#[derive(Component, Debug, Default, Clone, Copy, PartialEq)]
-#[repr(C, align(16))]
-pub struct Velocity {
-    /// East.
-    pub x: f32,
-    /// North.
-    pub y: f32,
-}
 
 /// Marks a player character and names the client that controls it.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,13 +13,46 @@ pub struct Player {
     pub client: ClientId,
 }
 
-/// The latest movement input applied to a player.
+/// Marks a non-player character that wanders.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Npc;
+
+/// The id snapshots use for an entity: assigned once, never reused while the world lives.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NetId(pub u32);
+
+/// The entity's slot in the motion columns.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MotionSlot(pub u32);
+
+/// Health.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Vitals {
+    /// Current health.
+    pub health: f32,
+    /// Health when full.
+    pub max_health: f32,
+}
+
+/// What softens a hit.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct Defense {
+    /// Armour rating.
+    pub armor: f32,
+    /// Resistance in percent, indexed like the damage types in name order.
+    pub resistance_pct: [f32; MAX_DAMAGE_TYPES],
+}
+
+/// What the server remembers of a player's input stream.
 #[derive(Component, Debug, Default, Clone, Copy, PartialEq)]
-pub struct MoveIntent {
-    /// Desired direction, east component, within the unit disc.
-    pub dir_x: f32,
-    /// Desired direction, north component, within the unit disc.
-    pub dir_y: f32,
+pub struct InputState {
     /// Sequence number of the input applied last; 0 before any.
     pub last_seq: u32,
+    /// The smallest `client_tick - server_tick` seen so far: the client's steadiest lead. A later
+    /// lead far above it means the client's clock runs fast.
+    pub lead_floor: Option<i64>,
+    /// Latest aim.
+    pub aim: [f32; 2],
+    /// Latest buttons.
+    pub buttons: u8,
 }

@@ -1,31 +1,53 @@
-//! Gameplay: player characters joining and leaving, and server-authoritative movement. Owns the
-//! player components and the `Gameplay` system set; knows nothing of combat or the economy.
+//! Gameplay: characters joining and leaving, server-authoritative movement over SIMD-swept motion
+//! columns, ambient wanderers, interest management and delta snapshots. Owns the `Gameplay` phase
+//! and the snapshot step of the `Output` phase; knows nothing of combat or the economy.
 
 mod components;
+mod interest;
+pub mod interest_grid;
+pub mod motion;
 mod movement;
 mod players;
+mod snapshot;
+pub mod snapshot_codec;
 
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
-pub use components::{MoveIntent, Player, Position, Velocity};
+pub use components::{Defense, InputState, MotionSlot, NetId, Npc, Player, Vitals};
+pub use interest::Interest;
+pub use motion::Motion;
 pub(crate) use movement::apply_inputs;
 pub use players::Clients;
 pub(crate) use players::{join, leave};
+pub(crate) use snapshot::acknowledge;
+pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
 
+use super::resources::ActiveConfig;
 use super::schedule::{SimPlugin, SimSet};
 
-/// Adds the gameplay resources and systems.
+/// Adds the gameplay resources and systems, then the world's ambient wanderers.
 #[derive(Debug, Default)]
 pub(crate) struct GameplayPlugin;
 
 impl SimPlugin for GameplayPlugin {
     fn build(&self, world: &mut World, schedule: &mut Schedule) {
+        let interest = Interest::new(&world.resource::<ActiveConfig>().0);
+        world.insert_resource(interest);
         world.init_resource::<Clients>();
+        world.init_resource::<Motion>();
+        world.init_resource::<players::NextNetId>();
         schedule.add_systems(
-            (movement::steer_players, movement::integrate_positions)
+            (
+                movement::refresh_speeds,
+                movement::turn_wanderers,
+                movement::integrate_motion,
+                interest::index_interest,
+            )
                 .chain()
                 .in_set(SimSet::Gameplay),
         );
+        schedule.add_systems(snapshot::send_snapshots.in_set(SimSet::Output));
+        players::spawn_ambient_npcs(world);
     }
 }

@@ -1,22 +1,26 @@
-//! Server-authoritative movement: applying clients' movement inputs, turning intent into velocity
-//! with the configured top speed, and integrating positions inside the world bounds.
+//! Server-authoritative movement: checking and applying clients' inputs (stale, non-finite,
+//! teleport, out-of-bounds and time-compression inputs change nothing), wanderers picking new
+//! directions, and the per-tick SIMD sweep of the motion columns.
 
+use bevy_ecs::change_detection::DetectChanges;
 use bevy_ecs::query::QueryState;
-use bevy_ecs::system::{Query, Res};
+use bevy_ecs::system::{Res, ResMut};
 use bevy_ecs::world::World;
 use bumpalo::Bump;
 
-use super::components::{MoveIntent, Position, Velocity};
-use super::players::Clients;
+use super::components::{InputState, MotionSlot};
+use super::motion::{Bounds, Motion, sweep_simd};
+use super::players::{Clients, point_in_unit_disc};
+use crate::config::Config;
 use crate::sim::command::{ClientId, MoveInput, Refusal};
 use crate::sim::output::{ReplyBody, respond};
-use crate::sim::resources::{ActiveConfig, SimCounters};
+use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 
-/// Applies this tick's movement inputs, which arrive sorted by client and sequence number so that
-/// the newest input of each client is applied last. `intents` is the caller's cached query.
+/// Applies this tick's inputs, which arrive sorted by client and sequence number so that the newest
+/// input of each client is applied last. `players` is the caller's cached query.
 pub(crate) fn apply_inputs(
     world: &mut World,
-    intents: &mut QueryState<&mut MoveIntent>,
+    players: &mut QueryState<(&MotionSlot, &mut InputState)>,
     inputs: &[(ClientId, MoveInput)],
     bump: &Bump,
 ) {
@@ -28,51 +32,125 @@ pub(crate) fn apply_inputs(
             .map(|&(client, input)| (client, clients.entity(client), input)),
         bump,
     );
+    let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
+    let server_tick = world.resource::<Tick>().0;
     let mut stale = 0;
     for &(client, entity, input) in &resolved {
         let Some(entity) = entity else {
             respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
             continue;
         };
-        if !(input.move_x.is_finite() && input.move_y.is_finite()) {
-            respond(world, client, ReplyBody::Refused(Refusal::InvalidInput));
-            continue;
-        }
-        let Ok(mut intent) = intents.get_mut(world, entity) else {
+        let Ok((&MotionSlot(slot), state)) = players.get(world, entity) else {
             continue;
         };
-        if input.seq <= intent.last_seq {
+        if input.seq <= state.last_seq {
             stale += 1;
             continue;
         }
-        let length = (input.move_x * input.move_x + input.move_y * input.move_y).sqrt();
+        let position = world.resource::<Motion>().position(slot);
+        let (lead, lead_floor) = client_lead(&input, server_tick, state.lead_floor);
+        if let Err(refusal) = check_input(&config, &input, position, lead, lead_floor) {
+            respond(world, client, ReplyBody::Refused(refusal));
+            continue;
+        }
+        let length = input.move_x.hypot(input.move_y);
         let scale = if length > 1.0 { 1.0 / length } else { 1.0 };
-        *intent = MoveIntent {
-            dir_x: input.move_x * scale,
-            dir_y: input.move_y * scale,
-            last_seq: input.seq,
-        };
+        world
+            .resource_mut::<Motion>()
+            .steer(slot, input.move_x * scale, input.move_y * scale);
+        if let Ok((_, mut state)) = players.get_mut(world, entity) {
+            *state = InputState {
+                last_seq: input.seq,
+                lead_floor: Some(lead_floor),
+                aim: [input.aim_x, input.aim_y],
+                buttons: input.buttons,
+            };
+        }
     }
     world.resource_mut::<SimCounters>().stale_inputs += stale;
 }
 
-/// Velocity follows intent at the configured top speed.
-pub(crate) fn steer_players(config: Res<ActiveConfig>, mut players: Query<(&MoveIntent, &mut Velocity)>) {
-    let speed = config.0.gameplay.movement.player.max_speed_mps;
-    for (intent, mut velocity) in &mut players {
-        *velocity = Velocity {
-            x: intent.dir_x * speed,
-            y: intent.dir_y * speed,
+/// The client's lead over the server clock for this input, and its steadiest lead including it.
+fn client_lead(input: &MoveInput, server_tick: u64, floor: Option<i64>) -> (i64, i64) {
+    let lead = i64::from(input.client_tick) - i64::try_from(server_tick).unwrap_or(i64::MAX);
+    (lead, floor.map_or(lead, |floor| floor.min(lead)))
+}
+
+/// Why an input must not be applied, if it must not.
+fn check_input(
+    config: &Config,
+    input: &MoveInput,
+    position: [f32; 2],
+    lead: i64,
+    lead_floor: i64,
+) -> Result<(), Refusal> {
+    let numbers = [input.move_x, input.move_y, input.aim_x, input.aim_y];
+    let predicted = input.predicted.unwrap_or(position);
+    if !numbers.iter().chain(&predicted).all(|n| n.is_finite()) {
+        return Err(Refusal::InvalidInput);
+    }
+    let bounds = &config.gameplay.world.bounds;
+    let [px, py] = predicted;
+    if !(bounds.min_x_m..=bounds.max_x_m).contains(&px) || !(bounds.min_y_m..=bounds.max_y_m).contains(&py) {
+        return Err(Refusal::OutOfBounds);
+    }
+    let anti_cheat = &config.gameplay.movement.anti_cheat;
+    if (px - position[0]).hypot(py - position[1]) > anti_cheat.teleport_tolerance_m {
+        return Err(Refusal::Teleport);
+    }
+    if lead - lead_floor > i64::from(anti_cheat.max_input_lead_ticks) {
+        return Err(Refusal::TimeCompression);
+    }
+    Ok(())
+}
+
+/// Wanderers pick a new random direction every `turn_interval_ms`. The slots are split into one
+/// stride per tick of the interval, so a tick visits only its share of the world.
+pub(crate) fn turn_wanderers(
+    config: Res<ActiveConfig>,
+    rate: Res<TickRate>,
+    tick: Res<Tick>,
+    mut rng: ResMut<SimRng>,
+    mut motion: ResMut<Motion>,
+) {
+    let turn_s = config.0.gameplay.world.ambient.turn_interval_ms as f32 / 1000.0;
+    let interval_ticks = (turn_s * rate.0).round().max(1.0) as usize;
+    let phase = usize::try_from(tick.0 % interval_ticks as u64).unwrap_or(0);
+    for slot in (phase..motion.len()).step_by(interval_ticks) {
+        if !motion.wanders(slot) {
+            continue;
+        }
+        let [x, y] = point_in_unit_disc(&mut rng.0);
+        let length = x.hypot(y);
+        let [dir_x, dir_y] = if length > 1e-3 {
+            [x / length, y / length]
+        } else {
+            [1.0, 0.0]
         };
+        motion.steer(slot as u32, dir_x, dir_y);
     }
 }
 
-/// Advances positions by one tick of velocity, clamped to the world bounds.
-pub(crate) fn integrate_positions(config: Res<ActiveConfig>, mut bodies: Query<(&mut Position, &Velocity)>) {
-    let dt = 1.0 / config.0.server.tick.rate_hz as f32;
-    let bounds = &config.0.gameplay.world.bounds;
-    for (mut position, velocity) in &mut bodies {
-        position.x = (position.x + velocity.x * dt).clamp(bounds.min_x_m, bounds.max_x_m);
-        position.y = (position.y + velocity.y * dt).clamp(bounds.min_y_m, bounds.max_y_m);
+/// After a configuration reload, every body takes its configured speed (players from
+/// `characters.toml`, wanderers from `world.toml`), so a designer's edit shows in the next tick.
+pub(crate) fn refresh_speeds(config: Res<ActiveConfig>, mut motion: ResMut<Motion>) {
+    if !config.is_changed() || config.is_added() {
+        return;
     }
+    let player_speed = config.0.gameplay.characters.player.speed_mps;
+    let npc_speed = config.0.gameplay.world.ambient.speed_mps;
+    for slot in 0..motion.len() {
+        let speed = if motion.wanders(slot) {
+            npc_speed
+        } else {
+            player_speed
+        };
+        motion.set_speed(slot as u32, speed);
+    }
+}
+
+/// Moves every body by one tick.
+pub(crate) fn integrate_motion(config: Res<ActiveConfig>, rate: Res<TickRate>, mut motion: ResMut<Motion>) {
+    let bounds = Bounds::from(&config.0.gameplay.world.bounds);
+    sweep_simd(motion.columns(), rate.dt(), bounds);
 }

@@ -1,5 +1,6 @@
-//! Players entering and leaving the world: the client → entity map, spawning in the configured
-//! spawn disc with the seeded RNG, and the replies and events that go with it.
+//! Characters entering and leaving the world: the client → entity map, net ids, spawning players
+//! with their configured stats in the spawn disc (and ambient wanderers at world start), and the
+//! replies, events and departure records that go with it.
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
@@ -7,11 +8,12 @@ use bevy_ecs::world::World;
 use bevy_platform::collections::HashMap;
 use rand_core::Rng;
 
-use super::components::{MoveIntent, Player, Position, Velocity};
-use crate::config::SpawnConfig;
+use super::components::{Defense, InputState, MotionSlot, NetId, Npc, Player, Vitals};
+use super::motion::{Body, Motion};
+use crate::config::{Config, MAX_DAMAGE_TYPES, SpawnConfig};
 use crate::sim::command::{ClientId, Refusal};
-use crate::sim::output::{Outbox, ReplyBody, SimEvent, respond};
-use crate::sim::resources::{ActiveConfig, SimRng};
+use crate::sim::output::{Outbox, PlayerRecord, ReplyBody, SimEvent, respond};
+use crate::sim::resources::{ActiveConfig, SimRng, Tick};
 
 /// Which entity each admitted client controls. Never iterated, so its order cannot leak into the
 /// simulation; bevy's fixed-seed hasher keeps it free of per-process random state all the same.
@@ -35,56 +37,143 @@ impl Clients {
     }
 }
 
+/// The next unused [`NetId`].
+#[derive(Debug, Default, Resource)]
+pub(crate) struct NextNetId(u32);
+
+impl NextNetId {
+    fn take(&mut self) -> NetId {
+        self.0 += 1;
+        NetId(self.0)
+    }
+}
+
 /// Spawns a player for `client`, or refuses if it is already in the world.
 pub(crate) fn join(world: &mut World, client: ClientId) {
     if world.resource::<Clients>().0.contains_key(&client) {
         respond(world, client, ReplyBody::Refused(Refusal::AlreadyJoined));
         return;
     }
-    let spawn = world.resource::<ActiveConfig>().0.gameplay.world.spawn.clone();
-    let position = spawn_point(&mut world.resource_mut::<SimRng>().0, &spawn);
-    let entity = world
-        .spawn((
-            Player { client },
-            position,
-            Velocity::default(),
-            MoveIntent::default(),
-        ))
-        .id();
+    let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
+    let stats = &config.gameplay.characters.player;
+    let (entity, net_id) = spawn_body(world, &config.gameplay.world.spawn, stats.speed_mps, false);
+    world.entity_mut(entity).insert((
+        Player { client },
+        Vitals {
+            health: stats.max_health,
+            max_health: stats.max_health,
+        },
+        player_defense(&config),
+        InputState::default(),
+        super::snapshot::SnapshotHistory::default(),
+    ));
     world.resource_mut::<Clients>().0.insert(client, entity);
-    let entity_id = entity.to_bits();
-    respond(world, client, ReplyBody::Joined { entity_id });
+    respond(world, client, ReplyBody::Joined { net_id: net_id.0 });
     world
         .resource_mut::<Outbox>()
         .events
-        .push(SimEvent::PlayerJoined { client, entity_id });
+        .push(SimEvent::PlayerJoined {
+            client,
+            net_id: net_id.0,
+        });
 }
 
-/// Removes the player of `client`, or refuses if it has none.
+/// Removes the player of `client`, handing its lasting state to the store, or refuses if it has
+/// none.
 pub(crate) fn leave(world: &mut World, client: ClientId) {
     let Some(entity) = world.resource_mut::<Clients>().0.remove(&client) else {
         respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
         return;
     };
+    let (net_id, slot, health) = {
+        let entity = world.entity(entity);
+        let net_id = entity.get::<NetId>().map_or(0, |id| id.0);
+        let slot = entity.get::<MotionSlot>().map(|slot| slot.0);
+        (net_id, slot, entity.get::<Vitals>().map_or(0.0, |v| v.health))
+    };
+    let [x_m, y_m] = slot.map_or([0.0; 2], |slot| world.resource::<Motion>().position(slot));
+    if let Some(slot) = slot {
+        release_slot(world, slot);
+    }
     world.despawn(entity);
+    let tick = world.resource::<Tick>().0;
     respond(world, client, ReplyBody::Left);
-    world.resource_mut::<Outbox>().events.push(SimEvent::PlayerLeft {
+    let mut outbox = world.resource_mut::<Outbox>();
+    outbox.events.push(SimEvent::PlayerLeft { client, net_id });
+    outbox.departures.push(PlayerRecord {
         client,
-        entity_id: entity.to_bits(),
+        tick,
+        x_m,
+        y_m,
+        health,
     });
 }
 
-/// A point drawn uniformly from the spawn disc by rejection sampling (no trigonometry, so the
-/// result is bit-for-bit reproducible).
-fn spawn_point(rng: &mut impl Rng, spawn: &SpawnConfig) -> Position {
+/// Spawns the configured number of ambient wanderers.
+pub(crate) fn spawn_ambient_npcs(world: &mut World) {
+    let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
+    let ambient = &config.gameplay.world.ambient;
+    for _ in 0..ambient.npcs {
+        let (entity, _) = spawn_body(world, &config.gameplay.world.spawn, ambient.speed_mps, true);
+        world.entity_mut(entity).insert(Npc);
+    }
+}
+
+/// Spawns an entity with a net id and a motion slot at a random point of the spawn disc.
+fn spawn_body(world: &mut World, spawn: &SpawnConfig, speed: f32, wanders: bool) -> (Entity, NetId) {
+    let [x, y] = spawn_point(&mut world.resource_mut::<SimRng>().0, spawn);
+    let net_id = world.resource_mut::<NextNetId>().take();
+    let owner = world.spawn(net_id).id();
+    let body = Body {
+        owner,
+        net_id: net_id.0,
+        x,
+        y,
+        speed,
+        wanders,
+    };
+    let slot = world.resource_mut::<Motion>().insert(body);
+    world.entity_mut(owner).insert(MotionSlot(slot));
+    (owner, net_id)
+}
+
+/// Frees a motion slot, re-pointing the entity whose body moved into it.
+fn release_slot(world: &mut World, slot: u32) {
+    if let Some(moved) = world.resource_mut::<Motion>().remove(slot) {
+        world.entity_mut(moved).insert(MotionSlot(slot));
+    }
+}
+
+fn player_defense(config: &Config) -> Defense {
+    let stats = &config.gameplay.characters.player;
+    let mut resistance_pct = [0.0; MAX_DAMAGE_TYPES];
+    let types = config.combat.damage_types.damage_types.keys();
+    for (slot, name) in resistance_pct.iter_mut().zip(types) {
+        *slot = stats.resistance_pct.get(name).copied().unwrap_or(0.0);
+    }
+    Defense {
+        armor: stats.armor,
+        resistance_pct,
+    }
+}
+
+/// A point drawn uniformly from the spawn disc.
+fn spawn_point(rng: &mut impl Rng, spawn: &SpawnConfig) -> [f32; 2] {
+    let [x, y] = point_in_unit_disc(rng);
+    [
+        spawn.center_x_m + x * spawn.radius_m,
+        spawn.center_y_m + y * spawn.radius_m,
+    ]
+}
+
+/// A point drawn uniformly from the unit disc by rejection sampling: no trigonometry, so the result
+/// is the same bit for bit on every machine.
+pub(crate) fn point_in_unit_disc(rng: &mut impl Rng) -> [f32; 2] {
     loop {
         let x = unit_interval(rng) * 2.0 - 1.0;
         let y = unit_interval(rng) * 2.0 - 1.0;
         if x * x + y * y <= 1.0 {
-            return Position {
-                x: spawn.center_x_m + x * spawn.radius_m,
-                y: spawn.center_y_m + y * spawn.radius_m,
-            };
+            return [x, y];
         }
     }
 }

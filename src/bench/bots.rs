@@ -1,0 +1,98 @@
+//! Simulated clients for `necpsim bench`: each bot joins, picks a new random direction about once a
+//! second, sends an input at about 30 Hz (staggered across bots) and acknowledges every snapshot it
+//! receives on the next tick, as a client on a perfect network would.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+
+/// The bots and what each last did.
+#[derive(Debug)]
+pub(super) struct Bots {
+    rng: ChaCha8Rng,
+    direction: Vec<[f32; 2]>,
+    seq: Vec<u32>,
+    to_ack: Vec<u32>,
+    input_every: u32,
+    turn_every: u32,
+    client_tick: u32,
+    inputs_sent: u64,
+}
+
+impl Bots {
+    /// `count` bots for a server ticking at `rate_hz`.
+    pub(super) fn new(count: u32, seed: u64, rate_hz: f32) -> Bots {
+        let count = count as usize;
+        Bots {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0xb075),
+            direction: vec![[1.0, 0.0]; count],
+            seq: vec![0; count],
+            to_ack: vec![0; count],
+            input_every: (rate_hz / 30.0).round().max(1.0) as u32,
+            turn_every: rate_hz.round().max(1.0) as u32,
+            client_tick: 0,
+            inputs_sent: 0,
+        }
+    }
+
+    /// Every bot asks to join (applied at the next step).
+    pub(super) fn join(&self, sim: &mut Sim) {
+        for bot in 0..self.direction.len() {
+            // The inbox is sized for three commands per bot, so this cannot be refused.
+            let _ = sim.submit(ClientId(bot as u64), Command::Join);
+        }
+    }
+
+    /// Submits this tick's acknowledgements and inputs.
+    pub(super) fn drive(&mut self, sim: &mut Sim) {
+        self.client_tick += 1;
+        let tick = self.client_tick;
+        for bot in 0..self.direction.len() {
+            let client = ClientId(bot as u64);
+            let ack = std::mem::take(&mut self.to_ack[bot]);
+            if ack != 0 {
+                let _ = sim.submit(client, Command::AckSnapshot { seq: ack });
+            }
+            let phase = bot as u32;
+            if (tick + phase).is_multiple_of(self.turn_every) {
+                self.direction[bot] = random_direction(&mut self.rng);
+            }
+            if !(tick + phase).is_multiple_of(self.input_every) {
+                continue;
+            }
+            self.seq[bot] += 1;
+            let [move_x, move_y] = self.direction[bot];
+            let input = MoveInput {
+                seq: self.seq[bot],
+                client_tick: tick,
+                move_x,
+                move_y,
+                ..MoveInput::default()
+            };
+            if sim.submit(client, Command::Move(input)).is_ok() {
+                self.inputs_sent += 1;
+            }
+        }
+    }
+
+    /// Notes the snapshots each bot received, to acknowledge them next tick.
+    pub(super) fn observe(&mut self, outbox: &Outbox) {
+        for snapshot in &outbox.snapshots {
+            if let Some(slot) = self.to_ack.get_mut(snapshot.client.0 as usize) {
+                *slot = snapshot.seq;
+            }
+        }
+    }
+
+    /// Inputs submitted so far.
+    pub(super) fn inputs_sent(&self) -> u64 {
+        self.inputs_sent
+    }
+}
+
+fn random_direction(rng: &mut ChaCha8Rng) -> [f32; 2] {
+    let angle = (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32 * std::f32::consts::TAU;
+    let (sin, cos) = angle.sin_cos();
+    [cos, sin]
+}

@@ -1,0 +1,164 @@
+//! `necpsim bench`: the real tick schedule, headless, driven by simulated bots. Player bots steer
+//! like clients (a new random direction every second, an input at 30 Hz, every snapshot
+//! acknowledged on the next tick); ambient NPCs wander. Every `Sim::step` is timed; the report
+//! gives tick percentiles and the cost per entity per tick.
+//!
+//! The world is sized for a fixed density (`area_per_entity_m2`), so that the work a client's
+//! snapshot costs stays the same as the entity count grows; the report states the density used.
+
+mod bots;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::sim::{Outbox, Sim};
+use bots::Bots;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Player bots (each a client with a snapshot stream).
+    pub players: u32,
+    /// Ambient wandering NPCs.
+    pub npcs: u32,
+    /// Ticks to measure (after a warm-up of one second of ticks).
+    pub ticks: u32,
+    /// Seed of the simulation and of the bots.
+    pub seed: u64,
+    /// World area per entity; the world is a square of `entities × area` square metres.
+    pub area_per_entity_m2: f32,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Ticks measured.
+    pub ticks: u32,
+    /// Entities simulated (players + NPCs).
+    pub entities: u32,
+    /// Player bots.
+    pub players: u32,
+    /// Ambient NPCs.
+    pub npcs: u32,
+    /// Tick rate the simulation integrated at.
+    pub tick_rate_hz: f32,
+    /// Side of the square world, metres.
+    pub world_side_m: f32,
+    /// Median tick time.
+    pub tick_ms_p50: f64,
+    /// 99th percentile tick time.
+    pub tick_ms_p99: f64,
+    /// Slowest tick.
+    pub tick_ms_max: f64,
+    /// Mean tick time.
+    pub tick_ms_mean: f64,
+    /// Mean tick time divided by the entity count.
+    pub ns_per_entity_tick: f64,
+    /// Snapshots produced over the measured ticks.
+    pub snapshots: u64,
+    /// Mean snapshot size.
+    pub snapshot_bytes_mean: f64,
+    /// Inputs the bots submitted over the measured ticks.
+    pub inputs: u64,
+    /// Inputs refused by the anti-cheat checks (should be 0 for honest bots).
+    pub refused: u64,
+}
+
+/// Runs the bench on `config` (the bundled assets, usually) with `options`' overrides.
+pub fn run(mut config: Config, options: &BenchOptions) -> BenchReport {
+    let entities = options.players + options.npcs;
+    let world_side_m = (entities.max(1) as f32 * options.area_per_entity_m2)
+        .sqrt()
+        .max(64.0);
+    shape_world(&mut config, options, world_side_m);
+    let rate_hz = config.server.tick.rate_hz;
+
+    let mut sim = Sim::with_seed(Arc::new(config), options.seed);
+    let mut bots = Bots::new(options.players, options.seed, rate_hz);
+    let mut outbox = Outbox::default();
+    bots.join(&mut sim);
+    let warm_up = rate_hz.ceil() as u32;
+    for _ in 0..warm_up {
+        bots.drive(&mut sim);
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        bots.observe(&outbox);
+    }
+
+    let progress = progress_bar(options);
+    let mut times = Vec::with_capacity(options.ticks as usize);
+    let (mut snapshots, mut snapshot_bytes) = (0u64, 0u64);
+    let refused_before = sim.counters().refused_commands;
+    let inputs_before = bots.inputs_sent();
+    for _ in 0..options.ticks {
+        bots.drive(&mut sim);
+        let started = Instant::now();
+        sim.step();
+        times.push(started.elapsed());
+        sim.drain_outputs(&mut outbox);
+        bots.observe(&outbox);
+        snapshots += outbox.snapshots.len() as u64;
+        snapshot_bytes += outbox.snapshot_bytes.len() as u64;
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+
+    times.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let at = |q: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+    };
+    let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
+    BenchReport {
+        ticks: options.ticks,
+        entities,
+        players: options.players,
+        npcs: options.npcs,
+        tick_rate_hz: rate_hz,
+        world_side_m,
+        tick_ms_p50: at(0.5).map_or(0.0, ms),
+        tick_ms_p99: at(0.99).map_or(0.0, ms),
+        tick_ms_max: times.last().copied().map_or(0.0, ms),
+        tick_ms_mean: mean * 1e3,
+        ns_per_entity_tick: mean * 1e9 / f64::from(entities.max(1)),
+        snapshots,
+        snapshot_bytes_mean: snapshot_bytes as f64 / snapshots.max(1) as f64,
+        inputs: bots.inputs_sent() - inputs_before,
+        refused: sim.counters().refused_commands - refused_before,
+    }
+}
+
+/// Square world of `side` metres centred on the origin, players and NPCs spread over all of it.
+fn shape_world(config: &mut Config, options: &BenchOptions, side: f32) {
+    let half = side / 2.0;
+    let world = &mut config.gameplay.world;
+    world.bounds.min_x_m = -half;
+    world.bounds.max_x_m = half;
+    world.bounds.min_y_m = -half;
+    world.bounds.max_y_m = half;
+    world.spawn.center_x_m = 0.0;
+    world.spawn.center_y_m = 0.0;
+    world.spawn.radius_m = half;
+    world.ambient.npcs = options.npcs;
+    let commands_per_tick = options.players.saturating_mul(3).max(1024);
+    config.server.sim.inbox_capacity = config.server.sim.inbox_capacity.max(commands_per_tick);
+}
+
+fn progress_bar(options: &BenchOptions) -> ProgressBar {
+    if !options.progress || options.ticks < 500 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(u64::from(options.ticks));
+    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} ticks ({eta} left)")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

@@ -1,0 +1,54 @@
+//! Interest management: which bodies each client can see. A uniform grid over the motion columns
+//! is rebuilt at the end of every Gameplay phase, after movement, so every later query sees this
+//! tick's positions.
+
+use bevy_ecs::resource::Resource;
+use bevy_ecs::system::{Res, ResMut};
+
+use super::interest_grid::{GridBounds, InterestGrid};
+use super::motion::Motion;
+use crate::config::Config;
+use crate::sim::resources::ActiveConfig;
+
+/// The grid, and the settings it was built for (a reload that changes them rebuilds it).
+#[derive(Debug, Resource)]
+pub struct Interest {
+    grid: InterestGrid,
+    built_for: (GridBounds, f32),
+}
+
+impl Interest {
+    /// A grid for `config`'s world bounds and cell size.
+    pub(crate) fn new(config: &Config) -> Interest {
+        let settings = grid_settings(config);
+        Interest {
+            grid: InterestGrid::new(settings.0, settings.1),
+            built_for: settings,
+        }
+    }
+
+    /// The grid as of this tick's positions.
+    pub fn grid(&self) -> &InterestGrid {
+        &self.grid
+    }
+}
+
+fn grid_settings(config: &Config) -> (GridBounds, f32) {
+    let b = &config.gameplay.world.bounds;
+    let bounds = GridBounds {
+        min_x: b.min_x_m,
+        min_y: b.min_y_m,
+        max_x: b.max_x_m,
+        max_y: b.max_y_m,
+    };
+    (bounds, config.gameplay.interest.cell_size_m)
+}
+
+/// Re-indexes every body at its position after this tick's movement.
+pub(crate) fn index_interest(config: Res<ActiveConfig>, motion: Res<Motion>, mut interest: ResMut<Interest>) {
+    let settings = grid_settings(&config.0);
+    if settings != interest.built_for {
+        *interest = Interest::new(&config.0);
+    }
+    interest.grid.rebuild(motion.xs(), motion.ys());
+}

@@ -1,0 +1,614 @@
+//! A uniform-grid spatial index answering one question for interest management: which slots lie within a
+//! given distance of a point. It owns only that: slots are plain indices into the caller's position arrays,
+//! and the grid knows nothing of entities, components or the ECS that produced them. The index is rebuilt
+//! from scratch every tick by a counting sort (cell counts -> prefix sums -> scatter) into buffers it keeps,
+//! which is cheaper and simpler than tracking moves incrementally when most things move every tick, and
+//! after warm-up it runs without touching the heap.
+
+/// The rectangle the grid covers, in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridBounds {
+    /// Smallest x covered; positions below it are indexed in the first column.
+    pub min_x: f32,
+    /// Smallest y covered; positions below it are indexed in the first row.
+    pub min_y: f32,
+    /// Largest x covered; positions above it are indexed in the last column.
+    pub max_x: f32,
+    /// Largest y covered; positions above it are indexed in the last row.
+    pub max_y: f32,
+}
+
+/// Upper limit on the number of cells, so that the per-cell prefix-sum array stays at about 16 MiB and its
+/// per-rebuild clearing cost stays bounded however small a cell size is asked for.
+const MAX_CELLS: u64 = 1 << 22;
+
+/// Relative widening of a query's bounding box. The distance test is done in rounded f32 arithmetic, so a
+/// slot a hair outside the exact circle can still pass it; widening by far more than the worst-case rounding
+/// error guarantees such a slot's cell is still read, so results match a brute-force scan bit-for-bit.
+const QUERY_PAD_REL: f32 = 1.0 / 65536.0;
+
+/// Absolute widening of a query's bounding box, covering squares that underflow to zero near the origin.
+const QUERY_PAD_ABS: f32 = 1e-20;
+
+/// Maps positions to cells. Rebuild and query share this one function, and it is monotone in each
+/// coordinate; that, not the geometric accuracy of the cell edges, is what makes queries exact.
+#[derive(Debug, Clone, Copy)]
+struct CellMap {
+    origin_x: f32,
+    origin_y: f32,
+    inv_cell: f32,
+    cols: u32,
+    rows: u32,
+}
+
+impl CellMap {
+    /// Float-to-int `as` saturates and maps NaN to 0, so out-of-bounds positions land in the edge cells and
+    /// NaN lands in the first one without any branch.
+    #[inline]
+    fn col(&self, x: f32) -> u32 {
+        (((x - self.origin_x) * self.inv_cell) as u32).min(self.cols - 1)
+    }
+
+    #[inline]
+    fn row(&self, y: f32) -> u32 {
+        (((y - self.origin_y) * self.inv_cell) as u32).min(self.rows - 1)
+    }
+
+    #[inline]
+    fn cell(&self, x: f32, y: f32) -> u32 {
+        self.row(y) * self.cols + self.col(x)
+    }
+
+    fn cells(&self) -> usize {
+        self.cols as usize * self.rows as usize
+    }
+}
+
+/// A uniform grid over [`GridBounds`] that indexes slots `0..n` by position, rebuilt every tick.
+#[derive(Debug, Clone)]
+pub struct InterestGrid {
+    map: CellMap,
+    cell_size_m: f32,
+    /// After a rebuild, `cell_start[c]..cell_start[c + 1]` is the range of `slots` in cell `c`. Always
+    /// `cells + 1` long so that queries never need to check whether a rebuild has happened.
+    cell_start: Vec<u32>,
+    /// Slot indices grouped by cell, ascending within each cell.
+    slots: Vec<u32>,
+    /// Scratch: each slot's cell, computed once per rebuild and read by both the count and the scatter pass.
+    slot_cell: Vec<u32>,
+}
+
+impl InterestGrid {
+    /// A grid of square cells of `cell_size_m` over `bounds` (callers guarantee `cell_size_m > 0` and
+    /// `min < max` on both axes).
+    ///
+    /// The number of cells is capped at `1 << 22`: if the requested size would need more, the cell size is
+    /// enlarged until it fits, and [`cell_size_m`](Self::cell_size_m) reports the size actually used.
+    /// Inputs outside the contract (non-finite or non-positive sizes, empty or infinite bounds) do not panic;
+    /// they degrade to a coarser grid, down to a single cell, and queries stay exact.
+    pub fn new(bounds: GridBounds, cell_size_m: f32) -> InterestGrid {
+        // Extents in f64 so that even the widest f32 bounds have a finite width.
+        let span = |lo: f32, hi: f32| {
+            let s = f64::from(hi) - f64::from(lo);
+            if s.is_finite() && s > 0.0 { s } else { 0.0 }
+        };
+        let (w, h) = (span(bounds.min_x, bounds.max_x), span(bounds.min_y, bounds.max_y));
+        let asked = f64::from(cell_size_m);
+        let mut cell = if asked.is_finite() && asked > 0.0 {
+            asked
+        } else {
+            w.max(h).max(1.0)
+        };
+        // The area bound gets close in one step; doubling then handles thin strips and ceil() overshoot, and
+        // terminates because both counts reach 1 once the cell outgrows the finite extents.
+        cell = cell.max((w * h / MAX_CELLS as f64).sqrt());
+        let count = |extent: f64, cell: f64| ((extent / cell).ceil() as u64).max(1);
+        let (mut cols, mut rows) = (count(w, cell), count(h, cell));
+        while cols.saturating_mul(rows) > MAX_CELLS {
+            cell *= 2.0;
+            (cols, rows) = (count(w, cell), count(h, cell));
+        }
+        let cell_size_m = cell.min(f64::from(f32::MAX)) as f32;
+        // Kept finite and positive so that the mapping never produces NaN from a non-NaN coordinate.
+        let inv_cell = ((1.0 / cell) as f32).clamp(f32::MIN_POSITIVE, f32::MAX);
+        let origin = |v: f32| if v.is_finite() { v } else { 0.0 };
+        let map = CellMap {
+            origin_x: origin(bounds.min_x),
+            origin_y: origin(bounds.min_y),
+            inv_cell,
+            cols: cols as u32,
+            rows: rows as u32,
+        };
+        InterestGrid {
+            map,
+            cell_size_m,
+            cell_start: vec![0; map.cells() + 1],
+            slots: Vec::new(),
+            slot_cell: Vec::new(),
+        }
+    }
+
+    /// Re-indexes slots `0..xs.len()` at positions `(xs[i], ys[i])`; callers pass slices of equal length
+    /// (if not, only the common prefix is indexed, and at most `u32::MAX` slots are).
+    ///
+    /// Positions outside the bounds go to the nearest edge cell and NaN positions to the first cell; queries
+    /// still filter by true distance, so such slots are found exactly when the distance test says so.
+    ///
+    /// Uses a counting sort into buffers kept inside the grid whose capacity is never released, so once it has
+    /// run with at least as many slots as this call passes, it performs no heap allocation.
+    pub fn rebuild(&mut self, xs: &[f32], ys: &[f32]) {
+        let n = xs.len().min(ys.len()).min(u32::MAX as usize);
+        let (xs, ys) = (&xs[..n], &ys[..n]);
+        let map = self.map;
+        let cells = map.cells();
+
+        // clear() + resize() keep each buffer's capacity, which is what makes warm rebuilds allocation-free.
+        self.cell_start.clear();
+        self.cell_start.resize(cells + 1, 0);
+        self.slot_cell.clear();
+        self.slot_cell.resize(n, 0);
+        for ((out, &x), &y) in self.slot_cell.iter_mut().zip(xs).zip(ys) {
+            let c = map.cell(x, y);
+            *out = c;
+            // Counting in the same pass saves a second sweep over slot_cell.
+            self.cell_start[c as usize] += 1;
+        }
+        // Inclusive prefix sums make each entry the end of its cell; the scatter below walks slots backwards
+        // and decrements, leaving each entry at its cell's start with slots ascending inside each cell, and
+        // without needing a second cursor array.
+        let mut running = 0u32;
+        for entry in &mut self.cell_start[..cells] {
+            running += *entry;
+            *entry = running;
+        }
+        self.cell_start[cells] = running;
+
+        self.slots.clear();
+        self.slots.resize(n, 0);
+        for (slot, &c) in self.slot_cell.iter().enumerate().rev() {
+            let cursor = &mut self.cell_start[c as usize];
+            *cursor -= 1;
+            self.slots[*cursor as usize] = slot as u32;
+        }
+    }
+
+    /// Calls `visit(slot)` for every slot whose distance to `(cx, cy)` is at most `radius_m` (inclusive),
+    /// using the positions passed to the last rebuild (pass the same `xs`/`ys` slices again; slots beyond
+    /// their length are skipped).
+    ///
+    /// The test is `dx * dx + dy * dy <= radius_m * radius_m` in f32 with `dx = x - cx`, `dy = y - cy`, so a
+    /// brute-force scan with that expression agrees exactly, including for NaN, infinite and out-of-bounds
+    /// inputs. Each slot is visited at most once, in cell order (row-major) then ascending slot order, which
+    /// is deterministic for a given rebuild. Only cells overlapping the circle's bounding box are read; the
+    /// box is widened by a tiny relative margin to absorb f32 rounding, and when `radius_m * radius_m`
+    /// overflows every cell is read, since then every non-NaN distance passes.
+    pub fn query(&self, xs: &[f32], ys: &[f32], cx: f32, cy: f32, radius_m: f32, mut visit: impl FnMut(u32)) {
+        let r2 = radius_m * radius_m;
+        if self.slots.is_empty() || r2.is_nan() {
+            return;
+        }
+        let map = &self.map;
+        let (col_lo, col_hi, row_lo, row_hi) = if r2.is_infinite() {
+            (0, map.cols - 1, 0, map.rows - 1)
+        } else if cx.is_finite() && cy.is_finite() {
+            let reach_x = radius_m.abs() * (1.0 + QUERY_PAD_REL) + cx.abs() * QUERY_PAD_REL + QUERY_PAD_ABS;
+            let reach_y = radius_m.abs() * (1.0 + QUERY_PAD_REL) + cy.abs() * QUERY_PAD_REL + QUERY_PAD_ABS;
+            (
+                map.col(cx - reach_x),
+                map.col(cx + reach_x),
+                map.row(cy - reach_y),
+                map.row(cy + reach_y),
+            )
+        } else {
+            // With a finite r2, an infinite or NaN centre yields an infinite or NaN distance for every slot.
+            return;
+        };
+
+        let cols = map.cols as usize;
+        for row in row_lo..=row_hi {
+            // Cells of one row are adjacent in the sorted order, so each row is a single contiguous run.
+            let base = row as usize * cols;
+            let start = self.cell_start[base + col_lo as usize] as usize;
+            let end = self.cell_start[base + col_hi as usize + 1] as usize;
+            for &slot in &self.slots[start..end] {
+                let i = slot as usize;
+                let (Some(&x), Some(&y)) = (xs.get(i), ys.get(i)) else {
+                    continue;
+                };
+                let dx = x - cx;
+                let dy = y - cy;
+                if dx * dx + dy * dy <= r2 {
+                    visit(slot);
+                }
+            }
+        }
+    }
+
+    /// Number of slots indexed by the last rebuild.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the last rebuild indexed no slots (or none has happened yet).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The cell size actually used, which may be larger than asked (see [`new`](Self::new)).
+    pub fn cell_size_m(&self) -> f32 {
+        self.cell_size_m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn brute(xs: &[f32], ys: &[f32], cx: f32, cy: f32, r: f32) -> Vec<u32> {
+        (0..xs.len())
+            .filter(|&i| {
+                let dx = xs[i] - cx;
+                let dy = ys[i] - cy;
+                dx * dx + dy * dy <= r * r
+            })
+            .map(|i| i as u32)
+            .collect()
+    }
+
+    fn collect(grid: &InterestGrid, xs: &[f32], ys: &[f32], cx: f32, cy: f32, r: f32) -> Vec<u32> {
+        let mut out = Vec::new();
+        grid.query(xs, ys, cx, cy, r, |s| out.push(s));
+        out
+    }
+
+    /// Checks one query against brute force: same set, no duplicates, repeatable, and in the documented
+    /// order (cell, then slot).
+    fn check(
+        grid: &InterestGrid,
+        xs: &[f32],
+        ys: &[f32],
+        cx: f32,
+        cy: f32,
+        r: f32,
+    ) -> Result<(), TestCaseError> {
+        let got = collect(grid, xs, ys, cx, cy, r);
+        let again = collect(grid, xs, ys, cx, cy, r);
+        prop_assert_eq!(&got, &again, "query is not deterministic");
+
+        let mut unique = got.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        prop_assert_eq!(unique.len(), got.len(), "a slot was visited twice");
+
+        let mut expected = brute(xs, ys, cx, cy, r);
+        prop_assert_eq!(
+            &unique,
+            &expected,
+            "visited set differs from brute force at ({}, {}) r={}",
+            cx,
+            cy,
+            r
+        );
+
+        expected.sort_by_key(|&s| (grid.map.cell(xs[s as usize], ys[s as usize]), s));
+        prop_assert_eq!(&got, &expected, "visit order is not cell order then slot order");
+        Ok(())
+    }
+
+    fn coord() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            6 => -600.0f32..600.0,
+            // Integer positions with integer radii and cell sizes produce exact ties on the circle and on
+            // cell edges.
+            3 => (-600i32..600).prop_map(|v| v as f32),
+            1 => -1e5f32..1e5,
+            1 => prop_oneof![Just(f32::NAN), Just(f32::INFINITY), Just(f32::NEG_INFINITY)],
+        ]
+    }
+
+    fn centre() -> impl Strategy<Value = f32> {
+        prop_oneof![-700.0f32..700.0, (-700i32..700).prop_map(|v| v as f32)]
+    }
+
+    fn radius() -> impl Strategy<Value = f32> {
+        prop_oneof![0.0f32..400.0, (0u32..400).prop_map(|v| v as f32), Just(0.0)]
+    }
+
+    fn bounds() -> impl Strategy<Value = GridBounds> {
+        (-500.0f32..-1.0, 1.0f32..500.0, -500.0f32..-1.0, 1.0f32..500.0).prop_map(
+            |(min_x, max_x, min_y, max_y)| GridBounds {
+                min_x,
+                min_y,
+                max_x,
+                max_y,
+            },
+        )
+    }
+
+    fn cell_size() -> impl Strategy<Value = f32> {
+        prop_oneof![1.0f32..300.0, (1u32..300).prop_map(|v| v as f32)]
+    }
+
+    fn positions() -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+        prop::collection::vec((coord(), coord()), 0..2000).prop_map(|p| p.into_iter().unzip())
+    }
+
+    proptest! {
+        #[test]
+        fn query_matches_brute_force(
+            bounds in bounds(),
+            cell in cell_size(),
+            (xs, ys) in positions(),
+            queries in prop::collection::vec((centre(), centre(), radius()), 1..8),
+        ) {
+            let mut grid = InterestGrid::new(bounds, cell);
+            grid.rebuild(&xs, &ys);
+            prop_assert_eq!(grid.len(), xs.len());
+            for (cx, cy, r) in queries {
+                check(&grid, &xs, &ys, cx, cy, r)?;
+            }
+        }
+
+        #[test]
+        fn second_rebuild_replaces_first(
+            bounds in bounds(),
+            cell in cell_size(),
+            (xs1, ys1) in positions(),
+            (xs2, ys2) in positions(),
+            queries in prop::collection::vec((centre(), centre(), radius()), 1..8),
+        ) {
+            let mut grid = InterestGrid::new(bounds, cell);
+            grid.rebuild(&xs1, &ys1);
+            grid.rebuild(&xs2, &ys2);
+            prop_assert_eq!(grid.len(), xs2.len());
+            for (cx, cy, r) in queries {
+                check(&grid, &xs2, &ys2, cx, cy, r)?;
+            }
+        }
+    }
+
+    fn world() -> GridBounds {
+        GridBounds {
+            min_x: -500.0,
+            min_y: -500.0,
+            max_x: 500.0,
+            max_y: 500.0,
+        }
+    }
+
+    #[test]
+    fn rebuild_forgets_previous_positions() {
+        let mut grid = InterestGrid::new(world(), 10.0);
+        let xs1 = vec![100.0; 1000];
+        let ys1 = vec![100.0; 1000];
+        grid.rebuild(&xs1, &ys1);
+        assert_eq!(collect(&grid, &xs1, &ys1, 100.0, 100.0, 1.0).len(), 1000);
+
+        let xs2 = [-200.0, -199.0, 300.0];
+        let ys2 = [-200.0, -200.0, 300.0];
+        grid.rebuild(&xs2, &ys2);
+        assert_eq!(grid.len(), 3);
+        assert!(collect(&grid, &xs2, &ys2, 100.0, 100.0, 50.0).is_empty());
+        assert_eq!(collect(&grid, &xs2, &ys2, -200.0, -200.0, 1.0), vec![0, 1]);
+        assert_eq!(collect(&grid, &xs2, &ys2, 300.0, 300.0, 0.0), vec![2]);
+    }
+
+    #[test]
+    fn rebuild_at_same_size_reuses_buffers() {
+        let mut grid = InterestGrid::new(world(), 25.0);
+        let n = 5000;
+        let xs: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 - 500.0).collect();
+        let ys: Vec<f32> = (0..n).map(|i| (i * 7 % 1000) as f32 - 500.0).collect();
+        grid.rebuild(&xs, &ys);
+        let buffers = |g: &InterestGrid| {
+            [
+                (g.cell_start.as_ptr() as usize, g.cell_start.capacity()),
+                (g.slots.as_ptr() as usize, g.slots.capacity()),
+                (g.slot_cell.as_ptr() as usize, g.slot_cell.capacity()),
+            ]
+        };
+        let before = buffers(&grid);
+        grid.rebuild(&ys, &xs);
+        grid.rebuild(&xs[..n / 2], &ys[..n / 2]);
+        grid.rebuild(&xs, &ys);
+        assert_eq!(buffers(&grid), before);
+    }
+
+    #[test]
+    fn empty_and_fresh_grids_answer_nothing() {
+        let mut grid = InterestGrid::new(world(), 10.0);
+        assert!(grid.is_empty());
+        assert_eq!(grid.len(), 0);
+        assert!(collect(&grid, &[], &[], 0.0, 0.0, 1e30).is_empty());
+        grid.rebuild(&[1.0], &[1.0]);
+        assert!(!grid.is_empty());
+        grid.rebuild(&[], &[]);
+        assert!(grid.is_empty());
+        assert!(collect(&grid, &[1.0], &[1.0], 1.0, 1.0, 10.0).is_empty());
+    }
+
+    #[test]
+    fn special_values_match_brute_force() {
+        let specials = [
+            0.0,
+            -0.0,
+            1e-30,
+            -1e-30,
+            499.999,
+            500.0,
+            1e20,
+            -1e20,
+            f32::MAX,
+            f32::MIN,
+        ];
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        for &a in specials
+            .iter()
+            .chain(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY])
+        {
+            for &b in &specials {
+                xs.push(a);
+                ys.push(b);
+                xs.push(b);
+                ys.push(a);
+            }
+        }
+        let mut grid = InterestGrid::new(world(), 7.0);
+        grid.rebuild(&xs, &ys);
+        let centres = [
+            0.0,
+            1e-30,
+            500.0,
+            -1e20,
+            f32::MAX,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        let radii = [
+            0.0,
+            -3.0,
+            1e-25,
+            10.0,
+            1e19,
+            1e20,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for &cx in &centres {
+            for &cy in &centres {
+                for &r in &radii {
+                    check(&grid, &xs, &ys, cx, cy, r).unwrap();
+                }
+            }
+        }
+    }
+
+    /// Slots one ulp beyond `cx - r` whose rounded distance still passes, with a cell edge placed exactly
+    /// at `cx - r`: an unwidened bounding box would skip their cell.
+    #[test]
+    fn rounding_at_circle_edge_is_covered() {
+        for (cx, r) in [
+            (218.95152f32, 207.3611f32),
+            (114.80921, 237.3269),
+            (64.03851, 91.92498),
+        ] {
+            let lo = cx - r;
+            let outside = f32::from_bits(if lo > 0.0 {
+                lo.to_bits() - 1
+            } else {
+                lo.to_bits() + 1
+            });
+            let d = outside - cx;
+            assert!(d * d <= r * r, "precondition: rounded distance passes");
+
+            let along_x = GridBounds {
+                min_x: lo - 1.0,
+                min_y: -1000.0,
+                max_x: lo + 100.0,
+                max_y: 1000.0,
+            };
+            let mut grid = InterestGrid::new(along_x, 1.0);
+            grid.rebuild(&[outside], &[0.0]);
+            check(&grid, &[outside], &[0.0], cx, 0.0, r).unwrap();
+            assert_eq!(collect(&grid, &[outside], &[0.0], cx, 0.0, r), vec![0]);
+
+            let along_y = GridBounds {
+                min_x: -1000.0,
+                min_y: lo - 1.0,
+                max_x: 1000.0,
+                max_y: lo + 100.0,
+            };
+            let mut grid = InterestGrid::new(along_y, 1.0);
+            grid.rebuild(&[0.0], &[outside]);
+            assert_eq!(collect(&grid, &[0.0], &[outside], 0.0, cx, r), vec![0]);
+        }
+    }
+
+    #[test]
+    fn huge_world_caps_cell_count() {
+        let bounds = GridBounds {
+            min_x: 0.0,
+            min_y: 0.0,
+            max_x: 100_000.0,
+            max_y: 100_000.0,
+        };
+        let grid = InterestGrid::new(bounds, 1.0);
+        assert!(grid.map.cells() as u64 <= MAX_CELLS);
+        assert!(grid.cell_size_m() >= 1.0);
+
+        let strip = GridBounds {
+            min_x: 0.0,
+            min_y: 0.0,
+            max_x: 1e9,
+            max_y: 1e-3,
+        };
+        let mut grid = InterestGrid::new(strip, 1e-4);
+        assert!(grid.map.cells() as u64 <= MAX_CELLS);
+        let xs: Vec<f32> = (0..1000).map(|i| i as f32 * 1e6).collect();
+        let ys: Vec<f32> = (0..1000).map(|i| (i % 10) as f32 * 1e-4).collect();
+        grid.rebuild(&xs, &ys);
+        for q in 0..50 {
+            check(&grid, &xs, &ys, q as f32 * 2e7, 0.0, 3e6).unwrap();
+        }
+    }
+
+    #[test]
+    fn out_of_contract_construction_still_answers_exactly() {
+        let odd = [
+            (world(), 0.0),
+            (world(), -5.0),
+            (world(), f32::NAN),
+            (world(), f32::INFINITY),
+            (world(), 1e-40),
+            (
+                GridBounds {
+                    min_x: 5.0,
+                    min_y: 5.0,
+                    max_x: -5.0,
+                    max_y: -5.0,
+                },
+                1.0,
+            ),
+            (
+                GridBounds {
+                    min_x: f32::NEG_INFINITY,
+                    min_y: f32::NAN,
+                    max_x: f32::INFINITY,
+                    max_y: 0.0,
+                },
+                1.0,
+            ),
+            (
+                GridBounds {
+                    min_x: f32::MIN,
+                    min_y: f32::MIN,
+                    max_x: f32::MAX,
+                    max_y: f32::MAX,
+                },
+                1.0,
+            ),
+        ];
+        let xs: Vec<f32> = (0..400).map(|i| (i % 40) as f32 * 30.0 - 600.0).collect();
+        let ys: Vec<f32> = (0..400).map(|i| (i / 40) as f32 * 120.0 - 600.0).collect();
+        for (bounds, cell) in odd {
+            let mut grid = InterestGrid::new(bounds, cell);
+            assert!(grid.map.cells() as u64 <= MAX_CELLS);
+            grid.rebuild(&xs, &ys);
+            for &(cx, cy, r) in &[(0.0, 0.0, 100.0), (-600.0, 480.0, 45.0), (1e30, 0.0, 1.0)] {
+                check(&grid, &xs, &ys, cx, cy, r).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn mismatched_slices_do_not_panic() {
+        let mut grid = InterestGrid::new(world(), 10.0);
+        grid.rebuild(&[1.0, 2.0, 3.0], &[1.0, 2.0]);
+        assert_eq!(grid.len(), 2);
+        assert_eq!(collect(&grid, &[1.0], &[1.0], 1.0, 1.0, 5.0), vec![0]);
+    }
+}

@@ -1,0 +1,142 @@
+//! Snapshots: at the configured rate, each client is sent the bodies within its view radius,
+//! quantized and delta-encoded against the last snapshot it acknowledged (a full snapshot when it
+//! has acknowledged none that the server still holds). Visible sets are gathered in the frame arena;
+//! the encoded bytes go straight into the outbox, which outlives the tick.
+
+use bevy_ecs::component::Component;
+use bevy_ecs::system::{Query, Res, ResMut};
+use bevy_ecs::world::World;
+
+use super::components::{MotionSlot, Player};
+use super::interest::Interest;
+use super::motion::Motion;
+use super::players::Clients;
+use super::snapshot_codec::{EntityState, SnapshotHeader, encode, quantize};
+use crate::sim::command::{ClientId, Refusal};
+use crate::sim::output::{Outbox, ReplyBody, SnapshotOut, respond};
+use crate::sim::resources::{ActiveConfig, FrameArena, SimCounters, Tick, TickRate};
+
+/// How many sent snapshots per client are kept as possible baselines: 0.8 s at 20 Hz, above any
+/// round trip a game stays playable at. An acknowledgement older than that gets a full snapshot.
+/// Each kept snapshot costs 12 bytes per visible entity.
+pub const HISTORY: usize = 16;
+
+/// The snapshots recently sent to one client, and which one it acknowledged.
+#[derive(Component, Debug, Default)]
+pub struct SnapshotHistory {
+    next_seq: u32,
+    acked: Option<u32>,
+    seqs: [u32; HISTORY],
+    states: [Vec<EntityState>; HISTORY],
+}
+
+impl SnapshotHistory {
+    /// The newest acknowledged snapshot still held, with its entity states.
+    fn baseline(&self) -> Option<(u32, &[EntityState])> {
+        let seq = self.acked?;
+        let slot = seq as usize % HISTORY;
+        (self.seqs[slot] == seq).then(|| (seq, self.states[slot].as_slice()))
+    }
+
+    /// Records that the client holds `seq`; false when that snapshot was never sent or is no
+    /// longer held. An older acknowledgement than the current one changes nothing.
+    fn acknowledge(&mut self, seq: u32) -> bool {
+        let held = seq != 0 && seq < self.next_seq.max(1) && self.seqs[seq as usize % HISTORY] == seq;
+        if held && self.acked.is_none_or(|acked| seq > acked) {
+            self.acked = Some(seq);
+        }
+        held
+    }
+
+    /// Allocates the next sequence number and returns it with its (emptied) state buffer.
+    fn start_next(&mut self) -> (u32, &mut Vec<EntityState>) {
+        self.next_seq = self.next_seq.max(1);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = seq as usize % HISTORY;
+        self.seqs[slot] = seq;
+        self.states[slot].clear();
+        (seq, &mut self.states[slot])
+    }
+
+    /// The last sequence number sent, 0 before any.
+    pub fn last_sent(&self) -> u32 {
+        self.next_seq.saturating_sub(1)
+    }
+
+    /// The acknowledged sequence number in use as baseline, if any.
+    pub fn acked(&self) -> Option<u32> {
+        self.acked
+    }
+}
+
+/// Applies a client's acknowledgement of snapshot `seq`.
+pub(crate) fn acknowledge(world: &mut World, client: ClientId, seq: u32) {
+    let Some(entity) = world.resource::<Clients>().entity(client) else {
+        respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+        return;
+    };
+    let held = world
+        .get_mut::<SnapshotHistory>(entity)
+        .is_some_and(|mut history| history.acknowledge(seq));
+    if !held {
+        world.resource_mut::<SimCounters>().unknown_acks += 1;
+    }
+}
+
+/// Sends every client its snapshot when one is due.
+#[expect(clippy::too_many_arguments, reason = "a system names every resource it reads")]
+pub(crate) fn send_snapshots(
+    config: Res<ActiveConfig>,
+    rate: Res<TickRate>,
+    tick: Res<Tick>,
+    motion: Res<Motion>,
+    interest: Res<Interest>,
+    mut arena: ResMut<FrameArena>,
+    mut outbox: ResMut<Outbox>,
+    mut players: Query<(&Player, &MotionSlot, &mut SnapshotHistory)>,
+) {
+    let settings = &config.0.gameplay.interest;
+    let every = (rate.0 / settings.snapshot_rate_hz).round().max(1.0) as u64;
+    if !tick.0.is_multiple_of(every) {
+        return;
+    }
+    let (xs, ys, ids) = (motion.xs(), motion.ys(), motion.net_ids());
+    let precision = settings.position_precision_m;
+    let radius = settings.view_radius_m;
+    let outbox = &mut *outbox;
+    let mut visible = bumpalo::collections::Vec::new_in(arena.bump());
+    for (player, &MotionSlot(slot), mut history) in &mut players {
+        let [px, py] = motion.position(slot);
+        visible.clear();
+        interest.grid().query(xs, ys, px, py, radius, |s| {
+            let s = s as usize;
+            visible.push(EntityState {
+                id: ids[s],
+                qx: quantize(xs[s], precision),
+                qy: quantize(ys[s], precision),
+            });
+        });
+        visible.sort_unstable_by_key(|state| state.id);
+
+        let (baseline_seq, baseline) = history.baseline().unwrap_or((0, &[]));
+        let header = SnapshotHeader {
+            seq: history.last_sent() + 1,
+            baseline_seq,
+            tick: tick.0,
+        };
+        let start = outbox.snapshot_bytes.len();
+        encode(header, &visible, baseline, &mut outbox.snapshot_bytes);
+        let (seq, record) = history.start_next();
+        if record.capacity() < visible.len() {
+            // Head-room, so that a crowd growing by a few entities does not reallocate every lap.
+            record.reserve((visible.len() * 2).max(64));
+        }
+        record.extend_from_slice(&visible);
+        outbox.snapshots.push(SnapshotOut {
+            client: player.client,
+            seq,
+            bytes: start..outbox.snapshot_bytes.len(),
+        });
+    }
+}
