@@ -94,3 +94,47 @@ fn serve_refuses_a_data_dir_in_use_and_a_taken_address() {
     assert_eq!(same_addr.status.code(), Some(1));
     assert!(text(&same_addr.stderr).contains(&format!("cannot bind UDP {udp}")));
 }
+
+#[test]
+fn bench_runs_the_schedule_and_writes_its_report() {
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let json = out_dir.path().join("bench.json");
+    let assets = common::bundled_assets();
+    let out = necpsim(&[
+        "bench",
+        "--players",
+        "20",
+        "--npcs",
+        "30",
+        "--ticks",
+        "30",
+        "--assets",
+        assets.to_str().expect("utf-8 path"),
+        "--json",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("30 ticks, 50 entities (20 players, 30 npcs)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ns per entity per tick"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).expect("json");
+    assert_eq!(
+        (report["ticks"].as_u64(), report["entities"].as_u64()),
+        (Some(30), Some(50))
+    );
+    for field in ["tick_ms_p50", "tick_ms_p99", "tick_ms_max", "ns_per_entity_tick"] {
+        assert!(
+            report[field].as_f64().is_some_and(|v| v > 0.0),
+            "{field}: {}",
+            report[field]
+        );
+    }
+    // 20 bots over 30 ticks at 20 Hz snapshots: 200 snapshots, all honest inputs accepted.
+    assert_eq!(report["snapshots"].as_u64(), Some(200));
+    assert_eq!(report["refused"].as_u64(), Some(0));
+}

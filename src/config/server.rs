@@ -164,16 +164,16 @@ impl ServerConfig {
     pub(crate) fn restart_only_changes(&self, next: &ServerConfig) -> Vec<&'static str> {
         let mut changed = Vec::new();
         if self.sim.seed != next.sim.seed {
-            changed.push("sim.seed");
+            changed.push("server.toml: sim.seed");
         }
         if self.sim.inbox_capacity != next.sim.inbox_capacity {
-            changed.push("sim.inbox_capacity");
+            changed.push("server.toml: sim.inbox_capacity");
         }
         if self.sim.frame_arena_bytes != next.sim.frame_arena_bytes {
-            changed.push("sim.frame_arena_bytes");
+            changed.push("server.toml: sim.frame_arena_bytes");
         }
         if self.net.bind != next.net.bind {
-            changed.push("net.bind");
+            changed.push("server.toml: net.bind");
         }
         changed
     }

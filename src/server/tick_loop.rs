@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::adaptive::AdaptiveRate;
+use super::adaptive::{AdaptiveRate, rate_for_players};
 use super::pacer::{Pace, TickPacer, interval_for};
 use crate::config::{AssetWatcher, Config, ReloadOutcome};
 use crate::sim::{Outbox, Sim};
@@ -58,7 +58,12 @@ pub struct TickLoop {
 
 impl TickLoop {
     /// A loop over `sim` at its configured rate, taking reloads from `watcher` when there is one.
-    pub fn new(sim: Sim, watcher: Option<AssetWatcher>, stats: Arc<TickStats>) -> TickLoop {
+    pub fn new(mut sim: Sim, watcher: Option<AssetWatcher>, stats: Arc<TickStats>) -> TickLoop {
+        let adaptive = &sim.config().server.tick.adaptive;
+        if adaptive.enabled {
+            let hz = rate_for_players(adaptive, sim.player_count());
+            sim.set_tick_rate(hz);
+        }
         let pacer = TickPacer::new(
             interval_for(sim.tick_rate()),
             sim.config().server.tick.max_catch_up_ticks,
@@ -132,15 +137,10 @@ impl TickLoop {
                 let running: &Config = self.sim.config();
                 let changed = running.changed_files(&next).join(", ");
                 for key in running.restart_only_changes(&next) {
-                    warn!(
-                        key,
-                        "server.toml: {key} changed; it takes effect at the next restart"
-                    );
+                    warn!(key, "{key} changed; it takes effect at the next restart");
                 }
-                let tick = &next.server.tick;
-                self.pacer
-                    .reconfigure(interval_for(tick.rate_hz), tick.max_catch_up_ticks);
                 self.sim.apply_config(next);
+                self.reconfigure_pacer();
                 self.stats.reloads_applied.fetch_add(1, Ordering::Relaxed);
                 info!(tick = self.sim.tick() + 1, changed, "config reloaded");
             }

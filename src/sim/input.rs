@@ -1,32 +1,39 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
-//! Membership changes and acknowledgements apply in arrival order; movement inputs are gathered in the frame arena and
-//! sorted by client and sequence number, so reordered datagrams resolve the same way every time.
+//! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
+//! sorted by client and sequence number, so reordered datagrams resolve the same way every time;
+//! snapshot acknowledgements come last.
 
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
 
 use super::command::Command;
-use super::gameplay::{self, InputState, MotionSlot};
+use super::gameplay::{self, InputState, MotionSlot, SnapshotHistory};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
-pub(crate) fn route_commands(world: &mut World, players: &mut QueryState<(&MotionSlot, &mut InputState)>) {
+pub(crate) fn route_commands(
+    world: &mut World,
+    players: &mut QueryState<(&MotionSlot, &mut InputState)>,
+    histories: &mut QueryState<&mut SnapshotHistory>,
+) {
     // Taken out and put back rather than scoped, so the world stays fully usable meanwhile; the
     // placeholder `Vec::new()` does not allocate.
     let mut commands = std::mem::take(&mut world.resource_mut::<Inbox>().commands);
     world.resource_scope(|world, mut arena: Mut<FrameArena>| {
         let bump = arena.bump();
         let mut moves = bumpalo::collections::Vec::with_capacity_in(commands.len(), bump);
+        let mut acks = bumpalo::collections::Vec::new_in(bump);
         for (client, command) in commands.drain(..) {
             match command {
                 Command::Join => gameplay::join(world, client),
                 Command::Leave => gameplay::leave(world, client),
                 Command::Move(input) => moves.push((client, input)),
-                Command::AckSnapshot { seq } => gameplay::acknowledge(world, client, seq),
+                Command::AckSnapshot { seq } => acks.push((client, seq)),
             }
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
         gameplay::apply_inputs(world, players, &moves, bump);
+        gameplay::acknowledge(world, histories, &acks, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;
 }

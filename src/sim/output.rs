@@ -113,10 +113,15 @@ impl Outbox {
 /// Queues a reply to `client` stamped with the current tick, counting refusals.
 pub(crate) fn respond(world: &mut bevy_ecs::world::World, client: ClientId, body: ReplyBody) {
     let tick = world.resource::<super::resources::Tick>().0;
-    if matches!(body, ReplyBody::Refused(_)) {
-        world
-            .resource_mut::<super::resources::SimCounters>()
-            .refused_commands += 1;
+    if let ReplyBody::Refused(refusal) = body {
+        let mut counters = world.resource_mut::<super::resources::SimCounters>();
+        counters.refused_commands += 1;
+        match refusal {
+            Refusal::Teleport => counters.teleports += 1,
+            Refusal::OutOfBounds => counters.out_of_bounds += 1,
+            Refusal::TimeCompression => counters.time_compression += 1,
+            Refusal::Busy | Refusal::AlreadyJoined | Refusal::NotJoined | Refusal::InvalidInput => {}
+        }
     }
     world
         .resource_mut::<Outbox>()

@@ -53,7 +53,8 @@ pub(crate) fn apply_inputs(
             respond(world, client, ReplyBody::Refused(refusal));
             continue;
         }
-        let length = input.move_x.hypot(input.move_y);
+        // Not `hypot`: a library call, and overflow to infinity only zeroes a hostile vector.
+        let length = (input.move_x * input.move_x + input.move_y * input.move_y).sqrt();
         let scale = if length > 1.0 { 1.0 / length } else { 1.0 };
         world
             .resource_mut::<Motion>()
@@ -95,7 +96,8 @@ fn check_input(
         return Err(Refusal::OutOfBounds);
     }
     let anti_cheat = &config.gameplay.movement.anti_cheat;
-    if (px - position[0]).hypot(py - position[1]) > anti_cheat.teleport_tolerance_m {
+    let (dx, dy) = (px - position[0], py - position[1]);
+    if dx * dx + dy * dy > anti_cheat.teleport_tolerance_m * anti_cheat.teleport_tolerance_m {
         return Err(Refusal::Teleport);
     }
     if lead - lead_floor > i64::from(anti_cheat.max_input_lead_ticks) {

@@ -4,8 +4,10 @@
 //! the encoded bytes go straight into the outbox, which outlives the tick.
 
 use bevy_ecs::component::Component;
+use bevy_ecs::query::QueryState;
 use bevy_ecs::system::{Query, Res, ResMut};
 use bevy_ecs::world::World;
+use bumpalo::Bump;
 
 use super::components::{MotionSlot, Player};
 use super::interest::Interest;
@@ -70,18 +72,34 @@ impl SnapshotHistory {
     }
 }
 
-/// Applies a client's acknowledgement of snapshot `seq`.
-pub(crate) fn acknowledge(world: &mut World, client: ClientId, seq: u32) {
-    let Some(entity) = world.resource::<Clients>().entity(client) else {
-        respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
-        return;
-    };
-    let held = world
-        .get_mut::<SnapshotHistory>(entity)
-        .is_some_and(|mut history| history.acknowledge(seq));
-    if !held {
-        world.resource_mut::<SimCounters>().unknown_acks += 1;
+/// Applies this tick's snapshot acknowledgements. `histories` is the caller's cached query.
+pub(crate) fn acknowledge(
+    world: &mut World,
+    histories: &mut QueryState<&mut SnapshotHistory>,
+    acks: &[(ClientId, u32)],
+    bump: &Bump,
+) {
+    // Resolve clients first, so the loop below needs no shared borrow of the world.
+    let clients = world.resource::<Clients>();
+    let resolved = bumpalo::collections::Vec::from_iter_in(
+        acks.iter()
+            .map(|&(client, seq)| (client, clients.entity(client), seq)),
+        bump,
+    );
+    let mut unknown = 0;
+    for &(client, entity, seq) in &resolved {
+        let Some(entity) = entity else {
+            respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+            continue;
+        };
+        let held = histories
+            .get_mut(world, entity)
+            .is_ok_and(|mut history| history.acknowledge(seq));
+        if !held {
+            unknown += 1;
+        }
     }
+    world.resource_mut::<SimCounters>().unknown_acks += unknown;
 }
 
 /// Sends every client its snapshot when one is due.
@@ -98,23 +116,24 @@ pub(crate) fn send_snapshots(
 ) {
     let settings = &config.0.gameplay.interest;
     let every = (rate.0 / settings.snapshot_rate_hz).round().max(1.0) as u64;
-    if !tick.0.is_multiple_of(every) {
-        return;
-    }
-    let (xs, ys, ids) = (motion.xs(), motion.ys(), motion.net_ids());
+    let ids = motion.net_ids();
     let precision = settings.position_precision_m;
     let radius = settings.view_radius_m;
     let outbox = &mut *outbox;
     let mut visible = bumpalo::collections::Vec::new_in(arena.bump());
     for (player, &MotionSlot(slot), mut history) in &mut players {
+        // Each client has its own phase, so the snapshot work is spread evenly over the ticks of
+        // one snapshot interval instead of landing on one tick in `every`.
+        if !(tick.0 + u64::from(ids[slot as usize])).is_multiple_of(every) {
+            continue;
+        }
         let [px, py] = motion.position(slot);
         visible.clear();
-        interest.grid().query(xs, ys, px, py, radius, |s| {
-            let s = s as usize;
+        interest.grid().query(px, py, radius, |s, x, y| {
             visible.push(EntityState {
-                id: ids[s],
-                qx: quantize(xs[s], precision),
-                qy: quantize(ys[s], precision),
+                id: ids[s as usize],
+                qx: quantize(x, precision),
+                qy: quantize(y, precision),
             });
         });
         visible.sort_unstable_by_key(|state| state.id);

@@ -134,13 +134,12 @@ pub enum DecodeError {
 /// Quantizes metres to integer steps of `precision_m` (round to nearest, saturating to the i32 range; NaN -> 0).
 pub fn quantize(value_m: f32, precision_m: f32) -> i32 {
     // f64 keeps the division exact enough that large coordinates still round to the nearest step.
-    let steps = (f64::from(value_m) / f64::from(precision_m)).round();
-    if steps.is_nan() {
-        // A zero precision or a NaN input must not leak a garbage position onto the wire.
-        return 0;
-    }
-    // Float-to-int `as` saturates at the i32 bounds, which is the documented behaviour.
-    steps as i32
+    let steps = f64::from(value_m) / f64::from(precision_m);
+    // Round half away from zero by truncation: `as` is one instruction, where `f64::round` is a
+    // library call on baseline x86-64. `as` maps NaN to 0 (so a zero precision or NaN input never
+    // leaks garbage onto the wire) and saturates at the i64 bounds.
+    let rounded = if steps >= 0.0 { steps + 0.5 } else { steps - 0.5 } as i64;
+    rounded.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 /// Inverse of quantize (value * precision).

@@ -1,0 +1,287 @@
+//! Server-authoritative movement through the doors that drive it: the SIMD sweep against its
+//! scalar reference, and random hostile input streams through `Sim::submit` that must never move
+//! a player faster than its speed allows. Plus each anti-cheat refusal, wanderers, departures and
+//! the tick rate.
+
+mod common;
+
+use std::sync::Arc;
+
+use necpsim::config::Config;
+use necpsim::sim::motion::{Bounds, Columns, LANES, sweep_portable, sweep_scalar, sweep_simd};
+use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Refusal, ReplyBody, Sim};
+use proptest::prelude::*;
+
+struct Soa {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    dir_x: Vec<f32>,
+    dir_y: Vec<f32>,
+    speed: Vec<f32>,
+}
+
+impl Soa {
+    fn columns(&mut self) -> Columns<'_> {
+        Columns {
+            x: &mut self.x,
+            y: &mut self.y,
+            dir_x: &self.dir_x,
+            dir_y: &self.dir_y,
+            speed: &self.speed,
+        }
+    }
+}
+
+fn soa(bodies: &[(f32, f32, f32, f32, f32)]) -> Soa {
+    let padded = bodies.len().div_ceil(LANES) * LANES;
+    let column = |pick: fn(&(f32, f32, f32, f32, f32)) -> f32| {
+        let mut column: Vec<f32> = bodies.iter().map(pick).collect();
+        column.resize(padded, 0.0);
+        column
+    };
+    Soa {
+        x: column(|b| b.0),
+        y: column(|b| b.1),
+        dir_x: column(|b| b.2),
+        dir_y: column(|b| b.3),
+        speed: column(|b| b.4),
+    }
+}
+
+proptest! {
+    #[test]
+    fn simd_sweeps_equal_the_scalar_reference(
+        bodies in prop::collection::vec(
+            (-3000.0f32..3000.0, -3000.0f32..3000.0, -1.0f32..1.0, -1.0f32..1.0, 0.0f32..50.0),
+            0..300,
+        ),
+        dt in 0.0001f32..0.1,
+        half in 100.0f32..2500.0,
+    ) {
+        let bounds = Bounds { min_x: -half, min_y: -half * 0.5, max_x: half, max_y: half * 0.75 };
+        let mut reference = soa(&bodies);
+        sweep_scalar(reference.columns(), dt, bounds);
+        for sweep in [sweep_simd, sweep_portable] {
+            let mut simd = soa(&bodies);
+            sweep(simd.columns(), dt, bounds);
+            for (got, want) in simd.x.iter().chain(&simd.y).zip(reference.x.iter().chain(&reference.y)) {
+                prop_assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{got} != {want}");
+            }
+        }
+    }
+}
+
+/// One hostile input: a burst of inputs with speed-hack vectors, predicted positions anywhere and
+/// client ticks that jump ahead.
+fn hostile_input() -> impl Strategy<Value = MoveInput> {
+    (
+        0u32..6,
+        -1.0e6f32..1.0e6,
+        -1.0e6f32..1.0e6,
+        prop::option::of((-5000.0f32..5000.0, -5000.0f32..5000.0)),
+        0u32..40,
+    )
+        .prop_map(|(seq_step, move_x, move_y, predicted, tick_jump)| MoveInput {
+            seq: seq_step,
+            client_tick: tick_jump,
+            move_x,
+            move_y,
+            predicted: predicted.map(|(x, y)| [x, y]),
+            ..MoveInput::default()
+        })
+}
+
+fn small_world() -> Arc<Config> {
+    let mut config = common::load_bundled();
+    config.server.sim.inbox_capacity = 64;
+    Arc::new(config)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    #[test]
+    fn no_input_stream_moves_a_player_faster_than_its_speed(
+        ticks in prop::collection::vec(prop::collection::vec(hostile_input(), 0..4), 1..12),
+    ) {
+        let config = small_world();
+        let speed = config.gameplay.characters.player.speed_mps;
+        let dt = 1.0 / config.server.tick.rate_hz;
+        let mut sim = Sim::new(config);
+        let client = ClientId(1);
+        sim.submit(client, Command::Join).expect("room");
+        sim.step();
+        let start = sim.player_position(client).expect("joined");
+        let (mut seq, mut client_tick) = (0u32, 0u32);
+        for (elapsed_ticks, inputs) in ticks.iter().enumerate() {
+            let before = sim.player_position(client).expect("joined");
+            for input in inputs {
+                seq += input.seq;
+                client_tick += input.client_tick;
+                let input = MoveInput { seq, client_tick, ..*input };
+                sim.submit(client, Command::Move(input)).expect("room");
+            }
+            sim.step();
+            let after = sim.player_position(client).expect("joined");
+            let step = (after.x - before.x).hypot(after.y - before.y);
+            prop_assert!(step <= speed * dt * 1.05, "moved {step} m in one tick");
+            let total = (after.x - start.x).hypot(after.y - start.y);
+            prop_assert!(total <= speed * dt * (elapsed_ticks + 1) as f32 * 1.05, "moved {total} m in all");
+        }
+    }
+}
+
+fn joined(config: Arc<Config>, clients: u64) -> Sim {
+    let mut sim = Sim::new(config);
+    for client in 0..clients {
+        sim.submit(ClientId(client), Command::Join).expect("room");
+    }
+    sim.step();
+    sim
+}
+
+fn refusals(sim: &mut Sim) -> Vec<Refusal> {
+    sim.step();
+    let mut outbox = Outbox::default();
+    sim.drain_outputs(&mut outbox);
+    outbox
+        .replies
+        .iter()
+        .filter_map(|reply| match reply.body {
+            ReplyBody::Refused(refusal) => Some(refusal),
+            _ => None,
+        })
+        .collect()
+}
+
+fn east(seq: u32, client_tick: u32, predicted: Option<[f32; 2]>) -> Command {
+    Command::Move(MoveInput {
+        seq,
+        client_tick,
+        move_x: 1.0,
+        predicted,
+        ..MoveInput::default()
+    })
+}
+
+#[test]
+fn teleports_out_of_bounds_and_time_compression_are_refused_counted_and_change_nothing() {
+    let config = common::bundled_config();
+    let tolerance = config.gameplay.movement.anti_cheat.teleport_tolerance_m;
+    let max_lead = config.gameplay.movement.anti_cheat.max_input_lead_ticks;
+    let edge = config.gameplay.world.bounds.max_x_m;
+    let mut sim = joined(config, 1);
+    let client = ClientId(0);
+    let at = sim.player_position(client).expect("joined");
+    let hash = |sim: &Sim| sim.player_position(client);
+
+    // An honest prediction within tolerance is accepted and steers the player.
+    sim.submit(client, east(1, 2, Some([at.x + tolerance * 0.5, at.y])))
+        .expect("room");
+    assert_eq!(refusals(&mut sim), []);
+    let moved = sim.player_position(client).expect("joined");
+    assert!(moved.x > at.x);
+
+    let cheats = [
+        (
+            east(2, 3, Some([moved.x + tolerance * 2.0, moved.y])),
+            Refusal::Teleport,
+        ),
+        (east(3, 4, Some([edge + 1.0, moved.y])), Refusal::OutOfBounds),
+        (east(4, 5 + max_lead + 1, None), Refusal::TimeCompression),
+    ];
+    for (command, refusal) in cheats {
+        let before = hash(&sim);
+        let stop = Command::Move(MoveInput {
+            seq: 0,
+            ..MoveInput::default()
+        });
+        sim.submit(client, stop).expect("room");
+        sim.submit(client, command).expect("room");
+        assert_eq!(refusals(&mut sim), [refusal]);
+        // The refused input did not replace the running one: the player kept going east.
+        assert!(hash(&sim).expect("joined").x > before.expect("joined").x);
+    }
+    let counters = sim.counters();
+    assert_eq!(
+        (
+            counters.teleports,
+            counters.out_of_bounds,
+            counters.time_compression
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn wanderers_roam_inside_the_world() {
+    let mut config = common::load_bundled();
+    config.gameplay.world.ambient.npcs = 50;
+
+    let bounds = config.gameplay.world.bounds.clone();
+    let mut sim = Sim::new(Arc::new(config));
+    let start: Vec<[f32; 2]> = (0..50).map(|slot| sim.motion().position(slot)).collect();
+    for _ in 0..600 {
+        sim.step();
+    }
+    assert_eq!(sim.motion().len(), 50);
+    let mut total = 0.0;
+    for (slot, start) in start.iter().enumerate() {
+        let [x, y] = sim.motion().position(slot as u32);
+        assert!(
+            (bounds.min_x_m..=bounds.max_x_m).contains(&x) && (bounds.min_y_m..=bounds.max_y_m).contains(&y)
+        );
+        let distance = (x - start[0]).hypot(y - start[1]);
+        assert!(distance > 0.1, "wanderer {slot} stood still");
+        total += distance;
+        let [vx, vy] = sim.motion().velocity(slot as u32);
+        let speed = vx.hypot(vy);
+        assert!(
+            (speed - 2.0).abs() < 1e-4,
+            "wanderers walk at ambient.speed_mps, got {speed}"
+        );
+    }
+    // Five 4 m legs in random directions: about 8 m from the start on average.
+    assert!(total / 50.0 > 4.0, "mean distance from start {}", total / 50.0);
+}
+
+#[test]
+fn leaving_hands_the_players_state_to_the_store() {
+    let config = common::bundled_config();
+    let max_health = config.gameplay.characters.player.max_health;
+    let mut sim = joined(config, 3);
+    let at = sim.player_position(ClientId(1)).expect("joined");
+    sim.submit(ClientId(1), Command::Leave).expect("room");
+    sim.step();
+    let mut outbox = Outbox::default();
+    sim.drain_outputs(&mut outbox);
+    let [record] = outbox.departures[..] else {
+        panic!("one departure expected: {:?}", outbox.departures);
+    };
+    assert_eq!(
+        (record.client, record.tick, record.health),
+        (ClientId(1), 2, max_health)
+    );
+    assert_eq!((record.x_m, record.y_m), (at.x, at.y));
+    // The remaining players are intact after the slot swap.
+    assert_eq!(sim.motion().len(), 2);
+    assert!(sim.player_position(ClientId(0)).is_some() && sim.player_position(ClientId(2)).is_some());
+}
+
+#[test]
+fn movement_integrates_over_the_current_tick_rate() {
+    let config = common::bundled_config();
+    let speed = config.gameplay.characters.player.speed_mps;
+    let mut sim = joined(config, 1);
+    let client = ClientId(0);
+    sim.submit(client, east(1, 2, None)).expect("room");
+    sim.step();
+    let step_x = |sim: &mut Sim| {
+        let before = sim.player_position(client).expect("joined").x;
+        sim.step();
+        sim.player_position(client).expect("joined").x - before
+    };
+    assert!((step_x(&mut sim) - speed / 60.0).abs() < 1e-4);
+    sim.set_tick_rate(30.0);
+    assert!((step_x(&mut sim) - speed / 30.0).abs() < 1e-4);
+}

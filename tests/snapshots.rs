@@ -1,0 +1,193 @@
+//! Snapshots as a client sees them: every snapshot decodes, against the baseline it names, to
+//! exactly the quantized state of the bodies within the view radius; entities entering and leaving
+//! view are added and removed; the first snapshot is full and later ones are deltas against the
+//! acknowledged one; each client gets one every `rate / snapshot_rate_hz` ticks.
+
+mod common;
+
+use std::sync::Arc;
+
+use necpsim::client::SnapshotReceiver;
+use necpsim::config::Config;
+use necpsim::sim::snapshot_codec::{EntityState, quantize};
+use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+
+/// The quantized states of the bodies within view of `(cx, cy)`, by id: what a snapshot must say.
+fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
+    let interest = &config.gameplay.interest;
+    let motion = sim.motion();
+    let r2 = interest.view_radius_m * interest.view_radius_m;
+    let mut states: Vec<EntityState> = (0..motion.len())
+        .filter_map(|slot| {
+            let [x, y] = motion.position(slot as u32);
+            let (dx, dy) = (x - cx, y - cy);
+            (dx * dx + dy * dy <= r2).then(|| EntityState {
+                id: motion.net_ids()[slot],
+                qx: quantize(x, interest.position_precision_m),
+                qy: quantize(y, interest.position_precision_m),
+            })
+        })
+        .collect();
+    states.sort_unstable_by_key(|state| state.id);
+    states
+}
+
+fn crowd(npcs: u32) -> Arc<Config> {
+    let mut config = common::load_bundled();
+    config.gameplay.world.ambient.npcs = npcs;
+    config.gameplay.world.spawn.radius_m = 300.0;
+    Arc::new(config)
+}
+
+#[test]
+fn every_snapshot_decodes_to_the_visible_quantized_state() {
+    let config = crowd(200);
+    let mut sim = Sim::new(Arc::clone(&config));
+    let mut receivers: Vec<SnapshotReceiver> = (0..40).map(|_| SnapshotReceiver::default()).collect();
+    for client in 0..40 {
+        sim.submit(ClientId(client), Command::Join).expect("room");
+    }
+    let mut outbox = Outbox::default();
+    let (mut full, mut deltas, mut checked) = (0, 0, 0);
+    for tick in 1..=240u32 {
+        for client in 0..40u64 {
+            let angle = client as f32 + tick as f32 * 0.02;
+            let input = MoveInput {
+                seq: tick,
+                client_tick: tick,
+                move_x: angle.cos(),
+                move_y: angle.sin(),
+                ..MoveInput::default()
+            };
+            sim.submit(ClientId(client), Command::Move(input)).expect("room");
+        }
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        for snapshot in &outbox.snapshots {
+            let client = snapshot.client;
+            let receiver = &mut receivers[client.0 as usize];
+            let (header, states) = receiver
+                .receive(outbox.snapshot_payload(snapshot))
+                .expect("decodes");
+            assert_eq!((header.seq, header.tick), (snapshot.seq, sim.tick()));
+            let at = sim.player_position(client).expect("joined");
+            assert_eq!(
+                states,
+                truth(&sim, &config, at.x, at.y),
+                "client {} tick {}",
+                client.0,
+                sim.tick()
+            );
+            if header.baseline_seq == 0 {
+                full += 1
+            } else {
+                deltas += 1
+            }
+            checked += 1;
+            // Clients acknowledge every other snapshot, so baselines lag by one or two.
+            if header.seq % 2 == 0 {
+                sim.submit(client, Command::AckSnapshot { seq: header.seq })
+                    .expect("room");
+            }
+        }
+    }
+    assert_eq!(
+        checked,
+        40 * 240 / 3,
+        "one snapshot per client every third tick at 60 Hz and 20 Hz"
+    );
+    assert!(full >= 40 && deltas > full * 10, "full {full}, deltas {deltas}");
+    assert_eq!(sim.counters().unknown_acks, 0);
+}
+
+#[test]
+fn entities_leaving_and_entering_view_are_removed_and_added() {
+    let mut config = common::load_bundled();
+    config.gameplay.world.spawn.radius_m = 1.0;
+    let config = Arc::new(config);
+    let radius = config.gameplay.interest.view_radius_m;
+    let speed = config.gameplay.characters.player.speed_mps;
+    let mut sim = Sim::new(Arc::clone(&config));
+    sim.submit(ClientId(0), Command::Join).expect("room");
+    sim.submit(ClientId(1), Command::Join).expect("room");
+    let mut receiver = SnapshotReceiver::default();
+    let mut outbox = Outbox::default();
+    let mut seen = Vec::new();
+    let steer = |sim: &mut Sim, seq: u32, move_x: f32| {
+        let input = MoveInput {
+            seq,
+            move_x,
+            ..MoveInput::default()
+        };
+        sim.submit(ClientId(1), Command::Move(input)).expect("room");
+    };
+    // Client 1 walks east until out of view, then back.
+    let ticks_out = ((radius + 10.0) / speed * 60.0) as u32;
+    for tick in 1..=2 * ticks_out {
+        if tick == 1 {
+            steer(&mut sim, 1, 1.0);
+        }
+        if tick == ticks_out {
+            steer(&mut sim, 2, -1.0);
+        }
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        for snapshot in outbox.snapshots.iter().filter(|s| s.client == ClientId(0)) {
+            let (header, states) = receiver
+                .receive(outbox.snapshot_payload(snapshot))
+                .expect("decodes");
+            seen.push(states.len());
+            sim.submit(ClientId(0), Command::AckSnapshot { seq: header.seq })
+                .expect("room");
+        }
+    }
+    // Both in view, then only itself, then both again.
+    let transitions: Vec<usize> = seen.iter().copied().fold(Vec::new(), |mut runs, count| {
+        if runs.last() != Some(&count) {
+            runs.push(count);
+        }
+        runs
+    });
+    assert_eq!(transitions, [2, 1, 2]);
+}
+
+#[test]
+fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
+    let mut sim = Sim::new(crowd(20));
+    sim.submit(ClientId(7), Command::Join).expect("room");
+    let mut receiver = SnapshotReceiver::default();
+    let mut outbox = Outbox::default();
+    let mut headers = Vec::new();
+    for _ in 0..30 {
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        for snapshot in &outbox.snapshots {
+            let (header, _) = receiver
+                .receive(outbox.snapshot_payload(snapshot))
+                .expect("decodes");
+            headers.push((header.seq, header.baseline_seq));
+            if headers.len() == 4 {
+                sim.submit(ClientId(7), Command::AckSnapshot { seq: header.seq })
+                    .expect("room");
+            }
+        }
+    }
+    // Until the fourth snapshot is acknowledged, every snapshot is full; from then on, every one is
+    // a delta against the fourth.
+    assert_eq!(headers.len(), 10);
+    let acked = headers[3].0;
+    assert!(
+        headers[..4].iter().all(|&(_, baseline)| baseline == 0),
+        "{headers:?}"
+    );
+    assert!(
+        headers[4..].iter().all(|&(_, baseline)| baseline == acked),
+        "{headers:?}"
+    );
+
+    // An acknowledgement of a snapshot never sent is ignored and counted.
+    sim.submit(ClientId(7), Command::AckSnapshot { seq: 999 })
+        .expect("room");
+    sim.step();
+    assert_eq!(sim.counters().unknown_acks, 1);
+}
