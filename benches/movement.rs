@@ -15,7 +15,7 @@ use std::hint::black_box;
 use bevy_ecs::component::Component;
 use bevy_ecs::world::World;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use necpsim::sim::motion::{Bounds, Columns, LANES, sweep_portable, sweep_scalar, sweep_simd};
+use necpsim::sim::motion::{Bounds, Column, Columns, sweep_portable, sweep_scalar, sweep_simd};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -30,33 +30,34 @@ const BOUNDS: Bounds = Bounds {
 
 /// Structure-of-arrays columns like the server's, with directions spread around the circle.
 struct Soa {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    dir_x: Vec<f32>,
-    dir_y: Vec<f32>,
-    speed: Vec<f32>,
+    x: Column,
+    y: Column,
+    dir_x: Column,
+    dir_y: Column,
+    speed: Column,
 }
 
 impl Soa {
     fn new(n: usize) -> Soa {
-        let padded = n.div_ceil(LANES) * LANES;
         let angle = |i: usize| i as f32 * 0.618;
+        let column =
+            |value: &dyn Fn(usize) -> f32| Column::from_values(&(0..n).map(value).collect::<Vec<_>>());
         Soa {
-            x: (0..padded).map(|i| (i % 1000) as f32).collect(),
-            y: (0..padded).map(|i| (i / 1000) as f32).collect(),
-            dir_x: (0..padded).map(|i| angle(i).cos()).collect(),
-            dir_y: (0..padded).map(|i| angle(i).sin()).collect(),
-            speed: vec![6.0; padded],
+            x: column(&|i| (i % 1000) as f32),
+            y: column(&|i| (i / 1000) as f32),
+            dir_x: column(&|i| angle(i).cos()),
+            dir_y: column(&|i| angle(i).sin()),
+            speed: column(&|_| 6.0),
         }
     }
 
     fn columns(&mut self) -> Columns<'_> {
         Columns {
-            x: &mut self.x,
-            y: &mut self.y,
-            dir_x: &self.dir_x,
-            dir_y: &self.dir_y,
-            speed: &self.speed,
+            x: self.x.lanes_mut(),
+            y: self.y.lanes_mut(),
+            dir_x: self.dir_x.lanes(),
+            dir_y: self.dir_y.lanes(),
+            speed: self.speed.lanes(),
         }
     }
 }
@@ -90,18 +91,14 @@ fn movement(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("bandwidth", n), |b| {
             b.iter(|| {
-                let s = &mut soa;
-                let streams =
-                    s.x.iter_mut()
-                        .zip(s.y.iter_mut())
-                        .zip(&s.dir_x)
-                        .zip(&s.dir_y)
-                        .zip(&s.speed);
-                for ((((x, y), dx), dy), speed) in streams {
+                let columns = soa.columns();
+                let lanes = columns.x.iter_mut().zip(columns.y.iter_mut());
+                let inputs = columns.dir_x.iter().zip(columns.dir_y).zip(columns.speed);
+                for ((x, y), ((&dx, &dy), &speed)) in lanes.zip(inputs) {
                     *x += dx + speed;
                     *y += dy + speed;
                 }
-                black_box(&soa.x);
+                black_box(soa.x.values());
             });
         });
 

@@ -8,36 +8,33 @@ mod common;
 use std::sync::Arc;
 
 use necpsim::config::Config;
-use necpsim::sim::motion::{Bounds, Columns, LANES, sweep_portable, sweep_scalar, sweep_simd};
+use necpsim::sim::motion::{Bounds, Column, Columns, sweep_portable, sweep_scalar, sweep_simd};
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Refusal, ReplyBody, Sim};
 use proptest::prelude::*;
 
 struct Soa {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    dir_x: Vec<f32>,
-    dir_y: Vec<f32>,
-    speed: Vec<f32>,
+    x: Column,
+    y: Column,
+    dir_x: Column,
+    dir_y: Column,
+    speed: Column,
 }
 
 impl Soa {
     fn columns(&mut self) -> Columns<'_> {
         Columns {
-            x: &mut self.x,
-            y: &mut self.y,
-            dir_x: &self.dir_x,
-            dir_y: &self.dir_y,
-            speed: &self.speed,
+            x: self.x.lanes_mut(),
+            y: self.y.lanes_mut(),
+            dir_x: self.dir_x.lanes(),
+            dir_y: self.dir_y.lanes(),
+            speed: self.speed.lanes(),
         }
     }
 }
 
 fn soa(bodies: &[(f32, f32, f32, f32, f32)]) -> Soa {
-    let padded = bodies.len().div_ceil(LANES) * LANES;
     let column = |pick: fn(&(f32, f32, f32, f32, f32)) -> f32| {
-        let mut column: Vec<f32> = bodies.iter().map(pick).collect();
-        column.resize(padded, 0.0);
-        column
+        Column::from_values(&bodies.iter().map(pick).collect::<Vec<f32>>())
     };
     Soa {
         x: column(|b| b.0),
@@ -64,7 +61,8 @@ proptest! {
         for sweep in [sweep_simd, sweep_portable] {
             let mut simd = soa(&bodies);
             sweep(simd.columns(), dt, bounds);
-            for (got, want) in simd.x.iter().chain(&simd.y).zip(reference.x.iter().chain(&reference.y)) {
+            let got = simd.x.values().iter().chain(simd.y.values());
+            for (got, want) in got.zip(reference.x.values().iter().chain(reference.y.values())) {
                 prop_assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "{got} != {want}");
             }
         }

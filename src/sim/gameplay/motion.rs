@@ -39,19 +39,55 @@ impl From<&BoundsConfig> for Bounds {
     }
 }
 
-/// The columns one sweep reads and writes; all slices have the same length, a multiple of [`LANES`].
+/// The columns one sweep reads and writes, eight bodies per element; all slices have the same
+/// length.
 #[derive(Debug)]
 pub struct Columns<'a> {
     /// East positions, metres (written).
-    pub x: &'a mut [f32],
+    pub x: &'a mut [f32x8],
     /// North positions, metres (written).
-    pub y: &'a mut [f32],
+    pub y: &'a mut [f32x8],
     /// Unit direction, east.
-    pub dir_x: &'a [f32],
+    pub dir_x: &'a [f32x8],
     /// Unit direction, north.
-    pub dir_y: &'a [f32],
+    pub dir_y: &'a [f32x8],
     /// Speed, metres per second.
-    pub speed: &'a [f32],
+    pub speed: &'a [f32x8],
+}
+
+/// One `f32` per body, stored as whole `f32x8` lanes so the sweep loads and stores them directly.
+#[derive(Debug, Default, Clone)]
+pub struct Column(Vec<f32x8>);
+
+impl Column {
+    /// A column holding `values`, padded with zeros to whole lanes.
+    pub fn from_values(values: &[f32]) -> Column {
+        let chunks = values.chunks(LANES).map(|chunk| {
+            let mut lane = [0.0; LANES];
+            lane[..chunk.len()].copy_from_slice(chunk);
+            f32x8::from(lane)
+        });
+        Column(chunks.collect())
+    }
+
+    /// The values, one per body (padding included).
+    pub fn values(&self) -> &[f32] {
+        wide::bytemuck::cast_slice(&self.0)
+    }
+
+    fn values_mut(&mut self) -> &mut [f32] {
+        wide::bytemuck::cast_slice_mut(&mut self.0)
+    }
+
+    /// The lanes, for a sweep.
+    pub fn lanes(&self) -> &[f32x8] {
+        &self.0
+    }
+
+    /// The lanes, for a sweep that writes.
+    pub fn lanes_mut(&mut self) -> &mut [f32x8] {
+        &mut self.0
+    }
 }
 
 /// A body to add to the columns.
@@ -68,11 +104,11 @@ pub(crate) struct Body {
 /// Moving bodies by slot.
 #[derive(Debug, Default, Resource)]
 pub struct Motion {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    dir_x: Vec<f32>,
-    dir_y: Vec<f32>,
-    speed: Vec<f32>,
+    x: Column,
+    y: Column,
+    dir_x: Column,
+    dir_y: Column,
+    speed: Column,
     owner: Vec<Entity>,
     net_id: Vec<u32>,
     wanders: Vec<bool>,
@@ -91,26 +127,18 @@ impl Motion {
 
     /// Adds a body at rest at (`x`, `y`) and returns its slot.
     pub(crate) fn insert(&mut self, body: Body) -> u32 {
-        let Body {
-            owner,
-            net_id,
-            x,
-            y,
-            speed,
-            wanders,
-        } = body;
         let slot = self.owner.len();
-        self.owner.push(owner);
-        self.net_id.push(net_id);
-        self.wanders.push(wanders);
-        if slot == self.x.len() {
+        self.owner.push(body.owner);
+        self.net_id.push(body.net_id);
+        self.wanders.push(body.wanders);
+        if slot == self.x.values().len() {
             for column in self.columns_mut() {
-                column.resize(slot + LANES, 0.0);
+                column.0.push(f32x8::ZERO);
             }
         }
-        self.x[slot] = x;
-        self.y[slot] = y;
-        self.speed[slot] = speed;
+        self.x.values_mut()[slot] = body.x;
+        self.y.values_mut()[slot] = body.y;
+        self.speed.values_mut()[slot] = body.speed;
         u32::try_from(slot).unwrap_or(u32::MAX)
     }
 
@@ -123,18 +151,17 @@ impl Motion {
         self.net_id.swap_remove(slot);
         self.wanders.swap_remove(slot);
         for column in self.columns_mut() {
-            column[slot] = column[last];
-            column[last] = 0.0;
-        }
-        if last % LANES == 0 {
-            for column in self.columns_mut() {
-                column.truncate(last);
+            let values = column.values_mut();
+            values[slot] = values[last];
+            values[last] = 0.0;
+            if last % LANES == 0 {
+                column.0.pop();
             }
         }
         (slot < last).then(|| self.owner[slot])
     }
 
-    fn columns_mut(&mut self) -> [&mut Vec<f32>; 5] {
+    fn columns_mut(&mut self) -> [&mut Column; 5] {
         [
             &mut self.x,
             &mut self.y,
@@ -146,34 +173,35 @@ impl Motion {
 
     /// Sets the unit direction of `slot`.
     pub(crate) fn steer(&mut self, slot: u32, dir_x: f32, dir_y: f32) {
-        self.dir_x[slot as usize] = dir_x;
-        self.dir_y[slot as usize] = dir_y;
+        self.dir_x.values_mut()[slot as usize] = dir_x;
+        self.dir_y.values_mut()[slot as usize] = dir_y;
     }
 
     /// Sets the speed of `slot`, metres per second.
     pub(crate) fn set_speed(&mut self, slot: u32, speed: f32) {
-        self.speed[slot as usize] = speed;
+        self.speed.values_mut()[slot as usize] = speed;
     }
 
     /// Position of `slot`.
     pub fn position(&self, slot: u32) -> [f32; 2] {
-        [self.x[slot as usize], self.y[slot as usize]]
+        [self.x.values()[slot as usize], self.y.values()[slot as usize]]
     }
 
     /// Velocity of `slot` in metres per second.
     pub fn velocity(&self, slot: u32) -> [f32; 2] {
         let s = slot as usize;
-        [self.dir_x[s] * self.speed[s], self.dir_y[s] * self.speed[s]]
+        let speed = self.speed.values()[s];
+        [self.dir_x.values()[s] * speed, self.dir_y.values()[s] * speed]
     }
 
     /// East positions of the live slots.
     pub fn xs(&self) -> &[f32] {
-        &self.x[..self.len()]
+        &self.x.values()[..self.len()]
     }
 
     /// North positions of the live slots.
     pub fn ys(&self) -> &[f32] {
-        &self.y[..self.len()]
+        &self.y.values()[..self.len()]
     }
 
     /// Snapshot ids of the live slots.
@@ -191,14 +219,14 @@ impl Motion {
         self.owner[slot as usize]
     }
 
-    /// The padded columns, for a sweep.
+    /// The columns, for a sweep.
     pub fn columns(&mut self) -> Columns<'_> {
         Columns {
-            x: &mut self.x,
-            y: &mut self.y,
-            dir_x: &self.dir_x,
-            dir_y: &self.dir_y,
-            speed: &self.speed,
+            x: self.x.lanes_mut(),
+            y: self.y.lanes_mut(),
+            dir_x: self.dir_x.lanes(),
+            dir_y: self.dir_y.lanes(),
+            speed: self.speed.lanes(),
         }
     }
 }
@@ -222,38 +250,32 @@ fn sweep_lanes(columns: Columns<'_>, dt: f32, bounds: Bounds) {
     let dt = f32x8::splat(dt);
     let (min_x, max_x) = (f32x8::splat(bounds.min_x), f32x8::splat(bounds.max_x));
     let (min_y, max_y) = (f32x8::splat(bounds.min_y), f32x8::splat(bounds.max_y));
-    let chunks = columns
+    let lanes = columns
         .x
-        .chunks_exact_mut(LANES)
-        .zip(columns.y.chunks_exact_mut(LANES))
-        .zip(columns.dir_x.chunks_exact(LANES))
-        .zip(columns.dir_y.chunks_exact(LANES))
-        .zip(columns.speed.chunks_exact(LANES));
-    for ((((x, y), dir_x), dir_y), speed) in chunks {
-        let step = lanes(speed) * dt;
-        let next_x = (lanes(x) + lanes(dir_x) * step).max(min_x).min(max_x);
-        let next_y = (lanes(y) + lanes(dir_y) * step).max(min_y).min(max_y);
-        x.copy_from_slice(&next_x.to_array());
-        y.copy_from_slice(&next_y.to_array());
+        .iter_mut()
+        .zip(columns.y.iter_mut())
+        .zip(columns.dir_x)
+        .zip(columns.dir_y)
+        .zip(columns.speed);
+    // Positions and directions are always finite (inputs are checked), so the NaN-blind
+    // `fast_max`/`fast_min` agree with the scalar `max`/`min` bit for bit.
+    for ((((x, y), &dir_x), &dir_y), &speed) in lanes {
+        let step = speed * dt;
+        *x = (*x + dir_x * step).fast_max(min_x).fast_min(max_x);
+        *y = (*y + dir_y * step).fast_max(min_y).fast_min(max_y);
     }
 }
 
 /// The same sweep one body at a time: the reference the SIMD path is tested against.
 pub fn sweep_scalar(columns: Columns<'_>, dt: f32, bounds: Bounds) {
-    for i in 0..columns.x.len() {
-        let step = columns.speed[i] * dt;
-        columns.x[i] = (columns.x[i] + columns.dir_x[i] * step)
-            .max(bounds.min_x)
-            .min(bounds.max_x);
-        columns.y[i] = (columns.y[i] + columns.dir_y[i] * step)
-            .max(bounds.min_y)
-            .min(bounds.max_y);
+    let x: &mut [f32] = wide::bytemuck::cast_slice_mut(columns.x);
+    let y: &mut [f32] = wide::bytemuck::cast_slice_mut(columns.y);
+    let dir_x: &[f32] = wide::bytemuck::cast_slice(columns.dir_x);
+    let dir_y: &[f32] = wide::bytemuck::cast_slice(columns.dir_y);
+    let speed: &[f32] = wide::bytemuck::cast_slice(columns.speed);
+    for i in 0..x.len() {
+        let step = speed[i] * dt;
+        x[i] = (x[i] + dir_x[i] * step).max(bounds.min_x).min(bounds.max_x);
+        y[i] = (y[i] + dir_y[i] * step).max(bounds.min_y).min(bounds.max_y);
     }
-}
-
-#[inline(always)]
-fn lanes(chunk: &[f32]) -> f32x8 {
-    let mut array = [0.0; LANES];
-    array.copy_from_slice(chunk);
-    f32x8::from(array)
 }
