@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use necpsim::config::Config;
@@ -218,21 +219,23 @@ fn wanderers_roam_inside_the_world() {
 
     let bounds = config.gameplay.world.bounds.clone();
     let mut sim = Sim::new(Arc::new(config));
-    let start: Vec<[f32; 2]> = (0..50).map(|slot| sim.motion().position(slot)).collect();
+    let start: BTreeMap<u32, [f32; 2]> = sim.motion().bodies().map(|b| (b.net_id, b.position)).collect();
+    // 10 s, across two renumberings of the slots (every 5 s).
     for _ in 0..600 {
         sim.step();
     }
     assert_eq!(sim.motion().len(), 50);
     let mut total = 0.0;
-    for (slot, start) in start.iter().enumerate() {
-        let [x, y] = sim.motion().position(slot as u32);
+    for body in sim.motion().bodies() {
+        let [x, y] = body.position;
+        let start = start[&body.net_id];
         assert!(
             (bounds.min_x_m..=bounds.max_x_m).contains(&x) && (bounds.min_y_m..=bounds.max_y_m).contains(&y)
         );
         let distance = (x - start[0]).hypot(y - start[1]);
-        assert!(distance > 0.1, "wanderer {slot} stood still");
+        assert!(distance > 0.1, "wanderer {} stood still", body.net_id);
         total += distance;
-        let [vx, vy] = sim.motion().velocity(slot as u32);
+        let [vx, vy] = body.velocity;
         let speed = vx.hypot(vy);
         assert!(
             (speed - 2.0).abs() < 1e-4,

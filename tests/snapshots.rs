@@ -17,12 +17,13 @@ fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
     let interest = &config.gameplay.interest;
     let motion = sim.motion();
     let r2 = interest.view_radius_m * interest.view_radius_m;
-    let mut states: Vec<EntityState> = (0..motion.len())
-        .filter_map(|slot| {
-            let [x, y] = motion.position(slot as u32);
+    let mut states: Vec<EntityState> = motion
+        .bodies()
+        .filter_map(|body| {
+            let [x, y] = body.position;
             let (dx, dy) = (x - cx, y - cy);
             (dx * dx + dy * dy <= r2).then(|| EntityState {
-                id: motion.net_ids()[slot],
+                id: body.net_id,
                 qx: quantize(x, interest.position_precision_m),
                 qy: quantize(y, interest.position_precision_m),
             })

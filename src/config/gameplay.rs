@@ -178,6 +178,9 @@ pub struct InterestConfig {
     pub snapshot_rate_hz: f32,
     /// Positions in snapshots are rounded to multiples of this.
     pub position_precision_m: f32,
+    /// How often bodies are renumbered so that neighbours in the world are neighbours in memory
+    /// (0 turns it off). Changes no behaviour, only speed.
+    pub spatial_sort_interval_s: f32,
 }
 
 impl Default for InterestConfig {
@@ -187,6 +190,7 @@ impl Default for InterestConfig {
             view_radius_m: 120.0,
             snapshot_rate_hz: 20.0,
             position_precision_m: 0.01,
+            spatial_sort_interval_s: 5.0,
         }
     }
 }
@@ -258,5 +262,11 @@ impl InterestConfig {
         check.within("view_radius_m", self.view_radius_m, 1.0, 10_000.0);
         check.within("snapshot_rate_hz", self.snapshot_rate_hz, 0.1, 1000.0);
         check.within("position_precision_m", self.position_precision_m, 0.001, 1.0);
+        check.within(
+            "spatial_sort_interval_s",
+            self.spatial_sort_interval_s,
+            0.0,
+            3600.0,
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use bevy_ecs::world::World;
 
-use super::gameplay::{InputState, Motion, MotionSlot, NetId, Player, SnapshotHistory, Vitals};
+use super::gameplay::{InputState, Motion, MotionHandle, NetId, Player, SnapshotHistory, Vitals};
 use super::resources::{SimCounters, SimRng, Tick};
 
 /// Hashes the tick, the RNG position, the counters, every body's motion in slot order and every
@@ -17,27 +17,27 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     world.resource::<SimCounters>().hash(&mut hasher);
 
     let motion = world.resource::<Motion>();
-    for slot in 0..motion.len() as u32 {
-        let [x, y] = motion.position(slot);
-        let [vx, vy] = motion.velocity(slot);
-        (motion.net_ids()[slot as usize], [x, y, vx, vy].map(f32::to_bits)).hash(&mut hasher);
+    for body in motion.bodies() {
+        let [x, y] = body.position;
+        let [vx, vy] = body.velocity;
+        (body.net_id, [x, y, vx, vy].map(f32::to_bits)).hash(&mut hasher);
     }
 
     let mut players = world
         .query::<(
             &Player,
             &NetId,
-            &MotionSlot,
+            &MotionHandle,
             &InputState,
             &Vitals,
             &SnapshotHistory,
         )>()
         .iter(world)
-        .map(|(player, net_id, slot, input, vitals, history)| {
+        .map(|(player, net_id, handle, input, vitals, history)| {
             let floats = [input.aim[0], input.aim[1], vitals.health].map(f32::to_bits);
             let snapshots = (history.last_sent(), history.acked());
             let input = (input.last_seq, input.lead_floor, input.buttons);
-            (player.client, net_id.0, slot.0, floats, input, snapshots)
+            (player.client, net_id.0, handle.0, floats, input, snapshots)
         })
         .collect::<Vec<_>>();
     players.sort_unstable_by_key(|(client, ..)| *client);

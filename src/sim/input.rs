@@ -7,13 +7,13 @@ use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
 
 use super::command::Command;
-use super::gameplay::{self, InputState, MotionSlot, SnapshotHistory};
+use super::gameplay::{self, InputState, MotionHandle, SnapshotHistory};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
 pub(crate) fn route_commands(
     world: &mut World,
-    players: &mut QueryState<(&MotionSlot, &mut InputState)>,
+    players: &mut QueryState<(&MotionHandle, &mut InputState)>,
     histories: &mut QueryState<&mut SnapshotHistory>,
 ) {
     // Taken out and put back rather than scoped, so the world stays fully usable meanwhile; the

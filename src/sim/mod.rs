@@ -36,7 +36,7 @@ use bevy_ecs::world::World;
 
 pub use command::{ClientId, Command, MoveInput, Refusal};
 pub use gameplay::{
-    Clients, Defense, InputState, Interest, Motion, MotionSlot, NetId, Npc, Player, SNAPSHOT_HISTORY,
+    Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
     SnapshotHistory, Vitals, interest_grid, motion, snapshot_codec,
 };
 pub use output::{Outbox, PlayerRecord, Reply, ReplyBody, SimEvent, SnapshotOut};
@@ -170,8 +170,8 @@ impl Sim {
     /// Where the player of `client` stands, if it has joined.
     pub fn player_position(&self, client: ClientId) -> Option<Position> {
         let entity = self.world.resource::<Clients>().entity(client)?;
-        let slot = self.world.get::<MotionSlot>(entity)?.0;
-        let [x, y] = self.world.resource::<Motion>().position(slot);
+        let handle = *self.world.get::<MotionHandle>(entity)?;
+        let [x, y] = self.world.resource::<Motion>().position(handle);
         Some(Position { x, y })
     }
 

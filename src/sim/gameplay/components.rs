@@ -21,9 +21,10 @@ pub struct Npc;
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NetId(pub u32);
 
-/// The entity's slot in the motion columns.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MotionSlot(pub u32);
+/// The entity's body in the motion columns: stable for the entity's life, whatever slot the body
+/// occupies.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MotionHandle(pub u32);
 
 /// Health.
 #[derive(Component, Debug, Clone, Copy, PartialEq)]

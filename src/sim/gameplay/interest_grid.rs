@@ -236,6 +236,19 @@ impl InterestGrid {
         }
     }
 
+    /// The slots in cell order (row by row, ascending within a cell), as the last rebuild left them.
+    pub fn cell_order(&self) -> &[u32] {
+        &self.slots
+    }
+
+    /// Records that the caller renumbered its slots into cell order: the slot that was
+    /// `cell_order()[i]` is now slot `i`. Positions are unchanged, so no rebuild is needed.
+    pub fn renumber_in_cell_order(&mut self) {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            *slot = i as u32;
+        }
+    }
+
     /// Number of slots indexed by the last rebuild.
     pub fn len(&self) -> usize {
         self.slots.len()

@@ -14,7 +14,7 @@ pub mod snapshot_codec;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
-pub use components::{Defense, InputState, MotionSlot, NetId, Npc, Player, Vitals};
+pub use components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 pub use interest::Interest;
 pub use motion::Motion;
 pub(crate) use movement::apply_inputs;

@@ -3,13 +3,15 @@
 //! world, runs as one fused `wide::f32x8` pass; a scalar reference gives bit-identical results
 //! (no fused multiply-add on either side), which the property tests check.
 //!
-//! Slots are dense: removing one moves the last slot into the hole, and the caller updates the moved
-//! entity's [`MotionSlot`](super::components::MotionSlot).
+//! Slots are dense: removing one moves the last slot into the hole. Entities hold a stable
+//! [`MotionHandle`]; slots themselves are reordered from time to time into the interest grid's cell
+//! order, so that the per-tick re-indexing walks memory mostly in order.
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
 use wide::f32x8;
 
+pub use super::components::MotionHandle;
 use crate::config::BoundsConfig;
 
 /// Lanes per SIMD chunk; every column's length is a multiple of this.
@@ -101,7 +103,20 @@ pub(crate) struct Body {
     pub wanders: bool,
 }
 
-/// Moving bodies by slot.
+/// What one body is doing, as [`Motion::bodies`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BodyView {
+    /// The body's id in snapshots.
+    pub net_id: u32,
+    /// Where it is, metres.
+    pub position: [f32; 2],
+    /// How fast it moves, metres per second.
+    pub velocity: [f32; 2],
+}
+
+/// Moving bodies. Bodies live in dense slots, which [`Motion::sort_slots`] reorders so that bodies
+/// near each other in the world are near each other in memory; entities hold a stable
+/// [`MotionHandle`] that maps to the current slot.
 #[derive(Debug, Default, Resource)]
 pub struct Motion {
     x: Column,
@@ -112,10 +127,23 @@ pub struct Motion {
     owner: Vec<Entity>,
     net_id: Vec<u32>,
     wanders: Vec<bool>,
+    handle_of_slot: Vec<u32>,
+    slot_of_handle: Vec<u32>,
+    free_handles: Vec<u32>,
+    scratch: Scratch,
+}
+
+/// Buffers a slot reorder permutes through, kept so that reordering does not allocate.
+#[derive(Debug, Default)]
+struct Scratch {
+    column: Column,
+    owner: Vec<Entity>,
+    words: Vec<u32>,
+    flags: Vec<bool>,
 }
 
 impl Motion {
-    /// Live slots.
+    /// Live bodies.
     pub fn len(&self) -> usize {
         self.owner.len()
     }
@@ -125,8 +153,8 @@ impl Motion {
         self.owner.is_empty()
     }
 
-    /// Adds a body at rest at (`x`, `y`) and returns its slot.
-    pub(crate) fn insert(&mut self, body: Body) -> u32 {
+    /// Adds a body and returns its handle.
+    pub(crate) fn insert(&mut self, body: Body) -> MotionHandle {
         let slot = self.owner.len();
         self.owner.push(body.owner);
         self.net_id.push(body.net_id);
@@ -139,17 +167,25 @@ impl Motion {
         self.x.values_mut()[slot] = body.x;
         self.y.values_mut()[slot] = body.y;
         self.speed.values_mut()[slot] = body.speed;
-        u32::try_from(slot).unwrap_or(u32::MAX)
+        let handle = self.free_handles.pop().unwrap_or_else(|| {
+            self.slot_of_handle.push(0);
+            u32::try_from(self.slot_of_handle.len() - 1).unwrap_or(u32::MAX)
+        });
+        self.slot_of_handle[handle as usize] = slot as u32;
+        self.handle_of_slot.push(handle);
+        MotionHandle(handle)
     }
 
-    /// Removes `slot`, moving the last body into it; returns the entity that now owns `slot`, if one
-    /// moved.
-    pub(crate) fn remove(&mut self, slot: u32) -> Option<Entity> {
-        let slot = slot as usize;
-        let last = self.owner.len().checked_sub(1)?;
+    /// Removes a body; the last slot's body moves into its slot.
+    pub(crate) fn remove(&mut self, handle: MotionHandle) {
+        let slot = self.slot(handle);
+        let Some(last) = self.owner.len().checked_sub(1) else {
+            return;
+        };
         self.owner.swap_remove(slot);
         self.net_id.swap_remove(slot);
         self.wanders.swap_remove(slot);
+        self.handle_of_slot.swap_remove(slot);
         for column in self.columns_mut() {
             let values = column.values_mut();
             values[slot] = values[last];
@@ -158,7 +194,43 @@ impl Motion {
                 column.0.pop();
             }
         }
-        (slot < last).then(|| self.owner[slot])
+        if let Some(&moved) = self.handle_of_slot.get(slot) {
+            self.slot_of_handle[moved as usize] = slot as u32;
+        }
+        self.free_handles.push(handle.0);
+    }
+
+    /// Reorders the slots: the body in slot `order[i]` moves to slot `i`. `order` must be a
+    /// permutation of `0..len()` (the interest grid's cell order is one).
+    pub(crate) fn sort_slots(&mut self, order: &[u32]) {
+        debug_assert_eq!(order.len(), self.len());
+        let scratch = &mut self.scratch;
+        for column in [
+            &mut self.x,
+            &mut self.y,
+            &mut self.dir_x,
+            &mut self.dir_y,
+            &mut self.speed,
+        ] {
+            scratch.column.0.clear();
+            scratch.column.0.resize(column.0.len(), f32x8::ZERO);
+            let (from, to) = (column.values(), scratch.column.values_mut());
+            for (to, &old) in to.iter_mut().zip(order) {
+                *to = from[old as usize];
+            }
+            std::mem::swap(column, &mut scratch.column);
+        }
+        permute(&mut self.owner, order, &mut scratch.owner);
+        permute(&mut self.net_id, order, &mut scratch.words);
+        permute(&mut self.handle_of_slot, order, &mut scratch.words);
+        permute(&mut self.wanders, order, &mut scratch.flags);
+        for (slot, &handle) in self.handle_of_slot.iter().enumerate() {
+            self.slot_of_handle[handle as usize] = slot as u32;
+        }
+    }
+
+    fn slot(&self, handle: MotionHandle) -> usize {
+        self.slot_of_handle[handle.0 as usize] as usize
     }
 
     fn columns_mut(&mut self) -> [&mut Column; 5] {
@@ -171,52 +243,61 @@ impl Motion {
         ]
     }
 
-    /// Sets the unit direction of `slot`.
-    pub(crate) fn steer(&mut self, slot: u32, dir_x: f32, dir_y: f32) {
-        self.dir_x.values_mut()[slot as usize] = dir_x;
-        self.dir_y.values_mut()[slot as usize] = dir_y;
+    /// Sets the unit direction of a body.
+    pub(crate) fn steer(&mut self, handle: MotionHandle, dir_x: f32, dir_y: f32) {
+        let slot = self.slot(handle);
+        self.steer_slot(slot, dir_x, dir_y);
     }
 
-    /// Sets the speed of `slot`, metres per second.
-    pub(crate) fn set_speed(&mut self, slot: u32, speed: f32) {
-        self.speed.values_mut()[slot as usize] = speed;
+    /// Sets the unit direction of the body in `slot`.
+    pub(crate) fn steer_slot(&mut self, slot: usize, dir_x: f32, dir_y: f32) {
+        self.dir_x.values_mut()[slot] = dir_x;
+        self.dir_y.values_mut()[slot] = dir_y;
     }
 
-    /// Position of `slot`.
-    pub fn position(&self, slot: u32) -> [f32; 2] {
-        [self.x.values()[slot as usize], self.y.values()[slot as usize]]
+    /// Sets the speed of the body in `slot`, metres per second.
+    pub(crate) fn set_speed_slot(&mut self, slot: usize, speed: f32) {
+        self.speed.values_mut()[slot] = speed;
     }
 
-    /// Velocity of `slot` in metres per second.
-    pub fn velocity(&self, slot: u32) -> [f32; 2] {
-        let s = slot as usize;
-        let speed = self.speed.values()[s];
-        [self.dir_x.values()[s] * speed, self.dir_y.values()[s] * speed]
+    /// Position of a body.
+    pub fn position(&self, handle: MotionHandle) -> [f32; 2] {
+        let slot = self.slot(handle);
+        [self.x.values()[slot], self.y.values()[slot]]
     }
 
-    /// East positions of the live slots.
+    /// Every body, in slot order.
+    pub fn bodies(&self) -> impl Iterator<Item = BodyView> + '_ {
+        let (x, y, speed) = (self.x.values(), self.y.values(), self.speed.values());
+        let (dir_x, dir_y) = (self.dir_x.values(), self.dir_y.values());
+        self.net_id
+            .iter()
+            .enumerate()
+            .map(move |(slot, &net_id)| BodyView {
+                net_id,
+                position: [x[slot], y[slot]],
+                velocity: [dir_x[slot] * speed[slot], dir_y[slot] * speed[slot]],
+            })
+    }
+
+    /// East positions, by slot.
     pub fn xs(&self) -> &[f32] {
         &self.x.values()[..self.len()]
     }
 
-    /// North positions of the live slots.
+    /// North positions, by slot.
     pub fn ys(&self) -> &[f32] {
         &self.y.values()[..self.len()]
     }
 
-    /// Snapshot ids of the live slots.
+    /// Snapshot ids, by slot.
     pub fn net_ids(&self) -> &[u32] {
         &self.net_id
     }
 
-    /// Whether `slot` is steered by the wander AI rather than by a client.
+    /// Whether the body in `slot` is steered by the wander AI rather than by a client.
     pub fn wanders(&self, slot: usize) -> bool {
         self.wanders.get(slot).copied().unwrap_or(false)
-    }
-
-    /// The entity in `slot`.
-    pub fn owner(&self, slot: u32) -> Entity {
-        self.owner[slot as usize]
     }
 
     /// The columns, for a sweep.
@@ -229,6 +310,13 @@ impl Motion {
             speed: self.speed.lanes(),
         }
     }
+}
+
+/// Reorders `values` so that `values[i]` becomes the old `values[order[i]]`, through `scratch`.
+fn permute<T: Copy>(values: &mut Vec<T>, order: &[u32], scratch: &mut Vec<T>) {
+    scratch.clear();
+    scratch.extend(order.iter().map(|&old| values[old as usize]));
+    std::mem::swap(values, scratch);
 }
 
 /// Advances every body by `dt` seconds and clamps it to `bounds`, eight at a time, with the best

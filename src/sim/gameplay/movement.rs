@@ -8,7 +8,7 @@ use bevy_ecs::system::{Res, ResMut};
 use bevy_ecs::world::World;
 use bumpalo::Bump;
 
-use super::components::{InputState, MotionSlot};
+use super::components::{InputState, MotionHandle};
 use super::motion::{Bounds, Motion, sweep_simd};
 use super::players::{Clients, point_in_unit_disc};
 use crate::config::Config;
@@ -20,7 +20,7 @@ use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 /// input of each client is applied last. `players` is the caller's cached query.
 pub(crate) fn apply_inputs(
     world: &mut World,
-    players: &mut QueryState<(&MotionSlot, &mut InputState)>,
+    players: &mut QueryState<(&MotionHandle, &mut InputState)>,
     inputs: &[(ClientId, MoveInput)],
     bump: &Bump,
 ) {
@@ -40,14 +40,14 @@ pub(crate) fn apply_inputs(
             respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
             continue;
         };
-        let Ok((&MotionSlot(slot), state)) = players.get(world, entity) else {
+        let Ok((&handle, state)) = players.get(world, entity) else {
             continue;
         };
         if input.seq <= state.last_seq {
             stale += 1;
             continue;
         }
-        let position = world.resource::<Motion>().position(slot);
+        let position = world.resource::<Motion>().position(handle);
         let (lead, lead_floor) = client_lead(&input, server_tick, state.lead_floor);
         if let Err(refusal) = check_input(&config, &input, position, lead, lead_floor) {
             respond(world, client, ReplyBody::Refused(refusal));
@@ -58,7 +58,7 @@ pub(crate) fn apply_inputs(
         let scale = if length > 1.0 { 1.0 / length } else { 1.0 };
         world
             .resource_mut::<Motion>()
-            .steer(slot, input.move_x * scale, input.move_y * scale);
+            .steer(handle, input.move_x * scale, input.move_y * scale);
         if let Ok((_, mut state)) = players.get_mut(world, entity) {
             *state = InputState {
                 last_seq: input.seq,
@@ -129,7 +129,7 @@ pub(crate) fn turn_wanderers(
         } else {
             [1.0, 0.0]
         };
-        motion.steer(slot as u32, dir_x, dir_y);
+        motion.steer_slot(slot, dir_x, dir_y);
     }
 }
 
@@ -147,7 +147,7 @@ pub(crate) fn refresh_speeds(config: Res<ActiveConfig>, mut motion: ResMut<Motio
         } else {
             player_speed
         };
-        motion.set_speed(slot as u32, speed);
+        motion.set_speed_slot(slot, speed);
     }
 }
 

@@ -8,7 +8,7 @@ use bevy_ecs::world::World;
 use bevy_platform::collections::HashMap;
 use rand_core::Rng;
 
-use super::components::{Defense, InputState, MotionSlot, NetId, Npc, Player, Vitals};
+use super::components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 use super::motion::{Body, Motion};
 use crate::config::{Config, MAX_DAMAGE_TYPES, SpawnConfig};
 use crate::sim::command::{ClientId, Refusal};
@@ -85,15 +85,16 @@ pub(crate) fn leave(world: &mut World, client: ClientId) {
         respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
         return;
     };
-    let (net_id, slot, health) = {
+    let (net_id, handle, health) = {
         let entity = world.entity(entity);
         let net_id = entity.get::<NetId>().map_or(0, |id| id.0);
-        let slot = entity.get::<MotionSlot>().map(|slot| slot.0);
-        (net_id, slot, entity.get::<Vitals>().map_or(0.0, |v| v.health))
+        let handle = entity.get::<MotionHandle>().copied();
+        (net_id, handle, entity.get::<Vitals>().map_or(0.0, |v| v.health))
     };
-    let [x_m, y_m] = slot.map_or([0.0; 2], |slot| world.resource::<Motion>().position(slot));
-    if let Some(slot) = slot {
-        release_slot(world, slot);
+    let mut motion = world.resource_mut::<Motion>();
+    let [x_m, y_m] = handle.map_or([0.0; 2], |handle| motion.position(handle));
+    if let Some(handle) = handle {
+        motion.remove(handle);
     }
     world.despawn(entity);
     let tick = world.resource::<Tick>().0;
@@ -132,16 +133,9 @@ fn spawn_body(world: &mut World, spawn: &SpawnConfig, speed: f32, wanders: bool)
         speed,
         wanders,
     };
-    let slot = world.resource_mut::<Motion>().insert(body);
-    world.entity_mut(owner).insert(MotionSlot(slot));
+    let handle = world.resource_mut::<Motion>().insert(body);
+    world.entity_mut(owner).insert(handle);
     (owner, net_id)
-}
-
-/// Frees a motion slot, re-pointing the entity whose body moved into it.
-fn release_slot(world: &mut World, slot: u32) {
-    if let Some(moved) = world.resource_mut::<Motion>().remove(slot) {
-        world.entity_mut(moved).insert(MotionSlot(slot));
-    }
 }
 
 fn player_defense(config: &Config) -> Defense {

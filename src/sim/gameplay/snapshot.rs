@@ -9,7 +9,7 @@ use bevy_ecs::system::{Query, Res, ResMut};
 use bevy_ecs::world::World;
 use bumpalo::Bump;
 
-use super::components::{MotionSlot, Player};
+use super::components::{MotionHandle, NetId, Player};
 use super::interest::Interest;
 use super::motion::Motion;
 use super::players::Clients;
@@ -112,7 +112,7 @@ pub(crate) fn send_snapshots(
     interest: Res<Interest>,
     mut arena: ResMut<FrameArena>,
     mut outbox: ResMut<Outbox>,
-    mut players: Query<(&Player, &MotionSlot, &mut SnapshotHistory)>,
+    mut players: Query<(&Player, &NetId, &MotionHandle, &mut SnapshotHistory)>,
 ) {
     let settings = &config.0.gameplay.interest;
     let every = (rate.0 / settings.snapshot_rate_hz).round().max(1.0) as u64;
@@ -121,13 +121,13 @@ pub(crate) fn send_snapshots(
     let radius = settings.view_radius_m;
     let outbox = &mut *outbox;
     let mut visible = bumpalo::collections::Vec::new_in(arena.bump());
-    for (player, &MotionSlot(slot), mut history) in &mut players {
+    for (player, &NetId(net_id), &handle, mut history) in &mut players {
         // Each client has its own phase, so the snapshot work is spread evenly over the ticks of
         // one snapshot interval instead of landing on one tick in `every`.
-        if !(tick.0 + u64::from(ids[slot as usize])).is_multiple_of(every) {
+        if !(tick.0 + u64::from(net_id)).is_multiple_of(every) {
             continue;
         }
-        let [px, py] = motion.position(slot);
+        let [px, py] = motion.position(handle);
         visible.clear();
         interest.grid().query(px, py, radius, |s, x, y| {
             visible.push(EntityState {
