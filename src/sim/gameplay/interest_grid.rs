@@ -151,7 +151,7 @@ impl InterestGrid {
         // clear() + resize() keep each buffer's capacity, which is what makes warm rebuilds allocation-free.
         self.cell_start.clear();
         self.cell_start.resize(cells + 1, 0);
-        self.slot_cell.clear();
+        // Every element of these is overwritten below, so only a change of length touches them here.
         self.slot_cell.resize(n, 0);
         for ((out, &x), &y) in self.slot_cell.iter_mut().zip(xs).zip(ys) {
             let c = map.cell(x, y);
@@ -169,11 +169,8 @@ impl InterestGrid {
         }
         self.cell_start[cells] = running;
 
-        self.slots.clear();
         self.slots.resize(n, 0);
-        self.sorted_x.clear();
         self.sorted_x.resize(n, 0.0);
-        self.sorted_y.clear();
         self.sorted_y.resize(n, 0.0);
         for (slot, &c) in self.slot_cell.iter().enumerate().rev() {
             let cursor = &mut self.cell_start[c as usize];
