@@ -138,3 +138,21 @@ fn bench_runs_the_schedule_and_writes_its_report() {
     assert_eq!(report["snapshots"].as_u64(), Some(200));
     assert_eq!(report["refused"].as_u64(), Some(0));
 }
+
+#[test]
+fn serve_follows_the_adaptive_rate_table_when_it_is_on() {
+    let assets = common::assets_copy();
+    let data = tempfile::tempdir().expect("temp dir");
+    common::edit(assets.path(), "server.toml", "enabled = false", "enabled = true");
+    let server = ServerProcess::start(&serve_args(assets.path(), data.path(), "127.0.0.1:0"));
+    // No players: the first step of the table, 128 Hz.
+    let serving = server.wait_for("serving", Duration::from_secs(20));
+    assert_eq!(serving["rate_hz"].as_f64(), Some(128.0));
+    assert_eq!(serving["adaptive"].as_bool(), Some(true));
+
+    // Turning it off on the running server goes back to tick.rate_hz.
+    common::edit(assets.path(), "server.toml", "enabled = true", "enabled = false");
+    let reloaded = server.wait_for("config reloaded", Duration::from_secs(20));
+    assert_eq!(reloaded["changed"], "server.toml");
+    assert_eq!(reloaded["rate_hz"].as_f64(), Some(60.0));
+}

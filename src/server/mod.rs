@@ -86,6 +86,7 @@ impl Server {
 
         let stats = Arc::new(TickStats::default());
         let tick_loop = TickLoop::new(Sim::new(Arc::clone(&config)), Some(watcher), Arc::clone(&stats));
+        let rate_hz = tick_loop.tick_rate();
         let shutdown = Arc::new(AtomicBool::new(false));
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({
             let shutdown = Arc::clone(&shutdown);
@@ -96,7 +97,8 @@ impl Server {
             assets = %options.assets.display(),
             data = %data_dir.path().display(),
             udp = %socket.local_addr().unwrap_or(addr),
-            rate_hz = config.server.tick.rate_hz,
+            rate_hz,
+            adaptive = config.server.tick.adaptive.enabled,
             "serving"
         );
         Ok(Server {

@@ -79,6 +79,11 @@ impl TickLoop {
         }
     }
 
+    /// The rate the loop will tick at (the adaptive rate when that is on).
+    pub fn tick_rate(&self) -> f32 {
+        self.sim.tick_rate()
+    }
+
     /// Runs until `shutdown` is set.
     pub fn run(mut self, shutdown: &AtomicBool) {
         let epoch = Instant::now();
@@ -142,7 +147,8 @@ impl TickLoop {
                 self.sim.apply_config(next);
                 self.reconfigure_pacer();
                 self.stats.reloads_applied.fetch_add(1, Ordering::Relaxed);
-                info!(tick = self.sim.tick() + 1, changed, "config reloaded");
+                let rate_hz = self.sim.tick_rate();
+                info!(tick = self.sim.tick() + 1, changed, rate_hz, "config reloaded");
             }
             ReloadOutcome::Refused(errors) => {
                 self.stats.reloads_refused.fetch_add(1, Ordering::Relaxed);
