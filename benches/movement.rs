@@ -1,7 +1,7 @@
 //! The movement sweep at 10k, 100k and 1M bodies, five ways, in one run so the ratios hold on a
 //! noisy machine:
-//! - `simd`: the tick's path, `f32x8` over the motion columns, AVX2+FMA picked at run time;
-//! - `simd_portable`: the same code for the build's baseline target (SSE2 on default x86-64);
+//! - `simd`: the tick's path, `f32x8` over the motion columns (SSE2 halves on a default build,
+//!   one AVX register with the opt-in `RUSTFLAGS="-C target-cpu=native"`);
 //! - `scalar_columns`: the scalar reference over the same columns;
 //! - `bevy_query`: the same sweep as an idiomatic bevy_ecs query over `Position`/`Heading`
 //!   components, one entity at a time;
@@ -15,7 +15,7 @@ use std::hint::black_box;
 use bevy_ecs::component::Component;
 use bevy_ecs::world::World;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use necpsim::sim::motion::{Bounds, Column, Columns, sweep_portable, sweep_scalar, sweep_simd};
+use necpsim::sim::motion::{Bounds, Column, Columns, sweep_scalar, sweep_simd};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -82,9 +82,6 @@ fn movement(c: &mut Criterion) {
         let mut soa = Soa::new(n);
         group.bench_function(BenchmarkId::new("simd", n), |b| {
             b.iter(|| sweep_simd(soa.columns(), black_box(DT), BOUNDS));
-        });
-        group.bench_function(BenchmarkId::new("simd_portable", n), |b| {
-            b.iter(|| sweep_portable(soa.columns(), black_box(DT), BOUNDS));
         });
         group.bench_function(BenchmarkId::new("scalar_columns", n), |b| {
             b.iter(|| sweep_scalar(soa.columns(), black_box(DT), BOUNDS));

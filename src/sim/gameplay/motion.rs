@@ -319,22 +319,11 @@ fn permute<T: Copy>(values: &mut Vec<T>, order: &[u32], scratch: &mut Vec<T>) {
     std::mem::swap(values, scratch);
 }
 
-/// Advances every body by `dt` seconds and clamps it to `bounds`, eight at a time, with the best
-/// code path for this CPU: [`sweep_portable`]'s code compiled for AVX2+FMA where the CPU has them
-/// (picked once at run time), the x86-64 baseline otherwise. The tick uses this.
-#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+/// Advances every body by `dt` seconds and clamps it to `bounds`, eight at a time. On a default
+/// x86-64 build each `f32x8` runs as two SSE halves; a build with AVX enabled at compile time
+/// (`RUSTFLAGS="-C target-cpu=native"`, the documented opt-in) runs it as one AVX register. A
+/// run-time dispatch would not help: `wide` picks its instructions when it is compiled.
 pub fn sweep_simd(columns: Columns<'_>, dt: f32, bounds: Bounds) {
-    sweep_lanes(columns, dt, bounds);
-}
-
-/// The SIMD sweep compiled for the build's target only (on a default x86-64 build: SSE2, each
-/// `f32x8` as two 4-lane halves); kept callable so benches can report both paths.
-pub fn sweep_portable(columns: Columns<'_>, dt: f32, bounds: Bounds) {
-    sweep_lanes(columns, dt, bounds);
-}
-
-#[inline(always)]
-fn sweep_lanes(columns: Columns<'_>, dt: f32, bounds: Bounds) {
     let dt = f32x8::splat(dt);
     let (min_x, max_x) = (f32x8::splat(bounds.min_x), f32x8::splat(bounds.max_x));
     let (min_y, max_y) = (f32x8::splat(bounds.min_y), f32x8::splat(bounds.max_y));
