@@ -9,7 +9,7 @@ use crate::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
 /// The bots and what each last did.
 #[derive(Debug)]
-pub(super) struct Bots {
+pub struct Bots {
     rng: ChaCha8Rng,
     direction: Vec<[f32; 2]>,
     seq: Vec<u32>,
@@ -74,6 +74,15 @@ impl Bots {
                 self.inputs_sent += 1;
             }
         }
+    }
+
+    /// One tick as the server sees it with these bots connected: their commands, the step, and
+    /// the outputs they receive.
+    pub fn tick(&mut self, sim: &mut Sim, outbox: &mut Outbox) {
+        self.drive(sim);
+        sim.step();
+        sim.drain_outputs(outbox);
+        self.observe(outbox);
     }
 
     /// Notes the snapshots each bot received, to acknowledge them next tick.

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::sim::{Outbox, Sim};
-use bots::Bots;
+pub use bots::Bots;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -70,26 +70,25 @@ pub struct BenchReport {
     pub refused: u64,
 }
 
-/// Runs the bench on `config` (the bundled assets, usually) with `options`' overrides.
-pub fn run(mut config: Config, options: &BenchOptions) -> BenchReport {
-    let entities = options.players + options.npcs;
-    let world_side_m = (entities.max(1) as f32 * options.area_per_entity_m2)
-        .sqrt()
-        .max(64.0);
-    shape_world(&mut config, options, world_side_m);
+/// A world shaped for `options` with its bots joined and one second of ticks run, so that what
+/// follows measures steady state. The criterion tick bench starts from here too.
+pub fn prepare(mut config: Config, options: &BenchOptions) -> (Sim, Bots, Outbox) {
+    shape_world(&mut config, options);
     let rate_hz = config.server.tick.rate_hz;
-
     let mut sim = Sim::with_seed(Arc::new(config), options.seed);
     let mut bots = Bots::new(options.players, options.seed, rate_hz);
     let mut outbox = Outbox::default();
     bots.join(&mut sim);
-    let warm_up = rate_hz.ceil() as u32;
-    for _ in 0..warm_up {
-        bots.drive(&mut sim);
-        sim.step();
-        sim.drain_outputs(&mut outbox);
-        bots.observe(&outbox);
+    for _ in 0..rate_hz.ceil() as u32 {
+        bots.tick(&mut sim, &mut outbox);
     }
+    (sim, bots, outbox)
+}
+
+/// Runs the bench on `config` (the bundled assets, usually) with `options`' overrides.
+pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
+    let entities = options.players + options.npcs;
+    let (mut sim, mut bots, mut outbox) = prepare(config, options);
 
     let progress = progress_bar(options);
     let mut times = Vec::with_capacity(options.ticks as usize);
@@ -122,8 +121,8 @@ pub fn run(mut config: Config, options: &BenchOptions) -> BenchReport {
         entities,
         players: options.players,
         npcs: options.npcs,
-        tick_rate_hz: rate_hz,
-        world_side_m,
+        tick_rate_hz: sim.tick_rate(),
+        world_side_m: world_side_m(options),
         tick_ms_p50: at(0.5).map_or(0.0, ms),
         tick_ms_p99: at(0.99).map_or(0.0, ms),
         tick_ms_max: times.last().copied().map_or(0.0, ms),
@@ -136,9 +135,17 @@ pub fn run(mut config: Config, options: &BenchOptions) -> BenchReport {
     }
 }
 
-/// Square world of `side` metres centred on the origin, players and NPCs spread over all of it.
-fn shape_world(config: &mut Config, options: &BenchOptions, side: f32) {
-    let half = side / 2.0;
+/// Side of the square world for `options`' density.
+fn world_side_m(options: &BenchOptions) -> f32 {
+    let entities = options.players + options.npcs;
+    (entities.max(1) as f32 * options.area_per_entity_m2)
+        .sqrt()
+        .max(64.0)
+}
+
+/// A square world for `options`' density, centred on the origin, everyone spread over all of it.
+fn shape_world(config: &mut Config, options: &BenchOptions) {
+    let half = world_side_m(options) / 2.0;
     let world = &mut config.gameplay.world;
     world.bounds.min_x_m = -half;
     world.bounds.max_x_m = half;
