@@ -15,7 +15,7 @@ use std::hint::black_box;
 use bevy_ecs::component::Component;
 use bevy_ecs::world::World;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use necpsim::sim::motion::{Bounds, Column, Columns, sweep_scalar, sweep_simd};
+use necpsim::sim::motion::{Bounds, MotionColumns, sweep_scalar, sweep_simd};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,37 +29,17 @@ const BOUNDS: Bounds = Bounds {
 };
 
 /// Structure-of-arrays columns like the server's, with directions spread around the circle.
-struct Soa {
-    x: Column,
-    y: Column,
-    dir_x: Column,
-    dir_y: Column,
-    speed: Column,
-}
-
-impl Soa {
-    fn new(n: usize) -> Soa {
-        let angle = |i: usize| i as f32 * 0.618;
-        let column =
-            |value: &dyn Fn(usize) -> f32| Column::from_values(&(0..n).map(value).collect::<Vec<_>>());
-        Soa {
-            x: column(&|i| (i % 1000) as f32),
-            y: column(&|i| (i / 1000) as f32),
-            dir_x: column(&|i| angle(i).cos()),
-            dir_y: column(&|i| angle(i).sin()),
-            speed: column(&|_| 6.0),
-        }
-    }
-
-    fn columns(&mut self) -> Columns<'_> {
-        Columns {
-            x: self.x.lanes_mut(),
-            y: self.y.lanes_mut(),
-            dir_x: self.dir_x.lanes(),
-            dir_y: self.dir_y.lanes(),
-            speed: self.speed.lanes(),
-        }
-    }
+fn columns(n: usize) -> MotionColumns {
+    MotionColumns::from_fn(n, |i| {
+        let angle = i as f32 * 0.618;
+        [
+            (i % 1000) as f32,
+            (i / 1000) as f32,
+            angle.cos(),
+            angle.sin(),
+            6.0,
+        ]
+    })
 }
 
 #[derive(Component)]
@@ -79,7 +59,7 @@ fn movement(c: &mut Criterion) {
     let mut group = c.benchmark_group("movement");
     for n in [10_000usize, 100_000, 1_000_000] {
         group.throughput(Throughput::Elements(n as u64));
-        let mut soa = Soa::new(n);
+        let mut soa = columns(n);
         group.bench_function(BenchmarkId::new("simd", n), |b| {
             b.iter(|| sweep_simd(soa.columns(), black_box(DT), BOUNDS));
         });

@@ -9,41 +9,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use necpsim::config::Config;
-use necpsim::sim::motion::{Bounds, Column, Columns, sweep_scalar, sweep_simd};
+use necpsim::sim::motion::{Bounds, MotionColumns, sweep_scalar, sweep_simd};
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Refusal, ReplyBody, Sim};
 use proptest::prelude::*;
 
-struct Soa {
-    x: Column,
-    y: Column,
-    dir_x: Column,
-    dir_y: Column,
-    speed: Column,
-}
-
-impl Soa {
-    fn columns(&mut self) -> Columns<'_> {
-        Columns {
-            x: self.x.lanes_mut(),
-            y: self.y.lanes_mut(),
-            dir_x: self.dir_x.lanes(),
-            dir_y: self.dir_y.lanes(),
-            speed: self.speed.lanes(),
-        }
-    }
-}
-
-fn soa(bodies: &[(f32, f32, f32, f32, f32)]) -> Soa {
-    let column = |pick: fn(&(f32, f32, f32, f32, f32)) -> f32| {
-        Column::from_values(&bodies.iter().map(pick).collect::<Vec<f32>>())
-    };
-    Soa {
-        x: column(|b| b.0),
-        y: column(|b| b.1),
-        dir_x: column(|b| b.2),
-        dir_y: column(|b| b.3),
-        speed: column(|b| b.4),
-    }
+fn soa(bodies: &[(f32, f32, f32, f32, f32)]) -> MotionColumns {
+    MotionColumns::from_fn(bodies.len(), |i| {
+        let (x, y, dir_x, dir_y, speed) = bodies[i];
+        [x, y, dir_x, dir_y, speed]
+    })
 }
 
 proptest! {

@@ -92,6 +92,58 @@ impl Column {
     }
 }
 
+/// The five columns a sweep works on, owned: what [`Motion`] keeps, and what tests and benches
+/// build to drive a sweep directly.
+#[derive(Debug, Default, Clone)]
+pub struct MotionColumns {
+    /// East positions, metres.
+    pub x: Column,
+    /// North positions, metres.
+    pub y: Column,
+    /// Unit direction, east.
+    pub dir_x: Column,
+    /// Unit direction, north.
+    pub dir_y: Column,
+    /// Speed, metres per second.
+    pub speed: Column,
+}
+
+impl MotionColumns {
+    /// `n` bodies, body `i` being `[x, y, dir_x, dir_y, speed] = body(i)`.
+    pub fn from_fn(n: usize, body: impl Fn(usize) -> [f32; 5]) -> MotionColumns {
+        let bodies: Vec<[f32; 5]> = (0..n).map(body).collect();
+        let column = |field: usize| Column::from_values(&bodies.iter().map(|b| b[field]).collect::<Vec<_>>());
+        MotionColumns {
+            x: column(0),
+            y: column(1),
+            dir_x: column(2),
+            dir_y: column(3),
+            speed: column(4),
+        }
+    }
+
+    /// The view a sweep takes.
+    pub fn columns(&mut self) -> Columns<'_> {
+        Columns {
+            x: self.x.lanes_mut(),
+            y: self.y.lanes_mut(),
+            dir_x: self.dir_x.lanes(),
+            dir_y: self.dir_y.lanes(),
+            speed: self.speed.lanes(),
+        }
+    }
+
+    fn all_mut(&mut self) -> [&mut Column; 5] {
+        [
+            &mut self.x,
+            &mut self.y,
+            &mut self.dir_x,
+            &mut self.dir_y,
+            &mut self.speed,
+        ]
+    }
+}
+
 /// A body to add to the columns.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Body {
@@ -119,11 +171,7 @@ pub struct BodyView {
 /// [`MotionHandle`] that maps to the current slot.
 #[derive(Debug, Default, Resource)]
 pub struct Motion {
-    x: Column,
-    y: Column,
-    dir_x: Column,
-    dir_y: Column,
-    speed: Column,
+    cols: MotionColumns,
     owner: Vec<Entity>,
     net_id: Vec<u32>,
     wanders: Vec<bool>,
@@ -159,14 +207,14 @@ impl Motion {
         self.owner.push(body.owner);
         self.net_id.push(body.net_id);
         self.wanders.push(body.wanders);
-        if slot == self.x.values().len() {
-            for column in self.columns_mut() {
+        if slot == self.cols.x.values().len() {
+            for column in self.cols.all_mut() {
                 column.0.push(f32x8::ZERO);
             }
         }
-        self.x.values_mut()[slot] = body.x;
-        self.y.values_mut()[slot] = body.y;
-        self.speed.values_mut()[slot] = body.speed;
+        self.cols.x.values_mut()[slot] = body.x;
+        self.cols.y.values_mut()[slot] = body.y;
+        self.cols.speed.values_mut()[slot] = body.speed;
         let handle = self.free_handles.pop().unwrap_or_else(|| {
             self.slot_of_handle.push(0);
             u32::try_from(self.slot_of_handle.len() - 1).unwrap_or(u32::MAX)
@@ -186,7 +234,7 @@ impl Motion {
         self.net_id.swap_remove(slot);
         self.wanders.swap_remove(slot);
         self.handle_of_slot.swap_remove(slot);
-        for column in self.columns_mut() {
+        for column in self.cols.all_mut() {
             let values = column.values_mut();
             values[slot] = values[last];
             values[last] = 0.0;
@@ -205,13 +253,7 @@ impl Motion {
     pub(crate) fn sort_slots(&mut self, order: &[u32]) {
         debug_assert_eq!(order.len(), self.len());
         let scratch = &mut self.scratch;
-        for column in [
-            &mut self.x,
-            &mut self.y,
-            &mut self.dir_x,
-            &mut self.dir_y,
-            &mut self.speed,
-        ] {
+        for column in self.cols.all_mut() {
             scratch.column.0.clear();
             scratch.column.0.resize(column.0.len(), f32x8::ZERO);
             let (from, to) = (column.values(), scratch.column.values_mut());
@@ -233,16 +275,6 @@ impl Motion {
         self.slot_of_handle[handle.0 as usize] as usize
     }
 
-    fn columns_mut(&mut self) -> [&mut Column; 5] {
-        [
-            &mut self.x,
-            &mut self.y,
-            &mut self.dir_x,
-            &mut self.dir_y,
-            &mut self.speed,
-        ]
-    }
-
     /// Sets the unit direction of a body.
     pub(crate) fn steer(&mut self, handle: MotionHandle, dir_x: f32, dir_y: f32) {
         let slot = self.slot(handle);
@@ -251,25 +283,29 @@ impl Motion {
 
     /// Sets the unit direction of the body in `slot`.
     pub(crate) fn steer_slot(&mut self, slot: usize, dir_x: f32, dir_y: f32) {
-        self.dir_x.values_mut()[slot] = dir_x;
-        self.dir_y.values_mut()[slot] = dir_y;
+        self.cols.dir_x.values_mut()[slot] = dir_x;
+        self.cols.dir_y.values_mut()[slot] = dir_y;
     }
 
     /// Sets the speed of the body in `slot`, metres per second.
     pub(crate) fn set_speed_slot(&mut self, slot: usize, speed: f32) {
-        self.speed.values_mut()[slot] = speed;
+        self.cols.speed.values_mut()[slot] = speed;
     }
 
     /// Position of a body.
     pub fn position(&self, handle: MotionHandle) -> [f32; 2] {
         let slot = self.slot(handle);
-        [self.x.values()[slot], self.y.values()[slot]]
+        [self.cols.x.values()[slot], self.cols.y.values()[slot]]
     }
 
     /// Every body, in slot order.
     pub fn bodies(&self) -> impl Iterator<Item = BodyView> + '_ {
-        let (x, y, speed) = (self.x.values(), self.y.values(), self.speed.values());
-        let (dir_x, dir_y) = (self.dir_x.values(), self.dir_y.values());
+        let (x, y, speed) = (
+            self.cols.x.values(),
+            self.cols.y.values(),
+            self.cols.speed.values(),
+        );
+        let (dir_x, dir_y) = (self.cols.dir_x.values(), self.cols.dir_y.values());
         self.net_id
             .iter()
             .enumerate()
@@ -282,12 +318,12 @@ impl Motion {
 
     /// East positions, by slot.
     pub fn xs(&self) -> &[f32] {
-        &self.x.values()[..self.len()]
+        &self.cols.x.values()[..self.len()]
     }
 
     /// North positions, by slot.
     pub fn ys(&self) -> &[f32] {
-        &self.y.values()[..self.len()]
+        &self.cols.y.values()[..self.len()]
     }
 
     /// Snapshot ids, by slot.
@@ -302,13 +338,7 @@ impl Motion {
 
     /// The columns, for a sweep.
     pub fn columns(&mut self) -> Columns<'_> {
-        Columns {
-            x: self.x.lanes_mut(),
-            y: self.y.lanes_mut(),
-            dir_x: self.dir_x.lanes(),
-            dir_y: self.dir_y.lanes(),
-            speed: self.speed.lanes(),
-        }
+        self.cols.columns()
     }
 }
 
