@@ -1,5 +1,5 @@
 //! Following a snapshot stream: keeps the states of recently received snapshots so that each delta
-//! can be decoded against the baseline it names, and tells which sequence number to acknowledge.
+//! can be decoded against the baseline it names.
 
 use crate::sim::SNAPSHOT_HISTORY;
 use crate::sim::snapshot_codec::{DecodeError, EntityState, SnapshotHeader, decode, decode_header};
@@ -24,7 +24,6 @@ pub enum ReceiveError {
 #[derive(Debug, Default)]
 pub struct SnapshotReceiver {
     held: Vec<(u32, Vec<EntityState>)>,
-    latest: Option<u32>,
 }
 
 impl SnapshotReceiver {
@@ -50,13 +49,7 @@ impl SnapshotReceiver {
             self.held.remove(0);
         }
         self.held.push((header.seq, states));
-        self.latest = Some(header.seq);
         let states = self.held.last().map_or(&[][..], |(_, states)| states.as_slice());
         Ok((header, states))
-    }
-
-    /// The sequence number to acknowledge: the newest snapshot received.
-    pub fn latest(&self) -> Option<u32> {
-        self.latest
     }
 }

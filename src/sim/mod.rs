@@ -180,11 +180,6 @@ impl Sim {
         self.world.resource::<Motion>()
     }
 
-    /// The interest grid as of the last tick.
-    pub fn interest(&self) -> &Interest {
-        self.world.resource::<Interest>()
-    }
-
     /// What the simulation refused or ignored without replying.
     pub fn counters(&self) -> SimCounters {
         *self.world.resource::<SimCounters>()
