@@ -116,7 +116,7 @@ pub(crate) fn send_snapshots(
 ) {
     let settings = &config.0.gameplay.interest;
     let every = (rate.0 / settings.snapshot_rate_hz).round().max(1.0) as u64;
-    let ids = motion.net_ids();
+    let (xs, ys, ids) = (motion.xs(), motion.ys(), motion.net_ids());
     let precision = settings.position_precision_m;
     let radius = settings.view_radius_m;
     let outbox = &mut *outbox;
@@ -129,7 +129,7 @@ pub(crate) fn send_snapshots(
         }
         let [px, py] = motion.position(handle);
         visible.clear();
-        interest.grid().query(px, py, radius, |s, x, y| {
+        interest.grid().query(xs, ys, px, py, radius, |s, x, y| {
             visible.push(EntityState {
                 id: ids[s as usize],
                 qx: quantize(x, precision),
