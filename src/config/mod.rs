@@ -127,30 +127,21 @@ impl Config {
 
     /// The asset files (relative paths) whose content differs between `self` and `next`.
     pub fn changed_files(&self, next: &Config) -> Vec<&'static str> {
-        let [
-            server,
-            world,
-            movement,
-            characters,
-            interest,
-            damage_types,
-            weapons,
-            currencies,
-            items,
-        ] = ASSET_FILES;
+        // One flag per file, in the order of `ASSET_FILES`.
         let differs = [
-            (server, self.server != next.server),
-            (world, self.gameplay.world != next.gameplay.world),
-            (movement, self.gameplay.movement != next.gameplay.movement),
-            (characters, self.gameplay.characters != next.gameplay.characters),
-            (interest, self.gameplay.interest != next.gameplay.interest),
-            (damage_types, self.combat.damage_types != next.combat.damage_types),
-            (weapons, self.combat.weapons != next.combat.weapons),
-            (currencies, self.economy.currencies != next.economy.currencies),
-            (items, self.economy.items != next.economy.items),
+            self.server != next.server,
+            self.gameplay.world != next.gameplay.world,
+            self.gameplay.movement != next.gameplay.movement,
+            self.gameplay.characters != next.gameplay.characters,
+            self.gameplay.interest != next.gameplay.interest,
+            self.combat.damage_types != next.combat.damage_types,
+            self.combat.weapons != next.combat.weapons,
+            self.economy.currencies != next.economy.currencies,
+            self.economy.items != next.economy.items,
         ];
-        differs
+        ASSET_FILES
             .into_iter()
+            .zip(differs)
             .filter_map(|(file, changed)| changed.then_some(file))
             .collect()
     }

@@ -25,6 +25,11 @@ impl TickRate {
     pub fn dt(self) -> f32 {
         1.0 / self.0
     }
+
+    /// A period of `seconds` as a whole number of ticks at this rate, at least one.
+    pub fn ticks_in(self, seconds: f32) -> u64 {
+        (seconds * self.0).round().max(1.0) as u64
+    }
 }
 
 /// The only source of randomness in the simulation, seeded once.

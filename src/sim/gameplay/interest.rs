@@ -61,9 +61,9 @@ pub(crate) fn index_interest(
     }
     interest.grid.rebuild(motion.xs(), motion.ys());
     let every_s = config.0.gameplay.interest.spatial_sort_interval_s;
-    let every = (every_s * rate.0).round() as u64;
+    let every = rate.ticks_in(every_s);
     // From the first tick on, so a freshly spawned world starts in order.
-    if every > 0 && tick.0 % every == 1 % every {
+    if every_s > 0.0 && tick.0 % every == 1 % every {
         motion.sort_slots(interest.grid.cell_order());
         interest.grid.renumber_in_cell_order();
     }

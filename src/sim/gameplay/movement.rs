@@ -116,9 +116,9 @@ pub(crate) fn turn_wanderers(
     mut motion: ResMut<Motion>,
 ) {
     let turn_s = config.0.gameplay.world.ambient.turn_interval_ms as f32 / 1000.0;
-    let interval_ticks = (turn_s * rate.0).round().max(1.0) as usize;
-    let phase = usize::try_from(tick.0 % interval_ticks as u64).unwrap_or(0);
-    for slot in (phase..motion.len()).step_by(interval_ticks) {
+    let interval_ticks = rate.ticks_in(turn_s);
+    let phase = usize::try_from(tick.0 % interval_ticks).unwrap_or(0);
+    for slot in (phase..motion.len()).step_by(usize::try_from(interval_ticks).unwrap_or(usize::MAX)) {
         if !motion.wanders(slot) {
             continue;
         }

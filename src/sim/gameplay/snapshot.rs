@@ -115,7 +115,7 @@ pub(crate) fn send_snapshots(
     mut players: Query<(&Player, &NetId, &MotionHandle, &mut SnapshotHistory)>,
 ) {
     let settings = &config.0.gameplay.interest;
-    let every = (rate.0 / settings.snapshot_rate_hz).round().max(1.0) as u64;
+    let every = rate.ticks_in(1.0 / settings.snapshot_rate_hz);
     let (xs, ys, ids) = (motion.xs(), motion.ys(), motion.net_ids());
     let precision = settings.position_precision_m;
     let radius = settings.view_radius_m;
