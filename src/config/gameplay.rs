@@ -246,13 +246,7 @@ impl CharactersConfig {
         check.within("player.max_health", p.max_health, 1.0, 1_000_000.0);
         check.within("player.speed_mps", p.speed_mps, 0.1, 100.0);
         check.within("player.armor", p.armor, 0.0, 100_000.0);
-        for (name, &pct) in &p.resistance_pct {
-            let key = format!("player.resistance_pct.{name}");
-            check.within(&key, pct, -100.0, 100.0);
-            if let Some(types) = damage_types {
-                check.one_of(&key, name, "damage type", types.damage_types.keys());
-            }
-        }
+        check.resistances("player.resistance_pct", &p.resistance_pct, damage_types);
     }
 }
 

@@ -13,7 +13,11 @@ mod watch;
 use std::path::Path;
 
 pub use combat::{
-    CombatConfig, DamageTypeConfig, DamageTypesConfig, MAX_DAMAGE_TYPES, WeaponConfig, WeaponsConfig,
+    AbilitiesConfig, AbilityConfig, AbilityTargets, CombatConfig, DamageTypeConfig, DamageTypesConfig,
+    Difficulties, DifficultyConfig, EffectConfig, EffectsConfig, LootConfig, MAX_ABILITIES, MAX_DAMAGE_TYPES,
+    MAX_EFFECTS, NpcConfig, NpcsConfig, ROLE_NAMES, RarityWeights, RewardConfig, Rewards, RoleConfig,
+    RolesConfig, SessionLimits, SessionTypeConfig, SessionTypes, SessionsConfig, TeamMode, WeaponConfig,
+    WeaponsConfig,
 };
 pub use economy::{CurrenciesConfig, CurrencyConfig, EconomyConfig, ItemConfig, ItemsConfig, Rarity};
 pub use error::{ConfigError, ConfigErrors};
@@ -28,7 +32,7 @@ use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
 /// refused, so that a misnamed file cannot be silently ignored.
-pub const ASSET_FILES: [&str; 9] = [
+pub const ASSET_FILES: [&str; 15] = [
     "server.toml",
     "gameplay/world.toml",
     "gameplay/movement.toml",
@@ -36,6 +40,12 @@ pub const ASSET_FILES: [&str; 9] = [
     "gameplay/interest.toml",
     "combat/damage_types.toml",
     "combat/weapons.toml",
+    "combat/abilities.toml",
+    "combat/effects.toml",
+    "combat/roles.toml",
+    "combat/npcs.toml",
+    "combat/sessions.toml",
+    "combat/loot.toml",
     "economy/currencies.toml",
     "economy/items.toml",
 ];
@@ -66,6 +76,12 @@ impl Config {
             interest,
             damage_types,
             weapons,
+            abilities,
+            effects,
+            roles,
+            npcs,
+            sessions,
+            loot,
             currencies,
             items,
         ] = ASSET_FILES;
@@ -79,14 +95,46 @@ impl Config {
             v.validate(c, types)
         });
         let interest = Source::load(dir, interest, errors, InterestConfig::validate);
-        let weapons = Source::load(dir, weapons, errors, |v: &WeaponsConfig, c| v.validate(c, types));
+        let effects = Source::load(dir, effects, errors, |v: &EffectsConfig, c| v.validate(c, types));
+        let weapons = Source::load(dir, weapons, errors, |v: &WeaponsConfig, c| {
+            v.validate(c, types, effects.as_ref())
+        });
+        let abilities = Source::load(dir, abilities, errors, |v: &AbilitiesConfig, c| {
+            v.validate(c, types, effects.as_ref())
+        });
+        let roles = Source::load(dir, roles, errors, |v: &RolesConfig, c| {
+            v.validate(c, weapons.as_ref(), abilities.as_ref())
+        });
+        let npcs = Source::load(dir, npcs, errors, |v: &NpcsConfig, c| v.validate(c, types));
+        let sessions = Source::load(dir, sessions, errors, |v: &SessionsConfig, c| {
+            v.validate(c, npcs.as_ref())
+        });
         let currencies = Source::load(dir, currencies, errors, CurrenciesConfig::validate);
+        let loot = Source::load(dir, loot, errors, |v: &LootConfig, c| {
+            v.validate(c, currencies.as_ref())
+        });
         let items = Source::load(dir, items, errors, |v: &ItemsConfig, c| {
             v.validate(c, currencies.as_ref())
         });
         refuse_unknown_files(dir, errors);
 
-        match (
+        let (
+            Some(server),
+            Some(world),
+            Some(movement),
+            Some(characters),
+            Some(interest),
+            Some(damage_types),
+            Some(weapons),
+            Some(abilities),
+            Some(effects),
+            Some(roles),
+            Some(npcs),
+            Some(sessions),
+            Some(loot),
+            Some(currencies),
+            Some(items),
+        ) = (
             server,
             world,
             movement,
@@ -94,39 +142,46 @@ impl Config {
             interest,
             damage_types,
             weapons,
+            abilities,
+            effects,
+            roles,
+            npcs,
+            sessions,
+            loot,
             currencies,
             items,
-        ) {
-            (
-                Some(server),
-                Some(world),
-                Some(movement),
-                Some(characters),
-                Some(interest),
-                Some(damage_types),
-                Some(weapons),
-                Some(currencies),
-                Some(items),
-            ) if errors.is_empty() => Ok(Config {
-                server,
-                gameplay: GameplayConfig {
-                    world,
-                    movement,
-                    characters,
-                    interest,
-                },
-                combat: CombatConfig {
-                    damage_types,
-                    weapons,
-                },
-                economy: EconomyConfig { currencies, items },
-            }),
-            _ => Err(ConfigErrors(std::mem::take(errors))),
+        )
+        else {
+            return Err(ConfigErrors(std::mem::take(errors)));
+        };
+        if !errors.is_empty() {
+            return Err(ConfigErrors(std::mem::take(errors)));
         }
+        Ok(Config {
+            server,
+            gameplay: GameplayConfig {
+                world,
+                movement,
+                characters,
+                interest,
+            },
+            combat: CombatConfig {
+                damage_types,
+                weapons,
+                abilities,
+                effects,
+                roles,
+                npcs,
+                sessions,
+                loot,
+            },
+            economy: EconomyConfig { currencies, items },
+        })
     }
 
     /// The asset files (relative paths) whose content differs between `self` and `next`.
     pub fn changed_files(&self, next: &Config) -> Vec<&'static str> {
+        let (a, b) = (&self.combat, &next.combat);
         // One flag per file, in the order of `ASSET_FILES`.
         let differs = [
             self.server != next.server,
@@ -134,8 +189,14 @@ impl Config {
             self.gameplay.movement != next.gameplay.movement,
             self.gameplay.characters != next.gameplay.characters,
             self.gameplay.interest != next.gameplay.interest,
-            self.combat.damage_types != next.combat.damage_types,
-            self.combat.weapons != next.combat.weapons,
+            a.damage_types != b.damage_types,
+            a.weapons != b.weapons,
+            a.abilities != b.abilities,
+            a.effects != b.effects,
+            a.roles != b.roles,
+            a.npcs != b.npcs,
+            a.sessions != b.sessions,
+            a.loot != b.loot,
             self.economy.currencies != next.economy.currencies,
             self.economy.items != next.economy.items,
         ];

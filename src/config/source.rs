@@ -197,6 +197,22 @@ impl Checker<'_> {
         }
     }
 
+    /// Refuses resistances outside ±100 % and, when `damage_types` parsed, names that are not types.
+    pub(crate) fn resistances(
+        &mut self,
+        key: &str,
+        resistance_pct: &std::collections::BTreeMap<String, f32>,
+        damage_types: Option<&super::DamageTypesConfig>,
+    ) {
+        for (name, &pct) in resistance_pct {
+            let key = format!("{key}.{name}");
+            self.within(&key, pct, -100.0, 100.0);
+            if let Some(types) = damage_types {
+                self.one_of(&key, name, "damage type", types.damage_types.keys());
+            }
+        }
+    }
+
     /// Refuses an empty table of named entries.
     pub(crate) fn not_empty(&mut self, key: &str, len: usize) {
         if len == 0 {

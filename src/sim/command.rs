@@ -1,6 +1,8 @@
 //! What clients ask of the simulation ([`Command`]) and why the simulation may refuse it
 //! ([`Refusal`], with stable numeric codes that the wire protocol carries unchanged).
 
+use super::combat::{Difficulty, Role, SessionFilter, SessionId, SessionKind, Team};
+
 /// Identifies one admitted client connection; chosen by the network layer, opaque to the sim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClientId(pub u64);
@@ -19,6 +21,92 @@ pub enum Command {
         /// Sequence number of a snapshot the client received and decoded.
         seq: u32,
     },
+    /// Create a pending combat session; the creator does not join it by creating it.
+    CreateSession(SessionSettings),
+    /// Join a pending or active session on `team` in `role`.
+    JoinSession {
+        /// The session.
+        session: SessionId,
+        /// The side to fight on (`Solo` in a free-for-all, `TeamA` in a raid).
+        team: Team,
+        /// The role, which picks the loadout.
+        role: Role,
+    },
+    /// Leave a session: before it starts the place is freed; during the fight the participant is
+    /// recorded as disconnected (extracted, in an extract zone, when alive).
+    LeaveSession {
+        /// The session.
+        session: SessionId,
+    },
+    /// End an active session now (its creator only).
+    EndSession {
+        /// The session.
+        session: SessionId,
+    },
+    /// Read a session: its settings, participants and combat log.
+    GetSession {
+        /// The session.
+        session: SessionId,
+    },
+    /// Read a page of session summaries, newest first.
+    ListSessions(ListQuery),
+    /// Fire the weapon or use an ability in a session.
+    Act(ActionInput),
+}
+
+/// The settings of a new combat session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Its type.
+    pub kind: SessionKind,
+    /// The zone it is fought in.
+    pub zone_id: u32,
+    /// Its difficulty.
+    pub difficulty: Difficulty,
+    /// Players per team needed to start; `None`: the type's default.
+    pub team_size: Option<u16>,
+    /// Time limit in seconds; `None`: the type's default.
+    pub time_limit_s: Option<u32>,
+}
+
+/// A page of the session list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListQuery {
+    /// Which sessions.
+    pub filter: SessionFilter,
+    /// Matches to skip.
+    pub offset: u32,
+    /// Most summaries to return, 1 to 100; `None`: 50.
+    pub limit: Option<u32>,
+}
+
+/// One combat action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActionInput {
+    /// The session it happens in.
+    pub session: SessionId,
+    /// What the participant does.
+    pub action: Action,
+    /// At whom or where.
+    pub target: Target,
+}
+
+/// What a participant does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Fire the role's weapon.
+    Fire,
+    /// Use the role's ability in this slot (0 to 3).
+    Ability(u8),
+}
+
+/// Where an action is aimed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// A participant, by its id in snapshots.
+    Entity(u32),
+    /// A point in the world (area weapons and abilities).
+    Point([f32; 2]),
 }
 
 /// One input sample from a client.
@@ -69,6 +157,61 @@ pub enum Refusal {
     /// The client's clock runs ahead of the server's (more input time than elapsed time).
     #[error("refused: client tick runs ahead of the server (time compression)")]
     TimeCompression = 105,
+    /// No session has that id (or it has been forgotten).
+    #[error("no such session")]
+    SessionNotFound = 200,
+    /// The session has ended or was aborted.
+    #[error("the session is over")]
+    SessionClosed = 201,
+    /// The operation needs an active session.
+    #[error("the session is not active")]
+    SessionNotActive = 202,
+    /// The client is not a participant of that session.
+    #[error("not in this session")]
+    NotInSession = 203,
+    /// The client already takes part in a session.
+    #[error("already in a session")]
+    AlreadyInSession = 204,
+    /// The team does not exist in this session type.
+    #[error("no such team in this session type")]
+    WrongTeam = 205,
+    /// The team has its full number of players.
+    #[error("the team is full")]
+    TeamFull = 206,
+    /// The server holds its maximum of open sessions.
+    #[error("too many open sessions")]
+    TooManySessions = 207,
+    /// A setting is out of range (team size, time limit, list limit).
+    #[error("a setting is out of range")]
+    InvalidSettings = 208,
+    /// Only the creator may end a session.
+    #[error("only the session's creator may end it")]
+    NotSessionOwner = 209,
+    /// The participant is dead, extracted or disconnected.
+    #[error("the participant is not alive")]
+    NotAlive = 220,
+    /// The target is beyond the weapon's or ability's range.
+    #[error("target out of range")]
+    OutOfRange = 221,
+    /// The weapon or ability is not ready yet.
+    #[error("not ready: fire interval or cooldown")]
+    OnCooldown = 222,
+    /// The magazine is empty and reloading.
+    #[error("reloading")]
+    Reloading = 223,
+    /// More actions per second than the limit.
+    #[error("too many actions per second")]
+    RateLimited = 224,
+    /// A status effect forbids actions (freeze).
+    #[error("cannot act while frozen")]
+    Stunned = 225,
+    /// The target is not a living opponent (or ally, for healing) in this session, or a point
+    /// was given to a single-target action.
+    #[error("invalid target")]
+    InvalidTarget = 226,
+    /// The role has no ability in that slot.
+    #[error("no ability in that slot")]
+    NoSuchAbility = 227,
 }
 
 impl Refusal {

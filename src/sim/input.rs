@@ -1,11 +1,13 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
 //! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
 //! sorted by client and sequence number, so reordered datagrams resolve the same way every time;
-//! snapshot acknowledgements come last.
+//! combat actions follow in arrival order, and snapshot acknowledgements come last. Session
+//! operations apply in arrival order; a player leaving the world leaves its session first.
 
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
 
+use super::combat;
 use super::command::Command;
 use super::gameplay::{self, InputState, MotionHandle, SnapshotHistory};
 use super::resources::{FrameArena, Inbox};
@@ -23,16 +25,30 @@ pub(crate) fn route_commands(
         let bump = arena.bump();
         let mut moves = bumpalo::collections::Vec::with_capacity_in(commands.len(), bump);
         let mut acks = bumpalo::collections::Vec::new_in(bump);
+        let mut actions = bumpalo::collections::Vec::new_in(bump);
         for (client, command) in commands.drain(..) {
             match command {
                 Command::Join => gameplay::join(world, client),
-                Command::Leave => gameplay::leave(world, client),
+                Command::Leave => {
+                    combat::leave_world(world, client);
+                    gameplay::leave(world, client);
+                }
                 Command::Move(input) => moves.push((client, input)),
                 Command::AckSnapshot { seq } => acks.push((client, seq)),
+                Command::CreateSession(settings) => combat::create(world, client, settings),
+                Command::JoinSession { session, team, role } => {
+                    combat::join(world, client, session, team, role)
+                }
+                Command::LeaveSession { session } => combat::leave(world, client, session),
+                Command::EndSession { session } => combat::end(world, client, session),
+                Command::GetSession { session } => combat::get(world, client, session),
+                Command::ListSessions(query) => combat::list(world, client, query),
+                Command::Act(action) => actions.push((client, action)),
             }
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
         gameplay::apply_inputs(world, players, &moves, bump);
+        combat::apply_actions(world, &actions);
         gameplay::acknowledge(world, histories, &acks, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;

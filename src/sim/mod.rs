@@ -21,6 +21,7 @@
 //! assert!(matches!(outbox.replies[0].body, ReplyBody::Joined { .. }));
 //! ```
 
+pub mod combat;
 mod command;
 mod gameplay;
 mod hash;
@@ -34,12 +35,16 @@ use std::sync::Arc;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
-pub use command::{ClientId, Command, MoveInput, Refusal};
+pub use command::{
+    Action, ActionInput, ClientId, Command, ListQuery, MoveInput, Refusal, SessionSettings, Target,
+};
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
     SnapshotHistory, Vitals, interest_grid, motion, snapshot_codec,
 };
-pub use output::{Outbox, PlayerRecord, Reply, ReplyBody, SimEvent, SnapshotOut};
+pub use output::{
+    Grant, Outbox, PlayerRecord, Reply, ReplyBody, Reward, SessionView, SimEvent, SnapshotOut, Span,
+};
 pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick, TickRate};
 pub use schedule::{SimSet, TickSchedule};
 
@@ -98,6 +103,7 @@ impl Sim {
         let mut schedule = schedule::tick_schedule();
         schedule.add_systems(input::route_commands.in_set(SimSet::Input));
         gameplay::GameplayPlugin.build(&mut world, &mut schedule);
+        combat::CombatPlugin.build(&mut world, &mut schedule);
         Sim {
             world,
             schedule,

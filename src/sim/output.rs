@@ -3,10 +3,11 @@
 
 use bevy_ecs::resource::Resource;
 
+use super::combat::{Difficulty, LogEntry, Participant, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal};
 
 /// The answer to one command, addressed to the client that sent it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reply {
     /// Who receives it.
     pub client: ClientId,
@@ -17,7 +18,7 @@ pub struct Reply {
 }
 
 /// The content of a [`Reply`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ReplyBody {
     /// The client's player entered the world.
     Joined {
@@ -28,10 +29,122 @@ pub enum ReplyBody {
     Left,
     /// The command was refused and changed nothing.
     Refused(Refusal),
+    /// A combat session was created.
+    SessionCreated {
+        /// Its id.
+        session: SessionId,
+    },
+    /// The client joined a session.
+    SessionJoined {
+        /// The session.
+        session: SessionId,
+        /// The client's participant slot.
+        slot: u16,
+    },
+    /// The client left a session.
+    SessionLeft {
+        /// The session.
+        session: SessionId,
+    },
+    /// The session was ended.
+    SessionEnded {
+        /// The session.
+        session: SessionId,
+        /// The winning team, if any.
+        winner: Option<Team>,
+    },
+    /// A session read: its participants and log lie in [`Outbox::participants`] and
+    /// [`Outbox::log`].
+    Session(SessionView),
+    /// A page of summaries, in [`Outbox::summaries`].
+    SessionList {
+        /// Where they lie.
+        summaries: Span,
+    },
+}
+
+/// A range of one of the outbox's flat buffers: `len` items from `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First item.
+    pub start: u32,
+    /// Items.
+    pub len: u32,
+}
+
+impl Span {
+    /// The span of the items pushed onto `buffer` since it held `start` items.
+    pub(crate) fn since<T>(buffer: &[T], start: usize) -> Span {
+        Span {
+            start: start as u32,
+            len: (buffer.len() - start) as u32,
+        }
+    }
+
+    /// The items of `buffer` it covers.
+    pub fn of<'b, T>(&self, buffer: &'b [T]) -> &'b [T] {
+        let start = self.start as usize;
+        buffer.get(start..start + self.len as usize).unwrap_or_default()
+    }
+}
+
+/// What a get of a session returns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionView {
+    /// Id, creation tick, status, type and participant count.
+    pub summary: SessionSummary,
+    /// Its zone.
+    pub zone_id: u32,
+    /// Its difficulty.
+    pub difficulty: Difficulty,
+    /// Players per team needed to start.
+    pub team_size: u16,
+    /// Time limit in seconds.
+    pub time_limit_s: u32,
+    /// Tick it started (0: not yet).
+    pub started_tick: u64,
+    /// Tick it ended (0: not yet).
+    pub ended_tick: u64,
+    /// The winning team, once ended with one.
+    pub winner: Option<Team>,
+    /// Its participants, in [`Outbox::participants`].
+    pub participants: Span,
+    /// Its combat log, oldest first, in [`Outbox::log`].
+    pub log: Span,
+}
+
+/// What a participant receives when its session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Experience points.
+    Experience(u64),
+    /// Money, by currency index (name order of `economy/currencies.toml`).
+    Currency {
+        /// Currency index.
+        currency: u16,
+        /// Amount in minor units.
+        minor: i64,
+    },
+    /// One item, by index (name order of `economy/items.toml`).
+    Item {
+        /// Item index.
+        item: u16,
+    },
+}
+
+/// One reward for one player, handed to the economy in the tick its session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reward {
+    /// The session that paid it.
+    pub session: SessionId,
+    /// The receiving player.
+    pub client: ClientId,
+    /// What it is.
+    pub grant: Grant,
 }
 
 /// Something every interested client may be told about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SimEvent {
     /// A player entered the world.
     PlayerJoined {
@@ -46,6 +159,35 @@ pub enum SimEvent {
         client: ClientId,
         /// The player's id in snapshots.
         net_id: u32,
+    },
+    /// A combat session changed status.
+    SessionChanged {
+        /// The session.
+        session: SessionId,
+        /// Its new status.
+        status: SessionStatus,
+    },
+    /// A hit landed in a session.
+    Hit {
+        /// The session.
+        session: SessionId,
+        /// The attacker's snapshot id (`None`: a status effect).
+        attacker: Option<u32>,
+        /// The target's snapshot id.
+        target: u32,
+        /// Health lost.
+        damage: f32,
+        /// Whether it was a critical hit.
+        crit: bool,
+    },
+    /// A participant died.
+    Killed {
+        /// The session.
+        session: SessionId,
+        /// The killer's snapshot id (`None`: a status effect).
+        killer: Option<u32>,
+        /// The dead participant's snapshot id.
+        target: u32,
     },
 }
 
@@ -90,6 +232,14 @@ pub struct Outbox {
     pub snapshots: Vec<SnapshotOut>,
     /// The encoded snapshots back to back.
     pub snapshot_bytes: Vec<u8>,
+    /// Participants of the sessions read this tick ([`SessionView::participants`]).
+    pub participants: Vec<Participant>,
+    /// Combat log entries of the sessions read this tick ([`SessionView::log`]).
+    pub log: Vec<LogEntry>,
+    /// Session summaries of the lists read this tick ([`ReplyBody::SessionList`]).
+    pub summaries: Vec<SessionSummary>,
+    /// Rewards of the sessions that ended this tick, for the economy.
+    pub rewards: Vec<Reward>,
 }
 
 impl Outbox {
@@ -100,6 +250,10 @@ impl Outbox {
         self.departures.clear();
         self.snapshots.clear();
         self.snapshot_bytes.clear();
+        self.participants.clear();
+        self.log.clear();
+        self.summaries.clear();
+        self.rewards.clear();
     }
 
     /// The encoded bytes of `snapshot`.
@@ -120,7 +274,7 @@ pub(crate) fn respond(world: &mut bevy_ecs::world::World, client: ClientId, body
             Refusal::Teleport => counters.teleports += 1,
             Refusal::OutOfBounds => counters.out_of_bounds += 1,
             Refusal::TimeCompression => counters.time_compression += 1,
-            Refusal::Busy | Refusal::AlreadyJoined | Refusal::NotJoined | Refusal::InvalidInput => {}
+            _ => {}
         }
     }
     world

@@ -19,7 +19,7 @@ pub use interest::Interest;
 pub use motion::Motion;
 pub(crate) use movement::apply_inputs;
 pub use players::Clients;
-pub(crate) use players::{join, leave};
+pub(crate) use players::{join, leave, point_in_unit_disc, spawn_body_at, unit_interval};
 pub(crate) use snapshot::acknowledge;
 pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
 

@@ -287,6 +287,12 @@ impl Motion {
         self.cols.dir_y.values_mut()[slot] = dir_y;
     }
 
+    /// Sets the speed of a body, metres per second.
+    pub(crate) fn set_speed(&mut self, handle: MotionHandle, speed: f32) {
+        let slot = self.slot(handle);
+        self.set_speed_slot(slot, speed);
+    }
+
     /// Sets the speed of the body in `slot`, metres per second.
     pub(crate) fn set_speed_slot(&mut self, slot: usize, speed: f32) {
         self.cols.speed.values_mut()[slot] = speed;

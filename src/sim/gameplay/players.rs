@@ -10,7 +10,7 @@ use rand_core::Rng;
 
 use super::components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 use super::motion::{Body, Motion};
-use crate::config::{Config, MAX_DAMAGE_TYPES, SpawnConfig};
+use crate::config::{Config, SpawnConfig};
 use crate::sim::command::{ClientId, Refusal};
 use crate::sim::output::{Outbox, PlayerRecord, ReplyBody, SimEvent, respond};
 use crate::sim::resources::{ActiveConfig, SimRng, Tick};
@@ -122,7 +122,17 @@ pub(crate) fn spawn_ambient_npcs(world: &mut World) {
 
 /// Spawns an entity with a net id and a motion slot at a random point of the spawn disc.
 fn spawn_body(world: &mut World, spawn: &SpawnConfig, speed: f32, wanders: bool) -> (Entity, NetId) {
-    let [x, y] = spawn_point(&mut world.resource_mut::<SimRng>().0, spawn);
+    let point = spawn_point(&mut world.resource_mut::<SimRng>().0, spawn);
+    spawn_body_at(world, point, speed, wanders)
+}
+
+/// Spawns an entity with a net id and a motion slot at `[x, y]`.
+pub(crate) fn spawn_body_at(
+    world: &mut World,
+    [x, y]: [f32; 2],
+    speed: f32,
+    wanders: bool,
+) -> (Entity, NetId) {
     let net_id = world.resource_mut::<NextNetId>().take();
     let owner = world.spawn(net_id).id();
     let body = Body {
@@ -140,14 +150,9 @@ fn spawn_body(world: &mut World, spawn: &SpawnConfig, speed: f32, wanders: bool)
 
 fn player_defense(config: &Config) -> Defense {
     let stats = &config.gameplay.characters.player;
-    let mut resistance_pct = [0.0; MAX_DAMAGE_TYPES];
-    let types = config.combat.damage_types.damage_types.keys();
-    for (slot, name) in resistance_pct.iter_mut().zip(types) {
-        *slot = stats.resistance_pct.get(name).copied().unwrap_or(0.0);
-    }
     Defense {
         armor: stats.armor,
-        resistance_pct,
+        resistance_pct: config.combat.damage_types.by_index(&stats.resistance_pct),
     }
 }
 
@@ -173,6 +178,6 @@ pub(crate) fn point_in_unit_disc(rng: &mut impl Rng) -> [f32; 2] {
 }
 
 /// A uniform float in [0, 1) from the top 24 bits of one draw.
-fn unit_interval(rng: &mut impl Rng) -> f32 {
+pub(crate) fn unit_interval(rng: &mut impl Rng) -> f32 {
     (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
 }

@@ -1,0 +1,277 @@
+//! The life of a session, swept once per tick: a pending session starts when its teams are full
+//! (a raid spawns its NPCs then) or is aborted when it waits too long; an active one ends when one
+//! side remains or its time limit passes; a finished one is forgotten after the retention time.
+//! Ending pays the rewards and releases every fighter.
+
+use bevy_ecs::entity::Entity;
+use bevy_ecs::world::World;
+
+use super::fighter::{Fighter, NpcBrain};
+use super::kinds::{Member, Role, SessionId, SessionKind, SessionStatus, Team};
+use super::log::LogEvent;
+use super::rewards::pay_rewards;
+use super::rules::CombatRules;
+use super::session_commands::leading_team;
+use super::sessions::{Participant, Session, Sessions};
+use crate::config::TeamMode;
+use crate::sim::gameplay::{Defense, Motion, MotionHandle, Vitals, point_in_unit_disc, spawn_body_at};
+use crate::sim::output::{Outbox, SimEvent};
+use crate::sim::resources::{ActiveConfig, FrameArena, SimRng, Tick};
+
+/// What the sweep decided for one session.
+#[derive(Debug, Clone, Copy)]
+enum Transition {
+    Start,
+    Close(SessionStatus, Option<Team>),
+    Forget,
+}
+
+/// Starts, ends, aborts and forgets sessions as their state requires.
+pub(crate) fn update_sessions(world: &mut World) {
+    let tick = world.resource::<Tick>().0;
+    world.resource_scope(|world, mut arena: bevy_ecs::world::Mut<FrameArena>| {
+        let bump = arena.bump();
+        let mut due = bumpalo::collections::Vec::new_in(bump);
+        {
+            let rules = world.resource::<CombatRules>();
+            let sessions = world.resource::<Sessions>();
+            for id in sessions.ids() {
+                if let Some(change) = sessions.get(id).and_then(|s| transition(s, rules, tick)) {
+                    due.push((id, change));
+                }
+            }
+        }
+        for (id, change) in due {
+            match change {
+                Transition::Start => start_session(world, id),
+                Transition::Close(status, winner) => end_session(world, id, status, winner),
+                Transition::Forget => world.resource_mut::<Sessions>().remove(id),
+            }
+        }
+    });
+}
+
+fn transition(session: &Session, rules: &CombatRules, tick: u64) -> Option<Transition> {
+    let limits = &rules.limits;
+    let kind = rules.kind(session.kind?);
+    match session.status() {
+        SessionStatus::Pending if is_ready(session, kind.teams) => Some(Transition::Start),
+        SessionStatus::Pending if tick >= session.created_tick + limits.pending_expiry_ticks => {
+            Some(Transition::Close(SessionStatus::Aborted, None))
+        }
+        SessionStatus::Pending => None,
+        SessionStatus::Active => {
+            if let Some(winner) = last_side_standing(session) {
+                return Some(Transition::Close(SessionStatus::Ended, winner));
+            }
+            let limit_ticks = (u64::from(session.time_limit_s) * rules.rate_hz.round() as u64).max(1);
+            (tick >= session.started_tick + limit_ticks)
+                .then(|| Transition::Close(SessionStatus::Ended, leading_team(session)))
+        }
+        SessionStatus::Ended | SessionStatus::Aborted => {
+            (tick >= session.ended_tick + limits.ended_retention_ticks).then_some(Transition::Forget)
+        }
+    }
+}
+
+/// Whether every team has its full number of players.
+fn is_ready(session: &Session, teams: TeamMode) -> bool {
+    let players = |team: Team| {
+        session
+            .participants
+            .iter()
+            .filter(|p| p.team == team && matches!(p.member, Member::Player(_)))
+            .count()
+    };
+    let size = usize::from(session.team_size);
+    match teams {
+        TeamMode::TwoTeams => players(Team::TeamA) == size && players(Team::TeamB) == size,
+        TeamMode::Solo => players(Team::Solo) == size,
+        TeamMode::VersusNpcs => players(Team::TeamA) == size,
+    }
+}
+
+/// `Some(winner)` when at most one side still fights: in a free-for-all the last one alive (or
+/// nobody), otherwise the last team with a living participant (or none).
+fn last_side_standing(session: &Session) -> Option<Option<Team>> {
+    let mut alive = [0u32; 3];
+    for participant in session.participants.iter().filter(|p| p.is_alive()) {
+        alive[participant.team as usize] += 1;
+    }
+    let [a, b, solo] = alive;
+    if session.kind == Some(SessionKind::ExtractZone) {
+        return (solo <= 1).then(|| (solo == 1).then_some(Team::Solo));
+    }
+    match (a > 0, b > 0) {
+        (true, true) => None,
+        (true, false) => Some(Some(Team::TeamA)),
+        (false, true) => Some(Some(Team::TeamB)),
+        (false, false) => Some(None),
+    }
+}
+
+fn start_session(world: &mut World, id: SessionId) {
+    let tick = world.resource::<Tick>().0;
+    let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(id) else {
+        return;
+    };
+    session.status = Some(SessionStatus::Active);
+    session.started_tick = tick;
+    session.log.push(
+        tick,
+        LogEvent::StateChanged {
+            status: SessionStatus::Active,
+        },
+    );
+    let kind = session.kind;
+    let difficulty = session.difficulty;
+    world
+        .resource_mut::<Outbox>()
+        .events
+        .push(SimEvent::SessionChanged {
+            session: id,
+            status: SessionStatus::Active,
+        });
+    if let (Some(kind), Some(difficulty)) = (kind, difficulty) {
+        spawn_npcs(world, id, kind, difficulty);
+    }
+}
+
+/// Spawns the session type's NPCs around the players' centre, on team B.
+fn spawn_npcs(world: &mut World, id: SessionId, kind: SessionKind, difficulty: super::kinds::Difficulty) {
+    let rules = world.resource::<CombatRules>();
+    let kind_rule = rules.kind(kind);
+    if kind_rule.npcs.is_empty() {
+        return;
+    }
+    let factors = rules.difficulty(difficulty).clone();
+    let radius = kind_rule.npc_spawn_radius_m;
+    let kinds = kind_rule.npcs.clone();
+    let burst = rules.limits.action_burst;
+    let centre = players_centre(world, id);
+    let bounds = world.resource::<ActiveConfig>().0.gameplay.world.bounds.clone();
+    for npc_kind in kinds {
+        let Some(npc) = world
+            .resource::<CombatRules>()
+            .npcs
+            .get(usize::from(npc_kind))
+            .copied()
+        else {
+            continue;
+        };
+        let [dx, dy] = point_in_unit_disc(&mut world.resource_mut::<SimRng>().0);
+        let point = [
+            (centre[0] + dx * radius).clamp(bounds.min_x_m, bounds.max_x_m),
+            (centre[1] + dy * radius).clamp(bounds.min_y_m, bounds.max_y_m),
+        ];
+        let (entity, net_id) = spawn_body_at(world, point, npc.speed_mps, false);
+        let max_health = npc.max_health * factors.npc_health_factor;
+        let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(id) else {
+            return;
+        };
+        let slot = session.participants.len() as u16;
+        let member = Member::Npc(npc_kind);
+        session.participants.push(Participant::new(
+            member,
+            entity,
+            net_id.0,
+            Team::TeamB,
+            Role::Assault,
+            max_health,
+        ));
+        world.entity_mut(entity).insert((
+            Vitals {
+                health: max_health,
+                max_health,
+            },
+            Defense {
+                armor: npc.armor,
+                resistance_pct: npc.resistance_pct,
+            },
+            Fighter::new(id, slot, Team::TeamB, None, npc.speed_mps, 0, burst),
+            NpcBrain {
+                kind: npc_kind,
+                target: None,
+                next_attack_tick: 0,
+                damage_factor: factors.npc_damage_factor,
+            },
+        ));
+    }
+}
+
+/// The mean position of the session's players in the world.
+fn players_centre(world: &World, id: SessionId) -> [f32; 2] {
+    let Some(session) = world.resource::<Sessions>().get(id) else {
+        return [0.0; 2];
+    };
+    let motion = world.resource::<Motion>();
+    let (mut sum, mut count) = ([0.0f32; 2], 0.0f32);
+    for entity in session.participants.iter().filter_map(|p| p.entity) {
+        if let Some(handle) = world.get::<MotionHandle>(entity) {
+            let [x, y] = motion.position(*handle);
+            sum = [sum[0] + x, sum[1] + y];
+            count += 1.0;
+        }
+    }
+    if count == 0.0 {
+        return [0.0; 2];
+    }
+    [sum[0] / count, sum[1] / count]
+}
+
+/// Closes session `id` with `status` and `winner`: pays the rewards (when it ended rather than
+/// aborted), logs and announces the change, and releases every fighter.
+pub(crate) fn end_session(world: &mut World, id: SessionId, status: SessionStatus, winner: Option<Team>) {
+    let tick = world.resource::<Tick>().0;
+    if !world.resource_mut::<Sessions>().close(id, status, tick, winner) {
+        return;
+    }
+    if status == SessionStatus::Ended {
+        pay_rewards(world, id);
+    }
+    let mut count = 0;
+    if let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(id) {
+        session.log.push(tick, LogEvent::StateChanged { status });
+        count = session.participants.len();
+    }
+    world
+        .resource_mut::<Outbox>()
+        .events
+        .push(SimEvent::SessionChanged { session: id, status });
+    for slot in 0..count {
+        let entity = world
+            .resource_mut::<Sessions>()
+            .into_inner()
+            .get_mut(id)
+            .and_then(|s| s.participants.get_mut(slot))
+            .and_then(|p| p.entity.take());
+        if let Some(entity) = entity {
+            release_fighter(world, entity);
+        }
+    }
+}
+
+/// Takes `entity` out of combat: an NPC leaves the world; a player keeps playing, healed, at its
+/// normal speed.
+pub(crate) fn release_fighter(world: &mut World, entity: Entity) {
+    let Ok(mut entity_mut) = world.get_entity_mut(entity) else {
+        return;
+    };
+    let fighter = entity_mut.take::<Fighter>();
+    let handle = entity_mut.get::<MotionHandle>().copied();
+    if entity_mut.contains::<NpcBrain>() {
+        if let Some(handle) = handle {
+            world.resource_mut::<Motion>().remove(handle);
+        }
+        world.despawn(entity);
+        return;
+    }
+    if let Some(mut vitals) = entity_mut.get_mut::<Vitals>() {
+        vitals.health = vitals.max_health;
+    }
+    if let (Some(fighter), Some(handle)) = (fighter, handle) {
+        world
+            .resource_mut::<Motion>()
+            .set_speed(handle, fighter.base_speed_mps);
+    }
+}

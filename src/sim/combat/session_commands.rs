@@ -1,0 +1,333 @@
+//! The session operations clients call: create, join, leave, end, get and list. Each either
+//! changes the [`Sessions`] store and replies, or replies with a typed refusal and changes nothing.
+
+use bevy_ecs::entity::Entity;
+use bevy_ecs::world::World;
+
+use super::fighter::Fighter;
+use super::kinds::{Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team};
+use super::lifecycle::{end_session, release_fighter};
+use super::log::LogEvent;
+use super::rules::CombatRules;
+use super::sessions::{Participant, Session, Sessions};
+use crate::config::TeamMode;
+use crate::sim::command::{ClientId, ListQuery, Refusal, SessionSettings};
+use crate::sim::gameplay::{Clients, NetId, Vitals};
+use crate::sim::output::{Outbox, ReplyBody, SessionView, SimEvent, Span, respond};
+use crate::sim::resources::Tick;
+
+/// Page size of a list that names none.
+pub const DEFAULT_LIST_LIMIT: u32 = 50;
+/// Largest page a list may ask for.
+pub const MAX_LIST_LIMIT: u32 = 100;
+
+/// Replies to `client` with `result`'s body or its refusal.
+fn reply(world: &mut World, client: ClientId, result: Result<ReplyBody, Refusal>) {
+    let body = result.unwrap_or_else(ReplyBody::Refused);
+    respond(world, client, body);
+}
+
+/// Creates a pending session.
+pub(crate) fn create(world: &mut World, client: ClientId, settings: SessionSettings) {
+    let result = try_create(world, client, settings);
+    reply(world, client, result);
+}
+
+fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) -> Result<ReplyBody, Refusal> {
+    let rules = world.resource::<CombatRules>();
+    let kind = rules.kind(settings.kind);
+    let team_size = settings.team_size.unwrap_or(kind.default_team_size);
+    let time_limit_s = settings.time_limit_s.unwrap_or(kind.default_time_limit_s);
+    let players = match kind.teams {
+        TeamMode::TwoTeams => u32::from(team_size) * 2,
+        TeamMode::Solo | TeamMode::VersusNpcs => u32::from(team_size),
+    };
+    let participants = players + kind.npcs.len() as u32;
+    let max = u32::from(rules.limits.max_participants);
+    if team_size == 0 || participants > max || !(1..=kind.max_time_limit_s).contains(&time_limit_s) {
+        return Err(Refusal::InvalidSettings);
+    }
+    let log_capacity = usize::from(rules.limits.log_capacity);
+    let max_open = rules.limits.max_open_sessions;
+    let tick = world.resource::<Tick>().0;
+    let mut sessions = world.resource_mut::<Sessions>();
+    if sessions.open_count() >= max_open {
+        return Err(Refusal::TooManySessions);
+    }
+    let id = sessions
+        .create(log_capacity, |session| {
+            session.kind = Some(settings.kind);
+            session.difficulty = Some(settings.difficulty);
+            session.zone_id = settings.zone_id;
+            session.creator = Some(client);
+            session.team_size = team_size;
+            session.time_limit_s = time_limit_s;
+            session.created_tick = tick;
+            session.log.push(
+                tick,
+                LogEvent::StateChanged {
+                    status: SessionStatus::Pending,
+                },
+            );
+        })
+        .id;
+    world
+        .resource_mut::<Outbox>()
+        .events
+        .push(SimEvent::SessionChanged {
+            session: id,
+            status: SessionStatus::Pending,
+        });
+    Ok(ReplyBody::SessionCreated { session: id })
+}
+
+/// Adds the client's player to a session.
+pub(crate) fn join(world: &mut World, client: ClientId, session: SessionId, team: Team, role: Role) {
+    let result = try_join(world, client, session, team, role);
+    reply(world, client, result);
+}
+
+fn try_join(
+    world: &mut World,
+    client: ClientId,
+    id: SessionId,
+    team: Team,
+    role: Role,
+) -> Result<ReplyBody, Refusal> {
+    let entity = world
+        .resource::<Clients>()
+        .entity(client)
+        .ok_or(Refusal::NotJoined)?;
+    if world.get::<Fighter>(entity).is_some() {
+        return Err(Refusal::AlreadyInSession);
+    }
+    let net_id = world.get::<NetId>(entity).map_or(0, |id| id.0);
+    let max_health = world.get::<Vitals>(entity).map_or(1.0, |v| v.max_health);
+    let rules = world.resource::<CombatRules>();
+    let roles = rules.roles.ok_or(Refusal::InvalidSettings)?;
+    let loadout = roles[role as usize];
+    let magazine = rules
+        .weapons
+        .get(usize::from(loadout.weapon))
+        .map_or(0, |w| w.magazine);
+    let burst = rules.limits.action_burst;
+    let base_speed = world
+        .resource::<crate::sim::resources::ActiveConfig>()
+        .0
+        .gameplay
+        .characters
+        .player
+        .speed_mps;
+    let tick = world.resource::<Tick>().0;
+    let kind_rules = world.resource::<CombatRules>().kind(
+        world
+            .resource::<Sessions>()
+            .get(id)
+            .and_then(|s| s.kind)
+            .ok_or(Refusal::SessionNotFound)?,
+    );
+    let teams = kind_rules.teams;
+    let mut sessions = world.resource_mut::<Sessions>();
+    let session = sessions.get_mut(id).ok_or(Refusal::SessionNotFound)?;
+    if !session.status().is_open() {
+        return Err(Refusal::SessionClosed);
+    }
+    let team_allowed = match teams {
+        TeamMode::TwoTeams => matches!(team, Team::TeamA | Team::TeamB),
+        TeamMode::Solo => team == Team::Solo,
+        TeamMode::VersusNpcs => team == Team::TeamA,
+    };
+    if !team_allowed {
+        return Err(Refusal::WrongTeam);
+    }
+    let on_team = session
+        .participants
+        .iter()
+        .filter(|p| p.team == team && matches!(p.member, Member::Player(_)))
+        .count();
+    if on_team >= usize::from(session.team_size) {
+        return Err(Refusal::TeamFull);
+    }
+    let slot = session.participants.len() as u16;
+    session.participants.push(Participant::new(
+        Member::Player(client),
+        entity,
+        net_id,
+        team,
+        role,
+        max_health,
+    ));
+    session.log.push(tick, LogEvent::Joined { participant: slot });
+    let fighter = Fighter::new(id, slot, team, Some(loadout), base_speed, magazine, burst);
+    world.entity_mut(entity).insert(fighter);
+    if let Some(mut vitals) = world.get_mut::<Vitals>(entity) {
+        vitals.health = vitals.max_health;
+    }
+    Ok(ReplyBody::SessionJoined { session: id, slot })
+}
+
+/// Takes the client's player out of a session.
+pub(crate) fn leave(world: &mut World, client: ClientId, session: SessionId) {
+    let result = try_leave(world, client, session);
+    reply(world, client, result);
+}
+
+fn try_leave(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBody, Refusal> {
+    let session = world
+        .resource::<Sessions>()
+        .get(id)
+        .ok_or(Refusal::SessionNotFound)?;
+    if !session.status().is_open() {
+        return Err(Refusal::SessionClosed);
+    }
+    let slot = session
+        .slot_of(Member::Player(client))
+        .ok_or(Refusal::NotInSession)?;
+    let entity = session.participant(slot).and_then(|p| p.entity);
+    if session.participant(slot).is_some_and(|p| p.entity.is_none()) {
+        return Err(Refusal::NotInSession);
+    }
+    withdraw(world, id, slot, entity);
+    Ok(ReplyBody::SessionLeft { session: id })
+}
+
+/// Takes the participant at `slot` out of session `id`: before the start its place is freed; in
+/// the fight it is recorded as extracted (alive, in an extract zone) or disconnected.
+pub(crate) fn withdraw(world: &mut World, id: SessionId, slot: u16, entity: Option<Entity>) {
+    let tick = world.resource::<Tick>().0;
+    if let Some(entity) = entity {
+        release_fighter(world, entity);
+    }
+    let mut sessions = world.resource_mut::<Sessions>();
+    let Some(session) = sessions.get_mut(id) else {
+        return;
+    };
+    let pending = session.status() == SessionStatus::Pending;
+    let extract = session.kind == Some(SessionKind::ExtractZone);
+    session.log.push(tick, LogEvent::Left { participant: slot });
+    if pending {
+        session.participants.remove(usize::from(slot));
+    } else if let Some(participant) = session.participant_mut(slot) {
+        participant.status = if extract && participant.is_alive() {
+            ParticipantStatus::Extracted
+        } else {
+            ParticipantStatus::Disconnected
+        };
+        participant.entity = None;
+    }
+    if pending {
+        renumber_from(world, id, slot);
+    }
+}
+
+/// After a pending participant's removal, tells the fighters behind it their new slots.
+fn renumber_from(world: &mut World, id: SessionId, from: u16) {
+    let count = world
+        .resource::<Sessions>()
+        .get(id)
+        .map_or(0, |s| s.participants.len());
+    for slot in usize::from(from)..count {
+        let entity = world
+            .resource::<Sessions>()
+            .get(id)
+            .and_then(|s| s.participants.get(slot))
+            .and_then(|p| p.entity);
+        if let Some(mut fighter) = entity.and_then(|e| world.get_mut::<Fighter>(e)) {
+            fighter.slot = slot as u16;
+        }
+    }
+}
+
+/// Ends an active session at its creator's request.
+pub(crate) fn end(world: &mut World, client: ClientId, session: SessionId) {
+    let result = try_end(world, client, session);
+    reply(world, client, result);
+}
+
+fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBody, Refusal> {
+    let session = world
+        .resource::<Sessions>()
+        .get(id)
+        .ok_or(Refusal::SessionNotFound)?;
+    if session.creator != Some(client) {
+        return Err(Refusal::NotSessionOwner);
+    }
+    if session.status() != SessionStatus::Active {
+        return Err(Refusal::SessionNotActive);
+    }
+    let winner = leading_team(session);
+    end_session(world, id, SessionStatus::Ended, winner);
+    Ok(ReplyBody::SessionEnded { session: id, winner })
+}
+
+/// The team with the most living participants, if one has strictly more than every other.
+pub(crate) fn leading_team(session: &Session) -> Option<Team> {
+    let mut alive = [0u32; 3];
+    for participant in session.participants.iter().filter(|p| p.is_alive()) {
+        alive[participant.team as usize] += 1;
+    }
+    if session.kind == Some(SessionKind::ExtractZone) {
+        return None;
+    }
+    let [a, b, _] = alive;
+    match a.cmp(&b) {
+        std::cmp::Ordering::Greater => Some(Team::TeamA),
+        std::cmp::Ordering::Less => Some(Team::TeamB),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// Copies a session into the outbox for its reader.
+pub(crate) fn get(world: &mut World, client: ClientId, id: SessionId) {
+    let result = world
+        .resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
+            let session = world.resource::<Sessions>().get(id)?;
+            Some(write_view(session, &mut outbox))
+        })
+        .ok_or(Refusal::SessionNotFound)
+        .map(ReplyBody::Session);
+    reply(world, client, result);
+}
+
+/// Appends `session`'s participants and log to `outbox` and describes them.
+pub fn write_view(session: &Session, outbox: &mut Outbox) -> SessionView {
+    let start = outbox.participants.len();
+    outbox.participants.extend_from_slice(&session.participants);
+    let participants = Span::since(&outbox.participants, start);
+    let start = outbox.log.len();
+    outbox.log.extend(session.log.iter().copied());
+    let log = Span::since(&outbox.log, start);
+    SessionView {
+        summary: session.summary(),
+        zone_id: session.zone_id,
+        difficulty: session.difficulty.unwrap_or(super::kinds::Difficulty::Normal),
+        team_size: session.team_size,
+        time_limit_s: session.time_limit_s,
+        started_tick: session.started_tick,
+        ended_tick: session.ended_tick,
+        winner: session.winner,
+        participants,
+        log,
+    }
+}
+
+/// Copies a page of summaries into the outbox for its reader.
+pub(crate) fn list(world: &mut World, client: ClientId, query: ListQuery) {
+    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    let result = if (1..=MAX_LIST_LIMIT).contains(&limit) {
+        Ok(
+            world.resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
+                let start = outbox.summaries.len();
+                world
+                    .resource::<Sessions>()
+                    .list(&query.filter, query.offset, limit, &mut outbox.summaries);
+                ReplyBody::SessionList {
+                    summaries: Span::since(&outbox.summaries, start),
+                }
+            }),
+        )
+    } else {
+        Err(Refusal::InvalidSettings)
+    };
+    reply(world, client, result);
+}

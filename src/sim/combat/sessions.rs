@@ -1,0 +1,365 @@
+//! The [`Sessions`] store: every combat session by id, with its participants and combat log, in a
+//! slab whose slots (and their allocations) are reused, and the creation order that `list` walks
+//! newest first. Holds data and answers queries; the rules of the fight live in the systems.
+
+use bevy_ecs::entity::Entity;
+use bevy_ecs::resource::Resource;
+use bevy_platform::collections::HashMap;
+
+use super::kinds::{
+    Difficulty, Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team,
+};
+use super::log::CombatLog;
+use crate::sim::ClientId;
+
+/// One participant's record in a session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Participant {
+    /// Who it is.
+    pub member: Member,
+    /// Its entity while in the world.
+    pub entity: Option<Entity>,
+    /// Its id in snapshots (targets name participants by it).
+    pub net_id: u32,
+    /// Its side.
+    pub team: Team,
+    /// Its role.
+    pub role: Role,
+    /// Alive, dead, extracted or disconnected.
+    pub status: ParticipantStatus,
+    /// Current health.
+    pub health: f32,
+    /// Health when full.
+    pub max_health: f32,
+    /// Damage it dealt.
+    pub damage_dealt: f32,
+    /// Damage it took.
+    pub damage_taken: f32,
+    /// Health it restored to others.
+    pub healing_done: f32,
+    /// Kills.
+    pub kills: u32,
+    /// Deaths.
+    pub deaths: u32,
+    /// Kills of others it helped with.
+    pub assists: u32,
+    /// Shots and abilities used.
+    pub shots_fired: u32,
+    /// Of which hit someone.
+    pub shots_hit: u32,
+    /// The last tick each of its recent attackers (by slot) hit it, for assists.
+    pub(crate) recent_attackers: [(u16, u64); 4],
+}
+
+impl Participant {
+    /// A fresh participant at full health.
+    pub(crate) fn new(
+        member: Member,
+        entity: Entity,
+        net_id: u32,
+        team: Team,
+        role: Role,
+        max_health: f32,
+    ) -> Self {
+        Participant {
+            member,
+            entity: Some(entity),
+            net_id,
+            team,
+            role,
+            status: ParticipantStatus::Alive,
+            health: max_health,
+            max_health,
+            damage_dealt: 0.0,
+            damage_taken: 0.0,
+            healing_done: 0.0,
+            kills: 0,
+            deaths: 0,
+            assists: 0,
+            shots_fired: 0,
+            shots_hit: 0,
+            recent_attackers: [(u16::MAX, 0); 4],
+        }
+    }
+
+    /// Notes that `attacker` hit this participant at `tick`.
+    pub(crate) fn note_attacker(&mut self, attacker: u16, tick: u64) {
+        let slot = self
+            .recent_attackers
+            .iter()
+            .position(|(slot, _)| *slot == attacker)
+            .or_else(|| {
+                self.recent_attackers
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(i, _)| i)
+            });
+        if let Some(slot) = slot.and_then(|i| self.recent_attackers.get_mut(i)) {
+            *slot = (attacker, tick);
+        }
+    }
+
+    /// Whether it still fights.
+    pub fn is_alive(&self) -> bool {
+        self.status == ParticipantStatus::Alive
+    }
+}
+
+/// What `list` shows of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The session.
+    pub id: SessionId,
+    /// The tick it was created.
+    pub created_tick: u64,
+    /// Where it is in its life.
+    pub status: SessionStatus,
+    /// Its type.
+    pub kind: SessionKind,
+    /// Participants in its record.
+    pub participant_count: u16,
+}
+
+/// One combat session.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    /// Its id (0 in a free slot).
+    pub id: SessionId,
+    /// Its type.
+    pub kind: Option<SessionKind>,
+    /// Its difficulty.
+    pub difficulty: Option<Difficulty>,
+    /// The zone it is fought in, as the creator named it.
+    pub zone_id: u32,
+    /// Who created it (the only client who may end it).
+    pub creator: Option<ClientId>,
+    /// Pending, active, ended or aborted.
+    pub status: Option<SessionStatus>,
+    /// Players per team needed to start.
+    pub team_size: u16,
+    /// Time limit in seconds.
+    pub time_limit_s: u32,
+    /// Tick of creation.
+    pub created_tick: u64,
+    /// Tick it started (0 before).
+    pub started_tick: u64,
+    /// Tick it ended or was aborted (0 before).
+    pub ended_tick: u64,
+    /// The winning team, once ended with one.
+    pub winner: Option<Team>,
+    /// Everyone who took part, by slot; never shrinks while the session lives.
+    pub participants: Vec<Participant>,
+    /// Its combat log.
+    pub log: CombatLog,
+}
+
+impl Session {
+    /// What `list` shows of it.
+    pub fn summary(&self) -> SessionSummary {
+        SessionSummary {
+            id: self.id,
+            created_tick: self.created_tick,
+            status: self.status(),
+            kind: self.kind.unwrap_or(SessionKind::PvpArena),
+            participant_count: u16::try_from(self.participants.len()).unwrap_or(u16::MAX),
+        }
+    }
+
+    /// Its status.
+    pub fn status(&self) -> SessionStatus {
+        self.status.unwrap_or(SessionStatus::Aborted)
+    }
+
+    /// The slot of the participant that is `member`.
+    pub fn slot_of(&self, member: Member) -> Option<u16> {
+        self.participants
+            .iter()
+            .position(|p| p.member == member)
+            .and_then(|slot| u16::try_from(slot).ok())
+    }
+
+    /// The slot of the participant with snapshot id `net_id`.
+    pub fn slot_of_net_id(&self, net_id: u32) -> Option<u16> {
+        self.participants
+            .iter()
+            .position(|p| p.net_id == net_id)
+            .and_then(|slot| u16::try_from(slot).ok())
+    }
+
+    /// The participant at `slot`.
+    pub fn participant(&self, slot: u16) -> Option<&Participant> {
+        self.participants.get(usize::from(slot))
+    }
+
+    /// The participant at `slot`, mutably.
+    pub fn participant_mut(&mut self, slot: u16) -> Option<&mut Participant> {
+        self.participants.get_mut(usize::from(slot))
+    }
+}
+
+/// Filters of a list query; `None` matches everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionFilter {
+    /// Only sessions with this status.
+    pub status: Option<SessionStatus>,
+    /// Only sessions of this type.
+    pub kind: Option<SessionKind>,
+    /// Only sessions this player took part in.
+    pub player: Option<ClientId>,
+}
+
+impl SessionFilter {
+    fn matches(&self, session: &Session) -> bool {
+        self.status.is_none_or(|status| session.status == Some(status))
+            && self.kind.is_none_or(|kind| session.kind == Some(kind))
+            && self
+                .player
+                .is_none_or(|client| session.slot_of(Member::Player(client)).is_some())
+    }
+}
+
+/// Every session the world remembers.
+#[derive(Debug, Default, Resource)]
+pub struct Sessions {
+    slots: Vec<Session>,
+    free: Vec<u32>,
+    by_id: HashMap<SessionId, u32>,
+    /// Slot and id in creation order; entries whose slot now holds another id are stale and
+    /// skipped, and dropped once they reach the front.
+    order: std::collections::VecDeque<(u32, SessionId)>,
+    next_id: u64,
+    open: u32,
+}
+
+impl Sessions {
+    /// The session with `id`.
+    pub fn get(&self, id: SessionId) -> Option<&Session> {
+        let slot = *self.by_id.get(&id)?;
+        self.slots.get(slot as usize)
+    }
+
+    /// The session with `id`, mutably.
+    pub fn get_mut(&mut self, id: SessionId) -> Option<&mut Session> {
+        let slot = *self.by_id.get(&id)?;
+        self.slots.get_mut(slot as usize)
+    }
+
+    /// Sessions pending or active.
+    pub fn open_count(&self) -> u32 {
+        self.open
+    }
+
+    /// Sessions remembered (open, ended and aborted).
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when no session is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Creates a pending session from `init`, reusing a free slot when there is one, and returns
+    /// it. `init` receives a cleared session whose id and status are already set.
+    pub(crate) fn create(&mut self, log_capacity: usize, init: impl FnOnce(&mut Session)) -> &mut Session {
+        self.next_id += 1;
+        let id = SessionId(self.next_id);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(Session::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.by_id.insert(id, slot);
+        self.order.push_back((slot, id));
+        self.open += 1;
+        let index = slot as usize;
+        let session = &mut self.slots[index];
+        session.participants.clear();
+        session.log.reset(log_capacity);
+        session.id = id;
+        session.status = Some(SessionStatus::Pending);
+        session.started_tick = 0;
+        session.ended_tick = 0;
+        session.winner = None;
+        init(session);
+        session
+    }
+
+    /// Marks `id` ended or aborted at `tick`; the open count drops. Returns false when it was
+    /// not open.
+    pub(crate) fn close(
+        &mut self,
+        id: SessionId,
+        status: SessionStatus,
+        tick: u64,
+        winner: Option<Team>,
+    ) -> bool {
+        let Some(session) = self.get_mut(id) else {
+            return false;
+        };
+        if !session.status().is_open() {
+            return false;
+        }
+        session.status = Some(status);
+        session.ended_tick = tick;
+        session.winner = winner;
+        self.open -= 1;
+        true
+    }
+
+    /// Forgets `id`; its slot is reused by a later create.
+    pub(crate) fn remove(&mut self, id: SessionId) {
+        let Some(slot) = self.by_id.remove(&id) else {
+            return;
+        };
+        if let Some(session) = self.slots.get_mut(slot as usize) {
+            if session.status().is_open() {
+                self.open -= 1;
+            }
+            session.id = SessionId(0);
+            session.status = None;
+        }
+        self.free.push(slot);
+        while let Some(&(slot, id)) = self.order.front() {
+            if self.slots.get(slot as usize).is_some_and(|s| s.id == id) {
+                break;
+            }
+            self.order.pop_front();
+        }
+    }
+
+    /// Up to `limit` sessions matching `filter`, newest first, after skipping `offset` matches;
+    /// returns the number written to `out` (which is appended to, not cleared).
+    pub fn list(
+        &self,
+        filter: &SessionFilter,
+        offset: u32,
+        limit: u32,
+        out: &mut Vec<SessionSummary>,
+    ) -> usize {
+        let live = self
+            .order
+            .iter()
+            .rev()
+            .filter_map(|&(slot, id)| self.slots.get(slot as usize).filter(|session| session.id == id));
+        let before = out.len();
+        out.extend(
+            live.filter(|session| filter.matches(session))
+                .skip(offset as usize)
+                .take(limit as usize)
+                .map(Session::summary),
+        );
+        out.len() - before
+    }
+
+    /// Ids of sessions in creation order, open or not; for systems that sweep them.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.order
+            .iter()
+            .filter(|&&(slot, id)| self.slots.get(slot as usize).is_some_and(|s| s.id == id))
+            .map(|&(_, id)| id)
+    }
+}
