@@ -2,15 +2,18 @@
 //! [`resolve_hits`] runs the damage formula over all of them in one SIMD pass, then applies them
 //! in queue order (health, statistics, kills and assists, effects, log and events).
 
+use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
 use bevy_ecs::world::{Mut, World};
 
 use super::damage::{HitLanes, resolve_simd};
+use super::effects::EffectRule;
 use super::fighter::Fighter;
 use super::kinds::{ParticipantStatus, SessionId};
 use super::log::LogEvent;
 use super::rules::CombatRules;
 use super::sessions::Sessions;
+use super::status::update_speed;
 use crate::sim::gameplay::{Defense, Motion, MotionHandle, Vitals};
 use crate::sim::output::{Outbox, SimEvent};
 use crate::sim::resources::{FrameArena, Tick};
@@ -154,11 +157,8 @@ fn apply_hit(world: &mut World, hit: &PendingHit, amount: f32) {
         );
     }
     let mut applied = None;
-    if let (Some(rule), Some(entity), false) = (effect_rule, target_entity, died)
-        && let Some(mut fighter) = world.get_mut::<Fighter>(entity)
-    {
-        let effect = hit.effect.unwrap_or(0);
-        applied = Some((effect, fighter.effects.apply(effect, &rule)));
+    if let (Some(rule), Some(entity), false) = (effect_rule, target_entity, died) {
+        applied = apply_effect(world, entity, hit.effect.unwrap_or(0), &rule);
     }
     if let Some((effect, stacks)) = applied
         && let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(hit.session)
@@ -192,8 +192,22 @@ fn apply_hit(world: &mut World, hit: &PendingHit, amount: f32) {
     }
 }
 
+/// Applies effect `effect` to the fighter `entity` and, since it may slow or freeze, its speed at
+/// once; returns the effect and its stacks.
+fn apply_effect(world: &mut World, entity: Entity, effect: u8, rule: &EffectRule) -> Option<(u8, u8)> {
+    let handle = *world.get::<MotionHandle>(entity)?;
+    world.resource_scope(|world, rules: Mut<CombatRules>| {
+        world.resource_scope(|world, mut motion: Mut<Motion>| {
+            let mut fighter = world.get_mut::<Fighter>(entity)?;
+            let stacks = fighter.effects.apply(effect, rule);
+            update_speed(&mut fighter, handle, &rules, &mut motion, false);
+            Some((effect, stacks))
+        })
+    })
+}
+
 /// Writes a participant's health to its entity; the dead stop moving and lose their effects.
-pub(crate) fn sync_vitals(world: &mut World, entity: bevy_ecs::entity::Entity, health: f32, died: bool) {
+pub(crate) fn sync_vitals(world: &mut World, entity: Entity, health: f32, died: bool) {
     if let Some(mut vitals) = world.get_mut::<Vitals>(entity) {
         vitals.health = health;
     }

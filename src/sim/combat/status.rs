@@ -56,10 +56,22 @@ pub(crate) fn advance_effects(
                     .push(tick.0, LogEvent::EffectExpired { target: slot, effect });
             }
         });
-        let factor = fighter.effects.move_factor(&rules.effects);
-        if factor != fighter.applied_move_factor || reloaded {
-            fighter.applied_move_factor = factor;
-            motion.set_speed(*handle, fighter.base_speed_mps * factor);
-        }
+        update_speed(fighter, *handle, &rules, &mut motion, reloaded);
+    }
+}
+
+/// Writes the fighter's speed after its movement effects to its body, when it changed (or always,
+/// with `force`).
+pub(crate) fn update_speed(
+    fighter: &mut Fighter,
+    handle: MotionHandle,
+    rules: &CombatRules,
+    motion: &mut Motion,
+    force: bool,
+) {
+    let factor = fighter.effects.move_factor(&rules.effects);
+    if factor != fighter.applied_move_factor || force {
+        fighter.applied_move_factor = factor;
+        motion.set_speed(handle, fighter.base_speed_mps * factor);
     }
 }

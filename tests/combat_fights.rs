@@ -1,0 +1,492 @@
+//! Fights through the simulation's command door: weapon fire with the damage formula computed by
+//! hand, fire interval, ammunition, the action rate limit, range, status effects (freeze, burn),
+//! kills ending a session with rewards, a raid that NPCs win with no client input, and a weapon
+//! edit taking effect on the next tick.
+
+mod common;
+
+use std::sync::Arc;
+
+use necpsim::config::Config;
+use necpsim::sim::combat::{
+    Difficulty, LogEvent, Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team,
+};
+use necpsim::sim::{
+    Action, ActionInput, ClientId, Command, Grant, MoveInput, Outbox, Refusal, ReplyBody, SessionSettings,
+    Sim, SimEvent, Target,
+};
+
+fn config_with(edit: impl FnOnce(&mut Config)) -> Config {
+    let mut config = common::load_bundled();
+    config.gameplay.world.spawn.radius_m = 3.0;
+    edit(&mut config);
+    config
+}
+
+fn tick(sim: &mut Sim, commands: &[(u64, Command)]) -> Outbox {
+    for &(client, command) in commands {
+        sim.submit(ClientId(client), command).expect("inbox has room");
+    }
+    sim.step();
+    let mut outbox = Outbox::default();
+    sim.drain_outputs(&mut outbox);
+    outbox
+}
+
+fn refusals(outbox: &Outbox, client: u64) -> Vec<Refusal> {
+    outbox
+        .replies
+        .iter()
+        .filter(|r| r.client == ClientId(client))
+        .filter_map(|r| match r.body {
+            ReplyBody::Refused(refusal) => Some(refusal),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Players 1 (team A) and 2 (team B) in an active 1-vs-1 arena; returns the session and the
+/// players' snapshot ids.
+fn duel(sim: &mut Sim, roles: [Role; 2]) -> (SessionId, [u32; 2]) {
+    let out = tick(sim, &[(1, Command::Join), (2, Command::Join)]);
+    let net_ids: Vec<u32> = out
+        .replies
+        .iter()
+        .filter_map(|r| match r.body {
+            ReplyBody::Joined { net_id } => Some(net_id),
+            _ => None,
+        })
+        .collect();
+    let settings = SessionSettings {
+        kind: SessionKind::PvpArena,
+        zone_id: 1,
+        difficulty: Difficulty::Normal,
+        team_size: Some(1),
+        time_limit_s: None,
+    };
+    let out = tick(sim, &[(1, Command::CreateSession(settings))]);
+    let ReplyBody::SessionCreated { session } = out.replies[0].body else {
+        panic!("create refused")
+    };
+    let out = tick(
+        sim,
+        &[
+            (
+                1,
+                Command::JoinSession {
+                    session,
+                    team: Team::TeamA,
+                    role: roles[0],
+                },
+            ),
+            (
+                2,
+                Command::JoinSession {
+                    session,
+                    team: Team::TeamB,
+                    role: roles[1],
+                },
+            ),
+        ],
+    );
+    assert!(
+        out.replies
+            .iter()
+            .all(|r| matches!(r.body, ReplyBody::SessionJoined { .. }))
+    );
+    tick(sim, &[]);
+    (session, [net_ids[0], net_ids[1]])
+}
+
+fn act(session: SessionId, action: Action, target: u32) -> Command {
+    Command::Act(ActionInput {
+        session,
+        action,
+        target: Target::Entity(target),
+    })
+}
+
+/// The damage of every hit event in `outbox`.
+fn hits(outbox: &Outbox) -> Vec<(Option<u32>, f32, bool)> {
+    outbox
+        .events
+        .iter()
+        .filter_map(|e| match *e {
+            SimEvent::Hit {
+                attacker,
+                damage,
+                crit,
+                ..
+            } => Some((attacker, damage, crit)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_rifle_hit_matches_the_formula_and_the_fire_interval_holds() {
+    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
+    let (session, [a, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    // Assault rifle 18 base, +20 % attack power = 21.6; the target's armour 20 takes
+    // 21.6 × 20 / 120 = 3.6: 18.0, or 21.6 × 1.6 − 3.6 = 31.36 on a crit.
+    let out = tick(
+        &mut sim,
+        &[
+            (1, act(session, Action::Fire, b)),
+            (1, act(session, Action::Fire, b)),
+        ],
+    );
+    assert_eq!(refusals(&out, 1), [Refusal::OnCooldown]);
+    let [(attacker, damage, crit)] = hits(&out)[..] else {
+        panic!("one hit expected: {:?}", hits(&out))
+    };
+    assert_eq!(attacker, Some(a));
+    let expected = if crit { 31.36 } else { 18.0 };
+    assert!((damage - expected).abs() < 1e-3, "{damage} (crit {crit})");
+
+    // 100 ms between shots is 6 ticks at 60 Hz: refused for 5 more ticks, then allowed.
+    let mut fired_at = None;
+    for n in 1..=6 {
+        let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+        if refusals(&out, 1).is_empty() {
+            fired_at = Some(n);
+            break;
+        }
+        assert_eq!(refusals(&out, 1), [Refusal::OnCooldown]);
+    }
+    assert_eq!(fired_at, Some(6));
+}
+
+#[test]
+fn an_empty_magazine_reloads_and_actions_beyond_the_rate_are_refused() {
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        let rifle = config
+            .combat
+            .weapons
+            .weapons
+            .get_mut("assault_rifle")
+            .expect("rifle");
+        rifle.magazine = 2;
+        rifle.reload_ms = 1000;
+        rifle.base_damage = 1.0;
+    })));
+    let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let mut outcomes = Vec::new();
+    for _ in 0..80 {
+        let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+        outcomes.push(refusals(&out, 1).first().copied());
+    }
+    let shots: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    // Two shots 6 ticks apart empty the magazine; the reload takes 60 ticks from the second.
+    assert_eq!(shots[..3], [0, 6, 66]);
+    assert!(outcomes[7..66].iter().all(|r| *r == Some(Refusal::Reloading)));
+
+    // 100 actions per second with a bucket of a second's worth, full again: a burst of 150 in one
+    // tick has 50 refused for the rate (and the rest for the fire interval or the reload).
+    let burst: Vec<(u64, Command)> = (0..150).map(|_| (1, act(session, Action::Fire, b))).collect();
+    let out = tick(&mut sim, &burst);
+    let limited = refusals(&out, 1)
+        .iter()
+        .filter(|r| **r == Refusal::RateLimited)
+        .count();
+    assert_eq!(limited, 50);
+}
+
+#[test]
+fn a_target_out_of_range_or_on_ones_own_team_is_refused() {
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        config
+            .combat
+            .weapons
+            .weapons
+            .get_mut("assault_rifle")
+            .expect("rifle")
+            .range_m = 0.001;
+    })));
+    let (session, [a, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+    assert_eq!(refusals(&out, 1), [Refusal::OutOfRange]);
+    let out = tick(
+        &mut sim,
+        &[
+            (1, act(session, Action::Fire, a)),
+            (1, act(session, Action::Fire, 424_242)),
+        ],
+    );
+    assert_eq!(
+        refusals(&out, 1),
+        [Refusal::InvalidTarget, Refusal::InvalidTarget]
+    );
+    let out = tick(&mut sim, &[(1, act(session, Action::Ability(3), b))]);
+    assert_eq!(refusals(&out, 1), [Refusal::NoSuchAbility]);
+    assert!(hits(&out).is_empty());
+}
+
+#[test]
+fn freeze_stops_actions_and_movement_for_three_seconds() {
+    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
+    let (session, [a, b]) = duel(&mut sim, [Role::Tech, Role::Assault]);
+    // The tech's slot 0 is short_circuit: cyber damage and freeze.
+    let out = tick(&mut sim, &[(1, act(session, Action::Ability(0), b))]);
+    assert!(refusals(&out, 1).is_empty(), "{:?}", refusals(&out, 1));
+    let start = sim.player_position(ClientId(2)).expect("joined");
+    let mut stunned_ticks = 0;
+    for seq in 1..=200u32 {
+        let steer = Command::Move(MoveInput {
+            seq,
+            client_tick: u32::try_from(sim.tick()).expect("small") + 1,
+            move_x: 1.0,
+            ..MoveInput::default()
+        });
+        let out = tick(&mut sim, &[(2, steer), (2, act(session, Action::Fire, a))]);
+        if refusals(&out, 2).contains(&Refusal::Stunned) {
+            stunned_ticks += 1;
+            let now = sim.player_position(ClientId(2)).expect("joined");
+            assert_eq!(now, start, "a frozen player does not move");
+        }
+    }
+    // 3 s at 60 Hz; the first tick of the freeze was the tick it landed.
+    assert!((179..=180).contains(&stunned_ticks), "{stunned_ticks}");
+    assert_ne!(
+        sim.player_position(ClientId(2)),
+        Some(start),
+        "moves again after the freeze"
+    );
+}
+
+#[test]
+fn burn_pulses_once_a_second_through_the_formula() {
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        let thermite = config
+            .combat
+            .abilities
+            .abilities
+            .get_mut("thermite_charge")
+            .expect("thermite");
+        thermite.base_damage = 0.0;
+    })));
+    let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    // Assault's slot 1 is thermite_charge: burn, an area of 4 m around the target.
+    let out = tick(&mut sim, &[(1, act(session, Action::Ability(1), b))]);
+    assert!(refusals(&out, 1).is_empty(), "{:?}", refusals(&out, 1));
+    let mut pulses = Vec::new();
+    for n in 1..=400 {
+        let out = tick(&mut sim, &[]);
+        pulses.extend(
+            hits(&out)
+                .into_iter()
+                .filter(|(attacker, ..)| attacker.is_none())
+                .map(|h| (n, h.1)),
+        );
+    }
+    // 15 per second, fire ×1.2 = 18, less armour 15 × 20 / 120 = 2.5: 15.5 per pulse, every 60
+    // ticks for 5 s.
+    assert_eq!(
+        pulses.iter().map(|p| p.0).collect::<Vec<_>>(),
+        [60, 120, 180, 240, 300]
+    );
+    assert!(pulses.iter().all(|p| (p.1 - 15.5).abs() < 1e-4), "{pulses:?}");
+}
+
+#[test]
+fn a_kill_ends_the_duel_and_pays_the_winner() {
+    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
+    let (session, [a, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let mut ended = None;
+    let mut rewards = Vec::new();
+    for _ in 0..600 {
+        let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+        rewards.extend(out.rewards.iter().copied());
+        if out.events.contains(&SimEvent::Killed {
+            session,
+            killer: Some(a),
+            target: b,
+        }) {
+            ended = out.events.iter().find_map(|e| match *e {
+                SimEvent::SessionChanged { status, .. } => Some(status),
+                _ => None,
+            });
+            break;
+        }
+    }
+    assert_eq!(ended, Some(SessionStatus::Ended));
+    let out = tick(&mut sim, &[(3, Command::GetSession { session })]);
+    let ReplyBody::Session(view) = out.replies[0].body else {
+        panic!("get refused")
+    };
+    assert_eq!(view.winner, Some(Team::TeamA));
+    let [winner, loser] = view.participants.of(&out.participants) else {
+        panic!("two participants")
+    };
+    assert_eq!(
+        (winner.kills, loser.deaths, loser.status),
+        (1, 1, ParticipantStatus::Dead)
+    );
+    assert!((loser.damage_taken - loser.max_health).abs() < 1e-3);
+    assert!((winner.damage_dealt - loser.damage_taken).abs() < 1e-3);
+    assert_eq!(winner.shots_fired, winner.shots_hit);
+    assert!(view.log.of(&out.log).iter().any(|e| matches!(
+        e.event,
+        LogEvent::Kill {
+            killer: Some(0),
+            target: 1
+        }
+    )));
+
+    let of = |client: u64| -> Vec<Grant> {
+        rewards
+            .iter()
+            .filter(|r| r.client == ClientId(client))
+            .map(|r| r.grant)
+            .collect()
+    };
+    let won = of(1);
+    assert_eq!(
+        won[..2],
+        [
+            Grant::Experience(550),
+            Grant::Currency {
+                currency: 1,
+                minor: 25_000
+            }
+        ]
+    );
+    assert!(
+        matches!(won[2..], [Grant::Item { .. }]),
+        "one loot roll for the winner: {won:?}"
+    );
+    assert_eq!(
+        of(2),
+        [
+            Grant::Experience(150),
+            Grant::Currency {
+                currency: 1,
+                minor: 5_000
+            }
+        ]
+    );
+    assert_eq!(
+        sim.player_count(),
+        2,
+        "players stay in the world after the session"
+    );
+}
+
+#[test]
+fn a_raid_runs_to_its_end_with_no_client_input() {
+    // A sturdy player, so that the NPCs have to chase and fight for a while.
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        config.gameplay.characters.player.max_health = 20_000.0;
+    })));
+    tick(&mut sim, &[(1, Command::Join)]);
+    let settings = SessionSettings {
+        kind: SessionKind::PveRaid,
+        zone_id: 3,
+        difficulty: Difficulty::Hard,
+        team_size: Some(1),
+        time_limit_s: None,
+    };
+    let out = tick(&mut sim, &[(1, Command::CreateSession(settings))]);
+    let ReplyBody::SessionCreated { session } = out.replies[0].body else {
+        panic!("create refused")
+    };
+    let join = Command::JoinSession {
+        session,
+        team: Team::TeamA,
+        role: Role::Support,
+    };
+    let mut outputs = vec![tick(&mut sim, &[(1, join)])];
+    let out = tick(&mut sim, &[(2, Command::GetSession { session })]);
+    let ReplyBody::Session(view) = out.replies[0].body else {
+        panic!("get refused")
+    };
+    let participants = view.participants.of(&out.participants);
+    let npcs: Vec<_> = participants.iter().filter(|p| p.team == Team::TeamB).collect();
+    assert_eq!(npcs.len(), 4, "the raid's NPCs spawned at the start");
+    let boss = npcs.iter().find(|p| p.max_health > 1000.0).expect("a boss");
+    assert!(matches!(boss.member, Member::Npc(_)));
+    assert_eq!(boss.max_health, 5000.0 * 1.5, "hard: NPC health ×1.5");
+    outputs.push(out);
+
+    for _ in 0..(60 * 120) {
+        let out = tick(&mut sim, &[]);
+        let ended = out.events.iter().any(|e| {
+            matches!(
+                e,
+                SimEvent::SessionChanged {
+                    status: SessionStatus::Ended,
+                    ..
+                }
+            )
+        });
+        outputs.push(out);
+        if ended {
+            break;
+        }
+    }
+    let out = tick(&mut sim, &[(2, Command::GetSession { session })]);
+    let ReplyBody::Session(view) = out.replies[0].body else {
+        panic!("get refused")
+    };
+    assert_eq!(view.summary.status, SessionStatus::Ended);
+    assert_eq!(view.winner, Some(Team::TeamB), "the NPCs won");
+    assert!(
+        view.ended_tick > view.started_tick + 60,
+        "a fight of more than a second"
+    );
+    let participants = view.participants.of(&out.participants);
+    let npc_damage: f32 = participants
+        .iter()
+        .filter(|p| p.team == Team::TeamB)
+        .map(|p| p.damage_dealt)
+        .sum();
+    assert!((npc_damage - 20_000.0).abs() < 1e-2, "{npc_damage}");
+    assert!(
+        participants
+            .iter()
+            .filter(|p| p.team == Team::TeamB)
+            .all(|p| p.shots_fired > 1)
+    );
+
+    let experience: Vec<Grant> = outputs
+        .iter()
+        .flat_map(|out| &out.rewards)
+        .filter(|r| matches!(r.grant, Grant::Experience(_)))
+        .map(|r| r.grant)
+        .collect();
+    assert_eq!(
+        experience,
+        [Grant::Experience(300)],
+        "experience_loss 200 × 150 %"
+    );
+}
+
+#[test]
+fn a_weapon_edit_applies_on_the_next_tick() {
+    let config = config_with(|_| {});
+    let mut sim = Sim::new(Arc::new(config.clone()));
+    let (session, [_, b]) = duel(&mut sim, [Role::Stealth, Role::Support]);
+    let mut edited = config;
+    let spike = edited
+        .combat
+        .weapons
+        .weapons
+        .get_mut("neural_spike")
+        .expect("spike");
+    // No crits, no effects: 200 base, +15 % = 230, cyber ×1.3 = 299, armour 20 takes 230 / 6.
+    spike.base_damage = 200.0;
+    spike.crit_chance = 0.0;
+    spike.effect = None;
+    sim.apply_config(Arc::new(edited));
+    let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+    let [(_, damage, _)] = hits(&out)[..] else {
+        panic!("one hit: {:?}", hits(&out))
+    };
+    let expected: f32 = (299.0 - 230.0 / 6.0f32).min(100.0);
+    assert!((damage - expected).abs() < 1e-3, "{damage} vs {expected}");
+}

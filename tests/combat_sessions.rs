@@ -1,0 +1,368 @@
+//! Combat sessions through the simulation's command door: create, join, leave, end, get and list
+//! with the seed's semantics, the lifecycle pending → active → ended | aborted, and a typed refusal
+//! (changing nothing) for every operation that is not allowed.
+
+mod common;
+
+use std::sync::Arc;
+
+use necpsim::config::Config;
+use necpsim::sim::combat::{
+    Difficulty, Member, ParticipantStatus, Role, SessionFilter, SessionId, SessionKind, SessionStatus, Team,
+};
+use necpsim::sim::{
+    ClientId, Command, Grant, ListQuery, Outbox, Refusal, ReplyBody, SessionSettings, Sim, SimEvent,
+};
+
+/// A world of the bundled assets with everyone spawning within a few metres of the origin.
+fn world_with(edit: impl FnOnce(&mut Config)) -> Sim {
+    let mut config = common::load_bundled();
+    config.gameplay.world.spawn.radius_m = 3.0;
+    edit(&mut config);
+    Sim::new(Arc::new(config))
+}
+
+/// Submits `commands` in order, steps once and returns the outputs.
+fn tick(sim: &mut Sim, commands: &[(u64, Command)]) -> Outbox {
+    for &(client, command) in commands {
+        sim.submit(ClientId(client), command).expect("inbox has room");
+    }
+    sim.step();
+    let mut outbox = Outbox::default();
+    sim.drain_outputs(&mut outbox);
+    outbox
+}
+
+/// The bodies of the replies to `client`, in order.
+fn replies(outbox: &Outbox, client: u64) -> Vec<ReplyBody> {
+    outbox
+        .replies
+        .iter()
+        .filter(|r| r.client == ClientId(client))
+        .map(|r| r.body)
+        .collect()
+}
+
+/// The only reply to `client`.
+fn reply(outbox: &Outbox, client: u64) -> ReplyBody {
+    let bodies = replies(outbox, client);
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    bodies[0]
+}
+
+fn settings(kind: SessionKind, team_size: u16) -> SessionSettings {
+    SessionSettings {
+        kind,
+        zone_id: 7,
+        difficulty: Difficulty::Normal,
+        team_size: Some(team_size),
+        time_limit_s: None,
+    }
+}
+
+fn create(sim: &mut Sim, client: u64, settings: SessionSettings) -> SessionId {
+    match reply(&tick(sim, &[(client, Command::CreateSession(settings))]), client) {
+        ReplyBody::SessionCreated { session } => session,
+        other => panic!("create refused: {other:?}"),
+    }
+}
+
+fn join_world(sim: &mut Sim, clients: &[u64]) {
+    let joins: Vec<(u64, Command)> = clients.iter().map(|&c| (c, Command::Join)).collect();
+    tick(sim, &joins);
+}
+
+fn join(session: SessionId, team: Team, role: Role) -> Command {
+    Command::JoinSession { session, team, role }
+}
+
+#[test]
+fn a_pvp_arena_starts_when_both_teams_are_full_and_get_shows_its_participants() {
+    let mut sim = world_with(|_| {});
+    join_world(&mut sim, &[1, 2, 3]);
+    let session = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
+
+    let out = tick(&mut sim, &[(1, join(session, Team::TeamA, Role::Assault))]);
+    assert_eq!(reply(&out, 1), ReplyBody::SessionJoined { session, slot: 0 });
+    let out = tick(&mut sim, &[(3, Command::GetSession { session })]);
+    let ReplyBody::Session(view) = reply(&out, 3) else {
+        panic!("get refused")
+    };
+    assert_eq!(view.summary.status, SessionStatus::Pending);
+
+    let out = tick(&mut sim, &[(2, join(session, Team::TeamB, Role::Support))]);
+    assert!(out.events.contains(&SimEvent::SessionChanged {
+        session,
+        status: SessionStatus::Active
+    }));
+    let out = tick(&mut sim, &[(3, Command::GetSession { session })]);
+    let ReplyBody::Session(view) = reply(&out, 3) else {
+        panic!("get refused")
+    };
+    assert_eq!(view.summary.status, SessionStatus::Active);
+    assert_eq!(
+        (view.summary.kind, view.zone_id, view.team_size),
+        (SessionKind::PvpArena, 7, 1)
+    );
+    assert_eq!(view.summary.participant_count, 2);
+    let participants = view.participants.of(&out.participants);
+    assert_eq!(participants[0].member, Member::Player(ClientId(1)));
+    assert_eq!(
+        (participants[0].team, participants[0].role),
+        (Team::TeamA, Role::Assault)
+    );
+    assert_eq!(
+        (participants[1].team, participants[1].role),
+        (Team::TeamB, Role::Support)
+    );
+    assert!(
+        participants
+            .iter()
+            .all(|p| p.status == ParticipantStatus::Alive && p.health == p.max_health)
+    );
+    // Created, two joins, started.
+    let log: Vec<u64> = view.log.of(&out.log).iter().map(|e| e.seq).collect();
+    assert_eq!(log, [1, 2, 3, 4]);
+}
+
+#[test]
+fn every_refused_session_operation_has_its_code_and_changes_nothing() {
+    let mut sim = world_with(|config| config.combat.sessions.limits.max_open_sessions = 2);
+    join_world(&mut sim, &[1, 2, 3]);
+    let missing = SessionId(999);
+    let out = tick(
+        &mut sim,
+        &[
+            (1, join(missing, Team::TeamA, Role::Assault)),
+            (2, Command::GetSession { session: missing }),
+            (3, Command::EndSession { session: missing }),
+        ],
+    );
+    for client in 1..=3 {
+        assert_eq!(reply(&out, client), ReplyBody::Refused(Refusal::SessionNotFound));
+    }
+
+    let too_long = SessionSettings {
+        time_limit_s: Some(999_999),
+        ..settings(SessionKind::PvpArena, 1)
+    };
+    let too_big = settings(SessionKind::GuildWar, 101);
+    let out = tick(
+        &mut sim,
+        &[
+            (1, Command::CreateSession(too_long)),
+            (2, Command::CreateSession(too_big)),
+        ],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::InvalidSettings));
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::InvalidSettings));
+
+    let arena = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
+    let ffa = create(&mut sim, 1, settings(SessionKind::ExtractZone, 2));
+    let out = tick(
+        &mut sim,
+        &[(1, Command::CreateSession(settings(SessionKind::PvpArena, 1)))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::TooManySessions));
+
+    let out = tick(
+        &mut sim,
+        &[
+            (1, join(arena, Team::Solo, Role::Tech)),
+            (2, join(ffa, Team::TeamA, Role::Tech)),
+            (3, Command::LeaveSession { session: arena }),
+            (99, join(arena, Team::TeamA, Role::Tech)),
+        ],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::WrongTeam));
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::WrongTeam));
+    assert_eq!(reply(&out, 3), ReplyBody::Refused(Refusal::NotInSession));
+    assert_eq!(reply(&out, 99), ReplyBody::Refused(Refusal::NotJoined));
+
+    let out = tick(
+        &mut sim,
+        &[
+            (1, join(arena, Team::TeamA, Role::Tech)),
+            (2, join(arena, Team::TeamA, Role::Tech)),
+        ],
+    );
+    assert!(matches!(reply(&out, 1), ReplyBody::SessionJoined { .. }));
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::TeamFull));
+    let out = tick(
+        &mut sim,
+        &[
+            (1, join(ffa, Team::Solo, Role::Tech)),
+            (1, Command::EndSession { session: arena }),
+        ],
+    );
+    assert_eq!(
+        replies(&out, 1),
+        [
+            ReplyBody::Refused(Refusal::AlreadyInSession),
+            ReplyBody::Refused(Refusal::SessionNotActive)
+        ]
+    );
+    let out = tick(&mut sim, &[(2, Command::EndSession { session: arena })]);
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotSessionOwner));
+
+    for limit in [Some(0), Some(101)] {
+        let query = ListQuery {
+            limit,
+            ..ListQuery::default()
+        };
+        let out = tick(&mut sim, &[(3, Command::ListSessions(query))]);
+        assert_eq!(reply(&out, 3), ReplyBody::Refused(Refusal::InvalidSettings));
+    }
+    let out = tick(&mut sim, &[(3, Command::GetSession { session: arena })]);
+    let ReplyBody::Session(view) = reply(&out, 3) else {
+        panic!("get refused")
+    };
+    assert_eq!(
+        (view.summary.status, view.summary.participant_count),
+        (SessionStatus::Pending, 1)
+    );
+}
+
+#[test]
+fn list_pages_newest_first_with_filters() {
+    let mut sim = world_with(|_| {});
+    join_world(&mut sim, &[1, 2]);
+    let mut created = Vec::new();
+    for n in 0..60 {
+        let kind = if n % 3 == 0 {
+            SessionKind::PveRaid
+        } else {
+            SessionKind::PvpArena
+        };
+        created.push(create(&mut sim, 1, settings(kind, 1)));
+    }
+    tick(&mut sim, &[(2, join(created[10], Team::TeamA, Role::Stealth))]);
+
+    let list = |sim: &mut Sim, query: ListQuery| {
+        let out = tick(sim, &[(1, Command::ListSessions(query))]);
+        let ReplyBody::SessionList { summaries } = reply(&out, 1) else {
+            panic!("list refused")
+        };
+        summaries.of(&out.summaries).to_vec()
+    };
+    let page = list(&mut sim, ListQuery::default());
+    assert_eq!(page.len(), 50, "default limit");
+    let ids: Vec<SessionId> = page.iter().map(|s| s.id).collect();
+    let newest: Vec<SessionId> = created.iter().rev().take(50).copied().collect();
+    assert_eq!(ids, newest);
+    assert!(page.windows(2).all(|w| w[0].created_tick >= w[1].created_tick));
+
+    let raids = ListQuery {
+        filter: SessionFilter {
+            kind: Some(SessionKind::PveRaid),
+            ..SessionFilter::default()
+        },
+        offset: 5,
+        limit: Some(100),
+    };
+    let page = list(&mut sim, raids);
+    let expected: Vec<SessionId> = created.iter().step_by(3).rev().skip(5).copied().collect();
+    assert_eq!(page.iter().map(|s| s.id).collect::<Vec<_>>(), expected);
+
+    let mine = ListQuery {
+        filter: SessionFilter {
+            player: Some(ClientId(2)),
+            status: Some(SessionStatus::Pending),
+            ..SessionFilter::default()
+        },
+        ..ListQuery::default()
+    };
+    let page = list(&mut sim, mine);
+    assert_eq!(
+        page.iter()
+            .map(|s| (s.id, s.participant_count))
+            .collect::<Vec<_>>(),
+        [(created[10], 1)]
+    );
+}
+
+#[test]
+fn a_pending_session_that_never_fills_is_aborted_and_later_forgotten() {
+    let mut sim = world_with(|config| {
+        config.combat.sessions.limits.pending_expiry_s = 1.0;
+        config.combat.sessions.limits.ended_retention_s = 1.0;
+    });
+    join_world(&mut sim, &[1]);
+    let session = create(&mut sim, 1, settings(SessionKind::PvpArena, 2));
+    let aborted = (0..120)
+        .map(|_| tick(&mut sim, &[]))
+        .position(|out| {
+            out.events.contains(&SimEvent::SessionChanged {
+                session,
+                status: SessionStatus::Aborted,
+            })
+        })
+        .expect("aborted within two seconds");
+    assert!(
+        (55..=60).contains(&aborted),
+        "after one second of 60 Hz ticks, got {aborted}"
+    );
+    assert!(
+        tick(&mut sim, &[]).rewards.is_empty(),
+        "an aborted session pays nothing"
+    );
+    for _ in 0..60 {
+        tick(&mut sim, &[]);
+    }
+    let out = tick(&mut sim, &[(1, Command::GetSession { session })]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotFound));
+}
+
+#[test]
+fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_session() {
+    let mut sim = world_with(|_| {});
+    join_world(&mut sim, &[1, 2, 3]);
+    let session = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
+    tick(&mut sim, &[(2, join(session, Team::TeamA, Role::Assault))]);
+    let out = tick(&mut sim, &[(2, Command::LeaveSession { session })]);
+    assert_eq!(reply(&out, 2), ReplyBody::SessionLeft { session });
+    tick(
+        &mut sim,
+        &[
+            (2, join(session, Team::TeamB, Role::Assault)),
+            (3, join(session, Team::TeamA, Role::Tech)),
+        ],
+    );
+    let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
+    assert_eq!(
+        reply(&out, 1),
+        ReplyBody::SessionEnded {
+            session,
+            winner: None
+        }
+    );
+    assert!(out.events.contains(&SimEvent::SessionChanged {
+        session,
+        status: SessionStatus::Ended
+    }));
+    // Both players took part and lost (a draw): experience_loss and currency_loss_minor each.
+    for client in [2, 3] {
+        let grants: Vec<Grant> = out
+            .rewards
+            .iter()
+            .filter(|r| r.client == ClientId(client) && r.session == session)
+            .map(|r| r.grant)
+            .collect();
+        assert_eq!(
+            grants,
+            [
+                Grant::Experience(150),
+                Grant::Currency {
+                    currency: 1,
+                    minor: 5000
+                }
+            ]
+        );
+    }
+    let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotActive));
+    // Free again: the players may join another session.
+    let next = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
+    let out = tick(&mut sim, &[(2, join(next, Team::TeamA, Role::Assault))]);
+    assert!(matches!(reply(&out, 2), ReplyBody::SessionJoined { .. }));
+}
