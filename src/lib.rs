@@ -10,6 +10,7 @@
 //! - [`config`]: the typed form of every designer file, with errors that name file, line and key.
 //! - [`sim`]: the deterministic world, advanced one tick at a time in the phases
 //!   Input → Gameplay → Combat → Economy → Output.
+//! - [`protocol`]: the wire messages (rkyv), converted from the sim's outputs.
 //! - [`server`]: the process around the sim: the fixed-rate tick thread with catch-up and drop
 //!   accounting, the asset watcher, the data directory lock and the bound socket.
 //! - [`telemetry`]: logging setup.
@@ -23,6 +24,7 @@
 pub mod bench;
 pub mod client;
 pub mod config;
+pub mod protocol;
 pub mod server;
 pub mod sim;
 pub mod telemetry;

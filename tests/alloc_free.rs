@@ -1,7 +1,9 @@
 //! Steady-state ticks must not touch the heap: after warm-up, stepping a world of 10,000 moving
 //! players and 2,000 wanderers performs zero allocations, with a fresh input from every player and an
 //! acknowledgement of every snapshot each tick, snapshots encoded for every player and outputs
-//! drained. A counting global allocator, armed only on this thread, proves it.
+//! drained; and ticks full of combat session gets, lists and creates in a world of 10,000
+//! sessions allocate nothing either. A counting global allocator, armed only on this thread,
+//! proves it.
 
 mod common;
 
@@ -10,7 +12,10 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use necpsim::config::Config;
-use necpsim::sim::{ClientId, Command, MoveInput, Outbox, SNAPSHOT_HISTORY, Sim};
+use necpsim::sim::combat::{Difficulty, Role, SessionId, SessionKind, Team};
+use necpsim::sim::{
+    ClientId, Command, ListQuery, MoveInput, Outbox, ReplyBody, SNAPSHOT_HISTORY, SessionSettings, Sim,
+};
 
 struct CountingAllocator;
 
@@ -162,4 +167,112 @@ fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
         (0, 0),
         "{counters:?}"
     );
+}
+
+fn arena_settings() -> SessionSettings {
+    SessionSettings {
+        kind: SessionKind::PvpArena,
+        zone_id: 1,
+        difficulty: Difficulty::Normal,
+        team_size: Some(1),
+        time_limit_s: None,
+    }
+}
+
+/// Steps once with `commands` from client 0 and drains.
+fn tick_with(sim: &mut Sim, outbox: &mut Outbox, commands: impl IntoIterator<Item = Command>) {
+    for command in commands {
+        sim.submit(ClientId(0), command).expect("inbox has room");
+    }
+    sim.step();
+    sim.drain_outputs(outbox);
+}
+
+#[test]
+fn session_gets_lists_and_creates_do_not_allocate_after_warm_up() {
+    let mut config = common::load_bundled();
+    config.server.sim.inbox_capacity = 1 << 16;
+    config.combat.sessions.limits.max_open_sessions = 100_000;
+    config.combat.sessions.limits.pending_expiry_s = 1.0;
+    config.combat.sessions.limits.ended_retention_s = 0.0;
+    let mut sim = Sim::new(Arc::new(config));
+    let mut outbox = Outbox::default();
+
+    // 10,000 sessions, 100 of them with a duel going on, and 3,000 more that expire and are
+    // forgotten, leaving reusable slots behind.
+    tick_with(
+        &mut sim,
+        &mut outbox,
+        (0..13_000).map(|_| Command::CreateSession(arena_settings())),
+    );
+    let sessions: Vec<SessionId> = outbox
+        .replies
+        .iter()
+        .filter_map(|r| match r.body {
+            ReplyBody::SessionCreated { session } => Some(session),
+            _ => None,
+        })
+        .collect();
+    for player in 1..=200u64 {
+        sim.submit(ClientId(player), Command::Join).expect("room");
+    }
+    tick_with(&mut sim, &mut outbox, []);
+    for duel in 0..100u64 {
+        let session = sessions[duel as usize];
+        for (player, team) in [(2 * duel + 1, Team::TeamA), (2 * duel + 2, Team::TeamB)] {
+            let join = Command::JoinSession {
+                session,
+                team,
+                role: Role::Tech,
+            };
+            sim.submit(ClientId(player), join).expect("room");
+        }
+    }
+    tick_with(&mut sim, &mut outbox, []);
+    // Keep 10,000 alive: create them again after the first 13,000 pending ones expire.
+    for _ in 0..61 {
+        tick_with(&mut sim, &mut outbox, []);
+    }
+    tick_with(
+        &mut sim,
+        &mut outbox,
+        (0..9_900).map(|_| Command::CreateSession(arena_settings())),
+    );
+    tick_with(&mut sim, &mut outbox, []);
+    assert_eq!(sim.sessions().len(), 10_000);
+
+    let reads = |round: usize| -> Vec<Command> {
+        let gets = (0..500).map(|i| Command::GetSession {
+            session: sessions[(i * 7 + round) % 100],
+        });
+        let lists = (0..20).map(|_| Command::ListSessions(ListQuery::default()));
+        let creates = (0..100).map(|_| Command::CreateSession(arena_settings()));
+        gets.chain(lists).chain(creates).collect()
+    };
+    for round in 0..5 {
+        tick_with(&mut sim, &mut outbox, reads(round));
+    }
+    for round in 5..10 {
+        let commands = reads(round);
+        let counted = allocations_during(|| tick_with(&mut sim, &mut outbox, commands));
+        assert_eq!(counted, 0, "tick {} allocated {counted} times", sim.tick());
+        let views = outbox
+            .replies
+            .iter()
+            .filter(|r| matches!(r.body, ReplyBody::Session(_)))
+            .count();
+        let pages = outbox
+            .replies
+            .iter()
+            .filter(|r| matches!(r.body, ReplyBody::SessionList { .. }))
+            .count();
+        let created = outbox
+            .replies
+            .iter()
+            .filter(|r| matches!(r.body, ReplyBody::SessionCreated { .. }))
+            .count();
+        assert_eq!((views, pages, created), (500, 20, 100));
+        assert_eq!(outbox.summaries.len(), 20 * 50);
+        assert!(outbox.participants.len() >= 500 * 2);
+    }
 }

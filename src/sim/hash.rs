@@ -5,11 +5,12 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use bevy_ecs::world::World;
 
+use super::combat::{Fighter, NpcBrain, Sessions};
 use super::gameplay::{InputState, Motion, MotionHandle, NetId, Player, SnapshotHistory, Vitals};
 use super::resources::{SimCounters, SimRng, Tick};
 
-/// Hashes the tick, the RNG position, the counters, every body's motion in slot order and every
-/// player's state in client order.
+/// Hashes the tick, the RNG position, the counters, every body's motion in slot order, every
+/// player's state in client order, and every combat session and fighter.
 pub(crate) fn state_hash(world: &mut World) -> u64 {
     let mut hasher = DefaultHasher::new();
     world.resource::<Tick>().0.hash(&mut hasher);
@@ -42,5 +43,40 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
         .collect::<Vec<_>>();
     players.sort_unstable_by_key(|(client, ..)| *client);
     players.hash(&mut hasher);
+
+    for session in world.resource::<Sessions>().iter() {
+        let times = (session.created_tick, session.started_tick, session.ended_tick);
+        (
+            session.id,
+            session.status,
+            session.winner,
+            times,
+            session.log.written(),
+        )
+            .hash(&mut hasher);
+        for p in &session.participants {
+            let floats = [p.health, p.damage_dealt, p.damage_taken, p.healing_done].map(f32::to_bits);
+            let counts = [p.kills, p.deaths, p.assists, p.shots_fired, p.shots_hit];
+            (p.member, p.net_id, p.status, floats, counts).hash(&mut hasher);
+        }
+    }
+    let mut fighters = world
+        .query::<(&Fighter, Option<&NpcBrain>)>()
+        .iter(world)
+        .map(|(f, brain)| {
+            let timers = (f.next_shot_tick, f.ammo, f.reload_done_tick, f.ability_ready_tick);
+            let brain = brain.map(|b| (b.kind, b.target, b.next_attack_tick));
+            (
+                f.session,
+                f.slot,
+                timers,
+                f.action_tokens.to_bits(),
+                f.effects,
+                brain,
+            )
+        })
+        .collect::<Vec<_>>();
+    fighters.sort_unstable_by_key(|(session, slot, ..)| (*session, *slot));
+    fighters.hash(&mut hasher);
     hasher.finish()
 }

@@ -181,6 +181,11 @@ impl Sim {
         Some(Position { x, y })
     }
 
+    /// Every combat session the world remembers.
+    pub fn sessions(&self) -> &combat::Sessions {
+        self.world.resource::<combat::Sessions>()
+    }
+
     /// Every moving body: positions, velocities and snapshot ids by slot.
     pub fn motion(&self) -> &Motion {
         self.world.resource::<Motion>()

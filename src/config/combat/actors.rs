@@ -68,7 +68,8 @@ pub struct NpcConfig {
     pub speed_mps: f32,
     /// Enemies within this distance draw its attention.
     pub aggro_radius_m: f32,
-    /// Marks a boss (reported in the combat log and session views).
+    /// A boss shrugs off status effects that slow, freeze or stop it (damage over time still
+    /// burns).
     #[serde(default)]
     pub boss: bool,
 }

@@ -279,6 +279,15 @@ impl AbilitiesConfig {
             if let (Some(effect), Some(effects)) = (&ability.effect, effects) {
                 check.one_of(&key("effect"), effect, "effect", effects.effects.keys());
             }
+            if ability.heal > 0.0 && ability.targets == AbilityTargets::Enemies {
+                check.refuse(&key("heal"), "only an ability with targets = \"allies\" heals");
+            }
+            if ability.base_damage > 0.0 && ability.targets == AbilityTargets::Allies {
+                check.refuse(
+                    &key("base_damage"),
+                    "only an ability with targets = \"enemies\" deals damage",
+                );
+            }
             let does_something = ability.base_damage > 0.0 || ability.heal > 0.0 || ability.effect.is_some();
             if !does_something {
                 check.refuse(&format!("abilities.{name}"), "needs base_damage, heal or effect");

@@ -8,7 +8,7 @@ use bevy_ecs::world::World;
 
 use super::damage::falloff;
 use super::fighter::Fighter;
-use super::hits::{HitQueue, PendingHit, sync_vitals};
+use super::hits::{HitQueue, PendingHit, apply_effect, sync_vitals};
 use super::kinds::{SessionId, SessionStatus, Team};
 use super::log::LogEvent;
 use super::rules::{AbilityRule, CombatRules, WeaponRule};
@@ -41,7 +41,8 @@ struct Scene {
 fn act(world: &mut World, client: ClientId, input: ActionInput) -> Result<(), Refusal> {
     let mut scene = prepare(world, client, &input)?;
     let rules = world.resource::<CombatRules>();
-    let loadout = scene.fighter.loadout.ok_or(Refusal::NotInSession)?;
+    let role = scene.fighter.role.ok_or(Refusal::NotInSession)?;
+    let loadout = rules.roles.ok_or(Refusal::NotInSession)?[role as usize];
     let limits = rules.limits;
     let weapon = rules.weapons.get(usize::from(loadout.weapon)).copied();
     let attack_factor = scene.fighter.effects.attack_factor(&rules.effects);
@@ -298,7 +299,7 @@ fn use_ability(
     }
     store_fighter(world, scene);
     record_attack(world, session_id, scene, !affected.is_empty());
-    if ability.heal > 0.0 {
+    if !enemies {
         heal(
             world,
             session_id,
@@ -307,8 +308,19 @@ fn use_ability(
             ability.heal,
             tick,
         );
-    }
-    if ability.base_damage > 0.0 || (enemies && ability.effect.is_some()) {
+        if let Some(effect) = ability.effect {
+            for &(slot, _) in &affected {
+                let ally = world
+                    .resource::<Sessions>()
+                    .get(session_id)
+                    .and_then(|s| s.participant(slot))
+                    .and_then(|p| p.entity);
+                if let Some(entity) = ally {
+                    apply_effect(world, session_id, slot, entity, effect);
+                }
+            }
+        }
+    } else if ability.base_damage > 0.0 || ability.effect.is_some() {
         let hits = affected.iter().map(|&(target, _)| PendingHit {
             session: session_id,
             attacker: Some(scene.fighter.slot),
@@ -374,6 +386,9 @@ fn heal(
     amount: f32,
     tick: u64,
 ) {
+    if amount <= 0.0 {
+        return;
+    }
     for &(slot, _) in allies {
         let mut sessions = world.resource_mut::<Sessions>();
         let Some(session) = sessions.get_mut(session_id) else {

@@ -30,13 +30,13 @@ pub(crate) fn run_npc_ai(
             continue;
         };
         let alive = session.participant(fighter.slot).is_some_and(|p| p.is_alive());
-        if session.status() != SessionStatus::Active
-            || !alive
-            || fighter.effects.move_factor(&rules.effects) == 0.0
-        {
+        if session.status() != SessionStatus::Active || !alive {
             motion.steer(*handle, 0.0, 0.0);
             continue;
         }
+        // Frozen bodies have speed 0, so steering them is harmless; stopped hands cannot attack.
+        let can_act = !fighter.effects.stops_actions(&rules.effects);
+        let attack_factor = fighter.effects.attack_factor(&rules.effects).max(0.01);
         let origin = motion.position(*handle);
         let position_of = |slot: u16, session: &Session| {
             let entity = session.participant(slot).filter(|p| p.is_alive())?.entity?;
@@ -66,10 +66,11 @@ pub(crate) fn run_npc_ai(
         } else {
             motion.steer(*handle, 0.0, 0.0);
         }
-        if distance > npc.attack_range_m || tick.0 < brain.next_attack_tick {
+        if !can_act || distance > npc.attack_range_m || tick.0 < brain.next_attack_tick {
             continue;
         }
-        brain.next_attack_tick = tick.0 + u64::from(npc.attack_interval_ticks);
+        let interval = (npc.attack_interval_ticks as f32 / attack_factor).ceil() as u64;
+        brain.next_attack_tick = tick.0 + interval.max(1);
         let [low, high] = npc.damage;
         let roll = low + (high - low) * unit_interval(&mut rng.0);
         if let Some(me) = session.participant_mut(fighter.slot) {

@@ -5,8 +5,7 @@
 use bevy_ecs::component::Component;
 
 use super::effects::Effects;
-use super::kinds::{SessionId, Team};
-use super::rules::RoleRule;
+use super::kinds::{Role, SessionId, Team};
 
 /// An entity fighting in a session.
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
@@ -17,8 +16,9 @@ pub struct Fighter {
     pub slot: u16,
     /// Its side.
     pub team: Team,
-    /// Weapon, abilities and attack power (NPCs: none).
-    pub loadout: Option<RoleRule>,
+    /// The role whose loadout (weapon, abilities, attack power) it fights with, read from the
+    /// rules in force at each action (NPCs: none).
+    pub role: Option<Role>,
     /// Speed before status effects.
     pub base_speed_mps: f32,
     /// The movement factor last written to its body.
@@ -45,7 +45,7 @@ impl Fighter {
         session: SessionId,
         slot: u16,
         team: Team,
-        loadout: Option<RoleRule>,
+        role: Option<Role>,
         base_speed_mps: f32,
         magazine: u32,
         action_burst: f32,
@@ -54,7 +54,7 @@ impl Fighter {
             session,
             slot,
             team,
-            loadout,
+            role,
             base_speed_mps,
             applied_move_factor: 1.0,
             next_shot_tick: 0,

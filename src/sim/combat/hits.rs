@@ -7,8 +7,7 @@ use bevy_ecs::resource::Resource;
 use bevy_ecs::world::{Mut, World};
 
 use super::damage::{HitLanes, resolve_simd};
-use super::effects::EffectRule;
-use super::fighter::Fighter;
+use super::fighter::{Fighter, NpcBrain};
 use super::kinds::{ParticipantStatus, SessionId};
 use super::log::LogEvent;
 use super::rules::CombatRules;
@@ -95,11 +94,7 @@ pub(crate) fn resolve_hits(world: &mut World) {
 /// Applies one resolved hit to its target, if the target still fights.
 fn apply_hit(world: &mut World, hit: &PendingHit, amount: f32) {
     let tick = world.resource::<Tick>().0;
-    let rules = world.resource::<CombatRules>();
-    let assist_window = rules.limits.assist_window_ticks;
-    let effect_rule = hit
-        .effect
-        .and_then(|e| rules.effects.get(usize::from(e)).copied());
+    let assist_window = world.resource::<CombatRules>().limits.assist_window_ticks;
     let mut sessions = world.resource_mut::<Sessions>();
     let Some(session) = sessions.get_mut(hit.session) else {
         return;
@@ -156,21 +151,11 @@ fn apply_hit(world: &mut World, hit: &PendingHit, amount: f32) {
             },
         );
     }
-    let mut applied = None;
-    if let (Some(rule), Some(entity), false) = (effect_rule, target_entity, died) {
-        applied = apply_effect(world, entity, hit.effect.unwrap_or(0), &rule);
+    if died {
+        sessions.touch(hit.session);
     }
-    if let Some((effect, stacks)) = applied
-        && let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(hit.session)
-    {
-        session.log.push(
-            tick,
-            LogEvent::EffectApplied {
-                target: hit.target,
-                effect,
-                stacks,
-            },
-        );
+    if let (Some(effect), Some(entity), false) = (hit.effect, target_entity, died) {
+        apply_effect(world, hit.session, hit.target, entity, effect);
     }
     if let Some(entity) = target_entity {
         sync_vitals(world, entity, health, died);
@@ -192,18 +177,55 @@ fn apply_hit(world: &mut World, hit: &PendingHit, amount: f32) {
     }
 }
 
-/// Applies effect `effect` to the fighter `entity` and, since it may slow or freeze, its speed at
-/// once; returns the effect and its stacks.
-fn apply_effect(world: &mut World, entity: Entity, effect: u8, rule: &EffectRule) -> Option<(u8, u8)> {
-    let handle = *world.get::<MotionHandle>(entity)?;
-    world.resource_scope(|world, rules: Mut<CombatRules>| {
+/// Applies effect `effect` to participant `slot` of `session` (the fighter `entity`), logs it,
+/// and, since it may slow or freeze, updates its speed at once. Bosses shrug off effects that
+/// hinder them.
+pub(crate) fn apply_effect(world: &mut World, session: SessionId, slot: u16, entity: Entity, effect: u8) {
+    let Some(rule) = world
+        .resource::<CombatRules>()
+        .effects
+        .get(usize::from(effect))
+        .copied()
+    else {
+        return;
+    };
+    let Some(&handle) = world.get::<MotionHandle>(entity) else {
+        return;
+    };
+    let hinders = rule.move_factor < 1.0 || rule.attack_factor < 1.0 || rule.stops_actions;
+    if hinders && is_boss(world, entity) {
+        return;
+    }
+    let stacks = world.resource_scope(|world, rules: Mut<CombatRules>| {
         world.resource_scope(|world, mut motion: Mut<Motion>| {
             let mut fighter = world.get_mut::<Fighter>(entity)?;
-            let stacks = fighter.effects.apply(effect, rule);
+            let stacks = fighter.effects.apply(effect, &rule);
             update_speed(&mut fighter, handle, &rules, &mut motion, false);
-            Some((effect, stacks))
+            Some(stacks)
         })
-    })
+    });
+    let tick = world.resource::<Tick>().0;
+    if let Some(stacks) = stacks
+        && let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(session)
+    {
+        session.log.push(
+            tick,
+            LogEvent::EffectApplied {
+                target: slot,
+                effect,
+                stacks,
+            },
+        );
+    }
+}
+
+/// Whether `entity` is a boss NPC.
+fn is_boss(world: &World, entity: Entity) -> bool {
+    let rules = world.resource::<CombatRules>();
+    world
+        .get::<NpcBrain>(entity)
+        .and_then(|brain| rules.npcs.get(usize::from(brain.kind)))
+        .is_some_and(|npc| npc.boss)
 }
 
 /// Writes a participant's health to its entity; the dead stop moving and lose their effects.

@@ -1,7 +1,8 @@
-//! The life of a session, swept once per tick: a pending session starts when its teams are full
-//! (a raid spawns its NPCs then) or is aborted when it waits too long; an active one ends when one
-//! side remains or its time limit passes; a finished one is forgotten after the retention time.
-//! Ending pays the rewards and releases every fighter.
+//! The life of a session: a pending session starts when its teams are full (a raid spawns its NPCs
+//! then) or is aborted when it waits too long; an active one ends when one side remains or its time
+//! limit passes; a finished one is forgotten after the retention time. Ending pays the rewards and
+//! releases every fighter. Only sessions that changed this tick or reached a deadline are looked
+//! at, so ten thousand quiet sessions cost nothing per tick.
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::world::World;
@@ -11,7 +12,6 @@ use super::kinds::{Member, Role, SessionId, SessionKind, SessionStatus, Team};
 use super::log::LogEvent;
 use super::rewards::pay_rewards;
 use super::rules::CombatRules;
-use super::session_commands::leading_team;
 use super::sessions::{Participant, Session, Sessions};
 use crate::config::TeamMode;
 use crate::sim::gameplay::{Defense, Motion, MotionHandle, Vitals, point_in_unit_disc, spawn_body_at};
@@ -32,16 +32,30 @@ pub(crate) fn update_sessions(world: &mut World) {
     world.resource_scope(|world, mut arena: bevy_ecs::world::Mut<FrameArena>| {
         let bump = arena.bump();
         let mut due = bumpalo::collections::Vec::new_in(bump);
-        {
-            let rules = world.resource::<CombatRules>();
-            let sessions = world.resource::<Sessions>();
-            for id in sessions.ids() {
-                if let Some(change) = sessions.get(id).and_then(|s| transition(s, rules, tick)) {
-                    due.push((id, change));
-                }
+        let rules_changed = world.is_resource_changed::<CombatRules>();
+        let mut sessions = world.resource_mut::<Sessions>();
+        if rules_changed {
+            sessions.touch_all();
+        }
+        sessions.take_due(tick, &mut due);
+        let mut changes = bumpalo::collections::Vec::with_capacity_in(due.len(), bump);
+        let rules = world.resource::<CombatRules>();
+        let sessions = world.resource::<Sessions>();
+        let mut later = bumpalo::collections::Vec::new_in(bump);
+        for &id in &due {
+            let Some(session) = sessions.get(id) else {
+                continue;
+            };
+            match transition(session, rules, tick) {
+                Some(change) => changes.push((id, change)),
+                None => later.push((id, next_deadline(session, rules))),
             }
         }
-        for (id, change) in due {
+        let mut sessions = world.resource_mut::<Sessions>();
+        for (id, at) in later {
+            sessions.look_at(id, at);
+        }
+        for (id, change) in changes {
             match change {
                 Transition::Start => start_session(world, id),
                 Transition::Close(status, winner) => end_session(world, id, status, winner),
@@ -61,17 +75,32 @@ fn transition(session: &Session, rules: &CombatRules, tick: u64) -> Option<Trans
         }
         SessionStatus::Pending => None,
         SessionStatus::Active => {
-            if let Some(winner) = last_side_standing(session) {
+            if let Some(winner) = last_side_standing(session, kind.teams) {
                 return Some(Transition::Close(SessionStatus::Ended, winner));
             }
-            let limit_ticks = (u64::from(session.time_limit_s) * rules.rate_hz.round() as u64).max(1);
-            (tick >= session.started_tick + limit_ticks)
-                .then(|| Transition::Close(SessionStatus::Ended, leading_team(session)))
+            (tick >= session.started_tick + time_limit_ticks(session, rules.rate_hz))
+                .then(|| Transition::Close(SessionStatus::Ended, leading_team(session, kind.teams)))
         }
         SessionStatus::Ended | SessionStatus::Aborted => {
             (tick >= session.ended_tick + limits.ended_retention_ticks).then_some(Transition::Forget)
         }
     }
+}
+
+/// When a session with no change due is next to be looked at, under the rules in force (they
+/// may have changed since its last deadline was set).
+fn next_deadline(session: &Session, rules: &CombatRules) -> u64 {
+    let limits = &rules.limits;
+    match session.status() {
+        SessionStatus::Pending => session.created_tick + limits.pending_expiry_ticks,
+        SessionStatus::Active => session.started_tick + time_limit_ticks(session, rules.rate_hz),
+        SessionStatus::Ended | SessionStatus::Aborted => session.ended_tick + limits.ended_retention_ticks,
+    }
+}
+
+/// The session's time limit in ticks at `rate_hz`.
+fn time_limit_ticks(session: &Session, rate_hz: f32) -> u64 {
+    (u64::from(session.time_limit_s) * rate_hz.round() as u64).max(1)
 }
 
 /// Whether every team has its full number of players.
@@ -91,15 +120,20 @@ fn is_ready(session: &Session, teams: TeamMode) -> bool {
     }
 }
 
-/// `Some(winner)` when at most one side still fights: in a free-for-all the last one alive (or
-/// nobody), otherwise the last team with a living participant (or none).
-fn last_side_standing(session: &Session) -> Option<Option<Team>> {
+/// Living participants of team A, team B and solo.
+fn alive_by_team(session: &Session) -> [u32; 3] {
     let mut alive = [0u32; 3];
     for participant in session.participants.iter().filter(|p| p.is_alive()) {
         alive[participant.team as usize] += 1;
     }
-    let [a, b, solo] = alive;
-    if session.kind == Some(SessionKind::ExtractZone) {
+    alive
+}
+
+/// `Some(winner)` when at most one side still fights: in a free-for-all the last one alive (or
+/// nobody), otherwise the last team with a living participant (or none).
+fn last_side_standing(session: &Session, teams: TeamMode) -> Option<Option<Team>> {
+    let [a, b, solo] = alive_by_team(session);
+    if teams == TeamMode::Solo {
         return (solo <= 1).then(|| (solo == 1).then_some(Team::Solo));
     }
     match (a > 0, b > 0) {
@@ -110,13 +144,27 @@ fn last_side_standing(session: &Session) -> Option<Option<Team>> {
     }
 }
 
+/// The team with strictly more living participants than the other, when a session is ended
+/// early or by its time limit; a free-for-all has no winning team.
+pub(crate) fn leading_team(session: &Session, teams: TeamMode) -> Option<Team> {
+    let [a, b, _] = alive_by_team(session);
+    match (teams, a.cmp(&b)) {
+        (TeamMode::Solo, _) | (_, std::cmp::Ordering::Equal) => None,
+        (_, std::cmp::Ordering::Greater) => Some(Team::TeamA),
+        (_, std::cmp::Ordering::Less) => Some(Team::TeamB),
+    }
+}
+
 fn start_session(world: &mut World, id: SessionId) {
     let tick = world.resource::<Tick>().0;
-    let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(id) else {
+    let rate_hz = world.resource::<CombatRules>().rate_hz;
+    let mut sessions = world.resource_mut::<Sessions>();
+    let Some(session) = sessions.get_mut(id) else {
         return;
     };
     session.status = Some(SessionStatus::Active);
     session.started_tick = tick;
+    let ends = tick + time_limit_ticks(session, rate_hz);
     session.log.push(
         tick,
         LogEvent::StateChanged {
@@ -125,6 +173,7 @@ fn start_session(world: &mut World, id: SessionId) {
     );
     let kind = session.kind;
     let difficulty = session.difficulty;
+    sessions.look_at(id, ends);
     world
         .resource_mut::<Outbox>()
         .events
@@ -223,9 +272,12 @@ fn players_centre(world: &World, id: SessionId) -> [f32; 2] {
 /// aborted), logs and announces the change, and releases every fighter.
 pub(crate) fn end_session(world: &mut World, id: SessionId, status: SessionStatus, winner: Option<Team>) {
     let tick = world.resource::<Tick>().0;
-    if !world.resource_mut::<Sessions>().close(id, status, tick, winner) {
+    let retention = world.resource::<CombatRules>().limits.ended_retention_ticks;
+    let mut sessions = world.resource_mut::<Sessions>();
+    if !sessions.close(id, status, tick, winner) {
         return;
     }
+    sessions.look_at(id, tick + retention);
     if status == SessionStatus::Ended {
         pay_rewards(world, id);
     }
@@ -257,7 +309,7 @@ pub(crate) fn release_fighter(world: &mut World, entity: Entity) {
     let Ok(mut entity_mut) = world.get_entity_mut(entity) else {
         return;
     };
-    let fighter = entity_mut.take::<Fighter>();
+    entity_mut.remove::<Fighter>();
     let handle = entity_mut.get::<MotionHandle>().copied();
     if entity_mut.contains::<NpcBrain>() {
         if let Some(handle) = handle {
@@ -269,9 +321,14 @@ pub(crate) fn release_fighter(world: &mut World, entity: Entity) {
     if let Some(mut vitals) = entity_mut.get_mut::<Vitals>() {
         vitals.health = vitals.max_health;
     }
-    if let (Some(fighter), Some(handle)) = (fighter, handle) {
-        world
-            .resource_mut::<Motion>()
-            .set_speed(handle, fighter.base_speed_mps);
+    let speed = world
+        .resource::<ActiveConfig>()
+        .0
+        .gameplay
+        .characters
+        .player
+        .speed_mps;
+    if let Some(handle) = handle {
+        world.resource_mut::<Motion>().set_speed(handle, speed);
     }
 }

@@ -6,9 +6,10 @@
 use bevy_ecs::world::World;
 use rand_core::Rng;
 
-use super::kinds::{Member, ParticipantStatus, SessionId, SessionKind, Team};
+use super::kinds::{Member, ParticipantStatus, SessionId};
 use super::rules::CombatRules;
 use super::sessions::Sessions;
+use crate::config::TeamMode;
 use crate::sim::gameplay::unit_interval;
 use crate::sim::output::{Grant, Outbox, Reward};
 use crate::sim::resources::SimRng;
@@ -30,14 +31,13 @@ pub(crate) fn pay_rewards(world: &mut World, id: SessionId) {
                 let Member::Player(client) = participant.member else {
                     continue;
                 };
-                let won = match kind {
-                    SessionKind::ExtractZone => matches!(
+                // In a free-for-all everyone who is still standing (or got out) wins.
+                let won = match rules.kind(kind).teams {
+                    TeamMode::Solo => matches!(
                         participant.status,
                         ParticipantStatus::Alive | ParticipantStatus::Extracted
                     ),
-                    _ => session
-                        .winner
-                        .is_some_and(|team| team == participant.team && team != Team::Solo),
+                    _ => session.winner == Some(participant.team),
                 };
                 let outcome = usize::from(!won);
                 let mut grant = |grant| {

@@ -95,6 +95,8 @@ pub struct NpcRule {
     pub speed_mps: f32,
     /// Acquisition radius.
     pub aggro_radius_m: f32,
+    /// Immune to slowing, freezing and stopping effects.
+    pub boss: bool,
 }
 
 /// A session type, resolved.
@@ -374,6 +376,7 @@ fn npc_rule(npc: &NpcConfig, config: &Config, ticks: &dyn Fn(u32) -> u32) -> Npc
         attack_interval_ticks: ticks(npc.attack_interval_ms),
         speed_mps: npc.speed_mps,
         aggro_radius_m: npc.aggro_radius_m,
+        boss: npc.boss,
     }
 }
 

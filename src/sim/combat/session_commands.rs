@@ -6,7 +6,7 @@ use bevy_ecs::world::World;
 
 use super::fighter::Fighter;
 use super::kinds::{Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team};
-use super::lifecycle::{end_session, release_fighter};
+use super::lifecycle::{end_session, leading_team, release_fighter};
 use super::log::LogEvent;
 use super::rules::CombatRules;
 use super::sessions::{Participant, Session, Sessions};
@@ -48,6 +48,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
         return Err(Refusal::InvalidSettings);
     }
     let log_capacity = usize::from(rules.limits.log_capacity);
+    let expiry = rules.limits.pending_expiry_ticks;
     let max_open = rules.limits.max_open_sessions;
     let tick = world.resource::<Tick>().0;
     let mut sessions = world.resource_mut::<Sessions>();
@@ -71,6 +72,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             );
         })
         .id;
+    sessions.look_at(id, tick + expiry);
     world
         .resource_mut::<Outbox>()
         .events
@@ -158,7 +160,8 @@ fn try_join(
         max_health,
     ));
     session.log.push(tick, LogEvent::Joined { participant: slot });
-    let fighter = Fighter::new(id, slot, team, Some(loadout), base_speed, magazine, burst);
+    sessions.touch(id);
+    let fighter = Fighter::new(id, slot, team, Some(role), base_speed, magazine, burst);
     world.entity_mut(entity).insert(fighter);
     if let Some(mut vitals) = world.get_mut::<Vitals>(entity) {
         vitals.health = vitals.max_health;
@@ -215,6 +218,7 @@ pub(crate) fn withdraw(world: &mut World, id: SessionId, slot: u16, entity: Opti
         };
         participant.entity = None;
     }
+    sessions.touch(id);
     if pending {
         renumber_from(world, id, slot);
     }
@@ -255,26 +259,13 @@ fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBo
     if session.status() != SessionStatus::Active {
         return Err(Refusal::SessionNotActive);
     }
-    let winner = leading_team(session);
+    let teams = world
+        .resource::<CombatRules>()
+        .kind(session.kind.unwrap_or(SessionKind::PvpArena))
+        .teams;
+    let winner = leading_team(session, teams);
     end_session(world, id, SessionStatus::Ended, winner);
     Ok(ReplyBody::SessionEnded { session: id, winner })
-}
-
-/// The team with the most living participants, if one has strictly more than every other.
-pub(crate) fn leading_team(session: &Session) -> Option<Team> {
-    let mut alive = [0u32; 3];
-    for participant in session.participants.iter().filter(|p| p.is_alive()) {
-        alive[participant.team as usize] += 1;
-    }
-    if session.kind == Some(SessionKind::ExtractZone) {
-        return None;
-    }
-    let [a, b, _] = alive;
-    match a.cmp(&b) {
-        std::cmp::Ordering::Greater => Some(Team::TeamA),
-        std::cmp::Ordering::Less => Some(Team::TeamB),
-        std::cmp::Ordering::Equal => None,
-    }
 }
 
 /// Copies a session into the outbox for its reader.

@@ -4,6 +4,9 @@
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use bevy_platform::collections::HashMap;
 
 use super::kinds::{
@@ -230,6 +233,11 @@ pub struct Sessions {
     order: std::collections::VecDeque<(u32, SessionId)>,
     next_id: u64,
     open: u32,
+    /// Sessions whose participants changed this tick: the lifecycle looks at them next.
+    touched: Vec<SessionId>,
+    /// When sessions are next due a look without a change (expiry, time limit, forgetting),
+    /// earliest first.
+    deadlines: BinaryHeap<Reverse<(u64, SessionId)>>,
 }
 
 impl Sessions {
@@ -340,14 +348,11 @@ impl Sessions {
         limit: u32,
         out: &mut Vec<SessionSummary>,
     ) -> usize {
-        let live = self
-            .order
-            .iter()
-            .rev()
-            .filter_map(|&(slot, id)| self.slots.get(slot as usize).filter(|session| session.id == id));
         let before = out.len();
         out.extend(
-            live.filter(|session| filter.matches(session))
+            self.iter()
+                .rev()
+                .filter(|session| filter.matches(session))
                 .skip(offset as usize)
                 .take(limit as usize)
                 .map(Session::summary),
@@ -355,11 +360,40 @@ impl Sessions {
         out.len() - before
     }
 
-    /// Ids of sessions in creation order, open or not; for systems that sweep them.
-    pub(crate) fn ids(&self) -> impl Iterator<Item = SessionId> + '_ {
+    /// Every remembered session, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Session> {
         self.order
             .iter()
-            .filter(|&&(slot, id)| self.slots.get(slot as usize).is_some_and(|s| s.id == id))
-            .map(|&(_, id)| id)
+            .filter_map(|&(slot, id)| self.slots.get(slot as usize).filter(|s| s.id == id))
+    }
+
+    /// Asks the lifecycle to look at `id` at the end of this tick.
+    pub(crate) fn touch(&mut self, id: SessionId) {
+        self.touched.push(id);
+    }
+
+    /// Asks the lifecycle to look at every session at the end of this tick (the rules changed).
+    pub(crate) fn touch_all(&mut self) {
+        let ids = self.order.iter().map(|&(_, id)| id);
+        self.touched.extend(ids);
+    }
+
+    /// Asks the lifecycle to look at `id` at `tick`.
+    pub(crate) fn look_at(&mut self, id: SessionId, tick: u64) {
+        self.deadlines.push(Reverse((tick, id)));
+    }
+
+    /// Moves the sessions due a look at `tick` into `due`, each once, in id order.
+    pub(crate) fn take_due(&mut self, tick: u64, due: &mut bumpalo::collections::Vec<'_, SessionId>) {
+        due.extend(self.touched.drain(..));
+        while let Some(&Reverse((at, id))) = self.deadlines.peek() {
+            if at > tick {
+                break;
+            }
+            self.deadlines.pop();
+            due.push(id);
+        }
+        due.sort_unstable();
+        due.dedup();
     }
 }

@@ -37,6 +37,9 @@ pub(crate) fn advance_effects(
             continue;
         }
         let fighter = &mut *fighter;
+        if reloaded && fighter.role.is_some() {
+            fighter.base_speed_mps = config.0.gameplay.characters.player.speed_mps;
+        }
         fighter.effects.advance(&rules.effects, |change| match change {
             EffectChange::Pulse {
                 damage, damage_type, ..
