@@ -159,7 +159,10 @@ fn timed(f: impl FnOnce()) -> Duration {
     started.elapsed()
 }
 
-#[expect(clippy::print_stdout, reason = "the reply sizes are part of this bench's output")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the reply sizes are part of this bench's output"
+)]
 fn seed_table(c: &mut Criterion) {
     let (mut sim, sessions, mut outbox) = seeded_world();
     let mut group = c.benchmark_group("seed");

@@ -16,6 +16,7 @@ fn options(players: u32, npcs: u32) -> BenchOptions {
     BenchOptions {
         players,
         npcs,
+        fighters: 0,
         ticks: 0,
         seed: 1,
         area_per_entity_m2: 2500.0,

@@ -47,6 +47,9 @@ enum Cmd {
         /// Ambient wandering NPCs.
         #[arg(long, default_value_t = 0)]
         npcs: u32,
+        /// Player bots (in groups of ten) that fight in 5-vs-5 pvp arenas instead of roaming.
+        #[arg(long, default_value_t = 0)]
+        fighters: u32,
         /// Ticks to measure.
         #[arg(long, default_value_t = 600)]
         ticks: u32,
@@ -97,6 +100,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Bench {
             players,
             npcs,
+            fighters,
             ticks,
             seed,
             area_per_entity_m2,
@@ -108,6 +112,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             let options = BenchOptions {
                 players,
                 npcs,
+                fighters,
                 ticks,
                 seed,
                 area_per_entity_m2,
@@ -140,6 +145,12 @@ fn print_report(r: &BenchReport) {
         "snapshots: {} ({:.1} bytes mean), inputs: {}, refused: {}",
         r.snapshots, r.snapshot_bytes_mean, r.inputs, r.refused
     );
+    if r.fighters > 0 {
+        println!(
+            "fighters: {}, shots: {}, hits: {}, kills: {}, sessions ended: {}",
+            r.fighters, r.shots, r.hits, r.kills, r.sessions_ended
+        );
+    }
 }
 
 fn check_config(dir: &std::path::Path) -> ExitCode {

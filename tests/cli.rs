@@ -156,3 +156,41 @@ fn serve_follows_the_adaptive_rate_table_when_it_is_on() {
     assert_eq!(reloaded["changed"], "server.toml");
     assert_eq!(reloaded["rate_hz"].as_f64(), Some(60.0));
 }
+
+#[test]
+fn bench_fighting_bots_play_arenas() {
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let json = out_dir.path().join("bench.json");
+    let assets = common::bundled_assets();
+    let out = necpsim(&[
+        "bench",
+        "--players",
+        "30",
+        "--fighters",
+        "20",
+        "--ticks",
+        "600",
+        "--area-per-entity-m2",
+        "100",
+        "--assets",
+        assets.to_str().expect("utf-8 path"),
+        "--json",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("fighters: 20"),
+        "{}",
+        text(&out.stdout)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).expect("json");
+    let count = |field: &str| report[field].as_u64().unwrap_or(0);
+    assert_eq!(count("fighters"), 20);
+    assert!(
+        count("shots") > 0 && count("hits") > 0 && count("kills") > 0,
+        "{report}"
+    );
+    assert!(count("hits") <= count("shots"), "{report}");
+    assert_eq!(count("refused"), 0, "honest bots: {report}");
+}

@@ -1,82 +1,203 @@
 //! The simulation is a pure function of its seed and its command stream: two runs with the same
-//! seed and the same commands (joins, leaves, moves with stale, invalid, teleporting and
-//! clock-skewed inputs, snapshot acknowledgements, 100 wanderers) agree on the state hash after
-//! every one of 1,000 ticks, and a different seed gives a different world.
+//! seed and the same clients (joins, leaves, moves with stale, invalid, teleporting and
+//! clock-skewed inputs, snapshot acknowledgements, combat sessions created, joined, left, ended and
+//! read, shots and abilities at opponents, 100 wanderers) agree on the state hash after every one
+//! of 1,000 ticks, and a different seed gives a different world.
+//!
+//! The clients are driven by a seeded generator that also reads the replies, as real clients do
+//! (which session they joined, which ids their opponents have), so the stream is the same in both
+//! runs exactly as long as the worlds are.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+use necpsim::sim::combat::{Difficulty, Role, SessionId, SessionKind, Team};
+use necpsim::sim::{
+    Action, ActionInput, ClientId, Command, ListQuery, MoveInput, Outbox, ReplyBody, SessionSettings, Sim,
+    Target,
+};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-const TICKS: u64 = 1_000;
+const TICKS: u32 = 1_000;
 const CLIENTS: u64 = 200;
 
-/// A random but reproducible stream of joins, leaves, moves (some stale, some invalid) and repeats.
-fn command_stream(seed: u64) -> Vec<Vec<(ClientId, Command)>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut seqs = vec![0u32; CLIENTS as usize];
-    (1..=TICKS as u32)
-        .map(|tick| {
-            (0..rng.next_u32() % 64)
-                .map(|_| {
-                    let client = rng.next_u64() % CLIENTS;
-                    let seq = &mut seqs[client as usize];
-                    // Mostly newer, sometimes a replay of an old sequence number.
-                    *seq += rng.next_u32() % 3;
-                    let mut input = MoveInput {
-                        seq: *seq,
-                        client_tick: tick,
-                        move_x: (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
-                        move_y: (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
-                        ..MoveInput::default()
-                    };
-                    let command = match rng.next_u32() % 24 {
-                        0 => Command::Join,
-                        1 => Command::Leave,
-                        2 => Command::Move(MoveInput {
-                            move_x: f32::NAN,
-                            ..input
-                        }),
-                        3 => Command::Move(MoveInput {
-                            predicted: Some([(rng.next_u32() % 4000) as f32 - 2000.0, 0.0]),
-                            ..input
-                        }),
-                        4 => Command::Move(MoveInput {
-                            client_tick: tick + 100,
-                            ..input
-                        }),
-                        5 => Command::AckSnapshot {
-                            seq: rng.next_u32() % 40,
-                        },
-                        _ => {
-                            input.aim_x = 1.0;
-                            Command::Move(input)
-                        }
-                    };
-                    (ClientId(client), command)
-                })
-                .collect()
-        })
-        .collect()
+/// Seeded clients that send a random mix of commands and remember what the replies told them.
+struct Clients {
+    rng: ChaCha8Rng,
+    seqs: Vec<u32>,
+    net_ids: BTreeMap<ClientId, u32>,
+    session_of: BTreeMap<ClientId, SessionId>,
+    members: BTreeMap<SessionId, Vec<ClientId>>,
+    last_created: u64,
 }
 
-/// Runs the stream and returns the state hash after each tick.
-fn run(seed: u64, stream: &[Vec<(ClientId, Command)>]) -> (Vec<u64>, Sim) {
+impl Clients {
+    fn new(seed: u64) -> Clients {
+        Clients {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            seqs: vec![0; CLIENTS as usize],
+            net_ids: BTreeMap::new(),
+            session_of: BTreeMap::new(),
+            members: BTreeMap::new(),
+            last_created: 0,
+        }
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.rng.next_u32() as usize % items.len()]
+    }
+
+    /// A random opponent's id in `client`'s session, or a random id.
+    fn target(&mut self, client: ClientId) -> u32 {
+        let mates = self
+            .session_of
+            .get(&client)
+            .and_then(|s| self.members.get(s))
+            .cloned()
+            .unwrap_or_default();
+        let ids: Vec<u32> = mates
+            .iter()
+            .filter_map(|c| self.net_ids.get(c).copied())
+            .collect();
+        if ids.is_empty() || self.rng.next_u32() % 8 == 0 {
+            1 + self.rng.next_u32() % 400
+        } else {
+            self.pick(&ids)
+        }
+    }
+
+    fn commands(&mut self, tick: u32) -> Vec<(ClientId, Command)> {
+        (0..self.rng.next_u32() % 64)
+            .map(|_| {
+                let client = ClientId(self.rng.next_u64() % CLIENTS);
+                let command = self.command(client, tick);
+                (client, command)
+            })
+            .collect()
+    }
+
+    fn command(&mut self, client: ClientId, tick: u32) -> Command {
+        let seq = &mut self.seqs[client.0 as usize];
+        // Mostly newer, sometimes a replay of an old sequence number.
+        *seq += self.rng.next_u32() % 3;
+        let mut input = MoveInput {
+            seq: *seq,
+            client_tick: tick,
+            move_x: (self.rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
+            move_y: (self.rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
+            ..MoveInput::default()
+        };
+        let session = self.session_of.get(&client).copied().unwrap_or(SessionId(1));
+        let recent = SessionId(
+            self.last_created
+                .saturating_sub(u64::from(self.rng.next_u32() % 4)),
+        );
+        match self.rng.next_u32() % 32 {
+            0 => Command::Join,
+            1 => Command::Leave,
+            2 => Command::Move(MoveInput {
+                move_x: f32::NAN,
+                ..input
+            }),
+            3 => Command::Move(MoveInput {
+                predicted: Some([(self.rng.next_u32() % 4000) as f32 - 2000.0, 0.0]),
+                ..input
+            }),
+            4 => Command::Move(MoveInput {
+                client_tick: tick + 100,
+                ..input
+            }),
+            5 => Command::AckSnapshot {
+                seq: self.rng.next_u32() % 40,
+            },
+            6 => Command::CreateSession(SessionSettings {
+                kind: self.pick(&SessionKind::ALL),
+                zone_id: 1,
+                difficulty: self.pick(&[Difficulty::Normal, Difficulty::Hard, Difficulty::Elite]),
+                team_size: Some(1 + (self.rng.next_u32() % 2) as u16),
+                time_limit_s: Some(5 + self.rng.next_u32() % 20),
+            }),
+            7 | 8 => Command::JoinSession {
+                session: recent,
+                team: self.pick(&[Team::TeamA, Team::TeamB, Team::Solo]),
+                role: self.pick(&Role::ALL),
+            },
+            9..=13 => Command::Act(ActionInput {
+                session,
+                action: Action::Fire,
+                target: Target::Entity(self.target(client)),
+            }),
+            14 => Command::Act(ActionInput {
+                session,
+                action: Action::Ability((self.rng.next_u32() % 3) as u8),
+                target: Target::Entity(self.target(client)),
+            }),
+            15 => Command::LeaveSession { session },
+            16 => Command::EndSession { session: recent },
+            17 => Command::GetSession { session: recent },
+            18 => Command::ListSessions(ListQuery::default()),
+            _ => {
+                input.aim_x = 1.0;
+                Command::Move(input)
+            }
+        }
+    }
+
+    /// Learns ids and sessions from the replies.
+    fn observe(&mut self, outbox: &Outbox) {
+        for reply in &outbox.replies {
+            match reply.body {
+                ReplyBody::Joined { net_id } => {
+                    self.net_ids.insert(reply.client, net_id);
+                }
+                ReplyBody::SessionCreated { session } => self.last_created = session.0,
+                ReplyBody::SessionJoined { session, .. } => {
+                    self.session_of.insert(reply.client, session);
+                    self.members.entry(session).or_default().push(reply.client);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What a run produced: the hash after each tick, and how much combat happened.
+struct Run {
+    hashes: Vec<u64>,
+    sim: Sim,
+    hits: usize,
+    ended: usize,
+}
+
+fn run(sim_seed: u64, clients_seed: u64) -> Run {
     let mut config = common::load_bundled();
     config.gameplay.world.ambient.npcs = 100;
-    let mut sim = Sim::with_seed(Arc::new(config), seed);
+    config.gameplay.world.spawn.radius_m = 40.0;
+    let mut sim = Sim::with_seed(Arc::new(config), sim_seed);
+    let mut clients = Clients::new(clients_seed);
     let mut outbox = Outbox::default();
-    let hashes = stream
-        .iter()
-        .map(|commands| {
-            for &(client, command) in commands {
+    let (mut hits, mut ended) = (0, 0);
+    let hashes = (1..=TICKS)
+        .map(|tick| {
+            for (client, command) in clients.commands(tick) {
                 sim.submit(client, command).expect("inbox has room");
             }
             sim.step();
             sim.drain_outputs(&mut outbox);
+            clients.observe(&outbox);
+            hits += outbox
+                .events
+                .iter()
+                .filter(|e| matches!(e, necpsim::sim::SimEvent::Hit { .. }))
+                .count();
+            ended += outbox
+                .replies
+                .iter()
+                .filter(|r| matches!(r.body, ReplyBody::SessionEnded { .. }))
+                .count();
             // Clients acknowledge what they received, so later snapshots are deltas.
             for snapshot in &outbox.snapshots {
                 let ack = Command::AckSnapshot { seq: snapshot.seq };
@@ -85,19 +206,24 @@ fn run(seed: u64, stream: &[Vec<(ClientId, Command)>]) -> (Vec<u64>, Sim) {
             sim.state_hash()
         })
         .collect();
-    (hashes, sim)
+    Run {
+        hashes,
+        sim,
+        hits,
+        ended,
+    }
 }
 
 #[test]
 fn same_seed_and_commands_give_identical_state_every_tick() {
-    let stream = command_stream(42);
-    let (first, sim) = run(7, &stream);
-    let (second, _) = run(7, &stream);
-    assert_eq!(first.len(), TICKS as usize);
-    if let Some(tick) = first.iter().zip(&second).position(|(a, b)| a != b) {
+    let first = run(7, 42);
+    let second = run(7, 42);
+    assert_eq!(first.hashes.len(), TICKS as usize);
+    if let Some(tick) = first.hashes.iter().zip(&second.hashes).position(|(a, b)| a != b) {
         panic!("runs diverged at tick {}", tick + 1);
     }
     // The stream must have exercised the interesting paths, or agreement proves little.
+    let sim = &first.sim;
     let counters = sim.counters();
     assert!(
         sim.player_count() > 50,
@@ -111,12 +237,18 @@ fn same_seed_and_commands_give_identical_state_every_tick() {
     );
     assert!(counters.refused_commands > counters.teleports + counters.time_compression);
     assert!(counters.unknown_acks > 0);
+    assert!(first.hits > 100, "hits: {}", first.hits);
+    assert!(
+        first.ended > 0,
+        "sessions ended by their creators: {}",
+        first.ended
+    );
+    assert!(sim.sessions().len() > 20, "sessions: {}", sim.sessions().len());
 }
 
 #[test]
 fn a_different_seed_gives_a_different_world() {
-    let stream = command_stream(42);
-    let (first, _) = run(7, &stream);
-    let (other, _) = run(8, &stream);
-    assert_ne!(first.last(), other.last());
+    let first = run(7, 42);
+    let other = run(8, 42);
+    assert_ne!(first.hashes.last(), other.hashes.last());
 }

@@ -1,10 +1,13 @@
 //! Simulated clients for `necpsim bench`: each bot joins, picks a new random direction about once a
-//! second, sends an input at about 30 Hz (staggered across bots) and acknowledges every snapshot it
-//! receives on the next tick, as a client on a perfect network would.
+//! second (fighting bots steer towards their opponents instead, see [`super::fighters`]), sends an
+//! input at about 30 Hz (staggered across bots) and acknowledges every snapshot it receives on the
+//! next tick, as a client on a perfect network would.
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
+use super::fighters::{FightStats, Fighters};
+use crate::config::Config;
 use crate::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
 /// The bots and what each last did.
@@ -18,11 +21,14 @@ pub struct Bots {
     turn_every: u32,
     client_tick: u32,
     inputs_sent: u64,
+    fighters: Fighters,
 }
 
 impl Bots {
-    /// `count` bots for a server ticking at `rate_hz`.
-    pub(super) fn new(count: u32, seed: u64, rate_hz: f32) -> Bots {
+    /// `count` bots for a server running `config`, the first `fighters` of them fighting.
+    pub(super) fn new(count: u32, fighters: u32, seed: u64, config: &Config) -> Bots {
+        let rate_hz = config.server.tick.rate_hz;
+        let fighters = Fighters::new(fighters.min(count), config);
         let count = count as usize;
         Bots {
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0xb075),
@@ -33,6 +39,7 @@ impl Bots {
             turn_every: rate_hz.round().max(1.0) as u32,
             client_tick: 0,
             inputs_sent: 0,
+            fighters,
         }
     }
 
@@ -48,6 +55,8 @@ impl Bots {
     pub(super) fn drive(&mut self, sim: &mut Sim) {
         self.client_tick += 1;
         let tick = self.client_tick;
+        let (fighters, direction) = (&mut self.fighters, &mut self.direction);
+        fighters.drive(sim, |bot, towards| direction[bot] = towards);
         for bot in 0..self.direction.len() {
             let client = ClientId(bot as u64);
             let ack = std::mem::take(&mut self.to_ack[bot]);
@@ -55,7 +64,7 @@ impl Bots {
                 let _ = sim.submit(client, Command::AckSnapshot { seq: ack });
             }
             let phase = bot as u32;
-            if (tick + phase).is_multiple_of(self.turn_every) {
+            if (tick + phase).is_multiple_of(self.turn_every) && !self.fighters.includes(bot) {
                 self.direction[bot] = random_direction(&mut self.rng);
             }
             if !(tick + phase).is_multiple_of(self.input_every) {
@@ -82,16 +91,23 @@ impl Bots {
         self.drive(sim);
         sim.step();
         sim.drain_outputs(outbox);
-        self.observe(outbox);
+        self.observe(sim, outbox);
     }
 
-    /// Notes the snapshots each bot received, to acknowledge them next tick.
-    pub(super) fn observe(&mut self, outbox: &Outbox) {
+    /// Notes the snapshots each bot received, to acknowledge them next tick, and lets the fighters
+    /// follow their sessions.
+    pub(super) fn observe(&mut self, sim: &mut Sim, outbox: &Outbox) {
+        self.fighters.observe(sim, outbox);
         for snapshot in &outbox.snapshots {
             if let Some(slot) = self.to_ack.get_mut(snapshot.client.0 as usize) {
                 *slot = snapshot.seq;
             }
         }
+    }
+
+    /// What the fighting bots did so far.
+    pub(super) fn fight_stats(&self) -> FightStats {
+        self.fighters.stats()
     }
 
     /// Inputs submitted so far.

@@ -7,6 +7,7 @@
 //! snapshot costs stays the same as the entity count grows; the report states the density used.
 
 mod bots;
+mod fighters;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ pub struct BenchOptions {
     pub players: u32,
     /// Ambient wandering NPCs.
     pub npcs: u32,
+    /// Player bots (the first ones, in whole groups of ten) that fight in 5-vs-5 pvp arenas.
+    pub fighters: u32,
     /// Ticks to measure (after a warm-up of one second of ticks).
     pub ticks: u32,
     /// Seed of the simulation and of the bots.
@@ -66,8 +69,19 @@ pub struct BenchReport {
     pub snapshot_bytes_mean: f64,
     /// Inputs the bots submitted over the measured ticks.
     pub inputs: u64,
-    /// Inputs refused by the anti-cheat checks (should be 0 for honest bots).
+    /// Commands refused (0 for these honest bots, but for the odd shot whose target moved out of
+    /// range between the bot's look and the tick).
     pub refused: u64,
+    /// Fighting bots.
+    pub fighters: u32,
+    /// Shots the fighting bots fired over the measured ticks.
+    pub shots: u64,
+    /// Hits that landed over the measured ticks.
+    pub hits: u64,
+    /// Kills over the measured ticks.
+    pub kills: u64,
+    /// Combat sessions that ended over the measured ticks.
+    pub sessions_ended: u64,
 }
 
 /// A world shaped for `options` with its bots joined and one second of ticks run, so that what
@@ -75,8 +89,8 @@ pub struct BenchReport {
 pub fn prepare(mut config: Config, options: &BenchOptions) -> (Sim, Bots, Outbox) {
     shape_world(&mut config, options);
     let rate_hz = config.server.tick.rate_hz;
+    let mut bots = Bots::new(options.players, options.fighters, options.seed, &config);
     let mut sim = Sim::with_seed(Arc::new(config), options.seed);
-    let mut bots = Bots::new(options.players, options.seed, rate_hz);
     let mut outbox = Outbox::default();
     bots.join(&mut sim);
     for _ in 0..rate_hz.ceil() as u32 {
@@ -94,6 +108,7 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
     let mut times = Vec::with_capacity(options.ticks as usize);
     let (mut snapshots, mut snapshot_bytes) = (0u64, 0u64);
     let refused_before = sim.counters().refused_commands;
+    let fights_before = bots.fight_stats();
     let inputs_before = bots.inputs_sent();
     for _ in 0..options.ticks {
         bots.drive(&mut sim);
@@ -101,7 +116,7 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
         sim.step();
         times.push(started.elapsed());
         sim.drain_outputs(&mut outbox);
-        bots.observe(&outbox);
+        bots.observe(&mut sim, &outbox);
         snapshots += outbox.snapshots.len() as u64;
         snapshot_bytes += outbox.snapshot_bytes.len() as u64;
         progress.inc(1);
@@ -116,6 +131,7 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
             .copied()
     };
     let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
+    let fights = bots.fight_stats();
     BenchReport {
         ticks: options.ticks,
         entities,
@@ -132,6 +148,11 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
         snapshot_bytes_mean: snapshot_bytes as f64 / snapshots.max(1) as f64,
         inputs: bots.inputs_sent() - inputs_before,
         refused: sim.counters().refused_commands - refused_before,
+        fighters: fights.fighters,
+        shots: fights.shots - fights_before.shots,
+        hits: fights.hits - fights_before.hits,
+        kills: fights.kills - fights_before.kills,
+        sessions_ended: fights.sessions_ended - fights_before.sessions_ended,
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) fn route_commands(
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
         gameplay::apply_inputs(world, players, &moves, bump);
-        combat::apply_actions(world, &actions);
+        combat::apply_actions(world, &actions, bump);
         gameplay::acknowledge(world, histories, &acks, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;

@@ -5,6 +5,7 @@
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::world::World;
+use bumpalo::Bump;
 
 use super::damage::falloff;
 use super::fighter::Fighter;
@@ -20,9 +21,9 @@ use crate::sim::output::{ReplyBody, respond};
 use crate::sim::resources::{SimRng, Tick};
 
 /// Applies this tick's actions in arrival order.
-pub(crate) fn apply_actions(world: &mut World, actions: &[(ClientId, ActionInput)]) {
+pub(crate) fn apply_actions(world: &mut World, actions: &[(ClientId, ActionInput)], bump: &Bump) {
     for &(client, input) in actions {
-        if let Err(refusal) = act(world, client, input) {
+        if let Err(refusal) = act(world, client, input, bump) {
             respond(world, client, ReplyBody::Refused(refusal));
         }
     }
@@ -38,7 +39,7 @@ struct Scene {
     tick: u64,
 }
 
-fn act(world: &mut World, client: ClientId, input: ActionInput) -> Result<(), Refusal> {
+fn act(world: &mut World, client: ClientId, input: ActionInput, bump: &Bump) -> Result<(), Refusal> {
     let mut scene = prepare(world, client, &input)?;
     let rules = world.resource::<CombatRules>();
     let role = scene.fighter.role.ok_or(Refusal::NotInSession)?;
@@ -78,6 +79,7 @@ fn act(world: &mut World, client: ClientId, input: ActionInput) -> Result<(), Re
             usize::from(slot),
             &ability,
             loadout.attack_power,
+            bump,
         ),
         _ => {
             let weapon = weapon.ok_or(Refusal::InvalidTarget)?;
@@ -88,6 +90,7 @@ fn act(world: &mut World, client: ClientId, input: ActionInput) -> Result<(), Re
                 &weapon,
                 loadout.attack_power,
                 attack_factor,
+                bump,
             )
         }
     }
@@ -168,33 +171,39 @@ fn opposes(team: Team, other: Team, same_slot: bool) -> bool {
 }
 
 /// The living participants an action at `aim` affects: within `radius` of it (or the aimed-at
-/// participant alone, with no radius), enemies or allies of the actor.
+/// participant alone, with no radius), enemies or allies of the actor, each with its distance from
+/// the actor.
 fn affected(
     world: &World,
     session: &Session,
     scene: &Scene,
     radius: f32,
     enemies: bool,
-    out: &mut Vec<(u16, f32)>,
+    out: &mut bumpalo::collections::Vec<'_, (u16, f32)>,
 ) {
+    let motion = world.resource::<Motion>();
     let team = scene.fighter.team;
-    for (slot, participant) in session.participants.iter().enumerate() {
-        let slot = slot as u16;
+    let mut consider = |slot: u16, participant: &super::sessions::Participant| {
         let hostile = opposes(team, participant.team, slot == scene.fighter.slot);
         if !participant.is_alive() || hostile != enemies {
-            continue;
+            return;
         }
-        let Some(point) = participant.entity.and_then(|e| position_of(world, e)) else {
-            continue;
+        let handle = participant.entity.and_then(|e| world.get::<MotionHandle>(e));
+        let Some(point) = handle.map(|h| motion.position(*h)) else {
+            return;
         };
-        let chosen = if radius > 0.0 {
-            distance(point, scene.aim) <= radius
-        } else {
-            scene.target_slot == Some(slot)
-        };
-        if chosen {
+        if radius <= 0.0 || distance(point, scene.aim) <= radius {
             out.push((slot, distance(scene.origin, point)));
         }
+    };
+    if radius > 0.0 {
+        for (slot, participant) in session.participants.iter().enumerate() {
+            consider(slot as u16, participant);
+        }
+    } else if let Some(slot) = scene.target_slot
+        && let Some(participant) = session.participant(slot)
+    {
+        consider(slot, participant);
     }
 }
 
@@ -205,6 +214,7 @@ fn fire(
     weapon: &WeaponRule,
     attack_power: f32,
     attack_factor: f32,
+    bump: &Bump,
 ) -> Result<(), Refusal> {
     let tick = scene.tick;
     let fighter = &mut scene.fighter;
@@ -224,7 +234,7 @@ fn fire(
     if distance(scene.origin, scene.aim) > weapon.range_m {
         return Err(Refusal::OutOfRange);
     }
-    let victims = victims(world, session_id, scene, weapon.radius_m, true)?;
+    let victims = victims(world, session_id, scene, weapon.radius_m, true, bump)?;
     let fighter = &mut scene.fighter;
     let interval = (weapon.interval_ticks as f32 / attack_factor.max(0.01)).ceil() as u64;
     fighter.next_shot_tick = tick + interval.max(1);
@@ -241,7 +251,7 @@ fn fire(
     } else {
         1.0
     };
-    let mut queued = Vec::with_capacity(victims.len());
+    let mut queued = bumpalo::collections::Vec::with_capacity_in(victims.len(), bump);
     for &(slot, range) in &victims {
         let effect = weapon
             .effect
@@ -275,6 +285,7 @@ fn use_ability(
     slot: usize,
     ability: &AbilityRule,
     attack_power: f32,
+    bump: &Bump,
 ) -> Result<(), Refusal> {
     let tick = scene.tick;
     let ready = scene
@@ -293,7 +304,7 @@ fn use_ability(
         return Err(Refusal::OutOfRange);
     }
     let enemies = ability.targets == AbilityTargets::Enemies;
-    let affected = victims(world, session_id, scene, ability.radius_m, enemies)?;
+    let affected = victims(world, session_id, scene, ability.radius_m, enemies, bump)?;
     if let Some(ready) = scene.fighter.ability_ready_tick.get_mut(slot) {
         *ready = tick + u64::from(ability.cooldown_ticks);
     }
@@ -338,18 +349,19 @@ fn use_ability(
 
 /// The participants an action affects; a single-target action aimed at someone it may not affect
 /// is refused.
-fn victims(
+fn victims<'b>(
     world: &World,
     session_id: SessionId,
     scene: &Scene,
     radius: f32,
     enemies: bool,
-) -> Result<Vec<(u16, f32)>, Refusal> {
+    bump: &'b Bump,
+) -> Result<bumpalo::collections::Vec<'b, (u16, f32)>, Refusal> {
     let session = world
         .resource::<Sessions>()
         .get(session_id)
         .ok_or(Refusal::SessionNotFound)?;
-    let mut out = Vec::new();
+    let mut out = bumpalo::collections::Vec::new_in(bump);
     affected(world, session, scene, radius, enemies, &mut out);
     if radius <= 0.0 && out.is_empty() {
         return Err(Refusal::InvalidTarget);
