@@ -62,7 +62,7 @@ impl Clients {
             .iter()
             .filter_map(|c| self.net_ids.get(c).copied())
             .collect();
-        if ids.is_empty() || self.rng.next_u32() % 8 == 0 {
+        if ids.is_empty() || self.rng.next_u32().is_multiple_of(8) {
             1 + self.rng.next_u32() % 400
         } else {
             self.pick(&ids)
