@@ -121,7 +121,7 @@ fn a_pvp_arena_starts_when_both_teams_are_full_and_get_shows_its_participants() 
             .all(|p| p.status == ParticipantStatus::Alive && p.health == p.max_health)
     );
     // Created, two joins, started.
-    let log: Vec<u64> = view.log.of(&out.log).iter().map(|e| e.seq).collect();
+    let log: Vec<u32> = view.log.of(&out.log).iter().map(|e| e.seq).collect();
     assert_eq!(log, [1, 2, 3, 4]);
 }
 

@@ -80,8 +80,8 @@ pub const NO_SLOT: u16 = u16::MAX;
 #[derive(Archive, Serialize, Deserialize, serde::Serialize, Debug, Clone, Copy, PartialEq)]
 #[rkyv(derive(Debug))]
 pub struct LogEntryS2c {
-    /// Position in the session's history, from 1.
-    pub seq: u64,
+    /// Position in the session's history, from 1 (wrapping after 2³² entries).
+    pub seq: u32,
     /// Tick it happened.
     pub tick: u64,
     /// 0 attack, 1 hit, 2 crit, 3 heal, 4 kill, 5 effect applied, 6 effect expired, 7 join,
@@ -97,8 +97,9 @@ pub struct LogEntryS2c {
     pub detail: u8,
 }
 
-impl From<&LogEntry> for LogEntryS2c {
-    fn from(entry: &LogEntry) -> Self {
+impl LogEntryS2c {
+    /// The wire form of `entry` of a session created at `created_tick`.
+    pub fn new(entry: &LogEntry, created_tick: u64) -> Self {
         let slot = |slot: Option<u16>| slot.unwrap_or(NO_SLOT);
         let (kind, actor, target, value, detail) = match entry.event {
             LogEvent::Attack { attacker, target } => (0, attacker, slot(target), 0.0, 0),
@@ -126,7 +127,7 @@ impl From<&LogEntry> for LogEntryS2c {
         };
         LogEntryS2c {
             seq: entry.seq,
-            tick: entry.tick,
+            tick: created_tick + u64::from(entry.after_ticks),
             kind,
             actor,
             target,
@@ -211,7 +212,12 @@ impl SessionS2c {
                 .iter()
                 .map(Into::into)
                 .collect(),
-            log: view.log.of(&outbox.log).iter().map(Into::into).collect(),
+            log: view
+                .log
+                .of(&outbox.log)
+                .iter()
+                .map(|entry| LogEntryS2c::new(entry, view.summary.created_tick))
+                .collect(),
         }
     }
 }

@@ -73,13 +73,13 @@ pub enum LogEvent {
     },
 }
 
-/// One numbered entry of a [`CombatLog`].
+/// One numbered entry of a [`CombatLog`]: 20 bytes, since every session read copies its log.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogEntry {
-    /// Position in the session's whole history, from 1.
-    pub seq: u64,
-    /// The tick it happened.
-    pub tick: u64,
+    /// Position in the session's whole history, from 1 (wrapping after 2³² entries).
+    pub seq: u32,
+    /// When it happened, in ticks after the session's creation.
+    pub after_ticks: u32,
     /// What happened.
     pub event: LogEvent,
 }
@@ -91,23 +91,27 @@ pub struct CombatLog {
     capacity: usize,
     /// Entries ever written; the newest has this sequence number.
     written: u64,
+    /// The tick entry times count from.
+    origin_tick: u64,
 }
 
 impl CombatLog {
-    /// Empties the log and sets its capacity, keeping the allocation when it is large enough.
-    pub(crate) fn reset(&mut self, capacity: usize) {
+    /// Empties the log for a session created at `origin_tick` and sets its capacity, keeping the
+    /// allocation when it is large enough.
+    pub(crate) fn reset(&mut self, capacity: usize, origin_tick: u64) {
         self.entries.clear();
         self.entries.reserve(capacity);
         self.capacity = capacity.max(1);
         self.written = 0;
+        self.origin_tick = origin_tick;
     }
 
     /// Appends `event`, overwriting the oldest entry when full.
     pub(crate) fn push(&mut self, tick: u64, event: LogEvent) {
         self.written += 1;
         let entry = LogEntry {
-            seq: self.written,
-            tick,
+            seq: self.written as u32,
+            after_ticks: u32::try_from(tick.saturating_sub(self.origin_tick)).unwrap_or(u32::MAX),
             event,
         };
         if self.entries.len() < self.capacity {
@@ -120,15 +124,15 @@ impl CombatLog {
         }
     }
 
-    /// The kept entries, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &LogEntry> {
+    /// The kept entries, oldest first, as the two runs of the ring.
+    pub fn as_slices(&self) -> (&[LogEntry], &[LogEntry]) {
         let split = if self.entries.len() < self.capacity {
             0
         } else {
             (self.written % self.capacity as u64) as usize
         };
         let (newer, older) = self.entries.split_at(split.min(self.entries.len()));
-        older.iter().chain(newer)
+        (older, newer)
     }
 
     /// Entries ever written.
@@ -145,26 +149,39 @@ mod tests {
         LogEvent::Joined { participant }
     }
 
+    fn entries(log: &CombatLog) -> Vec<LogEntry> {
+        let (older, newer) = log.as_slices();
+        [older, newer].concat()
+    }
+
     #[test]
     fn keeps_the_latest_entries_in_order_with_their_sequence_numbers() {
         let mut log = CombatLog::default();
-        log.reset(3);
+        log.reset(3, 10);
         for n in 0..5 {
             log.push(10 + u64::from(n), joined(n));
         }
-        let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
+        let seqs: Vec<u32> = entries(&log).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [3, 4, 5]);
-        let events: Vec<LogEvent> = log.iter().map(|e| e.event).collect();
+        let events: Vec<LogEvent> = entries(&log).iter().map(|e| e.event).collect();
         assert_eq!(events, [joined(2), joined(3), joined(4)]);
         assert_eq!(log.written(), 5);
+        let times: Vec<u32> = entries(&log).iter().map(|e| e.after_ticks).collect();
+        assert_eq!(times, [2, 3, 4], "counted from the session's creation at tick 10");
+    }
+
+    #[test]
+    fn an_entry_takes_twenty_bytes() {
+        // Every session read copies the whole log; this is what one entry costs.
+        assert_eq!(size_of::<LogEntry>(), 20);
     }
 
     #[test]
     fn a_log_not_yet_full_reads_from_the_start() {
         let mut log = CombatLog::default();
-        log.reset(4);
+        log.reset(4, 0);
         log.push(1, joined(0));
         log.push(2, joined(1));
-        assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(entries(&log).iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
     }
 }

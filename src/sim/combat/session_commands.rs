@@ -56,14 +56,13 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
         return Err(Refusal::TooManySessions);
     }
     let id = sessions
-        .create(log_capacity, |session| {
+        .create(log_capacity, tick, |session| {
             session.kind = Some(settings.kind);
             session.difficulty = Some(settings.difficulty);
             session.zone_id = settings.zone_id;
             session.creator = Some(client);
             session.team_size = team_size;
             session.time_limit_s = time_limit_s;
-            session.created_tick = tick;
             session.log.push(
                 tick,
                 LogEvent::StateChanged {
@@ -286,7 +285,9 @@ pub fn write_view(session: &Session, outbox: &mut Outbox) -> SessionView {
     outbox.participants.extend_from_slice(&session.participants);
     let participants = Span::since(&outbox.participants, start);
     let start = outbox.log.len();
-    outbox.log.extend(session.log.iter().copied());
+    let (older, newer) = session.log.as_slices();
+    outbox.log.extend_from_slice(older);
+    outbox.log.extend_from_slice(newer);
     let log = Span::since(&outbox.log, start);
     SessionView {
         summary: session.summary(),

@@ -270,7 +270,12 @@ impl Sessions {
 
     /// Creates a pending session from `init`, reusing a free slot when there is one, and returns
     /// it. `init` receives a cleared session whose id and status are already set.
-    pub(crate) fn create(&mut self, log_capacity: usize, init: impl FnOnce(&mut Session)) -> &mut Session {
+    pub(crate) fn create(
+        &mut self,
+        log_capacity: usize,
+        tick: u64,
+        init: impl FnOnce(&mut Session),
+    ) -> &mut Session {
         self.next_id += 1;
         let id = SessionId(self.next_id);
         let slot = match self.free.pop() {
@@ -286,9 +291,10 @@ impl Sessions {
         let index = slot as usize;
         let session = &mut self.slots[index];
         session.participants.clear();
-        session.log.reset(log_capacity);
+        session.log.reset(log_capacity, tick);
         session.id = id;
         session.status = Some(SessionStatus::Pending);
+        session.created_tick = tick;
         session.started_tick = 0;
         session.ended_tick = 0;
         session.winner = None;
@@ -331,11 +337,13 @@ impl Sessions {
             session.status = None;
         }
         self.free.push(slot);
-        while let Some(&(slot, id)) = self.order.front() {
-            if self.slots.get(slot as usize).is_some_and(|s| s.id == id) {
-                break;
-            }
-            self.order.pop_front();
+        // Forgotten sessions leave stale entries in the creation order. Once they outnumber the
+        // live ones they are dropped in one pass, so walks of the order (list) stay proportional
+        // to what they return and the cost is amortised over the removals.
+        if self.order.len() > 2 * self.by_id.len() + 64 {
+            let slots = &self.slots;
+            self.order
+                .retain(|&(slot, id)| slots.get(slot as usize).is_some_and(|s| s.id == id));
         }
     }
 
