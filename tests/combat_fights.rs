@@ -7,7 +7,6 @@ mod common;
 
 use std::sync::Arc;
 
-use necpsim::config::Config;
 use necpsim::sim::combat::{
     Difficulty, LogEvent, Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team,
 };
@@ -16,22 +15,7 @@ use necpsim::sim::{
     Sim, SimEvent, Target,
 };
 
-fn config_with(edit: impl FnOnce(&mut Config)) -> Config {
-    let mut config = common::load_bundled();
-    config.gameplay.world.spawn.radius_m = 3.0;
-    edit(&mut config);
-    config
-}
-
-fn tick(sim: &mut Sim, commands: &[(u64, Command)]) -> Outbox {
-    for &(client, command) in commands {
-        sim.submit(ClientId(client), command).expect("inbox has room");
-    }
-    sim.step();
-    let mut outbox = Outbox::default();
-    sim.drain_outputs(&mut outbox);
-    outbox
-}
+use common::{close_quarters as config_with, step_with as tick};
 
 fn refusals(outbox: &Outbox, client: u64) -> Vec<Refusal> {
     outbox

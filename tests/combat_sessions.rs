@@ -14,23 +14,11 @@ use necpsim::sim::{
     ClientId, Command, Grant, ListQuery, Outbox, Refusal, ReplyBody, SessionSettings, Sim, SimEvent,
 };
 
+use common::step_with as tick;
+
 /// A world of the bundled assets with everyone spawning within a few metres of the origin.
 fn world_with(edit: impl FnOnce(&mut Config)) -> Sim {
-    let mut config = common::load_bundled();
-    config.gameplay.world.spawn.radius_m = 3.0;
-    edit(&mut config);
-    Sim::new(Arc::new(config))
-}
-
-/// Submits `commands` in order, steps once and returns the outputs.
-fn tick(sim: &mut Sim, commands: &[(u64, Command)]) -> Outbox {
-    for &(client, command) in commands {
-        sim.submit(ClientId(client), command).expect("inbox has room");
-    }
-    sim.step();
-    let mut outbox = Outbox::default();
-    sim.drain_outputs(&mut outbox);
-    outbox
+    Sim::new(Arc::new(common::close_quarters(edit)))
 }
 
 /// The bodies of the replies to `client`, in order.

@@ -15,9 +15,9 @@ use std::path::Path;
 pub use combat::{
     AbilitiesConfig, AbilityConfig, AbilityTargets, CombatConfig, DamageTypeConfig, DamageTypesConfig,
     Difficulties, DifficultyConfig, EffectConfig, EffectsConfig, LootConfig, MAX_ABILITIES, MAX_DAMAGE_TYPES,
-    MAX_EFFECTS, NpcConfig, NpcsConfig, ROLE_NAMES, RarityWeights, RewardConfig, Rewards, RoleConfig,
-    RolesConfig, SessionLimits, SessionTypeConfig, SessionTypes, SessionsConfig, TeamMode, WeaponConfig,
-    WeaponsConfig,
+    MAX_EFFECTS, NpcConfig, NpcsConfig, PerSessionType, ROLE_NAMES, RarityWeights, RewardConfig, Rewards,
+    RoleConfig, RolesConfig, SessionLimits, SessionTypeConfig, SessionTypes, SessionsConfig, TeamMode,
+    WeaponConfig, WeaponsConfig,
 };
 pub use economy::{CurrenciesConfig, CurrencyConfig, EconomyConfig, ItemConfig, ItemsConfig, Rarity};
 pub use error::{ConfigError, ConfigErrors};

@@ -130,3 +130,27 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The bundled assets with everyone spawning within 3 m of the origin (so that fights need no
+/// walking), after `edit`.
+pub fn close_quarters(edit: impl FnOnce(&mut Config)) -> Config {
+    let mut config = load_bundled();
+    config.gameplay.world.spawn.radius_m = 3.0;
+    edit(&mut config);
+    config
+}
+
+/// Submits `commands` (by client number) in order, steps once and returns the outputs.
+pub fn step_with(
+    sim: &mut necpsim::sim::Sim,
+    commands: &[(u64, necpsim::sim::Command)],
+) -> necpsim::sim::Outbox {
+    for &(client, command) in commands {
+        sim.submit(necpsim::sim::ClientId(client), command)
+            .expect("inbox has room");
+    }
+    sim.step();
+    let mut outbox = necpsim::sim::Outbox::default();
+    sim.drain_outputs(&mut outbox);
+    outbox
+}

@@ -12,8 +12,8 @@ pub use arms::{
     EffectsConfig, WeaponConfig, WeaponsConfig,
 };
 pub use sessions::{
-    Difficulties, DifficultyConfig, LootConfig, RarityWeights, RewardConfig, Rewards, SessionLimits,
-    SessionTypeConfig, SessionTypes, SessionsConfig, TeamMode,
+    Difficulties, DifficultyConfig, LootConfig, PerSessionType, RarityWeights, RewardConfig, Rewards,
+    SessionLimits, SessionTypeConfig, SessionTypes, SessionsConfig, TeamMode,
 };
 
 /// Most damage types the game may define: characters keep one resistance per type in a fixed array.

@@ -55,23 +55,23 @@ pub enum TeamMode {
     VersusNpcs,
 }
 
-/// The four session types, one table each.
+/// One value for each of the four session types, in the order of the wire enum.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SessionTypes {
-    /// `[types.pvp_arena]`.
-    pub pvp_arena: SessionTypeConfig,
-    /// `[types.pve_raid]`.
-    pub pve_raid: SessionTypeConfig,
-    /// `[types.extract_zone]`.
-    pub extract_zone: SessionTypeConfig,
-    /// `[types.guild_war]`.
-    pub guild_war: SessionTypeConfig,
+pub struct PerSessionType<T> {
+    /// `pvp_arena`.
+    pub pvp_arena: T,
+    /// `pve_raid`.
+    pub pve_raid: T,
+    /// `extract_zone`.
+    pub extract_zone: T,
+    /// `guild_war`.
+    pub guild_war: T,
 }
 
-impl SessionTypes {
-    /// The types with their names, in the order of the wire enum.
-    pub fn named(&self) -> [(&'static str, &SessionTypeConfig); 4] {
+impl<T> PerSessionType<T> {
+    /// The values with the names of their session types, in the order of the wire enum.
+    pub fn named(&self) -> [(&'static str, &T); 4] {
         [
             ("pvp_arena", &self.pvp_arena),
             ("pve_raid", &self.pve_raid),
@@ -79,7 +79,23 @@ impl SessionTypes {
             ("guild_war", &self.guild_war),
         ]
     }
+
+    /// `f` of each type's value here and in `other`, in the order of the wire enum.
+    pub fn zip_with<U, R>(&self, other: &PerSessionType<U>, f: impl Fn(&T, &U) -> R) -> [R; 4] {
+        [
+            f(&self.pvp_arena, &other.pvp_arena),
+            f(&self.pve_raid, &other.pve_raid),
+            f(&self.extract_zone, &other.extract_zone),
+            f(&self.guild_war, &other.guild_war),
+        ]
+    }
 }
+
+/// `[types.*]`: how each session type runs.
+pub type SessionTypes = PerSessionType<SessionTypeConfig>;
+
+/// `[rewards.*]`: what each session type pays.
+pub type Rewards = PerSessionType<RewardConfig>;
 
 /// One `[types.NAME]` table.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -177,32 +193,6 @@ impl RarityWeights {
     /// The weights from common to legendary.
     pub fn in_order(&self) -> [f32; 5] {
         [self.common, self.uncommon, self.rare, self.epic, self.legendary]
-    }
-}
-
-/// Rewards of the four session types, one table each.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rewards {
-    /// `[rewards.pvp_arena]`.
-    pub pvp_arena: RewardConfig,
-    /// `[rewards.pve_raid]`.
-    pub pve_raid: RewardConfig,
-    /// `[rewards.extract_zone]`.
-    pub extract_zone: RewardConfig,
-    /// `[rewards.guild_war]`.
-    pub guild_war: RewardConfig,
-}
-
-impl Rewards {
-    /// The rewards with the names of their session types, in the order of the wire enum.
-    pub fn named(&self) -> [(&'static str, &RewardConfig); 4] {
-        [
-            ("pvp_arena", &self.pvp_arena),
-            ("pve_raid", &self.pve_raid),
-            ("extract_zone", &self.extract_zone),
-            ("guild_war", &self.guild_war),
-        ]
     }
 }
 

@@ -327,12 +327,7 @@ impl CombatRules {
             effects,
             roles,
             npcs,
-            kinds: [
-                kind(&types.pvp_arena, &rewards.pvp_arena),
-                kind(&types.pve_raid, &rewards.pve_raid),
-                kind(&types.extract_zone, &rewards.extract_zone),
-                kind(&types.guild_war, &rewards.guild_war),
-            ],
+            kinds: types.zip_with(rewards, kind),
             difficulties: [
                 combat.sessions.difficulty.normal.clone(),
                 combat.sessions.difficulty.hard.clone(),
