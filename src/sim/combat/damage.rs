@@ -1,5 +1,5 @@
 //! The damage formula, applied to every hit of a tick in one batched pass over structure-of-arrays
-//! lanes with `wide::f32x8`, and the scalar reference it must agree with:
+//! lanes with `wide::f32x8`, and the scalar reference it must agree with, one [`Hit`] at a time:
 //!
 //! ```text
 //! base  = base_damage × falloff × (1 + attack_power / 100)
@@ -7,6 +7,38 @@
 //! ```
 
 use wide::f32x8;
+
+/// The inputs of one hit.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Hit {
+    /// Base damage of the weapon, ability or effect, after distance falloff.
+    pub base_damage: f32,
+    /// The attacker's attack power in percent.
+    pub attack_power: f32,
+    /// The crit multiplier when the hit crits, else 1.
+    pub crit: f32,
+    /// The damage type's multiplier.
+    pub type_multiplier: f32,
+    /// The target's resistance to the damage type, in percent.
+    pub resistance_pct: f32,
+    /// The target's armour.
+    pub armor: f32,
+}
+
+/// The damage formula for one hit: the scalar reference.
+pub fn damage_of(hit: &Hit) -> f32 {
+    let base = hit.base_damage * (1.0 + hit.attack_power * 0.01);
+    let scaled = base * hit.crit * hit.type_multiplier * (1.0 - hit.resistance_pct * 0.01);
+    let mitigated = base * hit.armor / (hit.armor + 100.0);
+    (scaled - mitigated).max(0.0)
+}
+
+/// The reference for a batch: [`damage_of`] for each hit in turn.
+pub fn resolve_scalar(hits: &[Hit], damage: &mut [f32]) {
+    for (out, hit) in damage.iter_mut().zip(hits) {
+        *out = damage_of(hit);
+    }
+}
 
 /// The inputs of a batch of hits, one lane per hit, all the same length as `damage`.
 #[derive(Debug, Default)]
@@ -26,7 +58,8 @@ pub struct HitLanes<'a> {
 }
 
 impl HitLanes<'_> {
-    fn len(&self) -> usize {
+    /// Hits in the batch: the shortest lane.
+    pub fn len(&self) -> usize {
         [
             self.attack_power.len(),
             self.crit.len(),
@@ -36,6 +69,23 @@ impl HitLanes<'_> {
         ]
         .into_iter()
         .fold(self.base_damage.len(), usize::min)
+    }
+
+    /// True when the batch holds no hit.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hit `i` of the batch, if there is one.
+    pub fn hit(&self, i: usize) -> Option<Hit> {
+        Some(Hit {
+            base_damage: *self.base_damage.get(i)?,
+            attack_power: *self.attack_power.get(i)?,
+            crit: *self.crit.get(i)?,
+            type_multiplier: *self.type_multiplier.get(i)?,
+            resistance_pct: *self.resistance_pct.get(i)?,
+            armor: *self.armor.get(i)?,
+        })
     }
 }
 
@@ -60,22 +110,8 @@ pub fn resolve_simd(hits: &HitLanes<'_>, damage: &mut [f32]) {
             slot.copy_from_slice(&out.to_array());
         }
     }
-    resolve_range(hits, damage, whole..n);
-}
-
-/// The reference: the same arithmetic, one hit at a time.
-pub fn resolve_scalar(hits: &HitLanes<'_>, damage: &mut [f32]) {
-    let n = hits.len().min(damage.len());
-    resolve_range(hits, damage, 0..n);
-}
-
-fn resolve_range(hits: &HitLanes<'_>, damage: &mut [f32], range: std::ops::Range<usize>) {
-    for i in range {
-        let base = hits.base_damage[i] * (1.0 + hits.attack_power[i] * 0.01);
-        let armor = hits.armor[i];
-        let scaled = base * hits.crit[i] * hits.type_multiplier[i] * (1.0 - hits.resistance_pct[i] * 0.01);
-        let mitigated = base * armor / (armor + 100.0);
-        damage[i] = (scaled - mitigated).max(0.0);
+    for (i, out) in damage.iter_mut().enumerate().take(n).skip(whole) {
+        *out = hits.hit(i).map_or(0.0, |hit| damage_of(&hit));
     }
 }
 
@@ -104,43 +140,54 @@ mod tests {
 
     use super::*;
 
-    fn one_hit(
-        base: f32,
+    /// The damage of one hit by the SIMD pass and by the reference.
+    fn both(hit: Hit) -> [f32; 2] {
+        let lanes = HitLanes {
+            base_damage: &[hit.base_damage],
+            attack_power: &[hit.attack_power],
+            crit: &[hit.crit],
+            type_multiplier: &[hit.type_multiplier],
+            resistance_pct: &[hit.resistance_pct],
+            armor: &[hit.armor],
+        };
+        let mut simd = [0.0];
+        resolve_simd(&lanes, &mut simd);
+        [simd[0], damage_of(&hit)]
+    }
+
+    fn hit(
+        base_damage: f32,
         attack_power: f32,
         crit: f32,
-        multiplier: f32,
-        resistance: f32,
+        type_multiplier: f32,
+        resistance_pct: f32,
         armor: f32,
-    ) -> [f32; 2] {
-        let hits = HitLanes {
-            base_damage: &[base],
-            attack_power: &[attack_power],
-            crit: &[crit],
-            type_multiplier: &[multiplier],
-            resistance_pct: &[resistance],
-            armor: &[armor],
-        };
-        let (mut simd, mut scalar) = ([0.0], [0.0]);
-        resolve_simd(&hits, &mut simd);
-        resolve_scalar(&hits, &mut scalar);
-        [simd[0], scalar[0]]
+    ) -> Hit {
+        Hit {
+            base_damage,
+            attack_power,
+            crit,
+            type_multiplier,
+            resistance_pct,
+            armor,
+        }
     }
 
     #[test]
     fn hand_computed_hits() {
         // 100 base, no power, armour 100: half the base is mitigated.
-        assert_eq!(one_hit(100.0, 0.0, 1.0, 1.0, 0.0, 100.0), [50.0, 50.0]);
+        assert_eq!(both(hit(100.0, 0.0, 1.0, 1.0, 0.0, 100.0)), [50.0, 50.0]);
         // 50 base, +20 % power = 60; fire ×1.2, 25 % resistance: 60 × 1.2 × 0.75 = 54;
         // armour 20: 60 × 20 / 120 = 10 → 44.
-        let [simd, scalar] = one_hit(50.0, 20.0, 1.0, 1.2, 25.0, 20.0);
+        let [simd, scalar] = both(hit(50.0, 20.0, 1.0, 1.2, 25.0, 20.0));
         assert!(
             (simd - 44.0).abs() < 1e-4 && (scalar - 44.0).abs() < 1e-4,
             "{simd} {scalar}"
         );
         // A crit ×2 of 24 against no defences: 48.
-        assert_eq!(one_hit(24.0, 0.0, 2.0, 1.0, 0.0, 0.0), [48.0, 48.0]);
+        assert_eq!(both(hit(24.0, 0.0, 2.0, 1.0, 0.0, 0.0)), [48.0, 48.0]);
         // Armour above the scaled damage clamps at zero: 10 × 0.5 − 10 × 300 / 400 < 0.
-        assert_eq!(one_hit(10.0, 0.0, 1.0, 0.5, 0.0, 300.0), [0.0, 0.0]);
+        assert_eq!(both(hit(10.0, 0.0, 1.0, 0.5, 0.0, 300.0)), [0.0, 0.0]);
     }
 
     #[test]
@@ -150,7 +197,7 @@ mod tests {
         assert_eq!(falloff(40.0, 20.0, 40.0, 0.5), 0.5);
     }
 
-    fn lanes(n: usize) -> impl Strategy<Value = Vec<[f32; 6]>> {
+    fn hits(n: usize) -> impl Strategy<Value = Vec<Hit>> {
         prop::collection::vec(
             (
                 0.0f32..500.0,
@@ -160,17 +207,24 @@ mod tests {
                 -50.0f32..100.0,
                 0.0f32..500.0,
             )
-                .prop_map(|(a, b, c, d, e, f)| [a, b, c, d, e, f]),
+                .prop_map(|(a, b, c, d, e, f)| hit(a, b, c, d, e, f)),
             0..n,
         )
     }
 
     proptest! {
         #[test]
-        fn simd_agrees_with_scalar(rows in lanes(200)) {
-            let column = |i: usize| rows.iter().map(|row| row[i]).collect::<Vec<f32>>();
-            let columns: Vec<Vec<f32>> = (0..6).map(column).collect();
-            let hits = HitLanes {
+        fn simd_agrees_with_scalar(hits in hits(200)) {
+            let column = |field: fn(&Hit) -> f32| hits.iter().map(field).collect::<Vec<f32>>();
+            let columns = [
+                column(|h| h.base_damage),
+                column(|h| h.attack_power),
+                column(|h| h.crit),
+                column(|h| h.type_multiplier),
+                column(|h| h.resistance_pct),
+                column(|h| h.armor),
+            ];
+            let lanes = HitLanes {
                 base_damage: &columns[0],
                 attack_power: &columns[1],
                 crit: &columns[2],
@@ -178,9 +232,9 @@ mod tests {
                 resistance_pct: &columns[4],
                 armor: &columns[5],
             };
-            let mut simd = vec![0.0; rows.len()];
-            let mut scalar = vec![0.0; rows.len()];
-            resolve_simd(&hits, &mut simd);
+            let mut simd = vec![0.0; hits.len()];
+            let mut scalar = vec![0.0; hits.len()];
+            resolve_simd(&lanes, &mut simd);
             resolve_scalar(&hits, &mut scalar);
             for (a, b) in simd.iter().zip(&scalar) {
                 prop_assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
