@@ -93,35 +93,31 @@ impl HitLanes<'_> {
 pub fn resolve_simd(hits: &HitLanes<'_>, damage: &mut [f32]) {
     let n = hits.len().min(damage.len());
     let whole = n - n % 8;
-    let lanes = |column: &[f32], at: usize| f32x8::new(chunk(column, at));
+    fn lanes(column: &[f32], whole: usize) -> impl Iterator<Item = f32x8> + '_ {
+        column[..whole]
+            .chunks_exact(8)
+            .map(|chunk| f32x8::new(chunk.try_into().unwrap_or([0.0; 8])))
+    }
     let hundredth = f32x8::splat(0.01);
     let one = f32x8::splat(1.0);
     let hundred = f32x8::splat(100.0);
-    for at in (0..whole).step_by(8) {
-        let base = lanes(hits.base_damage, at) * (one + lanes(hits.attack_power, at) * hundredth);
-        let armor = lanes(hits.armor, at);
-        let scaled = base
-            * lanes(hits.crit, at)
-            * lanes(hits.type_multiplier, at)
-            * (one - lanes(hits.resistance_pct, at) * hundredth);
+    let inputs = lanes(hits.base_damage, whole)
+        .zip(lanes(hits.attack_power, whole))
+        .zip(lanes(hits.crit, whole))
+        .zip(lanes(hits.type_multiplier, whole))
+        .zip(lanes(hits.resistance_pct, whole))
+        .zip(lanes(hits.armor, whole));
+    for (out, (((((base, power), crit), multiplier), resistance), armor)) in
+        damage[..whole].chunks_exact_mut(8).zip(inputs)
+    {
+        let base = base * (one + power * hundredth);
+        let scaled = base * crit * multiplier * (one - resistance * hundredth);
         let mitigated = base * armor / (armor + hundred);
-        let out = (scaled - mitigated).fast_max(f32x8::ZERO);
-        if let Some(slot) = damage.get_mut(at..at + 8) {
-            slot.copy_from_slice(&out.to_array());
-        }
+        out.copy_from_slice(&(scaled - mitigated).fast_max(f32x8::ZERO).to_array());
     }
     for (i, out) in damage.iter_mut().enumerate().take(n).skip(whole) {
         *out = hits.hit(i).map_or(0.0, |hit| damage_of(&hit));
     }
-}
-
-/// Eight values of `column` from `at`; the caller guarantees they exist.
-fn chunk(column: &[f32], at: usize) -> [f32; 8] {
-    let mut out = [0.0; 8];
-    if let Some(values) = column.get(at..at + 8) {
-        out.copy_from_slice(values);
-    }
-    out
 }
 
 /// Damage factor at `distance` for a weapon with full damage up to `start` and `min_factor` at
