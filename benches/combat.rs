@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use necpsim::config::Config;
-use necpsim::sim::combat::damage::{Hit, HitLanes, damage_of, resolve_scalar, resolve_simd};
+use necpsim::sim::combat::damage::{
+    Hit, HitLanes, armor_mitigation, damage_of, resolve_scalar, resolve_simd,
+};
 use necpsim::sim::combat::{Difficulty, Role, SessionKind, Team};
 use necpsim::sim::{Action, ActionInput, ClientId, Command, Outbox, ReplyBody, SessionSettings, Sim, Target};
 use rand_chacha::ChaCha8Rng;
@@ -33,7 +35,7 @@ fn columns(n: usize) -> [Vec<f32>; 6] {
             crit,
             0.8 + 0.7 * unit(),
             25.0 * unit(),
-            20.0 + 100.0 * unit(),
+            armor_mitigation(20.0 + 100.0 * unit()),
         ];
         for (column, value) in columns.iter_mut().zip(row) {
             column.push(value);
@@ -52,7 +54,7 @@ fn damage(c: &mut Criterion) {
             crit: &crit,
             type_multiplier: &multiplier,
             resistance_pct: &resistance,
-            armor: &armor,
+            armor_mitigation: &armor,
         };
         let one_by_one: Vec<Hit> = (0..hits).filter_map(|i| lanes.hit(i)).collect();
         let mut out = vec![0.0; hits];
@@ -75,7 +77,7 @@ fn damage(c: &mut Criterion) {
                         crit: lanes.crit[i],
                         type_multiplier: lanes.type_multiplier[i],
                         resistance_pct: lanes.resistance_pct[i],
-                        armor: lanes.armor[i],
+                        armor_mitigation: lanes.armor_mitigation[i],
                     });
                 }
             });

@@ -5,6 +5,9 @@
 //! base  = base_damage × falloff × (1 + attack_power / 100)
 //! final = max(0, base × crit × type_multiplier × (1 − resistance / 100) − base × armor / (armor + 100))
 //! ```
+//!
+//! The armour term's fraction depends on the target alone, so characters carry it precomputed
+//! ([`armor_mitigation`]) and the per-hit work has no division.
 
 use wide::f32x8;
 
@@ -21,15 +24,20 @@ pub struct Hit {
     pub type_multiplier: f32,
     /// The target's resistance to the damage type, in percent.
     pub resistance_pct: f32,
-    /// The target's armour.
-    pub armor: f32,
+    /// The target's [`armor_mitigation`].
+    pub armor_mitigation: f32,
+}
+
+/// The share of a hit's base that `armor` takes: `armor / (armor + 100)`.
+pub fn armor_mitigation(armor: f32) -> f32 {
+    armor / (armor + 100.0)
 }
 
 /// The damage formula for one hit: the scalar reference.
 pub fn damage_of(hit: &Hit) -> f32 {
     let base = hit.base_damage * (1.0 + hit.attack_power * 0.01);
     let scaled = base * hit.crit * hit.type_multiplier * (1.0 - hit.resistance_pct * 0.01);
-    let mitigated = base * hit.armor / (hit.armor + 100.0);
+    let mitigated = base * hit.armor_mitigation;
     (scaled - mitigated).max(0.0)
 }
 
@@ -53,8 +61,8 @@ pub struct HitLanes<'a> {
     pub type_multiplier: &'a [f32],
     /// The target's resistance to the damage type, in percent.
     pub resistance_pct: &'a [f32],
-    /// The target's armour.
-    pub armor: &'a [f32],
+    /// The target's [`armor_mitigation`].
+    pub armor_mitigation: &'a [f32],
 }
 
 impl HitLanes<'_> {
@@ -65,7 +73,7 @@ impl HitLanes<'_> {
             self.crit.len(),
             self.type_multiplier.len(),
             self.resistance_pct.len(),
-            self.armor.len(),
+            self.armor_mitigation.len(),
         ]
         .into_iter()
         .fold(self.base_damage.len(), usize::min)
@@ -84,7 +92,7 @@ impl HitLanes<'_> {
             crit: *self.crit.get(i)?,
             type_multiplier: *self.type_multiplier.get(i)?,
             resistance_pct: *self.resistance_pct.get(i)?,
-            armor: *self.armor.get(i)?,
+            armor_mitigation: *self.armor_mitigation.get(i)?,
         })
     }
 }
@@ -100,19 +108,18 @@ pub fn resolve_simd(hits: &HitLanes<'_>, damage: &mut [f32]) {
     }
     let hundredth = f32x8::splat(0.01);
     let one = f32x8::splat(1.0);
-    let hundred = f32x8::splat(100.0);
     let inputs = lanes(hits.base_damage, whole)
         .zip(lanes(hits.attack_power, whole))
         .zip(lanes(hits.crit, whole))
         .zip(lanes(hits.type_multiplier, whole))
         .zip(lanes(hits.resistance_pct, whole))
-        .zip(lanes(hits.armor, whole));
+        .zip(lanes(hits.armor_mitigation, whole));
     for (out, (((((base, power), crit), multiplier), resistance), armor)) in
         damage[..whole].chunks_exact_mut(8).zip(inputs)
     {
         let base = base * (one + power * hundredth);
         let scaled = base * crit * multiplier * (one - resistance * hundredth);
-        let mitigated = base * armor / (armor + hundred);
+        let mitigated = base * armor;
         out.copy_from_slice(&(scaled - mitigated).fast_max(f32x8::ZERO).to_array());
     }
     for (i, out) in damage.iter_mut().enumerate().take(n).skip(whole) {
@@ -144,7 +151,7 @@ mod tests {
             crit: &[hit.crit],
             type_multiplier: &[hit.type_multiplier],
             resistance_pct: &[hit.resistance_pct],
-            armor: &[hit.armor],
+            armor_mitigation: &[hit.armor_mitigation],
         };
         let mut simd = [0.0];
         resolve_simd(&lanes, &mut simd);
@@ -165,7 +172,7 @@ mod tests {
             crit,
             type_multiplier,
             resistance_pct,
-            armor,
+            armor_mitigation: armor_mitigation(armor),
         }
     }
 
@@ -218,7 +225,7 @@ mod tests {
                 column(|h| h.crit),
                 column(|h| h.type_multiplier),
                 column(|h| h.resistance_pct),
-                column(|h| h.armor),
+                column(|h| h.armor_mitigation),
             ];
             let lanes = HitLanes {
                 base_damage: &columns[0],
@@ -226,7 +233,7 @@ mod tests {
                 crit: &columns[2],
                 type_multiplier: &columns[3],
                 resistance_pct: &columns[4],
-                armor: &columns[5],
+                armor_mitigation: &columns[5],
             };
             let mut simd = vec![0.0; hits.len()];
             let mut scalar = vec![0.0; hits.len()];

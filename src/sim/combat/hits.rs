@@ -70,7 +70,7 @@ pub(crate) fn resolve_hits(world: &mut World) {
                         .and_then(|d| d.resistance_pct.get(damage_type).copied())
                         .unwrap_or(0.0),
                 );
-                armor.push(defense.map_or(0.0, |d| d.armor));
+                armor.push(defense.map_or(0.0, |d| d.armor_mitigation));
             }
             let lanes = HitLanes {
                 base_damage: &base,
@@ -78,7 +78,7 @@ pub(crate) fn resolve_hits(world: &mut World) {
                 crit: &crit,
                 type_multiplier: &multiplier,
                 resistance_pct: &resistance,
-                armor: &armor,
+                armor_mitigation: &armor,
             };
             let mut damage = bumpalo::collections::Vec::from_iter_in(std::iter::repeat_n(0.0, n), bump);
             resolve_simd(&lanes, &mut damage);

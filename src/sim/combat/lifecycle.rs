@@ -233,10 +233,7 @@ fn spawn_npcs(world: &mut World, id: SessionId, kind: SessionKind, difficulty: s
                 health: max_health,
                 max_health,
             },
-            Defense {
-                armor: npc.armor,
-                resistance_pct: npc.resistance_pct,
-            },
+            Defense::new(npc.armor, npc.resistance_pct),
             Fighter::new(id, slot, Team::TeamB, None, npc.speed_mps, 0, burst),
             NpcBrain {
                 kind: npc_kind,

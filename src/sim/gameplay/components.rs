@@ -40,6 +40,11 @@ pub struct Vitals {
 pub struct Defense {
     /// Armour rating.
     pub armor: f32,
+    /// The share of a hit's base that the armour takes ([`armor_mitigation`]): worked out once per
+    /// character rather than once per hit.
+    ///
+    /// [`armor_mitigation`]: crate::sim::combat::damage::armor_mitigation
+    pub armor_mitigation: f32,
     /// Resistance in percent, indexed like the damage types in name order.
     pub resistance_pct: [f32; MAX_DAMAGE_TYPES],
 }
@@ -56,4 +61,15 @@ pub struct InputState {
     pub aim: [f32; 2],
     /// Latest buttons.
     pub buttons: u8,
+}
+
+impl Defense {
+    /// A defence of `armor` and `resistance_pct`.
+    pub fn new(armor: f32, resistance_pct: [f32; MAX_DAMAGE_TYPES]) -> Defense {
+        Defense {
+            armor,
+            armor_mitigation: crate::sim::combat::damage::armor_mitigation(armor),
+            resistance_pct,
+        }
+    }
 }

@@ -150,10 +150,10 @@ pub(crate) fn spawn_body_at(
 
 fn player_defense(config: &Config) -> Defense {
     let stats = &config.gameplay.characters.player;
-    Defense {
-        armor: stats.armor,
-        resistance_pct: config.combat.damage_types.by_index(&stats.resistance_pct),
-    }
+    Defense::new(
+        stats.armor,
+        config.combat.damage_types.by_index(&stats.resistance_pct),
+    )
 }
 
 /// A point drawn uniformly from the spawn disc.
