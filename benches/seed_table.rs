@@ -4,8 +4,10 @@
 //! pending (creates: a world of 10,000 to 20,000 pending sessions; ends: 1,000 duels started for
 //! each batch). Each measured tick carries a batch of requests and criterion reports the time per
 //! request including the tick's fixed part, which `seed/tick_without_requests` measures alone
-//! (the per-request cost is the difference divided by the batch). Snapshots are turned down so
-//! that the tick measures the session handlers.
+//! (the per-request cost is the difference divided by the batch). `seed/get_session` reads whole
+//! sessions (the full combat log); `seed/get_session_following` reads them as a client that
+//! follows a session does, asking only for log entries newer than the ones it holds. Snapshots
+//! are turned down so that the tick measures the session handlers.
 //!
 //! Run: `cargo bench --bench seed_table`.
 
@@ -185,8 +187,36 @@ fn seed_table(c: &mut Criterion) {
                 next = (next + 7_919) % sessions.len();
                 let get = Command::GetSession {
                     session: sessions[next],
+                    log_after: 0,
                 };
                 let _ = sim.submit(ClientId(READER), get);
+            }
+            step(&mut sim, &mut outbox);
+        });
+    });
+
+    // The same reads by clients that follow their sessions and already hold the log so far.
+    let mut held = Vec::with_capacity(sessions.len());
+    for &session in &sessions {
+        let get = Command::GetSession {
+            session,
+            log_after: 0,
+        };
+        sim.submit(ClientId(READER), get).expect("room");
+    }
+    step(&mut sim, &mut outbox);
+    for reply in &outbox.replies {
+        if let ReplyBody::Session(view) = reply.body {
+            let newest = view.log.of(&outbox.log).last().map_or(0, |entry| entry.seq);
+            held.push((view.summary.id, newest));
+        }
+    }
+    group.bench_function("get_session_following", |b| {
+        b.iter(|| {
+            for _ in 0..BATCH {
+                next = (next + 7_919) % held.len();
+                let (session, log_after) = held[next];
+                let _ = sim.submit(ClientId(READER), Command::GetSession { session, log_after });
             }
             step(&mut sim, &mut outbox);
         });
@@ -254,7 +284,10 @@ fn seed_table(c: &mut Criterion) {
     });
 
     // The same get reply in both encodings: a duel with a full combat log.
-    let get = Command::GetSession { session: sessions[0] };
+    let get = Command::GetSession {
+        session: sessions[0],
+        log_after: 0,
+    };
     sim.submit(ClientId(READER), get).expect("room");
     step(&mut sim, &mut outbox);
     let ReplyBody::Session(view) = outbox.replies[0].body else {

@@ -244,6 +244,7 @@ fn session_gets_lists_and_creates_do_not_allocate_after_warm_up() {
     let reads = |round: usize| -> Vec<Command> {
         let gets = (0..500).map(|i| Command::GetSession {
             session: sessions[(i * 7 + round) % 100],
+            log_after: 0,
         });
         let lists = (0..20).map(|_| Command::ListSessions(ListQuery::default()));
         let creates = (0..100).map(|_| Command::CreateSession(arena_settings()));

@@ -299,7 +299,16 @@ fn a_kill_ends_the_duel_and_pays_the_winner() {
         }
     }
     assert_eq!(ended, Some(SessionStatus::Ended));
-    let out = tick(&mut sim, &[(3, Command::GetSession { session })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            3,
+            Command::GetSession {
+                session,
+                log_after: 0,
+            },
+        )],
+    );
     let ReplyBody::Session(view) = out.replies[0].body else {
         panic!("get refused")
     };
@@ -385,7 +394,16 @@ fn a_raid_runs_to_its_end_with_no_client_input() {
         role: Role::Support,
     };
     let mut outputs = vec![tick(&mut sim, &[(1, join)])];
-    let out = tick(&mut sim, &[(2, Command::GetSession { session })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            2,
+            Command::GetSession {
+                session,
+                log_after: 0,
+            },
+        )],
+    );
     let ReplyBody::Session(view) = out.replies[0].body else {
         panic!("get refused")
     };
@@ -413,7 +431,16 @@ fn a_raid_runs_to_its_end_with_no_client_input() {
             break;
         }
     }
-    let out = tick(&mut sim, &[(2, Command::GetSession { session })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            2,
+            Command::GetSession {
+                session,
+                log_after: 0,
+            },
+        )],
+    );
     let ReplyBody::Session(view) = out.replies[0].body else {
         panic!("get refused")
     };

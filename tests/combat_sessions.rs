@@ -72,7 +72,16 @@ fn a_pvp_arena_starts_when_both_teams_are_full_and_get_shows_its_participants() 
 
     let out = tick(&mut sim, &[(1, join(session, Team::TeamA, Role::Assault))]);
     assert_eq!(reply(&out, 1), ReplyBody::SessionJoined { session, slot: 0 });
-    let out = tick(&mut sim, &[(3, Command::GetSession { session })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            3,
+            Command::GetSession {
+                session,
+                log_after: 0,
+            },
+        )],
+    );
     let ReplyBody::Session(view) = reply(&out, 3) else {
         panic!("get refused")
     };
@@ -83,7 +92,16 @@ fn a_pvp_arena_starts_when_both_teams_are_full_and_get_shows_its_participants() 
         session,
         status: SessionStatus::Active
     }));
-    let out = tick(&mut sim, &[(3, Command::GetSession { session })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            3,
+            Command::GetSession {
+                session,
+                log_after: 0,
+            },
+        )],
+    );
     let ReplyBody::Session(view) = reply(&out, 3) else {
         panic!("get refused")
     };
@@ -111,6 +129,23 @@ fn a_pvp_arena_starts_when_both_teams_are_full_and_get_shows_its_participants() 
     // Created, two joins, started.
     let log: Vec<u32> = view.log.of(&out.log).iter().map(|e| e.seq).collect();
     assert_eq!(log, [1, 2, 3, 4]);
+    // A client that already holds the first two entries gets only the rest.
+    let out = tick(
+        &mut sim,
+        &[(
+            3,
+            Command::GetSession {
+                session,
+                log_after: 2,
+            },
+        )],
+    );
+    let ReplyBody::Session(view) = reply(&out, 3) else {
+        panic!("get refused")
+    };
+    let log: Vec<u32> = view.log.of(&out.log).iter().map(|e| e.seq).collect();
+    assert_eq!(log, [3, 4]);
+    assert_eq!(view.participants.len, 2, "participants come whole");
 }
 
 #[test]
@@ -122,7 +157,13 @@ fn every_refused_session_operation_has_its_code_and_changes_nothing() {
         &mut sim,
         &[
             (1, join(missing, Team::TeamA, Role::Assault)),
-            (2, Command::GetSession { session: missing }),
+            (
+                2,
+                Command::GetSession {
+                    session: missing,
+                    log_after: 0,
+                },
+            ),
             (3, Command::EndSession { session: missing }),
         ],
     );
@@ -201,7 +242,16 @@ fn every_refused_session_operation_has_its_code_and_changes_nothing() {
         let out = tick(&mut sim, &[(3, Command::ListSessions(query))]);
         assert_eq!(reply(&out, 3), ReplyBody::Refused(Refusal::InvalidSettings));
     }
-    let out = tick(&mut sim, &[(3, Command::GetSession { session: arena })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            3,
+            Command::GetSession {
+                session: arena,
+                log_after: 0,
+            },
+        )],
+    );
     let ReplyBody::Session(view) = reply(&out, 3) else {
         panic!("get refused")
     };
@@ -297,7 +347,16 @@ fn a_pending_session_that_never_fills_is_aborted_and_later_forgotten() {
     for _ in 0..60 {
         tick(&mut sim, &[]);
     }
-    let out = tick(&mut sim, &[(1, Command::GetSession { session })]);
+    let out = tick(
+        &mut sim,
+        &[(
+            1,
+            Command::GetSession {
+                session,
+                log_after: 0,
+            },
+        )],
+    );
     assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotFound));
 }
 

@@ -137,7 +137,10 @@ impl Clients {
             }),
             15 => Command::LeaveSession { session },
             16 => Command::EndSession { session: recent },
-            17 => Command::GetSession { session: recent },
+            17 => Command::GetSession {
+                session: recent,
+                log_after: 0,
+            },
             18 => Command::ListSessions(ListQuery::default()),
             _ => {
                 input.aim_x = 1.0;

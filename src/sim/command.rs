@@ -43,10 +43,14 @@ pub enum Command {
         /// The session.
         session: SessionId,
     },
-    /// Read a session: its settings, participants and combat log.
+    /// Read a session: its settings, participants and the combat log entries after `log_after`.
     GetSession {
         /// The session.
         session: SessionId,
+        /// Sequence number of the newest log entry the client already holds (0: none, so the
+        /// whole kept log comes back); a client following a session sends its last one and gets
+        /// only what is new.
+        log_after: u32,
     },
     /// Read a page of session summaries, newest first.
     ListSessions(ListQuery),

@@ -41,7 +41,7 @@ pub(crate) fn route_commands(
                 }
                 Command::LeaveSession { session } => combat::leave(world, client, session),
                 Command::EndSession { session } => combat::end(world, client, session),
-                Command::GetSession { session } => combat::get(world, client, session),
+                Command::GetSession { session, log_after } => combat::get(world, client, session, log_after),
                 Command::ListSessions(query) => combat::list(world, client, query),
                 Command::Act(action) => actions.push((client, action)),
             }

@@ -268,26 +268,29 @@ fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBo
 }
 
 /// Copies a session into the outbox for its reader.
-pub(crate) fn get(world: &mut World, client: ClientId, id: SessionId) {
+pub(crate) fn get(world: &mut World, client: ClientId, id: SessionId, log_after: u32) {
     let result = world
         .resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
             let session = world.resource::<Sessions>().get(id)?;
-            Some(write_view(session, &mut outbox))
+            Some(write_view(session, log_after, &mut outbox))
         })
         .ok_or(Refusal::SessionNotFound)
         .map(ReplyBody::Session);
     reply(world, client, result);
 }
 
-/// Appends `session`'s participants and log to `outbox` and describes them.
-pub fn write_view(session: &Session, outbox: &mut Outbox) -> SessionView {
+/// Appends `session`'s participants and its log entries after `log_after` to `outbox` and
+/// describes them.
+pub fn write_view(session: &Session, log_after: u32, outbox: &mut Outbox) -> SessionView {
     let start = outbox.participants.len();
     outbox.participants.extend_from_slice(&session.participants);
     let participants = Span::since(&outbox.participants, start);
     let start = outbox.log.len();
     let (older, newer) = session.log.as_slices();
-    outbox.log.extend_from_slice(older);
-    outbox.log.extend_from_slice(newer);
+    for run in [older, newer] {
+        let new = run.partition_point(|entry| entry.seq <= log_after);
+        outbox.log.extend_from_slice(&run[new..]);
+    }
     let log = Span::since(&outbox.log, start);
     SessionView {
         summary: session.summary(),
