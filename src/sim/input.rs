@@ -1,8 +1,9 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
 //! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
 //! sorted by client and sequence number, so reordered datagrams resolve the same way every time;
-//! combat actions follow in arrival order, and snapshot acknowledgements come last. Session
-//! operations apply in arrival order; a player leaving the world leaves its session first.
+//! combat actions follow in arrival order, then snapshot acknowledgements. Session operations
+//! apply in arrival order (a player leaving the world leaves its session first); reads of the
+//! session store are answered last, in one batch, so they see every change of the tick's input.
 
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
@@ -26,6 +27,7 @@ pub(crate) fn route_commands(
         let mut moves = bumpalo::collections::Vec::with_capacity_in(commands.len(), bump);
         let mut acks = bumpalo::collections::Vec::new_in(bump);
         let mut actions = bumpalo::collections::Vec::new_in(bump);
+        let mut reads = bumpalo::collections::Vec::new_in(bump);
         for (client, command) in commands.drain(..) {
             match command {
                 Command::Join => gameplay::join(world, client),
@@ -41,8 +43,10 @@ pub(crate) fn route_commands(
                 }
                 Command::LeaveSession { session } => combat::leave(world, client, session),
                 Command::EndSession { session } => combat::end(world, client, session),
-                Command::GetSession { session, log_after } => combat::get(world, client, session, log_after),
-                Command::ListSessions(query) => combat::list(world, client, query),
+                Command::GetSession { session, log_after } => {
+                    reads.push((client, combat::SessionRead::Get { session, log_after }));
+                }
+                Command::ListSessions(query) => reads.push((client, combat::SessionRead::List(query))),
                 Command::Act(action) => actions.push((client, action)),
             }
         }
@@ -50,6 +54,7 @@ pub(crate) fn route_commands(
         gameplay::apply_inputs(world, players, &moves, bump);
         combat::apply_actions(world, &actions, bump);
         gameplay::acknowledge(world, histories, &acks, bump);
+        combat::answer_reads(world, &reads);
     });
     world.resource_mut::<Inbox>().commands = commands;
 }

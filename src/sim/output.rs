@@ -267,18 +267,23 @@ impl Outbox {
 /// Queues a reply to `client` stamped with the current tick, counting refusals.
 pub(crate) fn respond(world: &mut bevy_ecs::world::World, client: ClientId, body: ReplyBody) {
     let tick = world.resource::<super::resources::Tick>().0;
-    if let ReplyBody::Refused(refusal) = body {
-        let mut counters = world.resource_mut::<super::resources::SimCounters>();
-        counters.refused_commands += 1;
-        match refusal {
-            Refusal::Teleport => counters.teleports += 1,
-            Refusal::OutOfBounds => counters.out_of_bounds += 1,
-            Refusal::TimeCompression => counters.time_compression += 1,
-            _ => {}
-        }
-    }
+    count_refusal(&mut world.resource_mut::<super::resources::SimCounters>(), &body);
     world
         .resource_mut::<Outbox>()
         .replies
         .push(Reply { client, tick, body });
+}
+
+/// Counts `body` in `counters` if it is a refusal.
+pub(crate) fn count_refusal(counters: &mut super::resources::SimCounters, body: &ReplyBody) {
+    let ReplyBody::Refused(refusal) = body else {
+        return;
+    };
+    counters.refused_commands += 1;
+    match refusal {
+        Refusal::Teleport => counters.teleports += 1,
+        Refusal::OutOfBounds => counters.out_of_bounds += 1,
+        Refusal::TimeCompression => counters.time_compression += 1,
+        _ => {}
+    }
 }

@@ -35,7 +35,7 @@ pub use session_commands::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, write_view};
 pub use sessions::{Participant, Session, SessionFilter, SessionSummary, Sessions};
 
 pub(crate) use actions::apply_actions;
-pub(crate) use session_commands::{create, end, get, join, leave, list};
+pub(crate) use session_commands::{SessionRead, answer_reads, create, end, join, leave};
 
 use super::command::ClientId;
 use super::gameplay::Clients;

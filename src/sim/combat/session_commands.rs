@@ -13,8 +13,8 @@ use super::sessions::{Participant, Session, Sessions};
 use crate::config::TeamMode;
 use crate::sim::command::{ClientId, ListQuery, Refusal, SessionSettings};
 use crate::sim::gameplay::{Clients, NetId, Vitals};
-use crate::sim::output::{Outbox, ReplyBody, SessionView, SimEvent, Span, respond};
-use crate::sim::resources::Tick;
+use crate::sim::output::{Outbox, Reply, ReplyBody, SessionView, SimEvent, Span, count_refusal, respond};
+use crate::sim::resources::{SimCounters, Tick};
 
 /// Page size of a list that names none.
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
@@ -267,16 +267,58 @@ fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBo
     Ok(ReplyBody::SessionEnded { session: id, winner })
 }
 
-/// Copies a session into the outbox for its reader.
-pub(crate) fn get(world: &mut World, client: ClientId, id: SessionId, log_after: u32) {
-    let result = world
-        .resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
-            let session = world.resource::<Sessions>().get(id)?;
-            Some(write_view(session, log_after, &mut outbox))
-        })
-        .ok_or(Refusal::SessionNotFound)
-        .map(ReplyBody::Session);
-    reply(world, client, result);
+/// A read of the session store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionRead {
+    /// One session, with its log after `log_after`.
+    Get {
+        /// The session.
+        session: SessionId,
+        /// The newest log entry the reader holds.
+        log_after: u32,
+    },
+    /// A page of summaries.
+    List(ListQuery),
+}
+
+/// Answers this tick's reads, in order, once every change of the tick's input is applied. The
+/// outbox and the store are borrowed once for the whole batch.
+pub(crate) fn answer_reads(world: &mut World, reads: &[(ClientId, SessionRead)]) {
+    if reads.is_empty() {
+        return;
+    }
+    let tick = world.resource::<Tick>().0;
+    world.resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
+        world.resource_scope(|world, mut counters: bevy_ecs::world::Mut<SimCounters>| {
+            let sessions = world.resource::<Sessions>();
+            for &(client, read) in reads {
+                let body = answer(sessions, read, &mut outbox);
+                count_refusal(&mut counters, &body);
+                outbox.replies.push(Reply { client, tick, body });
+            }
+        });
+    });
+}
+
+fn answer(sessions: &Sessions, read: SessionRead, outbox: &mut Outbox) -> ReplyBody {
+    match read {
+        SessionRead::Get { session, log_after } => sessions
+            .get(session)
+            .map_or(ReplyBody::Refused(Refusal::SessionNotFound), |session| {
+                ReplyBody::Session(write_view(session, log_after, outbox))
+            }),
+        SessionRead::List(query) => {
+            let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+            if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+                return ReplyBody::Refused(Refusal::InvalidSettings);
+            }
+            let start = outbox.summaries.len();
+            sessions.list(&query.filter, query.offset, limit, &mut outbox.summaries);
+            ReplyBody::SessionList {
+                summaries: Span::since(&outbox.summaries, start),
+            }
+        }
+    }
 }
 
 /// Appends `session`'s participants and its log entries after `log_after` to `outbox` and
@@ -304,25 +346,4 @@ pub fn write_view(session: &Session, log_after: u32, outbox: &mut Outbox) -> Ses
         participants,
         log,
     }
-}
-
-/// Copies a page of summaries into the outbox for its reader.
-pub(crate) fn list(world: &mut World, client: ClientId, query: ListQuery) {
-    let limit = query.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-    let result = if (1..=MAX_LIST_LIMIT).contains(&limit) {
-        Ok(
-            world.resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
-                let start = outbox.summaries.len();
-                world
-                    .resource::<Sessions>()
-                    .list(&query.filter, query.offset, limit, &mut outbox.summaries);
-                ReplyBody::SessionList {
-                    summaries: Span::since(&outbox.summaries, start),
-                }
-            }),
-        )
-    } else {
-        Err(Refusal::InvalidSettings)
-    };
-    reply(world, client, result);
 }
