@@ -501,3 +501,33 @@ fn a_weapon_edit_applies_on_the_next_tick() {
     let expected: f32 = (299.0 - 230.0 / 6.0f32).min(100.0);
     assert!((damage - expected).abs() < 1e-3, "{damage} vs {expected}");
 }
+
+#[test]
+fn a_hot_weapon_is_refused_until_it_cools() {
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        config.gameplay.characters.player.max_health = 1e9;
+    })));
+    let (session, [_, b]) = duel(&mut sim, [Role::Tech, Role::Support]);
+    // The tech's arc caster: a shot every 400 ms (24 ticks), 12 heat per shot, 20 heat per second
+    // cooling (8 per 24 ticks), capacity 100. Before shot k (from 0) the heat is 4k, so shot 23
+    // (at tick 552) would reach 104 and is refused; 12 ticks of cooling later it fits again.
+    let mut accepted = Vec::new();
+    let mut first_overheat = None;
+    for n in 0..600u32 {
+        let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+        match refusals(&out, 1).first() {
+            None => accepted.push(n),
+            Some(Refusal::Overheated) if first_overheat.is_none() => first_overheat = Some(n),
+            Some(Refusal::Overheated | Refusal::OnCooldown) => {}
+            Some(other) => panic!("unexpected refusal {other:?} at {n}"),
+        }
+    }
+    let expected: Vec<u32> = (0..23).map(|k| k * 24).collect();
+    assert_eq!(accepted[..23], expected[..]);
+    assert_eq!(first_overheat, Some(552));
+    assert!(
+        (563..=565).contains(&accepted[23]),
+        "fires again once cooled: {}",
+        accepted[23]
+    );
+}

@@ -216,6 +216,9 @@ pub enum Refusal {
     /// The role has no ability in that slot.
     #[error("no ability in that slot")]
     NoSuchAbility = 227,
+    /// The shot would take the weapon's heat above its capacity.
+    #[error("weapon overheated")]
+    Overheated = 228,
 }
 
 impl Refusal {

@@ -71,6 +71,15 @@ pub struct WeaponConfig {
     /// Probability that a hit applies `effect`, 0 to 1.
     #[serde(default = "one")]
     pub effect_chance: f32,
+    /// Heat one shot adds; omitted or 0: the weapon does not heat up.
+    #[serde(default)]
+    pub heat_per_shot: f32,
+    /// A shot that would take the heat above this is refused (overheated).
+    #[serde(default = "hundred")]
+    pub heat_capacity: f32,
+    /// Heat lost per second.
+    #[serde(default)]
+    pub cooling_per_s: f32,
 }
 
 /// `combat/abilities.toml`: one `[abilities.NAME]` table per ability.
@@ -246,6 +255,14 @@ impl WeaponsConfig {
             }
             check.within(&key("radius_m"), weapon.radius_m, 0.0, 100.0);
             check.within(&key("effect_chance"), weapon.effect_chance, 0.0, 1.0);
+            check.within(
+                &key("heat_per_shot"),
+                weapon.heat_per_shot,
+                0.0,
+                weapon.heat_capacity,
+            );
+            check.positive(&key("heat_capacity"), weapon.heat_capacity);
+            check.within(&key("cooling_per_s"), weapon.cooling_per_s, 0.0, 1e6);
             if let (Some(effect), Some(effects)) = (&weapon.effect, effects) {
                 check.one_of(&key("effect"), effect, "effect", effects.effects.keys());
             }

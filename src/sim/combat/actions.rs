@@ -1,6 +1,6 @@
 //! Combat actions from clients: firing the role's weapon or using one of its abilities. Each is
 //! checked (session active, participant alive and not frozen, the per-participant action rate,
-//! fire interval or cooldown, ammunition, target and range) and then queues its hits or applies
+//! fire interval or cooldown, ammunition, heat, target and range) and then queues its hits or applies
 //! its heals; a refused action changes nothing but the action budget and gets a typed refusal.
 
 use bevy_ecs::entity::Entity;
@@ -228,6 +228,11 @@ fn fire(
     if tick < fighter.next_shot_tick {
         return Err(Refusal::OnCooldown);
     }
+    let cooled = tick.saturating_sub(fighter.heat_tick) as f32 * weapon.cooling_per_tick;
+    let heat = (fighter.heat - cooled).max(0.0);
+    if weapon.heat_per_shot > 0.0 && heat + weapon.heat_per_shot > weapon.heat_capacity {
+        return Err(Refusal::Overheated);
+    }
     if weapon.radius_m <= 0.0 && scene.target_slot.is_none() {
         return Err(Refusal::InvalidTarget);
     }
@@ -238,6 +243,8 @@ fn fire(
     let fighter = &mut scene.fighter;
     let interval = (weapon.interval_ticks as f32 / attack_factor.max(0.01)).ceil() as u64;
     fighter.next_shot_tick = tick + interval.max(1);
+    fighter.heat = heat + weapon.heat_per_shot;
+    fighter.heat_tick = tick;
     if weapon.magazine > 0 {
         fighter.ammo = fighter.ammo.saturating_sub(1);
         if fighter.ammo == 0 {

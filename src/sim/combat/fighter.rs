@@ -29,6 +29,10 @@ pub struct Fighter {
     pub ammo: u32,
     /// Tick a running reload completes (0: none running).
     pub reload_done_tick: u64,
+    /// The weapon's heat after its last shot.
+    pub heat: f32,
+    /// The tick of that shot.
+    pub heat_tick: u64,
     /// First tick each ability slot may be used again.
     pub ability_ready_tick: [u64; 4],
     /// Actions it may still start now (token bucket).
@@ -60,6 +64,8 @@ impl Fighter {
             next_shot_tick: 0,
             ammo: magazine,
             reload_done_tick: 0,
+            heat: 0.0,
+            heat_tick: 0,
             ability_ready_tick: [0; 4],
             action_tokens: action_burst,
             tokens_tick: 0,

@@ -40,6 +40,12 @@ pub struct WeaponRule {
     pub effect: Option<u8>,
     /// Chance that it does.
     pub effect_chance: f32,
+    /// Heat per shot (0: none).
+    pub heat_per_shot: f32,
+    /// Most heat.
+    pub heat_capacity: f32,
+    /// Heat lost per tick.
+    pub cooling_per_tick: f32,
 }
 
 /// An ability, resolved.
@@ -218,6 +224,9 @@ impl CombatRules {
                 radius_m: w.radius_m,
                 effect: effect_index(&w.effect),
                 effect_chance: w.effect_chance,
+                heat_per_shot: w.heat_per_shot,
+                heat_capacity: w.heat_capacity,
+                cooling_per_tick: w.cooling_per_s / rate.0,
             })
             .collect();
         let abilities = combat
