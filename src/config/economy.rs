@@ -1,5 +1,7 @@
-//! `assets/economy/`: currencies (`currencies.toml`) and the item catalogue (`items.toml`). Amounts
-//! are integers in a currency's minor units; items name the currency of their base price.
+//! `assets/economy/`: currencies (`currencies.toml`), the item catalogue (`items.toml`), the market
+//! (`market.toml`: fee, order lifetime, candles) and what every player has (`players.toml`:
+//! inventory slots, how long idempotency keys are remembered). Amounts are integers in a
+//! currency's minor units; items name the currency of their base price.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,37 @@ pub struct EconomyConfig {
     pub currencies: CurrenciesConfig,
     /// `economy/items.toml`.
     pub items: ItemsConfig,
+    /// `economy/market.toml`.
+    pub market: MarketConfig,
+    /// `economy/players.toml`.
+    pub players: PlayersConfig,
+}
+
+/// `economy/market.toml`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketConfig {
+    /// Fee on the seller's proceeds of every fill, in basis points (250 = 2.5 %), paid to the fee
+    /// account.
+    pub fee_bps: u32,
+    /// Lifetime of an order that names none.
+    pub default_order_lifetime_s: u32,
+    /// Longest lifetime an order may ask for.
+    pub max_order_lifetime_s: u32,
+    /// Length of one OHLCV candle.
+    pub candle_interval_s: u32,
+    /// Candles kept per item.
+    pub candles_kept: u32,
+}
+
+/// `economy/players.toml`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayersConfig {
+    /// Inventory slots: a stack (up to the item's `max_stack`) or a unique item takes one.
+    pub inventory_slots: u32,
+    /// How long a mutating command's idempotency key is remembered (game time).
+    pub idempotency_window_s: u32,
 }
 
 /// `economy/currencies.toml`: one `[currencies.NAME]` table per currency.
@@ -32,6 +65,9 @@ pub struct CurrencyConfig {
     pub minor_unit_digits: u8,
     /// Whether players may trade it with each other.
     pub tradeable: bool,
+    /// Minted into a player's wallet when the player first enters the world.
+    #[serde(default)]
+    pub starting_balance_minor: i64,
 }
 
 /// `economy/items.toml`: one `[items.NAME]` table per item kind.
@@ -88,6 +124,12 @@ impl CurrenciesConfig {
                 0,
                 8,
             );
+            check.within(
+                &format!("currencies.{name}.starting_balance_minor"),
+                currency.starting_balance_minor,
+                0,
+                1_000_000_000_000,
+            );
         }
     }
 }
@@ -119,5 +161,27 @@ impl ItemsConfig {
                 );
             }
         }
+    }
+}
+
+impl MarketConfig {
+    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+        check.within("fee_bps", self.fee_bps, 0, 5_000);
+        check.within("max_order_lifetime_s", self.max_order_lifetime_s, 1, 30 * 86_400);
+        check.within(
+            "default_order_lifetime_s",
+            self.default_order_lifetime_s,
+            1,
+            self.max_order_lifetime_s,
+        );
+        check.within("candle_interval_s", self.candle_interval_s, 1, 86_400);
+        check.within("candles_kept", self.candles_kept, 1, 10_000);
+    }
+}
+
+impl PlayersConfig {
+    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+        check.within("inventory_slots", self.inventory_slots, 1, 10_000);
+        check.within("idempotency_window_s", self.idempotency_window_s, 1, 30 * 86_400);
     }
 }

@@ -19,7 +19,10 @@ pub use combat::{
     RoleConfig, RolesConfig, SessionLimits, SessionTypeConfig, SessionTypes, SessionsConfig, TeamMode,
     WeaponConfig, WeaponsConfig,
 };
-pub use economy::{CurrenciesConfig, CurrencyConfig, EconomyConfig, ItemConfig, ItemsConfig, Rarity};
+pub use economy::{
+    CurrenciesConfig, CurrencyConfig, EconomyConfig, ItemConfig, ItemsConfig, MarketConfig, PlayersConfig,
+    Rarity,
+};
 pub use error::{ConfigError, ConfigErrors};
 pub use gameplay::{
     AmbientConfig, AntiCheatConfig, BoundsConfig, CharacterStats, CharactersConfig, GameplayConfig,
@@ -32,7 +35,7 @@ use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
 /// refused, so that a misnamed file cannot be silently ignored.
-pub const ASSET_FILES: [&str; 15] = [
+pub const ASSET_FILES: [&str; 17] = [
     "server.toml",
     "gameplay/world.toml",
     "gameplay/movement.toml",
@@ -48,6 +51,8 @@ pub const ASSET_FILES: [&str; 15] = [
     "combat/loot.toml",
     "economy/currencies.toml",
     "economy/items.toml",
+    "economy/market.toml",
+    "economy/players.toml",
 ];
 
 /// The complete designer configuration: one field per asset file.
@@ -84,6 +89,8 @@ impl Config {
             loot,
             currencies,
             items,
+            market,
+            players,
         ] = ASSET_FILES;
         let errors = &mut Vec::new();
         let damage_types = Source::load(dir, damage_types, errors, DamageTypesConfig::validate);
@@ -116,6 +123,8 @@ impl Config {
         let items = Source::load(dir, items, errors, |v: &ItemsConfig, c| {
             v.validate(c, currencies.as_ref())
         });
+        let market = Source::load(dir, market, errors, MarketConfig::validate);
+        let players = Source::load(dir, players, errors, PlayersConfig::validate);
         refuse_unknown_files(dir, errors);
 
         let (
@@ -134,6 +143,8 @@ impl Config {
             Some(loot),
             Some(currencies),
             Some(items),
+            Some(market),
+            Some(players),
         ) = (
             server,
             world,
@@ -150,6 +161,8 @@ impl Config {
             loot,
             currencies,
             items,
+            market,
+            players,
         )
         else {
             return Err(ConfigErrors(std::mem::take(errors)));
@@ -175,7 +188,12 @@ impl Config {
                 sessions,
                 loot,
             },
-            economy: EconomyConfig { currencies, items },
+            economy: EconomyConfig {
+                currencies,
+                items,
+                market,
+                players,
+            },
         })
     }
 
@@ -199,6 +217,8 @@ impl Config {
             a.loot != b.loot,
             self.economy.currencies != next.economy.currencies,
             self.economy.items != next.economy.items,
+            self.economy.market != next.economy.market,
+            self.economy.players != next.economy.players,
         ];
         ASSET_FILES
             .into_iter()

@@ -2,6 +2,7 @@
 //! ([`Refusal`], with stable numeric codes that the wire protocol carries unchanged).
 
 use super::combat::{Difficulty, Role, SessionFilter, SessionId, SessionKind, Team};
+use super::economy::Side;
 
 /// Identifies one admitted client connection; chosen by the network layer, opaque to the sim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +57,50 @@ pub enum Command {
     ListSessions(ListQuery),
     /// Fire the weapon or use an ability in a session.
     Act(ActionInput),
+    /// Change the economy: a transfer or a market order, with its idempotency key.
+    Economy(EconomyRequest),
+}
+
+/// A mutating economy command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EconomyRequest {
+    /// Chosen by the client, unique per command it means to happen once: a repeat with the same
+    /// payload gets the first reply again; with another payload it is refused.
+    pub key: u128,
+    /// What to do.
+    pub op: EconomyOp,
+}
+
+/// What an economy command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EconomyOp {
+    /// Move money from the client's wallet to another player's.
+    Transfer {
+        /// The receiving player.
+        to: ClientId,
+        /// Currency index (name order of `economy/currencies.toml`).
+        currency: u16,
+        /// Amount in minor units.
+        amount_minor: i64,
+    },
+    /// Place a limit order on an item's market.
+    PlaceOrder {
+        /// Item index (name order of `economy/items.toml`); stackable items only.
+        item: u16,
+        /// Buy or sell.
+        side: Side,
+        /// Limit price per unit, in minor units of the item's price currency.
+        price_minor: i64,
+        /// Units.
+        quantity: u32,
+        /// Seconds of game time until what is left expires; `None`: the market's default.
+        lifetime_s: Option<u32>,
+    },
+    /// Cancel one of the client's open orders.
+    CancelOrder {
+        /// The order.
+        order: u64,
+    },
 }
 
 /// The settings of a new combat session.
@@ -219,6 +264,42 @@ pub enum Refusal {
     /// The shot would take the weapon's heat above its capacity.
     #[error("weapon overheated")]
     Overheated = 228,
+    /// The wallet holds less than the command needs.
+    #[error("insufficient funds")]
+    InsufficientFunds = 300,
+    /// No currency has that index.
+    #[error("unknown currency")]
+    UnknownCurrency = 301,
+    /// No item has that index.
+    #[error("unknown item")]
+    UnknownItem = 302,
+    /// An amount, price or quantity that is zero or negative (or a transfer to oneself).
+    #[error("invalid amount")]
+    InvalidAmount = 303,
+    /// The recipient has no account (has never entered the world).
+    #[error("unknown recipient")]
+    UnknownRecipient = 304,
+    /// No open order has that id.
+    #[error("unknown order")]
+    UnknownOrder = 305,
+    /// The order belongs to another player.
+    #[error("not your order")]
+    NotOrderOwner = 306,
+    /// The idempotency key was used before for a different command.
+    #[error("idempotency key reused with a different payload")]
+    KeyReused = 307,
+    /// The items would not fit in the inventory.
+    #[error("inventory full")]
+    InventoryFull = 308,
+    /// The inventory holds fewer units than the order sells.
+    #[error("not enough items")]
+    NotEnoughItems = 309,
+    /// The currency may not change hands between players.
+    #[error("currency not tradeable")]
+    NotTradeable = 310,
+    /// Only stackable items are traded on the market.
+    #[error("item not traded on the market")]
+    NotStackable = 311,
 }
 
 impl Refusal {

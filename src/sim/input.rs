@@ -10,6 +10,7 @@ use bevy_ecs::world::{Mut, World};
 
 use super::combat;
 use super::command::Command;
+use super::economy::EconomyInbox;
 use super::gameplay::{self, InputState, MotionHandle, SnapshotHistory};
 use super::resources::{FrameArena, Inbox};
 
@@ -48,6 +49,7 @@ pub(crate) fn route_commands(
                 }
                 Command::ListSessions(query) => reads.push((client, combat::SessionRead::List(query))),
                 Command::Act(action) => actions.push((client, action)),
+                Command::Economy(request) => world.resource_mut::<EconomyInbox>().0.push((client, request)),
             }
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));

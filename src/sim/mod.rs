@@ -23,6 +23,7 @@
 
 pub mod combat;
 mod command;
+pub mod economy;
 mod gameplay;
 mod hash;
 mod input;
@@ -36,7 +37,8 @@ use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
 pub use command::{
-    Action, ActionInput, ClientId, Command, ListQuery, MoveInput, Refusal, SessionSettings, Target,
+    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRequest, ListQuery, MoveInput, Refusal,
+    SessionSettings, Target,
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
@@ -104,6 +106,7 @@ impl Sim {
         schedule.add_systems(input::route_commands.in_set(SimSet::Input));
         gameplay::GameplayPlugin.build(&mut world, &mut schedule);
         combat::CombatPlugin.build(&mut world, &mut schedule);
+        economy::EconomyPlugin.build(&mut world, &mut schedule);
         Sim {
             world,
             schedule,
@@ -179,6 +182,11 @@ impl Sim {
         let handle = *self.world.get::<MotionHandle>(entity)?;
         let [x, y] = self.world.resource::<Motion>().position(handle);
         Some(Position { x, y })
+    }
+
+    /// Wallets, inventories, markets and the idempotency keys in force.
+    pub fn economy(&self) -> &economy::Economy {
+        self.world.resource::<economy::Economy>()
     }
 
     /// Every combat session the world remembers.

@@ -5,6 +5,7 @@ use bevy_ecs::resource::Resource;
 
 use super::combat::{Difficulty, LogEntry, Participant, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal};
+use super::economy::ledger::Entry;
 
 /// The answer to one command, addressed to the client that sent it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,6 +61,27 @@ pub enum ReplyBody {
     SessionList {
         /// Where they lie.
         summaries: Span,
+    },
+    /// A transfer happened.
+    Transferred {
+        /// The ledger entry that records it.
+        entry: u64,
+    },
+    /// An order was placed: `filled` units traded at once, `resting` wait in the book.
+    OrderPlaced {
+        /// Its id.
+        order: u64,
+        /// Units traded at once.
+        filled: u32,
+        /// Units waiting in the book.
+        resting: u32,
+    },
+    /// An order was cancelled; what it still held went back.
+    OrderCancelled {
+        /// Its id.
+        order: u64,
+        /// Units that had not traded.
+        remaining: u32,
     },
 }
 
@@ -240,6 +262,8 @@ pub struct Outbox {
     pub summaries: Vec<SessionSummary>,
     /// Rewards of the sessions that ended this tick, for the economy.
     pub rewards: Vec<Reward>,
+    /// Ledger entries of this tick, in order, for the store.
+    pub ledger: Vec<Entry>,
 }
 
 impl Outbox {
@@ -254,6 +278,7 @@ impl Outbox {
         self.log.clear();
         self.summaries.clear();
         self.rewards.clear();
+        self.ledger.clear();
     }
 
     /// The encoded bytes of `snapshot`.

@@ -1,0 +1,209 @@
+//! The market: one order book per item, and the money and items behind every order. Placing a buy
+//! order reserves its limit price times its quantity in the buyer's wallet and counts the slots
+//! the items will need; placing a sell order escrows the items. Every fill settles at once in the
+//! same ledger transaction as the placement: the buyer's reserved money pays the seller, the
+//! difference to the buyer's limit goes back to the buyer, the seller pays the fee, and the items
+//! move. Cancels and expiries give back what the order still holds.
+
+use std::collections::BTreeMap;
+
+use super::inventory::Inventories;
+use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
+use super::order_book::{Expired, Fill, OrderBook, OrderId, Side};
+use super::rules::EconomyRules;
+
+/// What the market remembers of an open order beyond the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderMeta {
+    /// Its owner.
+    pub owner: PlayerId,
+    /// The item traded.
+    pub item: u16,
+    /// Buy or sell.
+    pub side: Side,
+    /// The limit price per unit.
+    pub limit: i64,
+}
+
+/// Every order book and open order.
+#[derive(Debug, Default)]
+pub struct Markets {
+    books: Vec<OrderBook>,
+    orders: BTreeMap<OrderId, OrderMeta>,
+    next_order: u64,
+    /// Fills of the order being placed; kept so that placing does not allocate.
+    fills: Vec<Fill>,
+    /// Orders expired this tick; kept for the same reason.
+    expired: Vec<Expired>,
+}
+
+impl Markets {
+    /// The book of `item`.
+    pub fn book(&self, item: u16) -> Option<&OrderBook> {
+        self.books.get(usize::from(item))
+    }
+
+    /// An open order.
+    pub fn order(&self, id: OrderId) -> Option<&OrderMeta> {
+        self.orders.get(&id)
+    }
+
+    /// Every open order.
+    pub fn orders(&self) -> impl Iterator<Item = (&OrderId, &OrderMeta)> {
+        self.orders.iter()
+    }
+
+    /// Makes sure there is a book for every item, with `rules`' candles.
+    pub(crate) fn ensure_books(&mut self, rules: &EconomyRules) {
+        while self.books.len() < rules.items.len() {
+            self.books.push(OrderBook::with_candles(
+                rules.candle_interval_ticks,
+                rules.candles_kept,
+            ));
+        }
+    }
+
+    /// The fill buffer, empty, for one placement.
+    pub(crate) fn take_fill_scratch(&mut self) -> Vec<Fill> {
+        std::mem::take(&mut self.fills)
+    }
+
+    /// Hands the fill buffer back, emptied.
+    pub(crate) fn return_fill_scratch(&mut self, mut fills: Vec<Fill>) {
+        fills.clear();
+        self.fills = fills;
+    }
+
+    /// A fresh order id.
+    pub(crate) fn next_id(&mut self) -> OrderId {
+        self.next_order += 1;
+        OrderId(self.next_order)
+    }
+
+    pub(crate) fn book_mut(&mut self, item: u16) -> Option<&mut OrderBook> {
+        self.books.get_mut(usize::from(item))
+    }
+
+    pub(crate) fn open(&mut self, id: OrderId, meta: OrderMeta) {
+        self.orders.insert(id, meta);
+    }
+
+    /// Forgets `id` once nothing of it rests in its book.
+    pub(crate) fn forget_if_done(&mut self, id: OrderId) {
+        let done = self
+            .orders
+            .get(&id)
+            .is_none_or(|meta| self.book(meta.item).is_none_or(|book| book.order(id).is_none()));
+        if done {
+            self.orders.remove(&id);
+        }
+    }
+}
+
+impl Markets {
+    /// Removes every order whose lifetime is over and gives back what it held, in one ledger
+    /// transaction.
+    pub(crate) fn expire_all(
+        &mut self,
+        tick: u64,
+        ledger: &mut Ledger,
+        inventories: &mut Inventories,
+        rules: &EconomyRules,
+    ) {
+        let mut expired = std::mem::take(&mut self.expired);
+        for book in &mut self.books {
+            book.expire(tick, &mut expired);
+        }
+        if !expired.is_empty() {
+            let mut tx = ledger.begin(tick);
+            for gone in &expired {
+                if let Some(meta) = self.orders.remove(&gone.id) {
+                    // Releasing what an order reserved cannot fail: the reservation is there.
+                    let _ = give_back(&mut tx, inventories, rules, gone.id, meta, gone.remaining);
+                }
+            }
+            let _ = tx.commit();
+        }
+        expired.clear();
+        self.expired = expired;
+    }
+}
+
+/// Settles one fill inside `tx`: money from the buyer's reservation to the seller, the excess over
+/// the buyer's limit back to the buyer, the fee from the seller, the items to the buyer.
+pub(crate) fn settle(
+    tx: &mut Transaction<'_>,
+    inventories: &mut Inventories,
+    markets: &Markets,
+    rules: &EconomyRules,
+    fill: &Fill,
+    taker: OrderMeta,
+) -> Result<(), LedgerError> {
+    let maker = markets.order(fill.maker).copied();
+    let (buy, sell) = match fill.taker_side {
+        Side::Buy => (Some(taker), maker),
+        Side::Sell => (maker, Some(taker)),
+    };
+    let (Some(buy), Some(sell)) = (buy, sell) else {
+        return Ok(());
+    };
+    let currency = rules.currency_of(buy.item);
+    let quantity = i64::from(fill.quantity);
+    let paid = fill.price.saturating_mul(quantity);
+    let reference = fill.maker.0;
+    tx.pay_from_reserved(
+        buy.owner,
+        sell.owner,
+        currency,
+        paid,
+        EntryKind::Trading,
+        reference,
+    )?;
+    let excess = (buy.limit - fill.price).saturating_mul(quantity);
+    if excess > 0 {
+        tx.release(buy.owner, currency, excess, reference)?;
+    }
+    let fee = rules.fee_on(paid);
+    if fee > 0 {
+        tx.fee_from_wallet(sell.owner, currency, fee, reference)?;
+    }
+    let bought = inventories.of_mut(buy.owner).holding_mut(buy.item);
+    bought.incoming = bought.incoming.saturating_sub(fill.quantity);
+    bought.held += fill.quantity;
+    let sold = inventories.of_mut(sell.owner).holding_mut(sell.item);
+    sold.escrowed = sold.escrowed.saturating_sub(fill.quantity);
+    inventories.of_mut(sell.owner).tidy(sell.item);
+    Ok(())
+}
+
+/// Gives back what `remaining` units of an order still hold: a buy order's reserved money and
+/// counted slots, a sell order's escrowed items.
+pub(crate) fn give_back(
+    tx: &mut Transaction<'_>,
+    inventories: &mut Inventories,
+    rules: &EconomyRules,
+    id: OrderId,
+    meta: OrderMeta,
+    remaining: u32,
+) -> Result<(), LedgerError> {
+    if remaining == 0 {
+        return Ok(());
+    }
+    let inventory = inventories.of_mut(meta.owner);
+    match meta.side {
+        Side::Buy => {
+            let currency: CurrencyId = rules.currency_of(meta.item);
+            let amount = meta.limit.saturating_mul(i64::from(remaining));
+            tx.release(meta.owner, currency, amount, id.0)?;
+            let holding = inventory.holding_mut(meta.item);
+            holding.incoming = holding.incoming.saturating_sub(remaining);
+        }
+        Side::Sell => {
+            let holding = inventory.holding_mut(meta.item);
+            holding.escrowed = holding.escrowed.saturating_sub(remaining);
+            holding.held += remaining;
+        }
+    }
+    inventory.tidy(meta.item);
+    Ok(())
+}

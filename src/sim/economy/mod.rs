@@ -1,0 +1,181 @@
+//! The economy: wallets in a double-entry [`ledger`] (money is i64 minor units; every change is a
+//! balanced entry), inventories of stackable and unique items, one limit [`order_book`] per item
+//! with escrow and fees, idempotency keys on every mutating command, and combat rewards credited
+//! in the tick they arrive. Owns the `Economy` phase; reads the outbox's joins and rewards of the
+//! tick and writes the ledger entries of the tick back to it for the store.
+
+pub mod idempotency;
+mod inventory;
+pub mod ledger;
+mod market;
+mod ops;
+pub mod order_book;
+mod rules;
+
+use std::collections::BTreeSet;
+
+use bevy_ecs::change_detection::DetectChanges;
+use bevy_ecs::resource::Resource;
+use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::system::{Res, ResMut};
+use bevy_ecs::world::{Mut, World};
+
+pub use inventory::{Holding, Inventories, Inventory};
+pub use market::{Markets, OrderMeta};
+pub use order_book::Side;
+pub use rules::{EconomyRules, ItemRule};
+
+use idempotency::IdempotencyStore;
+use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
+
+use super::command::{ClientId, EconomyRequest};
+use super::output::{Grant, Outbox, ReplyBody, SimEvent};
+use super::resources::{ActiveConfig, Tick, TickRate};
+use super::schedule::{SimPlugin, SimSet};
+
+/// The economy's whole state.
+#[derive(Debug, Default, Resource)]
+pub struct Economy {
+    /// Every balance and the entries not yet handed to the store.
+    pub ledger: Ledger,
+    /// Every inventory.
+    pub inventories: Inventories,
+    /// Every order book and open order.
+    pub markets: Markets,
+    /// The first reply to every idempotency key still remembered.
+    pub receipts: IdempotencyStore<ReplyBody>,
+    /// Players whose accounts are open (they have entered the world at least once).
+    pub accounts: BTreeSet<PlayerId>,
+    /// Experience earned in combat, by player.
+    pub experience: std::collections::BTreeMap<PlayerId, u64>,
+}
+
+/// Economy commands of this tick, in arrival order.
+#[derive(Debug, Default, Resource)]
+pub struct EconomyInbox(pub(crate) Vec<(ClientId, EconomyRequest)>);
+
+/// Adds the economy resources and systems.
+#[derive(Debug, Default)]
+pub(crate) struct EconomyPlugin;
+
+impl SimPlugin for EconomyPlugin {
+    fn build(&self, world: &mut World, schedule: &mut Schedule) {
+        let rules = EconomyRules::resolve(&world.resource::<ActiveConfig>().0, *world.resource::<TickRate>());
+        world.insert_resource(rules);
+        world.init_resource::<Economy>();
+        world.init_resource::<EconomyInbox>();
+        schedule.add_systems(
+            (
+                refresh_rules,
+                open_accounts,
+                credit_rewards,
+                ops::apply_economy_commands,
+                expire_orders_and_keys,
+                hand_over_entries,
+            )
+                .chain()
+                .in_set(SimSet::Economy),
+        );
+    }
+}
+
+/// Re-resolves the rules after a configuration reload or a tick-rate change.
+fn refresh_rules(config: Res<ActiveConfig>, rate: Res<TickRate>, mut rules: ResMut<EconomyRules>) {
+    if config.is_changed() || rate.0 != rules.rate_hz {
+        *rules = EconomyRules::resolve(&config.0, *rate);
+    }
+}
+
+/// Opens the account of every player entering the world for the first time, minting the
+/// currencies' starting balances.
+fn open_accounts(world: &mut World) {
+    world.resource_scope(|world, outbox: Mut<Outbox>| {
+        world.resource_scope(|world, rules: Mut<EconomyRules>| {
+            let tick = world.resource::<Tick>().0;
+            let mut economy = world.resource_mut::<Economy>();
+            for event in &outbox.events {
+                let SimEvent::PlayerJoined { client, .. } = *event else {
+                    continue;
+                };
+                let player = PlayerId(client.0);
+                if !economy.accounts.insert(player) {
+                    continue;
+                }
+                let mut tx = economy.ledger.begin(tick);
+                for (index, &(_, starting)) in rules.currencies.iter().enumerate() {
+                    if starting > 0 {
+                        let _ = tx.mint(CurrencyId(index as u16), player, starting, EntryKind::Reward, 0);
+                    }
+                }
+                // Minting positive amounts into a fresh wallet cannot fail.
+                let _ = tx.commit();
+            }
+        });
+    });
+}
+
+/// Credits the rewards of the sessions that ended this tick.
+fn credit_rewards(world: &mut World) {
+    world.resource_scope(|world, outbox: Mut<Outbox>| {
+        if outbox.rewards.is_empty() {
+            return;
+        }
+        world.resource_scope(|world, rules: Mut<EconomyRules>| {
+            let tick = world.resource::<Tick>().0;
+            let mut economy = world.resource_mut::<Economy>();
+            let economy = &mut *economy;
+            let mut tx = economy.ledger.begin(tick);
+            for reward in &outbox.rewards {
+                let player = PlayerId(reward.client.0);
+                match reward.grant {
+                    Grant::Experience(points) => *economy.experience.entry(player).or_default() += points,
+                    Grant::Currency { currency, minor } => {
+                        let _ = tx.mint(
+                            CurrencyId(currency),
+                            player,
+                            minor,
+                            EntryKind::Reward,
+                            reward.session.0,
+                        );
+                    }
+                    Grant::Item { item } => {
+                        if rules
+                            .items
+                            .get(usize::from(item))
+                            .is_some_and(|rule| rule.stackable)
+                        {
+                            economy.inventories.of_mut(player).holding_mut(item).held += 1;
+                        } else {
+                            economy.inventories.grant_unique(player, item);
+                        }
+                    }
+                }
+            }
+            let _ = tx.commit();
+        });
+    });
+}
+
+/// Gives back what expired orders hold, and forgets idempotency keys older than the window.
+fn expire_orders_and_keys(world: &mut World) {
+    world.resource_scope(|world, rules: Mut<EconomyRules>| {
+        let tick = world.resource::<Tick>().0;
+        let mut economy = world.resource_mut::<Economy>();
+        let Economy {
+            ledger,
+            inventories,
+            markets,
+            receipts,
+            ..
+        } = &mut *economy;
+        receipts.expire(tick, rules.idempotency_window_ticks);
+        markets.expire_all(tick, ledger, inventories, &rules);
+    });
+}
+
+/// Moves the tick's ledger entries to the outbox, for the store.
+fn hand_over_entries(mut economy: ResMut<Economy>, mut outbox: ResMut<Outbox>) {
+    if !economy.ledger.journal().is_empty() {
+        economy.ledger.drain_journal(&mut outbox.ledger);
+    }
+}

@@ -1,0 +1,111 @@
+//! [`EconomyRules`]: the economy configuration resolved for the tick: currencies and items by
+//! index, the market fee, lifetimes and windows in ticks.
+
+use bevy_ecs::resource::Resource;
+
+use super::ledger::CurrencyId;
+use crate::config::Config;
+use crate::sim::resources::TickRate;
+
+/// One item kind, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemRule {
+    /// Whether units share slots (and may be traded on the market).
+    pub stackable: bool,
+    /// The currency its market is priced in.
+    pub currency: CurrencyId,
+}
+
+/// Everything economy systems read from the configuration.
+#[derive(Debug, Clone, PartialEq, Default, Resource)]
+pub struct EconomyRules {
+    /// Currencies by index (name order): tradeable flag and starting balance.
+    pub currencies: Vec<(bool, i64)>,
+    /// Items by index (name order).
+    pub items: Vec<ItemRule>,
+    /// Each item's `max_stack`, by index.
+    pub max_stack: Vec<u32>,
+    /// Market fee in basis points.
+    pub fee_bps: u32,
+    /// Order lifetime when none is asked for.
+    pub default_order_ticks: u64,
+    /// Longest order lifetime.
+    pub max_order_ticks: u64,
+    /// Candle length.
+    pub candle_interval_ticks: u64,
+    /// Candles kept per item.
+    pub candles_kept: usize,
+    /// Inventory slots per player.
+    pub inventory_slots: u64,
+    /// How long idempotency keys are remembered.
+    pub idempotency_window_ticks: u64,
+    /// The tick rate the tick counts were computed for.
+    pub rate_hz: f32,
+}
+
+impl EconomyRules {
+    /// Resolves `config` for a world ticking at `rate`.
+    pub fn resolve(config: &Config, rate: TickRate) -> EconomyRules {
+        let economy = &config.economy;
+        let currencies = economy
+            .currencies
+            .currencies
+            .values()
+            .map(|c| (c.tradeable, c.starting_balance_minor))
+            .collect();
+        let currency_index = |name: &str| {
+            economy
+                .currencies
+                .currencies
+                .keys()
+                .position(|n| n == name)
+                .unwrap_or(0) as u16
+        };
+        let items = economy
+            .items
+            .items
+            .values()
+            .map(|item| ItemRule {
+                stackable: item.stackable,
+                currency: CurrencyId(currency_index(&item.price_currency)),
+            })
+            .collect();
+        let seconds = |s: u32| rate.ticks_in(s as f32);
+        EconomyRules {
+            currencies,
+            items,
+            max_stack: economy
+                .items
+                .items
+                .values()
+                .map(|item| item.max_stack.max(1))
+                .collect(),
+            fee_bps: economy.market.fee_bps,
+            default_order_ticks: seconds(economy.market.default_order_lifetime_s),
+            max_order_ticks: seconds(economy.market.max_order_lifetime_s),
+            candle_interval_ticks: seconds(economy.market.candle_interval_s),
+            candles_kept: economy.market.candles_kept as usize,
+            inventory_slots: u64::from(economy.players.inventory_slots),
+            idempotency_window_ticks: seconds(economy.players.idempotency_window_s),
+            rate_hz: rate.0,
+        }
+    }
+
+    /// `seconds` as whole ticks at the rate the rules were resolved for.
+    pub fn ticks_in(&self, seconds: u32) -> u64 {
+        TickRate(self.rate_hz).ticks_in(seconds as f32)
+    }
+
+    /// The currency `item`'s market is priced in.
+    pub fn currency_of(&self, item: u16) -> CurrencyId {
+        self.items
+            .get(usize::from(item))
+            .map_or(CurrencyId(0), |rule| rule.currency)
+    }
+
+    /// The market fee on proceeds of `amount`, rounded down.
+    pub fn fee_on(&self, amount: i64) -> i64 {
+        let fee = i128::from(amount) * i128::from(self.fee_bps) / 10_000;
+        i64::try_from(fee).unwrap_or(i64::MAX)
+    }
+}
