@@ -10,6 +10,7 @@ use std::sync::Arc;
 use necpsim::sim::combat::{
     Difficulty, LogEvent, Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team,
 };
+use necpsim::sim::economy::ledger::{CurrencyId, PlayerId};
 use necpsim::sim::{
     Action, ActionInput, ClientId, Command, Grant, MoveInput, Outbox, Refusal, ReplyBody, SessionSettings,
     Sim, SimEvent, Target,
@@ -368,6 +369,20 @@ fn a_kill_ends_the_duel_and_pays_the_winner() {
         2,
         "players stay in the world after the session"
     );
+    // The economy credited the rewards in the tick the session ended.
+    let economy = sim.economy();
+    let eurodollars = CurrencyId(1);
+    let (winner, loser) = (PlayerId(1), PlayerId(2));
+    assert_eq!(economy.ledger.wallet(winner, eurodollars), 100_000 + 25_000);
+    assert_eq!(economy.ledger.wallet(loser, eurodollars), 100_000 + 5_000);
+    assert_eq!(
+        (economy.experience[&winner], economy.experience[&loser]),
+        (550, 150)
+    );
+    let items = economy.inventories.of(winner).map_or(0, |i| {
+        i.uniques.len() + i.stacks.values().map(|h| h.held as usize).sum::<usize>()
+    });
+    assert_eq!(items, 15 + 1, "the starting food and wood, and one loot item");
 }
 
 #[test]

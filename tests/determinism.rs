@@ -1,7 +1,8 @@
 //! The simulation is a pure function of its seed and its command stream: two runs with the same
 //! seed and the same clients (joins, leaves, moves with stale, invalid, teleporting and
 //! clock-skewed inputs, snapshot acknowledgements, combat sessions created, joined, left, ended and
-//! read, shots and abilities at opponents, 100 wanderers) agree on the state hash after every one
+//! read, shots and abilities at opponents, transfers and market orders with fresh and reused
+//! idempotency keys, 100 wanderers) agree on the state hash after every one
 //! of 1,000 ticks, and a different seed gives a different world.
 //!
 //! The clients are driven by a seeded generator that also reads the replies, as real clients do
@@ -14,9 +15,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use necpsim::sim::combat::{Difficulty, Role, SessionId, SessionKind, Team};
+use necpsim::sim::economy::Side;
 use necpsim::sim::{
-    Action, ActionInput, ClientId, Command, ListQuery, MoveInput, Outbox, ReplyBody, SessionSettings, Sim,
-    Target,
+    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRequest, ListQuery, MoveInput, Outbox,
+    ReplyBody, SessionSettings, Sim, Target,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -31,6 +33,7 @@ struct Clients {
     net_ids: BTreeMap<ClientId, u32>,
     session_of: BTreeMap<ClientId, SessionId>,
     members: BTreeMap<SessionId, Vec<ClientId>>,
+    created_by: BTreeMap<ClientId, SessionId>,
     last_created: u64,
 }
 
@@ -42,6 +45,7 @@ impl Clients {
             net_ids: BTreeMap::new(),
             session_of: BTreeMap::new(),
             members: BTreeMap::new(),
+            created_by: BTreeMap::new(),
             last_created: 0,
         }
     }
@@ -95,7 +99,7 @@ impl Clients {
             self.last_created
                 .saturating_sub(u64::from(self.rng.next_u32() % 4)),
         );
-        match self.rng.next_u32() % 32 {
+        match self.rng.next_u32() % 40 {
             0 => Command::Join,
             1 => Command::Leave,
             2 => Command::Move(MoveInput {
@@ -125,7 +129,7 @@ impl Clients {
                 team: self.pick(&[Team::TeamA, Team::TeamB, Team::Solo]),
                 role: self.pick(&Role::ALL),
             },
-            9..=13 => Command::Act(ActionInput {
+            9..=13 | 27..=29 => Command::Act(ActionInput {
                 session,
                 action: Action::Fire,
                 target: Target::Entity(self.target(client)),
@@ -136,17 +140,49 @@ impl Clients {
                 target: Target::Entity(self.target(client)),
             }),
             15 => Command::LeaveSession { session },
-            16 => Command::EndSession { session: recent },
+            16 | 25 | 26 => Command::EndSession {
+                session: self.created_by.get(&client).copied().unwrap_or(recent),
+            },
             17 => Command::GetSession {
                 session: recent,
                 log_after: 0,
             },
             18 => Command::ListSessions(ListQuery::default()),
+            19 | 20 => {
+                let op = EconomyOp::Transfer {
+                    to: ClientId(self.rng.next_u64() % CLIENTS),
+                    currency: (self.rng.next_u32() % 2) as u16,
+                    amount_minor: i64::from(self.rng.next_u32() % 5_000) - 100,
+                };
+                self.economy(op)
+            }
+            21..=23 => {
+                let op = EconomyOp::PlaceOrder {
+                    item: (self.rng.next_u32() % 5) as u16,
+                    side: self.pick(&[Side::Buy, Side::Sell]),
+                    price_minor: i64::from(400 + self.rng.next_u32() % 400),
+                    quantity: 1 + self.rng.next_u32() % 6,
+                    lifetime_s: Some(1 + self.rng.next_u32() % 10),
+                };
+                self.economy(op)
+            }
+            24 => {
+                let op = EconomyOp::CancelOrder {
+                    order: u64::from(1 + self.rng.next_u32() % 200),
+                };
+                self.economy(op)
+            }
             _ => {
                 input.aim_x = 1.0;
                 Command::Move(input)
             }
         }
+    }
+
+    /// An economy command with a fresh key, or now and then a key used before.
+    fn economy(&mut self, op: EconomyOp) -> Command {
+        let key = u128::from(self.rng.next_u32() % 5_000);
+        Command::Economy(EconomyRequest { key, op })
     }
 
     /// Learns ids and sessions from the replies.
@@ -156,7 +192,10 @@ impl Clients {
                 ReplyBody::Joined { net_id } => {
                     self.net_ids.insert(reply.client, net_id);
                 }
-                ReplyBody::SessionCreated { session } => self.last_created = session.0,
+                ReplyBody::SessionCreated { session } => {
+                    self.last_created = session.0;
+                    self.created_by.insert(reply.client, session);
+                }
                 ReplyBody::SessionJoined { session, .. } => {
                     self.session_of.insert(reply.client, session);
                     self.members.entry(session).or_default().push(reply.client);
@@ -173,6 +212,7 @@ struct Run {
     sim: Sim,
     hits: usize,
     ended: usize,
+    trades: usize,
 }
 
 fn run(sim_seed: u64, clients_seed: u64) -> Run {
@@ -182,7 +222,7 @@ fn run(sim_seed: u64, clients_seed: u64) -> Run {
     let mut sim = Sim::with_seed(Arc::new(config), sim_seed);
     let mut clients = Clients::new(clients_seed);
     let mut outbox = Outbox::default();
-    let (mut hits, mut ended) = (0, 0);
+    let (mut hits, mut ended, mut trades) = (0, 0, 0);
     let hashes = (1..=TICKS)
         .map(|tick| {
             for (client, command) in clients.commands(tick) {
@@ -196,6 +236,15 @@ fn run(sim_seed: u64, clients_seed: u64) -> Run {
                 .iter()
                 .filter(|e| matches!(e, necpsim::sim::SimEvent::Hit { .. }))
                 .count();
+            trades += outbox
+                .replies
+                .iter()
+                .filter(|r| matches!(r.body, ReplyBody::OrderPlaced { filled: 1.., .. }))
+                .count();
+            sim.economy()
+                .ledger
+                .check_invariants()
+                .expect("ledger invariants hold");
             ended += outbox
                 .replies
                 .iter()
@@ -214,6 +263,7 @@ fn run(sim_seed: u64, clients_seed: u64) -> Run {
         sim,
         hits,
         ended,
+        trades,
     }
 }
 
@@ -240,13 +290,14 @@ fn same_seed_and_commands_give_identical_state_every_tick() {
     );
     assert!(counters.refused_commands > counters.teleports + counters.time_compression);
     assert!(counters.unknown_acks > 0);
-    assert!(first.hits > 100, "hits: {}", first.hits);
+    assert!(first.hits > 50, "hits: {}", first.hits);
     assert!(
         first.ended > 0,
         "sessions ended by their creators: {}",
         first.ended
     );
     assert!(sim.sessions().len() > 20, "sessions: {}", sim.sessions().len());
+    assert!(first.trades > 10, "orders that traded at once: {}", first.trades);
 }
 
 #[test]

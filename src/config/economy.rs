@@ -47,6 +47,10 @@ pub struct PlayersConfig {
     pub inventory_slots: u32,
     /// How long a mutating command's idempotency key is remembered (game time).
     pub idempotency_window_s: u32,
+    /// Units of stackable items (names from `items.toml`) a player starts with on first entering
+    /// the world.
+    #[serde(default)]
+    pub starting_items: BTreeMap<String, u32>,
 }
 
 /// `economy/currencies.toml`: one `[currencies.NAME]` table per currency.
@@ -180,8 +184,19 @@ impl MarketConfig {
 }
 
 impl PlayersConfig {
-    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+    /// Checks the numbers, and the starting items against `items` when it parsed.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, items: Option<&ItemsConfig>) {
         check.within("inventory_slots", self.inventory_slots, 1, 10_000);
         check.within("idempotency_window_s", self.idempotency_window_s, 1, 30 * 86_400);
+        for (name, &units) in &self.starting_items {
+            let key = format!("starting_items.{name}");
+            check.within(&key, units, 1, 1_000_000);
+            if let Some(items) = items {
+                check.one_of(&key, name, "item", items.items.keys());
+                if items.items.get(name).is_some_and(|item| !item.stackable) {
+                    check.refuse(&key, "only stackable items can be starting items");
+                }
+            }
+        }
     }
 }

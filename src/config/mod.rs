@@ -124,7 +124,9 @@ impl Config {
             v.validate(c, currencies.as_ref())
         });
         let market = Source::load(dir, market, errors, MarketConfig::validate);
-        let players = Source::load(dir, players, errors, PlayersConfig::validate);
+        let players = Source::load(dir, players, errors, |v: &PlayersConfig, c| {
+            v.validate(c, items.as_ref())
+        });
         refuse_unknown_files(dir, errors);
 
         let (

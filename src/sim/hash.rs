@@ -6,11 +6,13 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use bevy_ecs::world::World;
 
 use super::combat::{Fighter, NpcBrain, Sessions};
+use super::economy::Economy;
 use super::gameplay::{InputState, Motion, MotionHandle, NetId, Player, SnapshotHistory, Vitals};
 use super::resources::{SimCounters, SimRng, Tick};
 
 /// Hashes the tick, the RNG position, the counters, every body's motion in slot order, every
-/// player's state in client order, and every combat session and fighter.
+/// player's state in client order, every combat session and fighter, and the economy's balances,
+/// inventories and open orders.
 pub(crate) fn state_hash(world: &mut World) -> u64 {
     let mut hasher = DefaultHasher::new();
     world.resource::<Tick>().0.hash(&mut hasher);
@@ -78,5 +80,18 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
         .collect::<Vec<_>>();
     fighters.sort_unstable_by_key(|(session, slot, ..)| (*session, *slot));
     fighters.hash(&mut hasher);
+
+    let economy = world.resource::<Economy>();
+    for (account, currency, balance) in economy.ledger.balances() {
+        (account, currency, balance).hash(&mut hasher);
+    }
+    economy.ledger.next_seq().hash(&mut hasher);
+    for (player, inventory) in economy.inventories.iter() {
+        (player, inventory).hash(&mut hasher);
+    }
+    for (id, order) in economy.markets.orders() {
+        (id, order).hash(&mut hasher);
+    }
+    (economy.receipts.len(), &economy.experience).hash(&mut hasher);
     hasher.finish()
 }

@@ -87,7 +87,7 @@ fn refresh_rules(config: Res<ActiveConfig>, rate: Res<TickRate>, mut rules: ResM
 }
 
 /// Opens the account of every player entering the world for the first time, minting the
-/// currencies' starting balances.
+/// currencies' starting balances and handing over the starting items.
 fn open_accounts(world: &mut World) {
     world.resource_scope(|world, outbox: Mut<Outbox>| {
         world.resource_scope(|world, rules: Mut<EconomyRules>| {
@@ -109,6 +109,10 @@ fn open_accounts(world: &mut World) {
                 }
                 // Minting positive amounts into a fresh wallet cannot fail.
                 let _ = tx.commit();
+                let inventory = economy.inventories.of_mut(player);
+                for &(item, units) in &rules.starting_items {
+                    inventory.holding_mut(item).held += units;
+                }
             }
         });
     });

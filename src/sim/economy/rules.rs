@@ -41,6 +41,8 @@ pub struct EconomyRules {
     pub idempotency_window_ticks: u64,
     /// The tick rate the tick counts were computed for.
     pub rate_hz: f32,
+    /// Units of stackable items every new player starts with, by item index.
+    pub starting_items: Vec<(u16, u32)>,
 }
 
 impl EconomyRules {
@@ -88,6 +90,15 @@ impl EconomyRules {
             inventory_slots: u64::from(economy.players.inventory_slots),
             idempotency_window_ticks: seconds(economy.players.idempotency_window_s),
             rate_hz: rate.0,
+            starting_items: economy
+                .players
+                .starting_items
+                .iter()
+                .filter_map(|(name, &units)| {
+                    let index = economy.items.items.keys().position(|n| n == name)?;
+                    Some((index as u16, units))
+                })
+                .collect(),
         }
     }
 

@@ -1,0 +1,275 @@
+//! The economy through the command door: starting balances and items, transfers with idempotency
+//! keys, market orders that match, settle with a fee, cancel and expire, combat rewards credited,
+//! and refusals that leave every balance and item as it was. The ledger's invariants are checked
+//! after every tick.
+
+mod common;
+
+use std::sync::Arc;
+
+use necpsim::sim::economy::Side;
+use necpsim::sim::economy::ledger::{CurrencyId, PlayerId};
+use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Outbox, Refusal, ReplyBody, Sim};
+
+const CRYPTOS: u16 = 0;
+const EURODOLLARS: u16 = 1;
+const FOOD: u16 = 1;
+const WEAPON: u16 = 3;
+
+fn step(sim: &mut Sim, commands: &[(u64, Command)]) -> Outbox {
+    let out = common::step_with(sim, commands);
+    sim.economy()
+        .ledger
+        .check_invariants()
+        .expect("ledger invariants hold");
+    out
+}
+
+fn world(players: &[u64]) -> Sim {
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|_| {})));
+    let joins: Vec<(u64, Command)> = players.iter().map(|&p| (p, Command::Join)).collect();
+    step(&mut sim, &joins);
+    sim
+}
+
+fn request(key: u128, op: EconomyOp) -> Command {
+    Command::Economy(EconomyRequest { key, op })
+}
+
+fn transfer(to: u64, amount_minor: i64) -> EconomyOp {
+    EconomyOp::Transfer {
+        to: ClientId(to),
+        currency: EURODOLLARS,
+        amount_minor,
+    }
+}
+
+fn order(side: Side, price_minor: i64, quantity: u32) -> EconomyOp {
+    EconomyOp::PlaceOrder {
+        item: FOOD,
+        side,
+        price_minor,
+        quantity,
+        lifetime_s: None,
+    }
+}
+
+fn reply(out: &Outbox, client: u64) -> ReplyBody {
+    let bodies: Vec<ReplyBody> = out
+        .replies
+        .iter()
+        .filter(|r| r.client == ClientId(client))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    bodies[0]
+}
+
+fn wallet(sim: &Sim, player: u64) -> i64 {
+    sim.economy()
+        .ledger
+        .wallet(PlayerId(player), CurrencyId(EURODOLLARS))
+}
+
+fn food(sim: &Sim, player: u64) -> u32 {
+    sim.economy()
+        .inventories
+        .of(PlayerId(player))
+        .map_or(0, |i| i.held(FOOD))
+}
+
+#[test]
+fn new_players_start_with_the_configured_money_and_items() {
+    let sim = world(&[1]);
+    assert_eq!(wallet(&sim, 1), 100_000);
+    assert_eq!(sim.economy().ledger.wallet(PlayerId(1), CurrencyId(CRYPTOS)), 0);
+    assert_eq!(food(&sim, 1), 10);
+    assert_eq!(sim.economy().ledger.minted(CurrencyId(EURODOLLARS)), 100_000);
+}
+
+#[test]
+fn a_transfer_happens_once_per_key() {
+    let mut sim = world(&[1, 2]);
+    let out = step(&mut sim, &[(1, request(7, transfer(2, 2_500)))]);
+    let first = reply(&out, 1);
+    assert!(matches!(first, ReplyBody::Transferred { .. }), "{first:?}");
+    assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (97_500, 102_500));
+    assert_eq!(out.ledger.len(), 1, "one entry handed to the store");
+
+    // The same key and payload again (a retry): the first reply, nothing moves.
+    let out = step(&mut sim, &[(1, request(7, transfer(2, 2_500)))]);
+    assert_eq!(reply(&out, 1), first);
+    assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (97_500, 102_500));
+    assert!(out.ledger.is_empty());
+    // The same key with another payload is refused; another player's key 7 is its own.
+    let out = step(
+        &mut sim,
+        &[(1, request(7, transfer(2, 1))), (2, request(7, transfer(1, 500)))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::KeyReused));
+    assert!(matches!(reply(&out, 2), ReplyBody::Transferred { .. }));
+    assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (98_000, 102_000));
+}
+
+#[test]
+fn refused_transfers_change_nothing() {
+    let mut sim = world(&[1, 2]);
+    let cases = [
+        (transfer(2, 100_001), Refusal::InsufficientFunds),
+        (transfer(2, 0), Refusal::InvalidAmount),
+        (transfer(2, -5), Refusal::InvalidAmount),
+        (transfer(1, 10), Refusal::InvalidAmount),
+        (transfer(99, 10), Refusal::UnknownRecipient),
+        (
+            EconomyOp::Transfer {
+                to: ClientId(2),
+                currency: 9,
+                amount_minor: 1,
+            },
+            Refusal::UnknownCurrency,
+        ),
+    ];
+    for (key, (op, refusal)) in cases.into_iter().enumerate() {
+        let out = step(&mut sim, &[(1, request(key as u128 + 1, op))]);
+        assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
+        assert!(out.ledger.is_empty());
+        assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (100_000, 100_000));
+    }
+    let out = step(&mut sim, &[(42, request(1, transfer(1, 10)))]);
+    assert_eq!(reply(&out, 42), ReplyBody::Refused(Refusal::NotJoined));
+}
+
+#[test]
+fn orders_match_at_the_makers_price_and_the_seller_pays_the_fee() {
+    let mut sim = world(&[1, 2]);
+    let out = step(&mut sim, &[(1, request(1, order(Side::Sell, 600, 5)))]);
+    let ReplyBody::OrderPlaced {
+        order: sell,
+        filled: 0,
+        resting: 5,
+    } = reply(&out, 1)
+    else {
+        panic!("sell refused: {:?}", reply(&out, 1))
+    };
+    assert_eq!(food(&sim, 1), 5, "five escrowed");
+
+    // A buyer bidding 700 for 3 trades at the resting 600: pays 1,800, gets the other 300 of its
+    // reservation back; the seller receives 1,800 less the 2.5 % fee (45).
+    let out = step(&mut sim, &[(2, request(1, order(Side::Buy, 700, 3)))]);
+    assert!(matches!(
+        reply(&out, 2),
+        ReplyBody::OrderPlaced {
+            filled: 3,
+            resting: 0,
+            ..
+        }
+    ));
+    assert_eq!(wallet(&sim, 2), 100_000 - 1_800);
+    assert_eq!(
+        sim.economy()
+            .ledger
+            .reserved(PlayerId(2), CurrencyId(EURODOLLARS)),
+        0
+    );
+    assert_eq!(wallet(&sim, 1), 100_000 + 1_800 - 45);
+    assert_eq!((food(&sim, 1), food(&sim, 2)), (5, 13));
+    let book = sim.economy().markets.book(FOOD).expect("food market");
+    assert_eq!(
+        (book.last_price(), book.best_ask(), book.best_bid()),
+        (Some(600), Some(600), None)
+    );
+
+    // Cancelling the rest gives the seller its two units back; the order is gone.
+    let out = step(
+        &mut sim,
+        &[(1, request(2, EconomyOp::CancelOrder { order: sell }))],
+    );
+    assert_eq!(
+        reply(&out, 1),
+        ReplyBody::OrderCancelled {
+            order: sell,
+            remaining: 2
+        }
+    );
+    assert_eq!(food(&sim, 1), 7);
+    let out = step(
+        &mut sim,
+        &[(1, request(3, EconomyOp::CancelOrder { order: sell }))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::UnknownOrder));
+}
+
+#[test]
+fn refused_orders_change_nothing_and_expired_orders_give_everything_back() {
+    let mut sim = world(&[1, 2]);
+    let cases = [
+        (order(Side::Sell, 600, 11), Refusal::NotEnoughItems),
+        (order(Side::Buy, 100_000, 2), Refusal::InsufficientFunds),
+        (order(Side::Buy, 0, 2), Refusal::InvalidAmount),
+        (order(Side::Buy, 10, 0), Refusal::InvalidAmount),
+        (order(Side::Buy, 10, 1_000_000), Refusal::InventoryFull),
+        (
+            EconomyOp::PlaceOrder {
+                item: WEAPON,
+                side: Side::Buy,
+                price_minor: 10,
+                quantity: 1,
+                lifetime_s: None,
+            },
+            Refusal::NotStackable,
+        ),
+    ];
+    for (key, (op, refusal)) in cases.into_iter().enumerate() {
+        let out = step(&mut sim, &[(1, request(key as u128 + 1, op))]);
+        assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
+        assert_eq!((wallet(&sim, 1), food(&sim, 1)), (100_000, 10));
+        assert_eq!(
+            sim.economy()
+                .ledger
+                .reserved(PlayerId(1), CurrencyId(EURODOLLARS)),
+            0
+        );
+    }
+    let out = step(&mut sim, &[(2, request(1, EconomyOp::CancelOrder { order: 1 }))]);
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::UnknownOrder));
+
+    // A bid for one second of game time reserves its money, then expires and releases it.
+    let short = EconomyOp::PlaceOrder {
+        item: FOOD,
+        side: Side::Buy,
+        price_minor: 400,
+        quantity: 4,
+        lifetime_s: Some(1),
+    };
+    let out = step(&mut sim, &[(2, request(2, short))]);
+    let ReplyBody::OrderPlaced { order: bid, .. } = reply(&out, 2) else {
+        panic!("bid refused")
+    };
+    assert_eq!(
+        sim.economy()
+            .ledger
+            .reserved(PlayerId(2), CurrencyId(EURODOLLARS)),
+        1_600
+    );
+    let out = step(
+        &mut sim,
+        &[(1, request(20, EconomyOp::CancelOrder { order: bid }))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::NotOrderOwner));
+    for _ in 0..60 {
+        step(&mut sim, &[]);
+    }
+    assert_eq!(
+        sim.economy()
+            .ledger
+            .reserved(PlayerId(2), CurrencyId(EURODOLLARS)),
+        0
+    );
+    assert_eq!(wallet(&sim, 2), 100_000);
+    assert!(
+        sim.economy()
+            .markets
+            .order(necpsim::sim::economy::order_book::OrderId(bid))
+            .is_none()
+    );
+}
