@@ -59,7 +59,7 @@ fn book(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             let level = (n % 100) as i64;
-            let (take, make) = if n % 2 == 0 {
+            let (take, make) = if n.is_multiple_of(2) {
                 (Side::Buy, Side::Sell)
             } else {
                 (Side::Sell, Side::Buy)
