@@ -1,0 +1,162 @@
+//! The economy's invariants over random sequences of 10,000 commands by 30 players, many of them
+//! refused (overdrafts, unknown recipients, reused keys with other payloads, orders for more than
+//! a player has): after every tick, per currency, wallets + reservations + fees == minted −
+//! burned and nothing is negative; no order book is crossed; every unit of every item is held or
+//! escrowed by exactly one player (trading moves items, never makes or loses them); every unique
+//! item has one owner; and at the end, replaying the ledger entries the ticks handed out from an
+//! empty ledger reproduces every balance exactly.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use necpsim::sim::economy::Side;
+use necpsim::sim::economy::ledger::{Entry, Ledger};
+use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Outbox, ReplyBody, Sim};
+use proptest::prelude::*;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+const PLAYERS: u64 = 30;
+const OPERATIONS: usize = 10_000;
+const ITEMS: u16 = 5;
+
+fn random_op(rng: &mut ChaCha8Rng, orders: &[u64]) -> EconomyOp {
+    let amount = |rng: &mut ChaCha8Rng| i64::from(rng.next_u32() % 60_000) - 1_000;
+    match rng.next_u32() % 10 {
+        0..=2 => EconomyOp::Transfer {
+            to: ClientId(u64::from(rng.next_u32()) % (PLAYERS + 3)),
+            currency: (rng.next_u32() % 3) as u16,
+            amount_minor: amount(rng),
+        },
+        3..=7 => EconomyOp::PlaceOrder {
+            item: (rng.next_u32() % u32::from(ITEMS)) as u16,
+            side: if rng.next_u32() % 2 == 0 {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
+            price_minor: i64::from(rng.next_u32() % 1_200) - 50,
+            quantity: rng.next_u32() % 12,
+            lifetime_s: Some(rng.next_u32() % 30),
+        },
+        _ => EconomyOp::CancelOrder {
+            order: orders
+                .get(rng.next_u32() as usize % orders.len().max(1))
+                .copied()
+                .unwrap_or(1),
+        },
+    }
+}
+
+/// Runs the sequence of `seed` and checks every invariant after every tick.
+fn run(seed: u64) -> Result<(), TestCaseError> {
+    let mut config = common::load_bundled();
+    config.economy.players.inventory_slots = 12;
+    let mut sim = Sim::new(Arc::new(config));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut outbox = Outbox::default();
+    let mut journal: Vec<Entry> = Vec::new();
+    for player in 0..PLAYERS {
+        sim.submit(ClientId(player), Command::Join).expect("room");
+    }
+    sim.step();
+    sim.drain_outputs(&mut outbox);
+    journal.extend_from_slice(&outbox.ledger);
+    let starting: BTreeMap<u16, u64> = (0..ITEMS).map(|item| (item, units_of(&sim, item))).collect();
+
+    let mut orders: Vec<u64> = Vec::new();
+    let mut traded = 0u64;
+    let mut sent = 0;
+    let mut keys: Vec<(u64, u128)> = Vec::new();
+    while sent < OPERATIONS {
+        for _ in 0..rng.next_u32() % 40 {
+            let player = u64::from(rng.next_u32()) % PLAYERS;
+            let op = random_op(&mut rng, &orders);
+            // Now and then a key used before, with whatever payload this is.
+            let key = match keys.get(rng.next_u32() as usize % 64) {
+                Some(&(owner, key)) if owner == player && rng.next_u32() % 8 == 0 => key,
+                _ => u128::from(rng.next_u64()),
+            };
+            keys.push((player, key));
+            sim.submit(ClientId(player), Command::Economy(EconomyRequest { key, op }))
+                .expect("room");
+            sent += 1;
+        }
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        journal.extend_from_slice(&outbox.ledger);
+        for reply in &outbox.replies {
+            if let ReplyBody::OrderPlaced {
+                order,
+                filled,
+                resting,
+            } = reply.body
+            {
+                traded += u64::from(filled);
+                if resting > 0 {
+                    orders.push(order);
+                }
+            }
+        }
+        check(&sim, &starting)?;
+    }
+    let replayed = Ledger::from_entries(&journal).map_err(|e| TestCaseError::fail(format!("replay: {e}")))?;
+    prop_assert!(
+        replayed.state_eq(&sim.economy().ledger),
+        "replaying the ledger gives other balances"
+    );
+    let refused = sim.counters().refused_commands;
+    prop_assert!(refused > 1_000, "refusals exercised: {refused}");
+    prop_assert!(journal.len() > 1_000, "entries written: {}", journal.len());
+    prop_assert!(traded > 500, "units traded: {traded}");
+    Ok(())
+}
+
+/// Units of `item` held or escrowed by any player.
+fn units_of(sim: &Sim, item: u16) -> u64 {
+    sim.economy()
+        .inventories
+        .iter()
+        .filter_map(|(_, inventory)| inventory.stacks.get(&item))
+        .map(|h| u64::from(h.held) + u64::from(h.escrowed))
+        .sum()
+}
+
+fn check(sim: &Sim, starting: &BTreeMap<u16, u64>) -> Result<(), TestCaseError> {
+    let economy = sim.economy();
+    economy
+        .ledger
+        .check_invariants()
+        .map_err(|e| TestCaseError::fail(format!("ledger: {e:?}")))?;
+    for item in 0..ITEMS {
+        if let Some(book) = economy.markets.book(item) {
+            if let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) {
+                prop_assert!(bid < ask, "book {item} crossed: {bid} >= {ask}");
+            }
+        }
+        prop_assert_eq!(
+            units_of(sim, item),
+            starting[&item],
+            "units of item {} made or lost",
+            item
+        );
+    }
+    let mut uniques = BTreeSet::new();
+    for (_, inventory) in economy.inventories.iter() {
+        for &(id, _) in &inventory.uniques {
+            prop_assert!(uniques.insert(id), "unique item {id} has two owners");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3))]
+
+    #[test]
+    fn random_trading_keeps_every_invariant(seed in any::<u64>()) {
+        run(seed)?;
+    }
+}
