@@ -32,7 +32,7 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64]) -> EconomyOp {
         },
         3..=7 => EconomyOp::PlaceOrder {
             item: (rng.next_u32() % u32::from(ITEMS)) as u16,
-            side: if rng.next_u32() % 2 == 0 {
+            side: if rng.next_u32().is_multiple_of(2) {
                 Side::Buy
             } else {
                 Side::Sell
@@ -76,7 +76,7 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
             let op = random_op(&mut rng, &orders);
             // Now and then a key used before, with whatever payload this is.
             let key = match keys.get(rng.next_u32() as usize % 64) {
-                Some(&(owner, key)) if owner == player && rng.next_u32() % 8 == 0 => key,
+                Some(&(owner, key)) if owner == player && rng.next_u32().is_multiple_of(8) => key,
                 _ => u128::from(rng.next_u64()),
             };
             keys.push((player, key));
@@ -131,10 +131,10 @@ fn check(sim: &Sim, starting: &BTreeMap<u16, u64>) -> Result<(), TestCaseError> 
         .check_invariants()
         .map_err(|e| TestCaseError::fail(format!("ledger: {e:?}")))?;
     for item in 0..ITEMS {
-        if let Some(book) = economy.markets.book(item) {
-            if let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) {
-                prop_assert!(bid < ask, "book {item} crossed: {bid} >= {ask}");
-            }
+        if let Some(book) = economy.markets.book(item)
+            && let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask())
+        {
+            prop_assert!(bid < ask, "book {item} crossed: {bid} >= {ask}");
         }
         prop_assert_eq!(
             units_of(sim, item),
