@@ -43,11 +43,57 @@ pub struct Economy {
     /// Every order book and open order.
     pub markets: Markets,
     /// The first reply to every idempotency key still remembered.
-    pub receipts: IdempotencyStore<ReplyBody>,
+    pub receipts: IdempotencyStore<Receipt>,
     /// Players whose accounts are open (they have entered the world at least once).
     pub accounts: BTreeSet<PlayerId>,
     /// Experience earned in combat, by player.
     pub experience: std::collections::BTreeMap<PlayerId, u64>,
+}
+
+/// The reply to an economy command as remembered for its idempotency key: the economy's replies
+/// only, in 24 bytes rather than a whole [`ReplyBody`], since a day of keys is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// [`ReplyBody::Transferred`].
+    Transferred(u64),
+    /// [`ReplyBody::OrderPlaced`]: order, filled, resting.
+    OrderPlaced(u64, u32, u32),
+    /// [`ReplyBody::OrderCancelled`]: order, remaining.
+    OrderCancelled(u64, u32),
+    /// [`ReplyBody::Refused`].
+    Refused(super::command::Refusal),
+}
+
+impl Receipt {
+    /// The receipt of `body`; any reply that is not the economy's is kept as a refusal of the
+    /// input, which economy commands never produce.
+    pub(crate) fn of(body: ReplyBody) -> Receipt {
+        match body {
+            ReplyBody::Transferred { entry } => Receipt::Transferred(entry),
+            ReplyBody::OrderPlaced {
+                order,
+                filled,
+                resting,
+            } => Receipt::OrderPlaced(order, filled, resting),
+            ReplyBody::OrderCancelled { order, remaining } => Receipt::OrderCancelled(order, remaining),
+            ReplyBody::Refused(refusal) => Receipt::Refused(refusal),
+            _ => Receipt::Refused(super::command::Refusal::InvalidInput),
+        }
+    }
+
+    /// The reply it stands for.
+    pub(crate) fn reply(self) -> ReplyBody {
+        match self {
+            Receipt::Transferred(entry) => ReplyBody::Transferred { entry },
+            Receipt::OrderPlaced(order, filled, resting) => ReplyBody::OrderPlaced {
+                order,
+                filled,
+                resting,
+            },
+            Receipt::OrderCancelled(order, remaining) => ReplyBody::OrderCancelled { order, remaining },
+            Receipt::Refused(refusal) => ReplyBody::Refused(refusal),
+        }
+    }
 }
 
 /// Economy commands of this tick, in arrival order.
@@ -181,5 +227,21 @@ fn expire_orders_and_keys(world: &mut World) {
 fn hand_over_entries(mut economy: ResMut<Economy>, mut outbox: ResMut<Outbox>) {
     if !economy.ledger.journal().is_empty() {
         economy.ledger.drain_journal(&mut outbox.ledger);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receipt_takes_24_bytes_and_gives_back_its_reply() {
+        assert_eq!(size_of::<Receipt>(), 24);
+        let placed = ReplyBody::OrderPlaced {
+            order: 9,
+            filled: 2,
+            resting: 1,
+        };
+        assert_eq!(Receipt::of(placed).reply(), placed);
     }
 }

@@ -10,7 +10,7 @@ use super::ledger::{Account, CurrencyId, EntryKind, LedgerError, PlayerId};
 use super::market::{OrderMeta, give_back, settle};
 use super::order_book::{NewOrder, OrderId, Owner, Side};
 use super::rules::EconomyRules;
-use super::{Economy, EconomyInbox};
+use super::{Economy, EconomyInbox, Receipt};
 use crate::sim::command::{EconomyOp, EconomyRequest, Refusal};
 use crate::sim::gameplay::Clients;
 use crate::sim::output::{ReplyBody, respond};
@@ -47,13 +47,15 @@ fn answer(
     let key = IdempotencyKey(request.key);
     let fingerprint = fingerprint(&request.op);
     match economy.receipts.check(player, key, fingerprint) {
-        Lookup::Replay(body) => return body,
+        Lookup::Replay(receipt) => return receipt.reply(),
         Lookup::Conflict => return ReplyBody::Refused(Refusal::KeyReused),
         Lookup::New => {}
     }
     let body = execute(economy, rules, player, request, tick).unwrap_or_else(ReplyBody::Refused);
     // A key is recorded once, at a tick no earlier than the last: neither can fail here.
-    let _ = economy.receipts.record(player, key, fingerprint, body, tick);
+    let _ = economy
+        .receipts
+        .record(player, key, fingerprint, Receipt::of(body), tick);
     body
 }
 
