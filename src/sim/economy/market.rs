@@ -23,6 +23,9 @@ pub struct OrderMeta {
     pub side: Side,
     /// The limit price per unit.
     pub limit: i64,
+    /// The currency it was placed in (its item's price currency then): what it reserved, and
+    /// what its fills and refunds pay, whatever a later reload says.
+    pub currency: CurrencyId,
 }
 
 /// Every order book and open order.
@@ -103,13 +106,7 @@ impl Markets {
 impl Markets {
     /// Removes every order whose lifetime is over and gives back what it held, in one ledger
     /// transaction.
-    pub(crate) fn expire_all(
-        &mut self,
-        tick: u64,
-        ledger: &mut Ledger,
-        inventories: &mut Inventories,
-        rules: &EconomyRules,
-    ) {
+    pub(crate) fn expire_all(&mut self, tick: u64, ledger: &mut Ledger, inventories: &mut Inventories) {
         let mut expired = std::mem::take(&mut self.expired);
         for book in &mut self.books {
             book.expire(tick, &mut expired);
@@ -119,7 +116,7 @@ impl Markets {
             for gone in &expired {
                 if let Some(meta) = self.orders.remove(&gone.id) {
                     // Releasing what an order reserved cannot fail: the reservation is there.
-                    let _ = give_back(&mut tx, inventories, rules, gone.id, meta, gone.remaining);
+                    let _ = give_back(&mut tx, inventories, gone.id, meta, gone.remaining);
                 }
             }
             let _ = tx.commit();
@@ -147,7 +144,7 @@ pub(crate) fn settle(
     let (Some(buy), Some(sell)) = (buy, sell) else {
         return Ok(());
     };
-    let currency = rules.currency_of(buy.item);
+    let currency = buy.currency;
     let quantity = i64::from(fill.quantity);
     let paid = fill.price.saturating_mul(quantity);
     let reference = fill.maker.0;
@@ -181,7 +178,6 @@ pub(crate) fn settle(
 pub(crate) fn give_back(
     tx: &mut Transaction<'_>,
     inventories: &mut Inventories,
-    rules: &EconomyRules,
     id: OrderId,
     meta: OrderMeta,
     remaining: u32,
@@ -192,7 +188,7 @@ pub(crate) fn give_back(
     let inventory = inventories.of_mut(meta.owner);
     match meta.side {
         Side::Buy => {
-            let currency: CurrencyId = rules.currency_of(meta.item);
+            let currency = meta.currency;
             let amount = meta.limit.saturating_mul(i64::from(remaining));
             tx.release(meta.owner, currency, amount, id.0)?;
             let holding = inventory.holding_mut(meta.item);

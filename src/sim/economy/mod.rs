@@ -219,7 +219,7 @@ fn expire_orders_and_keys(world: &mut World) {
             ..
         } = &mut *economy;
         receipts.expire(tick, rules.idempotency_window_ticks);
-        markets.expire_all(tick, ledger, inventories, &rules);
+        markets.expire_all(tick, ledger, inventories);
     });
 }
 

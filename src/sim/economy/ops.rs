@@ -129,7 +129,7 @@ fn execute(
             };
             place(economy, rules, player, order, tick)
         }
-        EconomyOp::CancelOrder { order } => cancel(economy, rules, player, OrderId(order), tick),
+        EconomyOp::CancelOrder { order } => cancel(economy, player, OrderId(order), tick),
     }
 }
 
@@ -205,6 +205,13 @@ fn place(
     if !item_rule.stackable {
         return Err(Refusal::NotStackable);
     }
+    let tradeable = rules
+        .currencies
+        .get(usize::from(item_rule.currency.0))
+        .is_some_and(|c| c.0);
+    if !tradeable {
+        return Err(Refusal::NotTradeable);
+    }
     if order.price <= 0 || order.quantity == 0 {
         return Err(Refusal::InvalidAmount);
     }
@@ -252,6 +259,7 @@ fn place(
         item: order.item,
         side: order.side,
         limit: order.price,
+        currency: item_rule.currency,
     };
     let new = NewOrder {
         id,
@@ -288,7 +296,7 @@ fn place(
     for fill in &fills {
         settled = settled.and_then(|()| settle(&mut tx, inventories, markets, rules, fill, meta));
     }
-    settled = settled.and_then(|()| give_back(&mut tx, inventories, rules, id, meta, placed.cancelled));
+    settled = settled.and_then(|()| give_back(&mut tx, inventories, id, meta, placed.cancelled));
     if placed.resting > 0 {
         markets.open(id, meta);
     }
@@ -306,13 +314,7 @@ fn place(
     })
 }
 
-fn cancel(
-    economy: &mut Economy,
-    rules: &EconomyRules,
-    player: PlayerId,
-    id: OrderId,
-    tick: u64,
-) -> Result<ReplyBody, Refusal> {
+fn cancel(economy: &mut Economy, player: PlayerId, id: OrderId, tick: u64) -> Result<ReplyBody, Refusal> {
     let Economy {
         ledger,
         inventories,
@@ -329,7 +331,7 @@ fn cancel(
         .cancel(id, Owner(player.0))
         .map_err(|_| Refusal::UnknownOrder)?;
     let mut tx = ledger.begin(tick);
-    give_back(&mut tx, inventories, rules, id, meta, cancelled.remaining).map_err(|e| refusal(&e))?;
+    give_back(&mut tx, inventories, id, meta, cancelled.remaining).map_err(|e| refusal(&e))?;
     tx.commit().map_err(|e| refusal(&e))?;
     markets.forget_if_done(id);
     Ok(ReplyBody::OrderCancelled {

@@ -107,13 +107,6 @@ impl EconomyRules {
         TickRate(self.rate_hz).ticks_in(seconds as f32)
     }
 
-    /// The currency `item`'s market is priced in.
-    pub fn currency_of(&self, item: u16) -> CurrencyId {
-        self.items
-            .get(usize::from(item))
-            .map_or(CurrencyId(0), |rule| rule.currency)
-    }
-
     /// The market fee on proceeds of `amount`, rounded down.
     pub fn fee_on(&self, amount: i64) -> i64 {
         let fee = i128::from(amount) * i128::from(self.fee_bps) / 10_000;
