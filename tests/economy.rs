@@ -273,3 +273,30 @@ fn refused_orders_change_nothing_and_expired_orders_give_everything_back() {
             .is_none()
     );
 }
+
+#[test]
+fn a_currency_that_is_not_tradeable_changes_no_hands() {
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
+        let eurodollars = config
+            .economy
+            .currencies
+            .currencies
+            .get_mut("eurodollars")
+            .expect("eurodollars");
+        eurodollars.tradeable = false;
+    })));
+    step(&mut sim, &[(1, Command::Join), (2, Command::Join)]);
+    let out = step(
+        &mut sim,
+        &[
+            (1, request(1, transfer(2, 10))),
+            (2, request(1, order(Side::Sell, 500, 1))),
+        ],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::NotTradeable));
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotTradeable));
+    assert_eq!(
+        (wallet(&sim, 1), wallet(&sim, 2), food(&sim, 2)),
+        (100_000, 100_000, 10)
+    );
+}
