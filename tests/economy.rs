@@ -300,3 +300,75 @@ fn a_currency_that_is_not_tradeable_changes_no_hands() {
         (100_000, 100_000, 10)
     );
 }
+
+#[test]
+fn clients_read_their_wallet_inventory_and_the_market() {
+    use necpsim::sim::{Balance, EconomyRead, MarketView};
+
+    let mut sim = world(&[1, 2]);
+    step(
+        &mut sim,
+        &[
+            (1, request(1, order(Side::Sell, 600, 4))),
+            (1, request(2, order(Side::Sell, 650, 2))),
+            (2, request(1, order(Side::Buy, 500, 3))),
+        ],
+    );
+    let read = |sim: &mut Sim, client: u64, read: EconomyRead| {
+        let out = step(sim, &[(client, Command::EconomyRead(read))]);
+        (reply(&out, client), out)
+    };
+    let (body, out) = read(&mut sim, 2, EconomyRead::Wallet);
+    let ReplyBody::Wallet { balances } = body else {
+        panic!("wallet refused: {body:?}")
+    };
+    let eurodollars = Balance {
+        currency: EURODOLLARS,
+        available: 100_000 - 1_500,
+        reserved: 1_500,
+    };
+    assert_eq!(balances.of(&out.balances)[usize::from(EURODOLLARS)], eurodollars);
+
+    let (body, out) = read(&mut sim, 1, EconomyRead::Inventory);
+    let ReplyBody::Inventory { holdings, uniques } = body else {
+        panic!("inventory refused: {body:?}")
+    };
+    let food_holding = holdings
+        .of(&out.holdings)
+        .iter()
+        .find(|(item, _)| *item == FOOD)
+        .map(|h| h.1);
+    assert_eq!(
+        food_holding.map(|h| (h.held, h.escrowed, h.incoming)),
+        Some((4, 6, 0))
+    );
+    assert!(uniques.of(&out.uniques).is_empty());
+
+    let (body, out) = read(&mut sim, 2, EconomyRead::Market { item: FOOD, depth: 5 });
+    let ReplyBody::Market(MarketView {
+        last,
+        bid,
+        ask,
+        bids,
+        asks,
+        ..
+    }) = body
+    else {
+        panic!("market refused: {body:?}")
+    };
+    assert_eq!((last, bid, ask), (None, Some(500), Some(600)));
+    assert_eq!(bids.of(&out.depth), [(500, 3)]);
+    assert_eq!(asks.of(&out.depth), [(600, 4), (650, 2)]);
+
+    let (body, _) = read(&mut sim, 2, EconomyRead::Market { item: 99, depth: 5 });
+    assert_eq!(body, ReplyBody::Refused(Refusal::UnknownItem));
+    let (body, _) = read(
+        &mut sim,
+        2,
+        EconomyRead::Market {
+            item: FOOD,
+            depth: 51,
+        },
+    );
+    assert_eq!(body, ReplyBody::Refused(Refusal::InvalidSettings));
+}

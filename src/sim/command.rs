@@ -59,6 +59,25 @@ pub enum Command {
     Act(ActionInput),
     /// Change the economy: a transfer or a market order, with its idempotency key.
     Economy(EconomyRequest),
+    /// Read the client's wallet, inventory, or an item's market.
+    EconomyRead(EconomyRead),
+}
+
+/// A read of the economy, answered after the tick's economy commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EconomyRead {
+    /// Every currency's available and reserved balance.
+    Wallet,
+    /// Stackable holdings and unique items.
+    Inventory,
+    /// An item's last price, best bid and ask, and the best `depth` levels of each side (at most
+    /// 50).
+    Market {
+        /// Item index.
+        item: u16,
+        /// Price levels per side.
+        depth: u8,
+    },
 }
 
 /// A mutating economy command.

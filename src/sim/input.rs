@@ -49,7 +49,13 @@ pub(crate) fn route_commands(
                 }
                 Command::ListSessions(query) => reads.push((client, combat::SessionRead::List(query))),
                 Command::Act(action) => actions.push((client, action)),
-                Command::Economy(request) => world.resource_mut::<EconomyInbox>().0.push((client, request)),
+                Command::Economy(request) => {
+                    world
+                        .resource_mut::<EconomyInbox>()
+                        .requests
+                        .push((client, request));
+                }
+                Command::EconomyRead(read) => world.resource_mut::<EconomyInbox>().reads.push((client, read)),
             }
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));

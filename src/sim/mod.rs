@@ -37,15 +37,16 @@ use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
 pub use command::{
-    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRequest, ListQuery, MoveInput, Refusal,
-    SessionSettings, Target,
+    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, ListQuery, MoveInput,
+    Refusal, SessionSettings, Target,
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
     SnapshotHistory, Vitals, interest_grid, motion, snapshot_codec,
 };
 pub use output::{
-    Grant, Outbox, PlayerRecord, Reply, ReplyBody, Reward, SessionView, SimEvent, SnapshotOut, Span,
+    Balance, Grant, MarketView, Outbox, PlayerRecord, Reply, ReplyBody, Reward, SessionView, SimEvent,
+    SnapshotOut, Span,
 };
 pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick, TickRate};
 pub use schedule::{SimSet, TickSchedule};

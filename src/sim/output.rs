@@ -5,6 +5,7 @@ use bevy_ecs::resource::Resource;
 
 use super::combat::{Difficulty, LogEntry, Participant, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal};
+use super::economy::Holding;
 use super::economy::ledger::Entry;
 
 /// The answer to one command, addressed to the client that sent it.
@@ -83,6 +84,48 @@ pub enum ReplyBody {
         /// Units that had not traded.
         remaining: u32,
     },
+    /// The client's wallet, in [`Outbox::balances`].
+    Wallet {
+        /// Where its balances lie.
+        balances: Span,
+    },
+    /// The client's inventory, in [`Outbox::holdings`] and [`Outbox::uniques`].
+    Inventory {
+        /// Stackable holdings.
+        holdings: Span,
+        /// Unique items.
+        uniques: Span,
+    },
+    /// An item's market, its levels in [`Outbox::depth`].
+    Market(MarketView),
+}
+
+/// One currency of a wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    /// Currency index.
+    pub currency: u16,
+    /// Free to spend, in minor units.
+    pub available: i64,
+    /// Held for open orders, in minor units.
+    pub reserved: i64,
+}
+
+/// What a market read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketView {
+    /// Item index.
+    pub item: u16,
+    /// Price of the last fill.
+    pub last: Option<i64>,
+    /// Best bid.
+    pub bid: Option<i64>,
+    /// Best ask.
+    pub ask: Option<i64>,
+    /// `(price, units)` of the best bid levels, best first.
+    pub bids: Span,
+    /// `(price, units)` of the best ask levels, best first.
+    pub asks: Span,
 }
 
 /// A range of one of the outbox's flat buffers: `len` items from `start`.
@@ -264,6 +307,14 @@ pub struct Outbox {
     pub rewards: Vec<Reward>,
     /// Ledger entries of this tick, in order, for the store.
     pub ledger: Vec<Entry>,
+    /// Balances of the wallets read this tick ([`ReplyBody::Wallet`]).
+    pub balances: Vec<Balance>,
+    /// Holdings of the inventories read this tick: item index and units.
+    pub holdings: Vec<(u16, Holding)>,
+    /// Unique items of the inventories read this tick: id and item index.
+    pub uniques: Vec<(u64, u16)>,
+    /// Price levels of the markets read this tick: price and units.
+    pub depth: Vec<(i64, u64)>,
 }
 
 impl Outbox {
@@ -279,6 +330,10 @@ impl Outbox {
         self.summaries.clear();
         self.rewards.clear();
         self.ledger.clear();
+        self.balances.clear();
+        self.holdings.clear();
+        self.uniques.clear();
+        self.depth.clear();
     }
 
     /// The encoded bytes of `snapshot`.

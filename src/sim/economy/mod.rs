@@ -10,6 +10,7 @@ pub mod ledger;
 mod market;
 mod ops;
 pub mod order_book;
+mod reads;
 mod rules;
 
 use std::collections::BTreeSet;
@@ -23,12 +24,13 @@ use bevy_ecs::world::{Mut, World};
 pub use inventory::{Holding, Inventories, Inventory};
 pub use market::{Markets, OrderMeta};
 pub use order_book::Side;
+pub use reads::MAX_MARKET_DEPTH;
 pub use rules::{EconomyRules, ItemRule};
 
 use idempotency::IdempotencyStore;
 use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
 
-use super::command::{ClientId, EconomyRequest};
+use super::command::{ClientId, EconomyRead, EconomyRequest};
 use super::output::{Grant, Outbox, ReplyBody, SimEvent};
 use super::resources::{ActiveConfig, Tick, TickRate};
 use super::schedule::{SimPlugin, SimSet};
@@ -96,9 +98,12 @@ impl Receipt {
     }
 }
 
-/// Economy commands of this tick, in arrival order.
+/// Economy commands and reads of this tick, in arrival order.
 #[derive(Debug, Default, Resource)]
-pub struct EconomyInbox(pub(crate) Vec<(ClientId, EconomyRequest)>);
+pub struct EconomyInbox {
+    pub(crate) requests: Vec<(ClientId, EconomyRequest)>,
+    pub(crate) reads: Vec<(ClientId, EconomyRead)>,
+}
 
 /// Adds the economy resources and systems.
 #[derive(Debug, Default)]
@@ -116,6 +121,7 @@ impl SimPlugin for EconomyPlugin {
                 open_accounts,
                 credit_rewards,
                 ops::apply_economy_commands,
+                reads::answer_economy_reads,
                 expire_orders_and_keys,
                 hand_over_entries,
             )

@@ -18,7 +18,7 @@ use crate::sim::resources::Tick;
 
 /// Applies every economy command queued this tick, in arrival order.
 pub(crate) fn apply_economy_commands(world: &mut World) {
-    let mut requests = std::mem::take(&mut world.resource_mut::<EconomyInbox>().0);
+    let mut requests = std::mem::take(&mut world.resource_mut::<EconomyInbox>().requests);
     let tick = world.resource::<Tick>().0;
     for &(client, request) in &requests {
         let joined = world.resource::<Clients>().entity(client).is_some();
@@ -33,7 +33,7 @@ pub(crate) fn apply_economy_commands(world: &mut World) {
         respond(world, client, body);
     }
     requests.clear();
-    world.resource_mut::<EconomyInbox>().0 = requests;
+    world.resource_mut::<EconomyInbox>().requests = requests;
 }
 
 /// The reply to `request`: the recorded one for a repeated key, or a fresh outcome.

@@ -590,10 +590,20 @@ impl OrderBook {
     /// resting quantity)` pairs of `side`, best price first.
     pub fn depth(&self, side: Side, levels: usize, out: &mut Vec<(i64, u64)>) {
         out.clear();
-        match side {
-            Side::Buy => out.extend(self.bids.iter().rev().take(levels).map(|(&p, l)| (p, l.total))),
-            Side::Sell => out.extend(self.asks.iter().take(levels).map(|(&p, l)| (p, l.total))),
-        }
+        out.extend(self.levels(side).take(levels));
+    }
+
+    /// `(price, total resting quantity)` of every level of `side`, best price first.
+    pub fn levels(&self, side: Side) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let bids = (side == Side::Buy)
+            .then(|| self.bids.iter().rev())
+            .into_iter()
+            .flatten();
+        let asks = (side == Side::Sell)
+            .then(|| self.asks.iter())
+            .into_iter()
+            .flatten();
+        bids.chain(asks).map(|(&price, level)| (price, level.total))
     }
 
     /// Snapshot of the resting order `id`, if it is in the book.
