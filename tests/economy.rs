@@ -372,3 +372,197 @@ fn clients_read_their_wallet_inventory_and_the_market() {
     );
     assert_eq!(body, ReplyBody::Refused(Refusal::InvalidSettings));
 }
+
+const WOOD: u16 = 4;
+
+fn goods(eurodollars: i64, items: [(u16, u32); 2]) -> necpsim::sim::Goods {
+    necpsim::sim::Goods {
+        money: [(EURODOLLARS, eurodollars), (CRYPTOS, 0)],
+        items,
+    }
+}
+
+fn wood(sim: &Sim, player: u64) -> u32 {
+    sim.economy()
+        .inventories
+        .of(PlayerId(player))
+        .map_or(0, |i| i.held(WOOD))
+}
+
+fn reserved(sim: &Sim, player: u64) -> i64 {
+    sim.economy()
+        .ledger
+        .reserved(PlayerId(player), CurrencyId(EURODOLLARS))
+}
+
+#[test]
+fn a_trade_escrows_the_offer_and_swaps_everything_on_acceptance() {
+    use necpsim::sim::SimEvent;
+
+    let mut sim = world(&[1, 2]);
+    // 1 gives 2 food and 1,000 for 3 wood.
+    let offer = EconomyOp::OfferTrade {
+        to: ClientId(2),
+        gives: goods(1_000, [(FOOD, 2), (WOOD, 0)]),
+        wants: goods(0, [(WOOD, 3), (FOOD, 0)]),
+        lifetime_s: 60,
+    };
+    let out = step(&mut sim, &[(1, request(1, offer))]);
+    let ReplyBody::TradeProposed { trade, version: 1 } = reply(&out, 1) else {
+        panic!("offer refused: {:?}", reply(&out, 1))
+    };
+    assert!(out.events.iter().any(|e| matches!(
+        e,
+        SimEvent::TradeProposed {
+            responder: ClientId(2),
+            ..
+        }
+    )));
+    assert_eq!(
+        (reserved(&sim, 1), food(&sim, 1)),
+        (1_000, 8),
+        "the offer is escrowed"
+    );
+
+    let accept = |version| EconomyOp::AcceptTrade { trade, version };
+    let out = step(
+        &mut sim,
+        &[(1, request(2, accept(1))), (2, request(1, accept(2)))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::NotTradeParty));
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::TradeChanged));
+    let out = step(&mut sim, &[(2, request(2, accept(1)))]);
+    assert_eq!(reply(&out, 2), ReplyBody::TradeDone { trade });
+    assert_eq!(
+        (wallet(&sim, 1), reserved(&sim, 1), wallet(&sim, 2)),
+        (99_000, 0, 101_000)
+    );
+    assert_eq!(
+        (food(&sim, 1), wood(&sim, 1), food(&sim, 2), wood(&sim, 2)),
+        (8, 8, 12, 2)
+    );
+    assert!(sim.economy().trades.get(trade).is_none());
+}
+
+#[test]
+fn a_counter_swaps_the_escrow_and_cancels_and_lapses_give_it_back() {
+    let mut sim = world(&[1, 2]);
+    let offer = |lifetime_s| EconomyOp::OfferTrade {
+        to: ClientId(2),
+        gives: goods(500, [(FOOD, 0), (WOOD, 0)]),
+        wants: goods(0, [(WOOD, 1), (FOOD, 0)]),
+        lifetime_s,
+    };
+    let out = step(&mut sim, &[(1, request(1, offer(60)))]);
+    let ReplyBody::TradeProposed { trade, .. } = reply(&out, 1) else {
+        panic!("offer refused")
+    };
+    // 2 counters: 1 wood for 800. Its wood is escrowed and 1's 500 released.
+    let counter = EconomyOp::CounterTrade {
+        trade,
+        gives: goods(0, [(WOOD, 1), (FOOD, 0)]),
+        wants: goods(800, [(FOOD, 0), (WOOD, 0)]),
+    };
+    let out = step(&mut sim, &[(2, request(1, counter))]);
+    assert_eq!(reply(&out, 2), ReplyBody::TradeProposed { trade, version: 2 });
+    assert_eq!((reserved(&sim, 1), wood(&sim, 2)), (0, 4));
+    let out = step(
+        &mut sim,
+        &[(2, request(2, EconomyOp::AcceptTrade { trade, version: 2 }))],
+    );
+    assert_eq!(
+        reply(&out, 2),
+        ReplyBody::Refused(Refusal::NotTradeParty),
+        "2 proposes now"
+    );
+    let out = step(&mut sim, &[(1, request(2, EconomyOp::CancelTrade { trade }))]);
+    assert_eq!(reply(&out, 1), ReplyBody::TradeCancelled { trade });
+    assert_eq!((wood(&sim, 2), wallet(&sim, 1)), (5, 100_000), "everything back");
+
+    // A proposal for one second lapses and gives its escrow back.
+    let out = step(&mut sim, &[(1, request(3, offer(1)))]);
+    let ReplyBody::TradeProposed { trade, .. } = reply(&out, 1) else {
+        panic!("offer refused")
+    };
+    assert_eq!(reserved(&sim, 1), 500);
+    for _ in 0..60 {
+        step(&mut sim, &[]);
+    }
+    assert_eq!((reserved(&sim, 1), wallet(&sim, 1)), (0, 100_000));
+    let out = step(
+        &mut sim,
+        &[(2, request(3, EconomyOp::AcceptTrade { trade, version: 1 }))],
+    );
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::UnknownTrade));
+}
+
+#[test]
+fn refused_trades_change_nothing() {
+    let mut sim = world(&[1, 2]);
+    let offer = |gives, wants| EconomyOp::OfferTrade {
+        to: ClientId(2),
+        gives,
+        wants,
+        lifetime_s: 60,
+    };
+    let cases = [
+        (
+            offer(goods(0, [(FOOD, 11), (WOOD, 0)]), goods(1, [(FOOD, 0); 2])),
+            Refusal::NotEnoughItems,
+        ),
+        (
+            offer(goods(200_000, [(FOOD, 0); 2]), goods(0, [(WOOD, 1), (FOOD, 0)])),
+            Refusal::InsufficientFunds,
+        ),
+        (
+            offer(goods(0, [(FOOD, 0); 2]), goods(0, [(WOOD, 1), (FOOD, 0)])),
+            Refusal::InvalidAmount,
+        ),
+        (
+            offer(
+                goods(-5, [(FOOD, 1), (WOOD, 0)]),
+                goods(0, [(WOOD, 1), (FOOD, 0)]),
+            ),
+            Refusal::InvalidAmount,
+        ),
+        (
+            offer(
+                goods(0, [(WEAPON, 1), (WOOD, 0)]),
+                goods(0, [(WOOD, 1), (FOOD, 0)]),
+            ),
+            Refusal::NotStackable,
+        ),
+    ];
+    for (key, (op, refusal)) in cases.into_iter().enumerate() {
+        let out = step(&mut sim, &[(1, request(key as u128 + 1, op))]);
+        assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
+        assert_eq!(
+            (wallet(&sim, 1), reserved(&sim, 1), food(&sim, 1)),
+            (100_000, 0, 10)
+        );
+    }
+    // 2 cannot pay what the proposal wants: the acceptance is refused and nothing moves.
+    let out = step(
+        &mut sim,
+        &[(
+            1,
+            request(
+                9,
+                offer(goods(0, [(FOOD, 1), (WOOD, 0)]), goods(0, [(WOOD, 9), (FOOD, 0)])),
+            ),
+        )],
+    );
+    let ReplyBody::TradeProposed { trade, .. } = reply(&out, 1) else {
+        panic!("offer refused")
+    };
+    let out = step(
+        &mut sim,
+        &[(2, request(1, EconomyOp::AcceptTrade { trade, version: 1 }))],
+    );
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotEnoughItems));
+    assert_eq!((food(&sim, 1), wood(&sim, 2), food(&sim, 2)), (9, 5, 10));
+    assert!(
+        sim.economy().trades.get(trade).is_some(),
+        "the proposal still stands"
+    );
+}

@@ -1,6 +1,7 @@
-//! The economy's invariants over random sequences of 10,000 commands by 30 players, many of them
-//! refused (overdrafts, unknown recipients, reused keys with other payloads, orders for more than
-//! a player has): after every tick, per currency, wallets + reservations + fees == minted −
+//! The economy's invariants over random sequences of 10,000 commands by 30 players (transfers,
+//! market orders and cancels, trade offers, counters, acceptances and cancels), many of them
+//! refused (overdrafts, unknown recipients, reused keys with other payloads, orders and offers for
+//! more than a player has, stale trade versions): after every tick, per currency, wallets + reservations + fees == minted −
 //! burned and nothing is negative; no order book is crossed; every unit of every item is held or
 //! escrowed by exactly one player (trading moves items, never makes or loses them); every unique
 //! item has one owner; and at the end, replaying the ledger entries the ticks handed out from an
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use necpsim::sim::economy::Side;
 use necpsim::sim::economy::ledger::{Entry, Ledger};
-use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Outbox, ReplyBody, Sim};
+use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Goods, Outbox, ReplyBody, Sim, SimEvent};
 use proptest::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -22,9 +23,40 @@ const PLAYERS: u64 = 30;
 const OPERATIONS: usize = 10_000;
 const ITEMS: u16 = 5;
 
-fn random_op(rng: &mut ChaCha8Rng, orders: &[u64]) -> EconomyOp {
+fn random_goods(rng: &mut ChaCha8Rng) -> Goods {
+    let mut pick = || (rng.next_u32() % 3) as u16;
+    let (currency, item_a, item_b) = (pick(), pick(), pick());
+    Goods {
+        money: [(currency, i64::from(rng.next_u32() % 3_000) - 100), (1, 0)],
+        items: [(item_a, rng.next_u32() % 3), (item_b + 2, rng.next_u32() % 2)],
+    }
+}
+
+fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp {
     let amount = |rng: &mut ChaCha8Rng| i64::from(rng.next_u32() % 60_000) - 1_000;
-    match rng.next_u32() % 10 {
+    let trade = |rng: &mut ChaCha8Rng| {
+        trades
+            .get(rng.next_u32() as usize % trades.len().max(1))
+            .copied()
+            .unwrap_or(1)
+    };
+    match rng.next_u32() % 14 {
+        10 => EconomyOp::OfferTrade {
+            to: ClientId(u64::from(rng.next_u32()) % PLAYERS),
+            gives: random_goods(rng),
+            wants: random_goods(rng),
+            lifetime_s: rng.next_u32() % 20,
+        },
+        11 => EconomyOp::CounterTrade {
+            trade: trade(rng),
+            gives: random_goods(rng),
+            wants: random_goods(rng),
+        },
+        12 => EconomyOp::AcceptTrade {
+            trade: trade(rng),
+            version: 1 + rng.next_u32() % 2,
+        },
+        13 => EconomyOp::CancelTrade { trade: trade(rng) },
         0..=2 => EconomyOp::Transfer {
             to: ClientId(u64::from(rng.next_u32()) % (PLAYERS + 3)),
             currency: (rng.next_u32() % 3) as u16,
@@ -67,13 +99,30 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     let starting: BTreeMap<u16, u64> = (0..ITEMS).map(|item| (item, units_of(&sim, item))).collect();
 
     let mut orders: Vec<u64> = Vec::new();
+    let mut trades: Vec<u64> = Vec::new();
+    let mut responders: BTreeMap<u64, (u64, u32)> = BTreeMap::new();
+    let mut swapped = 0u64;
     let mut traded = 0u64;
     let mut sent = 0;
     let mut keys: Vec<(u64, u128)> = Vec::new();
     while sent < OPERATIONS {
         for _ in 0..rng.next_u32() % 40 {
-            let player = u64::from(rng.next_u32()) % PLAYERS;
-            let op = random_op(&mut rng, &orders);
+            let mut player = u64::from(rng.next_u32()) % PLAYERS;
+            let op = random_op(&mut rng, &orders, &trades);
+            // Answers to a proposal mostly come from the player it was made to.
+            let mut op = op;
+            if let EconomyOp::AcceptTrade { trade, .. } | EconomyOp::CounterTrade { trade, .. } = op
+                && let Some(&(responder, version)) = responders.get(&trade)
+                && !rng.next_u32().is_multiple_of(4)
+            {
+                player = responder;
+                if let EconomyOp::AcceptTrade {
+                    version: accepted, ..
+                } = &mut op
+                {
+                    *accepted = version;
+                }
+            }
             // Now and then a key used before, with whatever payload this is.
             let key = match keys.get(rng.next_u32() as usize % 64) {
                 Some(&(owner, key)) if owner == player && rng.next_u32().is_multiple_of(8) => key,
@@ -88,16 +137,31 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
         sim.drain_outputs(&mut outbox);
         journal.extend_from_slice(&outbox.ledger);
         for reply in &outbox.replies {
-            if let ReplyBody::OrderPlaced {
-                order,
-                filled,
-                resting,
-            } = reply.body
-            {
-                traded += u64::from(filled);
-                if resting > 0 {
-                    orders.push(order);
+            match reply.body {
+                ReplyBody::OrderPlaced {
+                    order,
+                    filled,
+                    resting,
+                } => {
+                    traded += u64::from(filled);
+                    if resting > 0 {
+                        orders.push(order);
+                    }
                 }
+                ReplyBody::TradeProposed { trade, .. } => trades.push(trade),
+                ReplyBody::TradeDone { .. } => swapped += 1,
+                _ => {}
+            }
+        }
+        for event in &outbox.events {
+            if let SimEvent::TradeProposed {
+                trade,
+                responder,
+                version,
+                ..
+            } = *event
+            {
+                responders.insert(trade, (responder.0, version));
             }
         }
         check(&sim, &starting)?;
@@ -111,6 +175,7 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     prop_assert!(refused > 1_000, "refusals exercised: {refused}");
     prop_assert!(journal.len() > 1_000, "entries written: {}", journal.len());
     prop_assert!(traded > 500, "units traded: {traded}");
+    prop_assert!(swapped > 3, "trades carried out: {swapped}");
     Ok(())
 }
 

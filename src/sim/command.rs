@@ -120,6 +120,50 @@ pub enum EconomyOp {
         /// The order.
         order: u64,
     },
+    /// Propose a trade to another player: `gives` is escrowed until the trade is accepted,
+    /// countered, cancelled or lapses.
+    OfferTrade {
+        /// The other player.
+        to: ClientId,
+        /// What the client gives.
+        gives: Goods,
+        /// What the client wants in return.
+        wants: Goods,
+        /// Seconds of game time the proposal stands.
+        lifetime_s: u32,
+    },
+    /// Answer a proposal with other terms; the client becomes the proposer.
+    CounterTrade {
+        /// The trade.
+        trade: u64,
+        /// What the client gives.
+        gives: Goods,
+        /// What the client wants in return.
+        wants: Goods,
+    },
+    /// Accept the terms of `version` of a proposal made to the client: everything changes hands
+    /// at once, or nothing does.
+    AcceptTrade {
+        /// The trade.
+        trade: u64,
+        /// The version accepted; a proposal countered since is refused.
+        version: u32,
+    },
+    /// Withdraw from a trade (either player); the escrow goes back.
+    CancelTrade {
+        /// The trade.
+        trade: u64,
+    },
+}
+
+/// One side of a trade: up to two currencies and two stackable items; a zero amount is an empty
+/// entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Goods {
+    /// (currency index, minor units).
+    pub money: [(u16, i64); 2],
+    /// (item index, units).
+    pub items: [(u16, u32); 2],
 }
 
 /// The settings of a new combat session.
@@ -316,9 +360,18 @@ pub enum Refusal {
     /// The currency may not change hands between players.
     #[error("currency not tradeable")]
     NotTradeable = 310,
-    /// Only stackable items are traded on the market.
-    #[error("item not traded on the market")]
+    /// Only stackable items are traded on the market and in trades.
+    #[error("only stackable items can be traded")]
     NotStackable = 311,
+    /// No pending trade has that id.
+    #[error("unknown trade")]
+    UnknownTrade = 312,
+    /// The client is not the player this step of the trade is up to.
+    #[error("not your turn in this trade")]
+    NotTradeParty = 313,
+    /// The proposal changed since the version accepted.
+    #[error("the trade's terms changed")]
+    TradeChanged = 314,
 }
 
 impl Refusal {

@@ -92,6 +92,9 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     for (id, order) in economy.markets.orders() {
         (id, order).hash(&mut hasher);
     }
+    for (id, trade) in economy.trades.iter() {
+        (id, trade).hash(&mut hasher);
+    }
     (economy.receipts.len(), &economy.experience).hash(&mut hasher);
     hasher.finish()
 }

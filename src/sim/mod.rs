@@ -37,8 +37,8 @@ use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
 pub use command::{
-    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, ListQuery, MoveInput,
-    Refusal, SessionSettings, Target,
+    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, Goods, ListQuery,
+    MoveInput, Refusal, SessionSettings, Target,
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
@@ -118,7 +118,7 @@ impl Sim {
     /// Queues `command` from `client` for the next tick; refused with [`Refusal::Busy`] when the
     /// inbox is full, in which case nothing is queued.
     pub fn submit(&mut self, client: ClientId, command: Command) -> Result<(), Refusal> {
-        self.incoming.push(client, command).map_err(|_| Refusal::Busy)
+        self.incoming.push(client, command)
     }
 
     /// Advances exactly one tick: resets the frame arena, runs every phase once, then ages bevy's

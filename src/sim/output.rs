@@ -84,6 +84,23 @@ pub enum ReplyBody {
         /// Units that had not traded.
         remaining: u32,
     },
+    /// A trade proposal stands at `version` (offered or countered).
+    TradeProposed {
+        /// The trade.
+        trade: u64,
+        /// Its version.
+        version: u32,
+    },
+    /// A trade was carried out.
+    TradeDone {
+        /// The trade.
+        trade: u64,
+    },
+    /// A trade was cancelled; the escrow went back.
+    TradeCancelled {
+        /// The trade.
+        trade: u64,
+    },
     /// The client's wallet, in [`Outbox::balances`].
     Wallet {
         /// Where its balances lie.
@@ -244,6 +261,17 @@ pub enum SimEvent {
         damage: f32,
         /// Whether it was a critical hit.
         crit: bool,
+    },
+    /// A trade proposal stands for `responder` to answer.
+    TradeProposed {
+        /// The trade.
+        trade: u64,
+        /// Who proposed it.
+        proposer: ClientId,
+        /// Who may accept or counter it.
+        responder: ClientId,
+        /// Its version.
+        version: u32,
     },
     /// A participant died.
     Killed {

@@ -9,7 +9,7 @@ use bumpalo::Bump;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use super::command::{ClientId, Command};
+use super::command::{ClientId, Command, Refusal};
 use crate::config::Config;
 
 /// The tick being simulated: 0 before the first step, then 1, 2, ...
@@ -63,10 +63,10 @@ impl Inbox {
         }
     }
 
-    /// Queues a command, or gives it back when the inbox is full.
-    pub(crate) fn push(&mut self, client: ClientId, command: Command) -> Result<(), Command> {
+    /// Queues a command; refused with [`Refusal::Busy`] when the inbox is full.
+    pub(crate) fn push(&mut self, client: ClientId, command: Command) -> Result<(), Refusal> {
         if self.commands.len() >= self.capacity {
-            return Err(command);
+            return Err(Refusal::Busy);
         }
         self.commands.push((client, command));
         Ok(())

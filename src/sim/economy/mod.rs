@@ -12,6 +12,7 @@ mod ops;
 pub mod order_book;
 mod reads;
 mod rules;
+pub mod trades;
 
 use std::collections::BTreeSet;
 
@@ -29,6 +30,7 @@ pub use rules::{EconomyRules, ItemRule};
 
 use idempotency::IdempotencyStore;
 use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
+use trades::Trades;
 
 use super::command::{ClientId, EconomyRead, EconomyRequest};
 use super::output::{Grant, Outbox, ReplyBody, SimEvent};
@@ -48,6 +50,8 @@ pub struct Economy {
     pub receipts: IdempotencyStore<Receipt>,
     /// Players whose accounts are open (they have entered the world at least once).
     pub accounts: BTreeSet<PlayerId>,
+    /// Pending player-to-player trades.
+    pub trades: Trades,
     /// Experience earned in combat, by player.
     pub experience: std::collections::BTreeMap<PlayerId, u64>,
 }
@@ -62,6 +66,12 @@ pub enum Receipt {
     OrderPlaced(u64, u32, u32),
     /// [`ReplyBody::OrderCancelled`]: order, remaining.
     OrderCancelled(u64, u32),
+    /// [`ReplyBody::TradeProposed`]: trade, version.
+    TradeProposed(u64, u32),
+    /// [`ReplyBody::TradeDone`].
+    TradeDone(u64),
+    /// [`ReplyBody::TradeCancelled`].
+    TradeCancelled(u64),
     /// [`ReplyBody::Refused`].
     Refused(super::command::Refusal),
 }
@@ -78,6 +88,9 @@ impl Receipt {
                 resting,
             } => Receipt::OrderPlaced(order, filled, resting),
             ReplyBody::OrderCancelled { order, remaining } => Receipt::OrderCancelled(order, remaining),
+            ReplyBody::TradeProposed { trade, version } => Receipt::TradeProposed(trade, version),
+            ReplyBody::TradeDone { trade } => Receipt::TradeDone(trade),
+            ReplyBody::TradeCancelled { trade } => Receipt::TradeCancelled(trade),
             ReplyBody::Refused(refusal) => Receipt::Refused(refusal),
             _ => Receipt::Refused(super::command::Refusal::InvalidInput),
         }
@@ -93,6 +106,9 @@ impl Receipt {
                 resting,
             },
             Receipt::OrderCancelled(order, remaining) => ReplyBody::OrderCancelled { order, remaining },
+            Receipt::TradeProposed(trade, version) => ReplyBody::TradeProposed { trade, version },
+            Receipt::TradeDone(trade) => ReplyBody::TradeDone { trade },
+            Receipt::TradeCancelled(trade) => ReplyBody::TradeCancelled { trade },
             Receipt::Refused(refusal) => ReplyBody::Refused(refusal),
         }
     }
@@ -212,7 +228,8 @@ fn credit_rewards(world: &mut World) {
     });
 }
 
-/// Gives back what expired orders hold, and forgets idempotency keys older than the window.
+/// Gives back what expired orders and lapsed trade proposals hold, and forgets idempotency keys
+/// older than the window.
 fn expire_orders_and_keys(world: &mut World) {
     world.resource_scope(|world, rules: Mut<EconomyRules>| {
         let tick = world.resource::<Tick>().0;
@@ -222,10 +239,12 @@ fn expire_orders_and_keys(world: &mut World) {
             inventories,
             markets,
             receipts,
+            trades,
             ..
         } = &mut *economy;
         receipts.expire(tick, rules.idempotency_window_ticks);
         markets.expire_all(tick, ledger, inventories);
+        trades.expire(tick, ledger, inventories);
     });
 }
 

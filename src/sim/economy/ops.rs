@@ -1,4 +1,5 @@
-//! Mutating economy commands: transfers between wallets and market orders (place, cancel). Each
+//! Mutating economy commands: transfers between wallets, market orders (place, cancel) and
+//! player-to-player trades (offer, counter, accept, cancel). Each
 //! carries an idempotency key: a repeat with the same payload gets the first reply again, a
 //! repeat with another payload is refused, and either way nothing changes twice. Each command is
 //! one ledger transaction: it applies whole or, refused, changes nothing.
@@ -6,14 +7,15 @@
 use bevy_ecs::world::{Mut, World};
 
 use super::idempotency::{Fingerprinter, IdempotencyKey, Lookup};
-use super::ledger::{Account, CurrencyId, EntryKind, LedgerError, PlayerId};
+use super::ledger::{Account, CurrencyId, EntryKind, PlayerId};
 use super::market::{OrderMeta, give_back, settle};
 use super::order_book::{NewOrder, OrderId, Owner, Side};
 use super::rules::EconomyRules;
+use super::trades::{self, Trade, ledger_refusal};
 use super::{Economy, EconomyInbox, Receipt};
-use crate::sim::command::{EconomyOp, EconomyRequest, Refusal};
+use crate::sim::command::{ClientId, EconomyOp, EconomyRequest, Goods, Refusal};
 use crate::sim::gameplay::Clients;
-use crate::sim::output::{ReplyBody, respond};
+use crate::sim::output::{Outbox, ReplyBody, SimEvent, respond};
 use crate::sim::resources::Tick;
 
 /// Applies every economy command queued this tick, in arrival order.
@@ -30,10 +32,30 @@ pub(crate) fn apply_economy_commands(world: &mut World) {
         } else {
             ReplyBody::Refused(Refusal::NotJoined)
         };
+        announce_trade(world, body);
         respond(world, client, body);
     }
     requests.clear();
     world.resource_mut::<EconomyInbox>().requests = requests;
+}
+
+/// Tells the outside world that a trade proposal stands, so the responder hears of it.
+fn announce_trade(world: &mut World, body: ReplyBody) {
+    let ReplyBody::TradeProposed { trade, version } = body else {
+        return;
+    };
+    let Some(&proposal) = world.resource::<Economy>().trades.get(trade) else {
+        return;
+    };
+    world
+        .resource_mut::<Outbox>()
+        .events
+        .push(SimEvent::TradeProposed {
+            trade,
+            proposer: ClientId(proposal.proposer.0),
+            responder: ClientId(proposal.responder.0),
+            version,
+        });
 }
 
 /// The reply to `request`: the recorded one for a repeated key, or a fresh outcome.
@@ -86,8 +108,31 @@ fn fingerprint(op: &EconomyOp) -> u64 {
             .write_u32(quantity)
             .write_u64(lifetime_s.map_or(u64::MAX, u64::from)),
         EconomyOp::CancelOrder { order } => print.write_u8(2).write_u64(order),
+        EconomyOp::OfferTrade {
+            to,
+            gives,
+            wants,
+            lifetime_s,
+        } => {
+            write_goods(write_goods(print.write_u8(3).write_u64(to.0), &gives), &wants).write_u32(lifetime_s)
+        }
+        EconomyOp::CounterTrade { trade, gives, wants } => {
+            write_goods(write_goods(print.write_u8(4).write_u64(trade), &gives), &wants)
+        }
+        EconomyOp::AcceptTrade { trade, version } => print.write_u8(5).write_u64(trade).write_u32(version),
+        EconomyOp::CancelTrade { trade } => print.write_u8(6).write_u64(trade),
     };
     print.finish()
+}
+
+fn write_goods<'p>(print: &'p mut Fingerprinter, goods: &Goods) -> &'p mut Fingerprinter {
+    for (currency, amount) in goods.money {
+        print.write_u16(currency).write_i64(amount);
+    }
+    for (item, units) in goods.items {
+        print.write_u16(item).write_u32(units);
+    }
+    print
 }
 
 fn execute(
@@ -130,14 +175,22 @@ fn execute(
             place(economy, rules, player, order, tick)
         }
         EconomyOp::CancelOrder { order } => cancel(economy, player, OrderId(order), tick),
-    }
-}
-
-/// The refusal a ledger error stands for.
-fn refusal(error: &LedgerError) -> Refusal {
-    match error {
-        LedgerError::InsufficientFunds { .. } => Refusal::InsufficientFunds,
-        _ => Refusal::InvalidAmount,
+        EconomyOp::OfferTrade {
+            to,
+            gives,
+            wants,
+            lifetime_s,
+        } => {
+            let terms = Terms { gives, wants };
+            offer_trade(economy, rules, player, PlayerId(to.0), terms, lifetime_s, tick)
+        }
+        EconomyOp::CounterTrade { trade, gives, wants } => {
+            counter_trade(economy, rules, player, trade, Terms { gives, wants }, tick)
+        }
+        EconomyOp::AcceptTrade { trade, version } => {
+            accept_trade(economy, rules, player, trade, version, tick)
+        }
+        EconomyOp::CancelTrade { trade } => cancel_trade(economy, player, trade, tick),
     }
 }
 
@@ -174,8 +227,8 @@ fn transfer(
         amount,
         reference,
     )
-    .map_err(|e| refusal(&e))?;
-    let committed = tx.commit().map_err(|e| refusal(&e))?;
+    .map_err(|e| ledger_refusal(&e))?;
+    let committed = tx.commit().map_err(|e| ledger_refusal(&e))?;
     Ok(ReplyBody::Transferred {
         entry: committed.first_seq,
     })
@@ -241,7 +294,7 @@ fn place(
                 .checked_mul(i64::from(order.quantity))
                 .ok_or(Refusal::InvalidAmount)?;
             tx.reserve(player, item_rule.currency, amount, 0)
-                .map_err(|e| refusal(&e))?;
+                .map_err(|e| ledger_refusal(&e))?;
             inventory.holding_mut(order.item).incoming += order.quantity;
         }
         Side::Sell => {
@@ -306,7 +359,7 @@ fn place(
     markets.return_fill_scratch(fills);
     settled
         .and_then(|()| tx.commit().map(|_| ()))
-        .map_err(|e| refusal(&e))?;
+        .map_err(|e| ledger_refusal(&e))?;
     Ok(ReplyBody::OrderPlaced {
         order: id.0,
         filled: placed.filled,
@@ -331,11 +384,137 @@ fn cancel(economy: &mut Economy, player: PlayerId, id: OrderId, tick: u64) -> Re
         .cancel(id, Owner(player.0))
         .map_err(|_| Refusal::UnknownOrder)?;
     let mut tx = ledger.begin(tick);
-    give_back(&mut tx, inventories, id, meta, cancelled.remaining).map_err(|e| refusal(&e))?;
-    tx.commit().map_err(|e| refusal(&e))?;
+    give_back(&mut tx, inventories, id, meta, cancelled.remaining).map_err(|e| ledger_refusal(&e))?;
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
     markets.forget_if_done(id);
     Ok(ReplyBody::OrderCancelled {
         order: id.0,
         remaining: cancelled.remaining,
     })
+}
+
+/// The terms of a trade proposal.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    gives: Goods,
+    wants: Goods,
+}
+
+fn offer_trade(
+    economy: &mut Economy,
+    rules: &EconomyRules,
+    player: PlayerId,
+    to: PlayerId,
+    terms: Terms,
+    lifetime_s: u32,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
+    if !economy.accounts.contains(&to) {
+        return Err(Refusal::UnknownRecipient);
+    }
+    let lifetime = rules.ticks_in(lifetime_s.max(1));
+    if to == player || lifetime > rules.max_order_ticks {
+        return Err(Refusal::InvalidSettings);
+    }
+    trades::check_goods(&terms.gives, rules)?;
+    trades::check_goods(&terms.wants, rules)?;
+    let Economy {
+        ledger,
+        inventories,
+        trades: open,
+        ..
+    } = economy;
+    let mut tx = ledger.begin(tick);
+    trades::escrow(&mut tx, inventories, player, &terms.gives, 0)?;
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
+    let trade = open.insert(Trade {
+        proposer: player,
+        responder: to,
+        gives: terms.gives,
+        wants: terms.wants,
+        version: 1,
+        expires_at: tick + lifetime,
+    });
+    Ok(ReplyBody::TradeProposed { trade, version: 1 })
+}
+
+fn counter_trade(
+    economy: &mut Economy,
+    rules: &EconomyRules,
+    player: PlayerId,
+    id: u64,
+    terms: Terms,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
+    let trade = *economy.trades.get(id).ok_or(Refusal::UnknownTrade)?;
+    if trade.responder != player {
+        return Err(Refusal::NotTradeParty);
+    }
+    trades::check_goods(&terms.gives, rules)?;
+    trades::check_goods(&terms.wants, rules)?;
+    let Economy {
+        ledger,
+        inventories,
+        trades: open,
+        ..
+    } = economy;
+    let mut tx = ledger.begin(tick);
+    // The counter's goods are escrowed first: refused, nothing has moved and the transaction dies.
+    trades::escrow(&mut tx, inventories, player, &terms.gives, id)?;
+    trades::release(&mut tx, inventories, trade.proposer, &trade.gives, id)
+        .map_err(|e| ledger_refusal(&e))?;
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
+    let version = trade.version + 1;
+    if let Some(open) = open.get_mut(id) {
+        *open = Trade {
+            proposer: player,
+            responder: trade.proposer,
+            gives: terms.gives,
+            wants: terms.wants,
+            version,
+            expires_at: trade.expires_at,
+        };
+    }
+    Ok(ReplyBody::TradeProposed { trade: id, version })
+}
+
+fn accept_trade(
+    economy: &mut Economy,
+    rules: &EconomyRules,
+    player: PlayerId,
+    id: u64,
+    version: u32,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
+    let trade = *economy.trades.get(id).ok_or(Refusal::UnknownTrade)?;
+    if trade.responder != player {
+        return Err(Refusal::NotTradeParty);
+    }
+    if trade.version != version {
+        return Err(Refusal::TradeChanged);
+    }
+    let mut tx = economy.ledger.begin(tick);
+    trades::swap(&mut tx, &mut economy.inventories, rules, &trade, id)?;
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
+    economy.trades.remove(id);
+    Ok(ReplyBody::TradeDone { trade: id })
+}
+
+fn cancel_trade(economy: &mut Economy, player: PlayerId, id: u64, tick: u64) -> Result<ReplyBody, Refusal> {
+    let trade = *economy.trades.get(id).ok_or(Refusal::UnknownTrade)?;
+    if trade.proposer != player && trade.responder != player {
+        return Err(Refusal::NotTradeParty);
+    }
+    let mut tx = economy.ledger.begin(tick);
+    trades::release(
+        &mut tx,
+        &mut economy.inventories,
+        trade.proposer,
+        &trade.gives,
+        id,
+    )
+    .map_err(|e| ledger_refusal(&e))?;
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
+    economy.trades.remove(id);
+    Ok(ReplyBody::TradeCancelled { trade: id })
 }

@@ -1,0 +1,240 @@
+//! Player-to-player trades. A trade is always one player's proposal: what the proposer gives and
+//! what it wants. The proposer's goods are escrowed while the proposal stands (money reserved,
+//! items escrowed); the other player may accept the exact version it saw, which swaps everything
+//! in one ledger transaction or changes nothing, counter with new terms (then it becomes the
+//! proposer: the first escrow is released and its own goods are escrowed), or cancel. Either
+//! player may cancel; a proposal that reaches its expiry is cancelled.
+
+use std::collections::BTreeMap;
+
+use super::inventory::Inventories;
+use super::ledger::{Account, CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
+use super::rules::EconomyRules;
+use crate::sim::command::{Goods, Refusal};
+
+/// One pending trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Trade {
+    /// Who proposed the current terms (its goods are escrowed).
+    pub proposer: PlayerId,
+    /// Who may accept or counter them.
+    pub responder: PlayerId,
+    /// What the proposer gives.
+    pub gives: Goods,
+    /// What the proposer wants in return.
+    pub wants: Goods,
+    /// Bumped by every counter; an acceptance names the version it accepts.
+    pub version: u32,
+    /// The tick the proposal lapses.
+    pub expires_at: u64,
+}
+
+/// Every pending trade by id.
+#[derive(Debug, Default)]
+pub struct Trades {
+    open: BTreeMap<u64, Trade>,
+    next_id: u64,
+}
+
+impl Trades {
+    /// A pending trade.
+    pub fn get(&self, id: u64) -> Option<&Trade> {
+        self.open.get(&id)
+    }
+
+    /// Every pending trade, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&u64, &Trade)> {
+        self.open.iter()
+    }
+
+    pub(crate) fn insert(&mut self, trade: Trade) -> u64 {
+        self.next_id += 1;
+        self.open.insert(self.next_id, trade);
+        self.next_id
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Trade> {
+        self.open.get_mut(&id)
+    }
+
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Trade> {
+        self.open.remove(&id)
+    }
+
+    /// Cancels every proposal whose expiry has come, giving back its escrow in one transaction.
+    pub(crate) fn expire(&mut self, tick: u64, ledger: &mut Ledger, inventories: &mut Inventories) {
+        if !self.open.values().any(|trade| trade.expires_at <= tick) {
+            return;
+        }
+        let mut tx = ledger.begin(tick);
+        self.open.retain(|&id, trade| {
+            if trade.expires_at > tick {
+                return true;
+            }
+            // Releasing an escrow that is there cannot fail.
+            let _ = release(&mut tx, inventories, trade.proposer, &trade.gives, id);
+            false
+        });
+        let _ = tx.commit();
+    }
+}
+
+/// The money entries of `goods` that are not empty.
+fn money(goods: &Goods) -> impl Iterator<Item = (CurrencyId, i64)> + '_ {
+    goods
+        .money
+        .iter()
+        .filter(|(_, amount)| *amount != 0)
+        .map(|&(currency, amount)| (CurrencyId(currency), amount))
+}
+
+/// The item entries of `goods` that are not empty.
+fn items(goods: &Goods) -> impl Iterator<Item = (u16, u32)> + '_ {
+    goods.items.iter().filter(|(_, units)| *units != 0).copied()
+}
+
+/// Refuses goods that name unknown or untradeable currencies, unknown or unstackable items, or
+/// negative amounts; an empty entry is a zero amount.
+pub(crate) fn check_goods(goods: &Goods, rules: &EconomyRules) -> Result<(), Refusal> {
+    for (currency, amount) in money(goods) {
+        let (tradeable, _) = *rules
+            .currencies
+            .get(usize::from(currency.0))
+            .ok_or(Refusal::UnknownCurrency)?;
+        if !tradeable {
+            return Err(Refusal::NotTradeable);
+        }
+        if amount < 0 {
+            return Err(Refusal::InvalidAmount);
+        }
+    }
+    for (item, _) in items(goods) {
+        let rule = rules.items.get(usize::from(item)).ok_or(Refusal::UnknownItem)?;
+        if !rule.stackable {
+            return Err(Refusal::NotStackable);
+        }
+    }
+    let empty = money(goods).next().is_none() && items(goods).next().is_none();
+    if empty {
+        Err(Refusal::InvalidAmount)
+    } else {
+        Ok(())
+    }
+}
+
+/// Escrows `goods` of `owner`: money reserved, items escrowed. Checks everything before changing
+/// any item, so a refusal leaves the inventory as it was (the caller drops the transaction).
+pub(crate) fn escrow(
+    tx: &mut Transaction<'_>,
+    inventories: &mut Inventories,
+    owner: PlayerId,
+    goods: &Goods,
+    reference: u64,
+) -> Result<(), Refusal> {
+    let inventory = inventories.of_mut(owner);
+    if items(goods).any(|(item, units)| inventory.held(item) < units) {
+        return Err(Refusal::NotEnoughItems);
+    }
+    for (currency, amount) in money(goods) {
+        tx.reserve(owner, currency, amount, reference)
+            .map_err(|e| ledger_refusal(&e))?;
+    }
+    for (item, units) in items(goods) {
+        let holding = inventory.holding_mut(item);
+        holding.held -= units;
+        holding.escrowed += units;
+    }
+    Ok(())
+}
+
+/// Gives `owner` back its escrowed `goods`.
+pub(crate) fn release(
+    tx: &mut Transaction<'_>,
+    inventories: &mut Inventories,
+    owner: PlayerId,
+    goods: &Goods,
+    reference: u64,
+) -> Result<(), LedgerError> {
+    for (currency, amount) in money(goods) {
+        tx.release(owner, currency, amount, reference)?;
+    }
+    let inventory = inventories.of_mut(owner);
+    for (item, units) in items(goods) {
+        let holding = inventory.holding_mut(item);
+        holding.escrowed = holding.escrowed.saturating_sub(units);
+        holding.held += units;
+    }
+    Ok(())
+}
+
+/// Carries out `trade`: the proposer's escrowed goods to the responder, the responder's goods
+/// (checked here) to the proposer. Refused, it changes nothing.
+pub(crate) fn swap(
+    tx: &mut Transaction<'_>,
+    inventories: &mut Inventories,
+    rules: &EconomyRules,
+    trade: &Trade,
+    reference: u64,
+) -> Result<(), Refusal> {
+    let (proposer, responder) = (trade.proposer, trade.responder);
+    let has = inventories.of(responder);
+    if items(&trade.wants).any(|(item, units)| has.map_or(0, |i| i.held(item)) < units) {
+        return Err(Refusal::NotEnoughItems);
+    }
+    let fits = |player: PlayerId, incoming: &Goods, outgoing: &Goods| {
+        let Some(inventory) = inventories.of(player) else {
+            return true;
+        };
+        let mut probe = inventory.clone();
+        for (item, units) in items(outgoing) {
+            let holding = probe.holding_mut(item);
+            holding.held = holding.held.saturating_sub(units);
+            holding.escrowed = holding.escrowed.saturating_sub(units);
+        }
+        for (item, units) in items(incoming) {
+            probe.holding_mut(item).held += units;
+        }
+        probe.slots(&rules.max_stack) <= rules.inventory_slots
+    };
+    if !fits(responder, &trade.gives, &trade.wants) || !fits(proposer, &trade.wants, &trade.gives) {
+        return Err(Refusal::InventoryFull);
+    }
+    for (currency, amount) in money(&trade.gives) {
+        tx.pay_from_reserved(
+            proposer,
+            responder,
+            currency,
+            amount,
+            EntryKind::Trading,
+            reference,
+        )
+        .map_err(|e| ledger_refusal(&e))?;
+    }
+    for (currency, amount) in money(&trade.wants) {
+        let (from, to) = (Account::Wallet(responder), Account::Wallet(proposer));
+        tx.transfer(EntryKind::Trading, currency, from, to, amount, reference)
+            .map_err(|e| ledger_refusal(&e))?;
+    }
+    for (item, units) in items(&trade.gives) {
+        let holding = inventories.of_mut(proposer).holding_mut(item);
+        holding.escrowed = holding.escrowed.saturating_sub(units);
+        inventories.of_mut(responder).holding_mut(item).held += units;
+    }
+    for (item, units) in items(&trade.wants) {
+        inventories.of_mut(responder).holding_mut(item).held -= units;
+        inventories.of_mut(proposer).holding_mut(item).held += units;
+    }
+    for (item, _) in items(&trade.gives).chain(items(&trade.wants)) {
+        inventories.of_mut(proposer).tidy(item);
+        inventories.of_mut(responder).tidy(item);
+    }
+    Ok(())
+}
+
+/// The refusal a ledger error stands for.
+pub(crate) fn ledger_refusal(error: &LedgerError) -> Refusal {
+    match error {
+        LedgerError::InsufficientFunds { .. } => Refusal::InsufficientFunds,
+        _ => Refusal::InvalidAmount,
+    }
+}
