@@ -566,3 +566,51 @@ fn refused_trades_change_nothing() {
         "the proposal still stands"
     );
 }
+
+#[test]
+fn the_house_exchanges_at_its_spread_and_takes_its_fee() {
+    let mut sim = world(&[1]);
+    let exchange = |from, to, amount_minor| EconomyOp::Exchange {
+        from,
+        to,
+        amount_minor,
+    };
+    // Buying cryptos: the ask is the mid (2,500,000 eurodollar minor units per million crypto
+    // minor units) plus half the 2 % spread = 2,525,000; 25,250 buys 10,000, less the 0.5 % fee.
+    let out = step(
+        &mut sim,
+        &[(1, request(1, exchange(EURODOLLARS, CRYPTOS, 25_250)))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Exchanged { received: 9_950 });
+    let cryptos = |sim: &Sim| sim.economy().ledger.wallet(PlayerId(1), CurrencyId(CRYPTOS));
+    assert_eq!((wallet(&sim, 1), cryptos(&sim)), (74_750, 9_950));
+    // Selling them back: the bid is 2,475,000; 9,950 fetch 24,626, less a fee of 123.
+    let out = step(
+        &mut sim,
+        &[(1, request(2, exchange(CRYPTOS, EURODOLLARS, 9_950)))],
+    );
+    assert_eq!(reply(&out, 1), ReplyBody::Exchanged { received: 24_503 });
+    assert_eq!((wallet(&sim, 1), cryptos(&sim)), (99_253, 0));
+    let fees = |currency| {
+        sim.economy()
+            .ledger
+            .balance(necpsim::sim::economy::ledger::Account::Fees, CurrencyId(currency))
+    };
+    assert_eq!((fees(EURODOLLARS), fees(CRYPTOS)), (123, 50));
+
+    let cases = [
+        (exchange(EURODOLLARS, EURODOLLARS, 10), Refusal::NoSuchPair),
+        (exchange(EURODOLLARS, 7, 10), Refusal::NoSuchPair),
+        (exchange(EURODOLLARS, CRYPTOS, 0), Refusal::InvalidAmount),
+        (exchange(EURODOLLARS, CRYPTOS, 1), Refusal::InvalidAmount),
+        (
+            exchange(EURODOLLARS, CRYPTOS, 1_000_000),
+            Refusal::InsufficientFunds,
+        ),
+    ];
+    for (key, (op, refusal)) in cases.into_iter().enumerate() {
+        let out = step(&mut sim, &[(1, request(key as u128 + 10, op))]);
+        assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
+        assert_eq!((wallet(&sim, 1), cryptos(&sim)), (99_253, 0));
+    }
+}

@@ -1,5 +1,6 @@
 //! The economy's invariants over random sequences of 10,000 commands by 30 players (transfers,
-//! market orders and cancels, trade offers, counters, acceptances and cancels), many of them
+//! market orders and cancels, trade offers, counters, acceptances and cancels, exchanges with the
+//! house), many of them
 //! refused (overdrafts, unknown recipients, reused keys with other payloads, orders and offers for
 //! more than a player has, stale trade versions): after every tick, per currency, wallets + reservations + fees == minted −
 //! burned and nothing is negative; no order book is crossed; every unit of every item is held or
@@ -40,7 +41,12 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
             .copied()
             .unwrap_or(1)
     };
-    match rng.next_u32() % 14 {
+    match rng.next_u32() % 16 {
+        14 | 15 => EconomyOp::Exchange {
+            from: (rng.next_u32() % 3) as u16,
+            to: (rng.next_u32() % 3) as u16,
+            amount_minor: amount(rng),
+        },
         10 => EconomyOp::OfferTrade {
             to: ClientId(u64::from(rng.next_u32()) % PLAYERS),
             gives: random_goods(rng),

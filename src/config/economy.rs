@@ -20,6 +20,33 @@ pub struct EconomyConfig {
     pub market: MarketConfig,
     /// `economy/players.toml`.
     pub players: PlayersConfig,
+    /// `economy/exchange.toml`.
+    pub exchange: ExchangeConfig,
+}
+
+/// `economy/exchange.toml`: one `[pairs.NAME]` table per currency pair the house exchanges.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeConfig {
+    /// Pairs by name.
+    pub pairs: BTreeMap<String, PairConfig>,
+}
+
+/// One `[pairs.NAME]` table: the house buys `base` and sells it for `quote`, both ways.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairConfig {
+    /// A currency from `currencies.toml`.
+    pub base: String,
+    /// Another currency from `currencies.toml`.
+    pub quote: String,
+    /// Mid price: minor units of `quote` for one million minor units of `base`.
+    pub quote_per_million_base: i64,
+    /// Distance between the house's buy and sell price, in basis points of the mid (half on
+    /// each side).
+    pub spread_bps: u32,
+    /// Fee on what the player receives, in basis points, paid to the fee account.
+    pub fee_bps: u32,
 }
 
 /// `economy/market.toml`.
@@ -197,6 +224,35 @@ impl PlayersConfig {
                     check.refuse(&key, "only stackable items can be starting items");
                 }
             }
+        }
+    }
+}
+
+impl ExchangeConfig {
+    /// Checks every pair; currency names only when `currencies` parsed.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, currencies: Option<&CurrenciesConfig>) {
+        for (name, pair) in &self.pairs {
+            let key = |field: &str| format!("pairs.{name}.{field}");
+            if let Some(currencies) = currencies {
+                check.one_of(&key("base"), &pair.base, "currency", currencies.currencies.keys());
+                check.one_of(
+                    &key("quote"),
+                    &pair.quote,
+                    "currency",
+                    currencies.currencies.keys(),
+                );
+            }
+            if pair.base == pair.quote {
+                check.refuse(&key("quote"), "must differ from base");
+            }
+            check.within(
+                &key("quote_per_million_base"),
+                pair.quote_per_million_base,
+                1,
+                1_000_000_000_000,
+            );
+            check.within(&key("spread_bps"), pair.spread_bps, 0, 5_000);
+            check.within(&key("fee_bps"), pair.fee_bps, 0, 5_000);
         }
     }
 }

@@ -20,8 +20,8 @@ pub use combat::{
     WeaponConfig, WeaponsConfig,
 };
 pub use economy::{
-    CurrenciesConfig, CurrencyConfig, EconomyConfig, ItemConfig, ItemsConfig, MarketConfig, PlayersConfig,
-    Rarity,
+    CurrenciesConfig, CurrencyConfig, EconomyConfig, ExchangeConfig, ItemConfig, ItemsConfig, MarketConfig,
+    PairConfig, PlayersConfig, Rarity,
 };
 pub use error::{ConfigError, ConfigErrors};
 pub use gameplay::{
@@ -35,7 +35,7 @@ use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
 /// refused, so that a misnamed file cannot be silently ignored.
-pub const ASSET_FILES: [&str; 17] = [
+pub const ASSET_FILES: [&str; 18] = [
     "server.toml",
     "gameplay/world.toml",
     "gameplay/movement.toml",
@@ -53,6 +53,7 @@ pub const ASSET_FILES: [&str; 17] = [
     "economy/items.toml",
     "economy/market.toml",
     "economy/players.toml",
+    "economy/exchange.toml",
 ];
 
 /// The complete designer configuration: one field per asset file.
@@ -91,6 +92,7 @@ impl Config {
             items,
             market,
             players,
+            exchange,
         ] = ASSET_FILES;
         let errors = &mut Vec::new();
         let damage_types = Source::load(dir, damage_types, errors, DamageTypesConfig::validate);
@@ -127,6 +129,9 @@ impl Config {
         let players = Source::load(dir, players, errors, |v: &PlayersConfig, c| {
             v.validate(c, items.as_ref())
         });
+        let exchange = Source::load(dir, exchange, errors, |v: &ExchangeConfig, c| {
+            v.validate(c, currencies.as_ref())
+        });
         refuse_unknown_files(dir, errors);
 
         let (
@@ -147,6 +152,7 @@ impl Config {
             Some(items),
             Some(market),
             Some(players),
+            Some(exchange),
         ) = (
             server,
             world,
@@ -165,6 +171,7 @@ impl Config {
             items,
             market,
             players,
+            exchange,
         )
         else {
             return Err(ConfigErrors(std::mem::take(errors)));
@@ -195,6 +202,7 @@ impl Config {
                 items,
                 market,
                 players,
+                exchange,
             },
         })
     }
@@ -221,6 +229,7 @@ impl Config {
             self.economy.items != next.economy.items,
             self.economy.market != next.economy.market,
             self.economy.players != next.economy.players,
+            self.economy.exchange != next.economy.exchange,
         ];
         ASSET_FILES
             .into_iter()

@@ -154,6 +154,15 @@ pub enum EconomyOp {
         /// The trade.
         trade: u64,
     },
+    /// Exchange money with the house at its price for the pair, less its fee.
+    Exchange {
+        /// Currency given.
+        from: u16,
+        /// Currency received.
+        to: u16,
+        /// Amount given, in minor units of `from`.
+        amount_minor: i64,
+    },
 }
 
 /// One side of a trade: up to two currencies and two stackable items; a zero amount is an empty
@@ -372,6 +381,9 @@ pub enum Refusal {
     /// The proposal changed since the version accepted.
     #[error("the trade's terms changed")]
     TradeChanged = 314,
+    /// The house does not exchange these two currencies.
+    #[error("no exchange between these currencies")]
+    NoSuchPair = 315,
 }
 
 impl Refusal {

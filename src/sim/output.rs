@@ -91,6 +91,11 @@ pub enum ReplyBody {
         /// Its version.
         version: u32,
     },
+    /// Money was exchanged with the house.
+    Exchanged {
+        /// Minor units received, after the fee.
+        received: i64,
+    },
     /// A trade was carried out.
     TradeDone {
         /// The trade.

@@ -26,7 +26,7 @@ pub use inventory::{Holding, Inventories, Inventory};
 pub use market::{Markets, OrderMeta};
 pub use order_book::Side;
 pub use reads::MAX_MARKET_DEPTH;
-pub use rules::{EconomyRules, ItemRule};
+pub use rules::{EconomyRules, ItemRule, PairRule};
 
 use idempotency::IdempotencyStore;
 use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
@@ -70,6 +70,8 @@ pub enum Receipt {
     TradeProposed(u64, u32),
     /// [`ReplyBody::TradeDone`].
     TradeDone(u64),
+    /// [`ReplyBody::Exchanged`].
+    Exchanged(i64),
     /// [`ReplyBody::TradeCancelled`].
     TradeCancelled(u64),
     /// [`ReplyBody::Refused`].
@@ -90,6 +92,7 @@ impl Receipt {
             ReplyBody::OrderCancelled { order, remaining } => Receipt::OrderCancelled(order, remaining),
             ReplyBody::TradeProposed { trade, version } => Receipt::TradeProposed(trade, version),
             ReplyBody::TradeDone { trade } => Receipt::TradeDone(trade),
+            ReplyBody::Exchanged { received } => Receipt::Exchanged(received),
             ReplyBody::TradeCancelled { trade } => Receipt::TradeCancelled(trade),
             ReplyBody::Refused(refusal) => Receipt::Refused(refusal),
             _ => Receipt::Refused(super::command::Refusal::InvalidInput),
@@ -108,6 +111,7 @@ impl Receipt {
             Receipt::OrderCancelled(order, remaining) => ReplyBody::OrderCancelled { order, remaining },
             Receipt::TradeProposed(trade, version) => ReplyBody::TradeProposed { trade, version },
             Receipt::TradeDone(trade) => ReplyBody::TradeDone { trade },
+            Receipt::Exchanged(received) => ReplyBody::Exchanged { received },
             Receipt::TradeCancelled(trade) => ReplyBody::TradeCancelled { trade },
             Receipt::Refused(refusal) => ReplyBody::Refused(refusal),
         }

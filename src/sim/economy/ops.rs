@@ -1,5 +1,5 @@
 //! Mutating economy commands: transfers between wallets, market orders (place, cancel) and
-//! player-to-player trades (offer, counter, accept, cancel). Each
+//! player-to-player trades (offer, counter, accept, cancel) and exchanges with the house. Each
 //! carries an idempotency key: a repeat with the same payload gets the first reply again, a
 //! repeat with another payload is refused, and either way nothing changes twice. Each command is
 //! one ledger transaction: it applies whole or, refused, changes nothing.
@@ -121,6 +121,15 @@ fn fingerprint(op: &EconomyOp) -> u64 {
         }
         EconomyOp::AcceptTrade { trade, version } => print.write_u8(5).write_u64(trade).write_u32(version),
         EconomyOp::CancelTrade { trade } => print.write_u8(6).write_u64(trade),
+        EconomyOp::Exchange {
+            from,
+            to,
+            amount_minor,
+        } => print
+            .write_u8(7)
+            .write_u16(from)
+            .write_u16(to)
+            .write_i64(amount_minor),
     };
     print.finish()
 }
@@ -191,6 +200,20 @@ fn execute(
             accept_trade(economy, rules, player, trade, version, tick)
         }
         EconomyOp::CancelTrade { trade } => cancel_trade(economy, player, trade, tick),
+        EconomyOp::Exchange {
+            from,
+            to,
+            amount_minor,
+        } => exchange(
+            economy,
+            rules,
+            player,
+            CurrencyId(from),
+            CurrencyId(to),
+            amount_minor,
+            reference,
+            tick,
+        ),
     }
 }
 
@@ -517,4 +540,39 @@ fn cancel_trade(economy: &mut Economy, player: PlayerId, id: u64, tick: u64) -> 
     tx.commit().map_err(|e| ledger_refusal(&e))?;
     economy.trades.remove(id);
     Ok(ReplyBody::TradeCancelled { trade: id })
+}
+
+/// Gives the house `amount` of `from` (burned) for what it buys of `to` (minted), less the fee.
+#[expect(clippy::too_many_arguments, reason = "one exchange names everything it moves")]
+fn exchange(
+    economy: &mut Economy,
+    rules: &EconomyRules,
+    player: PlayerId,
+    from: CurrencyId,
+    to: CurrencyId,
+    amount: i64,
+    reference: u64,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
+    let pair = rules.pair(from, to).ok_or(Refusal::NoSuchPair)?;
+    if amount <= 0 {
+        return Err(Refusal::InvalidAmount);
+    }
+    let gross = pair.convert(from, amount).ok_or(Refusal::NoSuchPair)?;
+    let fee = i64::try_from(i128::from(gross) * i128::from(pair.fee_bps) / 10_000).unwrap_or(i64::MAX);
+    let received = gross - fee;
+    if received <= 0 {
+        return Err(Refusal::InvalidAmount);
+    }
+    let mut tx = economy.ledger.begin(tick);
+    tx.burn(from, player, amount, EntryKind::Exchange, reference)
+        .map_err(|e| ledger_refusal(&e))?;
+    tx.mint(to, player, gross, EntryKind::Exchange, reference)
+        .map_err(|e| ledger_refusal(&e))?;
+    if fee > 0 {
+        tx.fee_from_wallet(player, to, fee, reference)
+            .map_err(|e| ledger_refusal(&e))?;
+    }
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
+    Ok(ReplyBody::Exchanged { received })
 }

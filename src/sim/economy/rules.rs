@@ -16,6 +16,41 @@ pub struct ItemRule {
     pub currency: CurrencyId,
 }
 
+/// A currency pair of the house exchange, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairRule {
+    /// The currency the house buys and sells.
+    pub base: CurrencyId,
+    /// The currency it prices it in.
+    pub quote: CurrencyId,
+    /// Mid price: quote minor units per million base minor units.
+    pub mid: i64,
+    /// Spread in basis points of the mid.
+    pub spread_bps: u32,
+    /// Fee on what the player receives, in basis points.
+    pub fee_bps: u32,
+}
+
+impl PairRule {
+    /// What `amount` of `from` buys in the pair's other currency before the fee, at the house's
+    /// price (mid less half the spread when the player sells base, plus half when it buys base);
+    /// `None` when `from` is not in the pair.
+    pub fn convert(&self, from: CurrencyId, amount: i64) -> Option<i64> {
+        let half_spread = i128::from(self.spread_bps);
+        let mid = i128::from(self.mid);
+        let amount = i128::from(amount);
+        let out = if from == self.base {
+            amount * mid * (20_000 - half_spread) / (20_000 * 1_000_000)
+        } else if from == self.quote {
+            let ask = mid * (20_000 + half_spread);
+            amount * 20_000 * 1_000_000 / ask.max(1)
+        } else {
+            return None;
+        };
+        i64::try_from(out).ok()
+    }
+}
+
 /// Everything economy systems read from the configuration.
 #[derive(Debug, Clone, PartialEq, Default, Resource)]
 pub struct EconomyRules {
@@ -43,6 +78,8 @@ pub struct EconomyRules {
     pub rate_hz: f32,
     /// Units of stackable items every new player starts with, by item index.
     pub starting_items: Vec<(u16, u32)>,
+    /// The house exchange's pairs.
+    pub pairs: Vec<PairRule>,
 }
 
 impl EconomyRules {
@@ -99,7 +136,26 @@ impl EconomyRules {
                     Some((index as u16, units))
                 })
                 .collect(),
+            pairs: economy
+                .exchange
+                .pairs
+                .values()
+                .map(|pair| PairRule {
+                    base: CurrencyId(currency_index(&pair.base)),
+                    quote: CurrencyId(currency_index(&pair.quote)),
+                    mid: pair.quote_per_million_base,
+                    spread_bps: pair.spread_bps,
+                    fee_bps: pair.fee_bps,
+                })
+                .collect(),
         }
+    }
+
+    /// The pair that exchanges `from` for `to`, either way round.
+    pub fn pair(&self, from: CurrencyId, to: CurrencyId) -> Option<&PairRule> {
+        self.pairs
+            .iter()
+            .find(|p| (p.base, p.quote) == (from, to) || (p.base, p.quote) == (to, from))
     }
 
     /// `seconds` as whole ticks at the rate the rules were resolved for.
