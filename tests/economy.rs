@@ -614,3 +614,97 @@ fn the_house_exchanges_at_its_spread_and_takes_its_fee() {
         assert_eq!((wallet(&sim, 1), cryptos(&sim)), (99_253, 0));
     }
 }
+
+#[test]
+fn auctions_escrow_bids_refund_the_outbid_and_settle_at_the_end_or_at_buyout() {
+    use necpsim::sim::AuctionTerms;
+
+    // One tick a second, so that an hour of game time is 3,600 ticks.
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
+        config.server.tick.rate_hz = 1.0
+    })));
+    step(
+        &mut sim,
+        &[(1, Command::Join), (2, Command::Join), (3, Command::Join)],
+    );
+    let terms = AuctionTerms {
+        item: FOOD,
+        quantity: 3,
+        starting_price: 500,
+        bid_increment: 100,
+        reserve: 800,
+        buyout: 2_000,
+        duration_h: 1,
+    };
+    let auction_of = |out: &Outbox| match reply(out, 1) {
+        ReplyBody::AuctionCreated { auction } => auction,
+        other => panic!("auction refused: {other:?}"),
+    };
+    let bid = |auction, amount_minor| EconomyOp::Bid {
+        auction,
+        amount_minor,
+    };
+    let out = step(&mut sim, &[(1, request(1, EconomyOp::CreateAuction(terms)))]);
+    let first = auction_of(&out);
+    assert_eq!(food(&sim, 1), 7, "three escrowed");
+
+    let out = step(
+        &mut sim,
+        &[(2, request(1, bid(first, 400))), (1, request(2, bid(first, 900)))],
+    );
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::BidTooLow));
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::OwnAuction));
+    step(&mut sim, &[(2, request(2, bid(first, 500)))]);
+    assert_eq!(reserved(&sim, 2), 500);
+    let out = step(&mut sim, &[(3, request(1, bid(first, 550)))]);
+    assert_eq!(
+        reply(&out, 3),
+        ReplyBody::Refused(Refusal::BidTooLow),
+        "500 + 100 at least"
+    );
+    step(&mut sim, &[(3, request(2, bid(first, 700)))]);
+    assert_eq!(
+        (reserved(&sim, 2), wallet(&sim, 2), reserved(&sim, 3)),
+        (0, 100_000, 700),
+        "2 refunded at once"
+    );
+
+    // The hour ends below the reserve: the food goes back, the bid is refunded.
+    for _ in 0..3_600 {
+        step(&mut sim, &[]);
+    }
+    assert_eq!(
+        (food(&sim, 1), reserved(&sim, 3), wallet(&sim, 3)),
+        (10, 0, 100_000)
+    );
+    assert!(sim.economy().auctions.get(first).is_none());
+
+    // A bid at the buyout wins at once: the food to the bidder, the money to the seller less 5 %.
+    let out = step(&mut sim, &[(1, request(3, EconomyOp::CreateAuction(terms)))]);
+    let second = auction_of(&out);
+    let out = step(&mut sim, &[(2, request(3, bid(second, 2_000)))]);
+    assert_eq!(
+        reply(&out, 2),
+        ReplyBody::BidPlaced {
+            auction: second,
+            won: true
+        }
+    );
+    assert_eq!(
+        (food(&sim, 2), wallet(&sim, 2), wallet(&sim, 1)),
+        (13, 98_000, 101_900)
+    );
+
+    // At or above the reserve at the end, it sells for the highest bid.
+    let out = step(&mut sim, &[(1, request(4, EconomyOp::CreateAuction(terms)))]);
+    let third = auction_of(&out);
+    step(&mut sim, &[(3, request(3, bid(third, 900)))]);
+    for _ in 0..3_600 {
+        step(&mut sim, &[]);
+    }
+    assert_eq!(
+        (food(&sim, 3), wallet(&sim, 3), wallet(&sim, 1)),
+        (13, 99_100, 101_900 + 900 - 45)
+    );
+    assert_eq!(food(&sim, 1), 4);
+}

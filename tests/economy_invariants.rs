@@ -1,6 +1,6 @@
 //! The economy's invariants over random sequences of 10,000 commands by 30 players (transfers,
 //! market orders and cancels, trade offers, counters, acceptances and cancels, exchanges with the
-//! house), many of them
+//! house, auctions created and bid on), many of them
 //! refused (overdrafts, unknown recipients, reused keys with other payloads, orders and offers for
 //! more than a player has, stale trade versions): after every tick, per currency, wallets + reservations + fees == minted −
 //! burned and nothing is negative; no order book is crossed; every unit of every item is held or
@@ -41,7 +41,20 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
             .copied()
             .unwrap_or(1)
     };
-    match rng.next_u32() % 16 {
+    match rng.next_u32() % 19 {
+        16 => EconomyOp::CreateAuction(necpsim::sim::AuctionTerms {
+            item: (rng.next_u32() % 3) as u16,
+            quantity: rng.next_u32() % 4,
+            starting_price: i64::from(rng.next_u32() % 800),
+            bid_increment: i64::from(rng.next_u32() % 100),
+            reserve: i64::from(rng.next_u32() % 900),
+            buyout: i64::from(rng.next_u32() % 2) * 1_500,
+            duration_h: 1,
+        }),
+        17 | 18 => EconomyOp::Bid {
+            auction: 1 + u64::from(rng.next_u32() % 50),
+            amount_minor: i64::from(rng.next_u32() % 2_000),
+        },
         14 | 15 => EconomyOp::Exchange {
             from: (rng.next_u32() % 3) as u16,
             to: (rng.next_u32() % 3) as u16,

@@ -22,6 +22,20 @@ pub struct EconomyConfig {
     pub players: PlayersConfig,
     /// `economy/exchange.toml`.
     pub exchange: ExchangeConfig,
+    /// `economy/auctions.toml`.
+    pub auctions: AuctionsConfig,
+}
+
+/// `economy/auctions.toml`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuctionsConfig {
+    /// Fee on the seller's proceeds, in basis points, paid to the fee account.
+    pub fee_bps: u32,
+    /// Shortest auction, in hours of game time.
+    pub min_duration_h: u32,
+    /// Longest auction, in hours of game time.
+    pub max_duration_h: u32,
 }
 
 /// `economy/exchange.toml`: one `[pairs.NAME]` table per currency pair the house exchanges.
@@ -254,5 +268,13 @@ impl ExchangeConfig {
             check.within(&key("spread_bps"), pair.spread_bps, 0, 5_000);
             check.within(&key("fee_bps"), pair.fee_bps, 0, 5_000);
         }
+    }
+}
+
+impl AuctionsConfig {
+    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+        check.within("fee_bps", self.fee_bps, 0, 5_000);
+        check.within("max_duration_h", self.max_duration_h, 1, 24 * 30);
+        check.within("min_duration_h", self.min_duration_h, 1, self.max_duration_h);
     }
 }

@@ -20,8 +20,8 @@ pub use combat::{
     WeaponConfig, WeaponsConfig,
 };
 pub use economy::{
-    CurrenciesConfig, CurrencyConfig, EconomyConfig, ExchangeConfig, ItemConfig, ItemsConfig, MarketConfig,
-    PairConfig, PlayersConfig, Rarity,
+    AuctionsConfig, CurrenciesConfig, CurrencyConfig, EconomyConfig, ExchangeConfig, ItemConfig, ItemsConfig,
+    MarketConfig, PairConfig, PlayersConfig, Rarity,
 };
 pub use error::{ConfigError, ConfigErrors};
 pub use gameplay::{
@@ -35,7 +35,7 @@ use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
 /// refused, so that a misnamed file cannot be silently ignored.
-pub const ASSET_FILES: [&str; 18] = [
+pub const ASSET_FILES: [&str; 19] = [
     "server.toml",
     "gameplay/world.toml",
     "gameplay/movement.toml",
@@ -54,6 +54,7 @@ pub const ASSET_FILES: [&str; 18] = [
     "economy/market.toml",
     "economy/players.toml",
     "economy/exchange.toml",
+    "economy/auctions.toml",
 ];
 
 /// The complete designer configuration: one field per asset file.
@@ -93,6 +94,7 @@ impl Config {
             market,
             players,
             exchange,
+            auctions,
         ] = ASSET_FILES;
         let errors = &mut Vec::new();
         let damage_types = Source::load(dir, damage_types, errors, DamageTypesConfig::validate);
@@ -132,6 +134,7 @@ impl Config {
         let exchange = Source::load(dir, exchange, errors, |v: &ExchangeConfig, c| {
             v.validate(c, currencies.as_ref())
         });
+        let auctions = Source::load(dir, auctions, errors, AuctionsConfig::validate);
         refuse_unknown_files(dir, errors);
 
         let (
@@ -153,6 +156,7 @@ impl Config {
             Some(market),
             Some(players),
             Some(exchange),
+            Some(auctions),
         ) = (
             server,
             world,
@@ -172,6 +176,7 @@ impl Config {
             market,
             players,
             exchange,
+            auctions,
         )
         else {
             return Err(ConfigErrors(std::mem::take(errors)));
@@ -203,6 +208,7 @@ impl Config {
                 market,
                 players,
                 exchange,
+                auctions,
             },
         })
     }
@@ -230,6 +236,7 @@ impl Config {
             self.economy.market != next.economy.market,
             self.economy.players != next.economy.players,
             self.economy.exchange != next.economy.exchange,
+            self.economy.auctions != next.economy.auctions,
         ];
         ASSET_FILES
             .into_iter()

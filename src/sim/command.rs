@@ -154,6 +154,16 @@ pub enum EconomyOp {
         /// The trade.
         trade: u64,
     },
+    /// Put a stack of a stackable item up for auction; the items are escrowed.
+    CreateAuction(AuctionTerms),
+    /// Bid on an auction; the bid is escrowed, the bid it beats refunded. A bid at or above the
+    /// buyout price wins at once.
+    Bid {
+        /// The auction.
+        auction: u64,
+        /// The bid, in minor units of the item's price currency.
+        amount_minor: i64,
+    },
     /// Exchange money with the house at its price for the pair, less its fee.
     Exchange {
         /// Currency given.
@@ -163,6 +173,25 @@ pub enum EconomyOp {
         /// Amount given, in minor units of `from`.
         amount_minor: i64,
     },
+}
+
+/// What an auction sells and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuctionTerms {
+    /// Item index (stackable items only).
+    pub item: u16,
+    /// Units sold together.
+    pub quantity: u32,
+    /// Lowest first bid, minor units.
+    pub starting_price: i64,
+    /// Smallest raise over the highest bid, minor units.
+    pub bid_increment: i64,
+    /// Lowest price that sells, minor units.
+    pub reserve: i64,
+    /// A bid of at least this wins at once; 0: no buyout.
+    pub buyout: i64,
+    /// Hours of game time it runs.
+    pub duration_h: u32,
 }
 
 /// One side of a trade: up to two currencies and two stackable items; a zero amount is an empty
@@ -384,6 +413,15 @@ pub enum Refusal {
     /// The house does not exchange these two currencies.
     #[error("no exchange between these currencies")]
     NoSuchPair = 315,
+    /// No running auction has that id.
+    #[error("unknown auction")]
+    UnknownAuction = 316,
+    /// The bid is below the starting price or the highest bid plus the increment.
+    #[error("bid too low")]
+    BidTooLow = 317,
+    /// A seller may not bid on its own auction.
+    #[error("cannot bid on one's own auction")]
+    OwnAuction = 318,
 }
 
 impl Refusal {

@@ -95,6 +95,9 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     for (id, trade) in economy.trades.iter() {
         (id, trade).hash(&mut hasher);
     }
+    for (id, auction) in economy.auctions.iter() {
+        (id, auction).hash(&mut hasher);
+    }
     (economy.receipts.len(), &economy.experience).hash(&mut hasher);
     hasher.finish()
 }

@@ -37,8 +37,8 @@ use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;
 
 pub use command::{
-    Action, ActionInput, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, Goods, ListQuery,
-    MoveInput, Refusal, SessionSettings, Target,
+    Action, ActionInput, AuctionTerms, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, Goods,
+    ListQuery, MoveInput, Refusal, SessionSettings, Target,
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,

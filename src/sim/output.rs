@@ -91,6 +91,18 @@ pub enum ReplyBody {
         /// Its version.
         version: u32,
     },
+    /// An auction started.
+    AuctionCreated {
+        /// Its id.
+        auction: u64,
+    },
+    /// A bid stands as the highest (`won`: it met the buyout and the auction is settled).
+    BidPlaced {
+        /// The auction.
+        auction: u64,
+        /// Whether it won at once.
+        won: bool,
+    },
     /// Money was exchanged with the house.
     Exchanged {
         /// Minor units received, after the fee.

@@ -4,6 +4,7 @@
 //! in the tick they arrive. Owns the `Economy` phase; reads the outbox's joins and rewards of the
 //! tick and writes the ledger entries of the tick back to it for the store.
 
+pub mod auctions;
 pub mod idempotency;
 mod inventory;
 pub mod ledger;
@@ -28,6 +29,7 @@ pub use order_book::Side;
 pub use reads::MAX_MARKET_DEPTH;
 pub use rules::{EconomyRules, ItemRule, PairRule};
 
+use auctions::Auctions;
 use idempotency::IdempotencyStore;
 use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
 use trades::Trades;
@@ -52,6 +54,8 @@ pub struct Economy {
     pub accounts: BTreeSet<PlayerId>,
     /// Pending player-to-player trades.
     pub trades: Trades,
+    /// Running auctions.
+    pub auctions: Auctions,
     /// Experience earned in combat, by player.
     pub experience: std::collections::BTreeMap<PlayerId, u64>,
 }
@@ -72,6 +76,10 @@ pub enum Receipt {
     TradeDone(u64),
     /// [`ReplyBody::Exchanged`].
     Exchanged(i64),
+    /// [`ReplyBody::AuctionCreated`].
+    AuctionCreated(u64),
+    /// [`ReplyBody::BidPlaced`].
+    BidPlaced(u64, bool),
     /// [`ReplyBody::TradeCancelled`].
     TradeCancelled(u64),
     /// [`ReplyBody::Refused`].
@@ -93,6 +101,8 @@ impl Receipt {
             ReplyBody::TradeProposed { trade, version } => Receipt::TradeProposed(trade, version),
             ReplyBody::TradeDone { trade } => Receipt::TradeDone(trade),
             ReplyBody::Exchanged { received } => Receipt::Exchanged(received),
+            ReplyBody::AuctionCreated { auction } => Receipt::AuctionCreated(auction),
+            ReplyBody::BidPlaced { auction, won } => Receipt::BidPlaced(auction, won),
             ReplyBody::TradeCancelled { trade } => Receipt::TradeCancelled(trade),
             ReplyBody::Refused(refusal) => Receipt::Refused(refusal),
             _ => Receipt::Refused(super::command::Refusal::InvalidInput),
@@ -112,6 +122,8 @@ impl Receipt {
             Receipt::TradeProposed(trade, version) => ReplyBody::TradeProposed { trade, version },
             Receipt::TradeDone(trade) => ReplyBody::TradeDone { trade },
             Receipt::Exchanged(received) => ReplyBody::Exchanged { received },
+            Receipt::AuctionCreated(auction) => ReplyBody::AuctionCreated { auction },
+            Receipt::BidPlaced(auction, won) => ReplyBody::BidPlaced { auction, won },
             Receipt::TradeCancelled(trade) => ReplyBody::TradeCancelled { trade },
             Receipt::Refused(refusal) => ReplyBody::Refused(refusal),
         }
@@ -244,11 +256,13 @@ fn expire_orders_and_keys(world: &mut World) {
             markets,
             receipts,
             trades,
+            auctions,
             ..
         } = &mut *economy;
         receipts.expire(tick, rules.idempotency_window_ticks);
         markets.expire_all(tick, ledger, inventories);
         trades.expire(tick, ledger, inventories);
+        auctions.settle_due(tick, rules.auction_fee_bps, ledger, inventories);
     });
 }
 

@@ -1,11 +1,13 @@
 //! Mutating economy commands: transfers between wallets, market orders (place, cancel) and
-//! player-to-player trades (offer, counter, accept, cancel) and exchanges with the house. Each
+//! player-to-player trades (offer, counter, accept, cancel), auctions (create, bid) and exchanges
+//! with the house. Each
 //! carries an idempotency key: a repeat with the same payload gets the first reply again, a
 //! repeat with another payload is refused, and either way nothing changes twice. Each command is
 //! one ledger transaction: it applies whole or, refused, changes nothing.
 
 use bevy_ecs::world::{Mut, World};
 
+use super::auctions::{self, Auction};
 use super::idempotency::{Fingerprinter, IdempotencyKey, Lookup};
 use super::ledger::{Account, CurrencyId, EntryKind, PlayerId};
 use super::market::{OrderMeta, give_back, settle};
@@ -13,7 +15,7 @@ use super::order_book::{NewOrder, OrderId, Owner, Side};
 use super::rules::EconomyRules;
 use super::trades::{self, Trade, ledger_refusal};
 use super::{Economy, EconomyInbox, Receipt};
-use crate::sim::command::{ClientId, EconomyOp, EconomyRequest, Goods, Refusal};
+use crate::sim::command::{AuctionTerms, ClientId, EconomyOp, EconomyRequest, Goods, Refusal};
 use crate::sim::gameplay::Clients;
 use crate::sim::output::{Outbox, ReplyBody, SimEvent, respond};
 use crate::sim::resources::Tick;
@@ -121,6 +123,19 @@ fn fingerprint(op: &EconomyOp) -> u64 {
         }
         EconomyOp::AcceptTrade { trade, version } => print.write_u8(5).write_u64(trade).write_u32(version),
         EconomyOp::CancelTrade { trade } => print.write_u8(6).write_u64(trade),
+        EconomyOp::CreateAuction(terms) => print
+            .write_u8(8)
+            .write_u16(terms.item)
+            .write_u32(terms.quantity)
+            .write_i64(terms.starting_price)
+            .write_i64(terms.bid_increment)
+            .write_i64(terms.reserve)
+            .write_i64(terms.buyout)
+            .write_u32(terms.duration_h),
+        EconomyOp::Bid {
+            auction,
+            amount_minor,
+        } => print.write_u8(9).write_u64(auction).write_i64(amount_minor),
         EconomyOp::Exchange {
             from,
             to,
@@ -200,6 +215,11 @@ fn execute(
             accept_trade(economy, rules, player, trade, version, tick)
         }
         EconomyOp::CancelTrade { trade } => cancel_trade(economy, player, trade, tick),
+        EconomyOp::CreateAuction(terms) => create_auction(economy, rules, player, terms, tick),
+        EconomyOp::Bid {
+            auction,
+            amount_minor,
+        } => bid(economy, rules, player, auction, amount_minor, tick),
         EconomyOp::Exchange {
             from,
             to,
@@ -575,4 +595,98 @@ fn exchange(
     }
     tx.commit().map_err(|e| ledger_refusal(&e))?;
     Ok(ReplyBody::Exchanged { received })
+}
+
+fn create_auction(
+    economy: &mut Economy,
+    rules: &EconomyRules,
+    player: PlayerId,
+    terms: AuctionTerms,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
+    let item = *rules
+        .items
+        .get(usize::from(terms.item))
+        .ok_or(Refusal::UnknownItem)?;
+    if !item.stackable {
+        return Err(Refusal::NotStackable);
+    }
+    let prices_valid = terms.starting_price > 0
+        && terms.bid_increment > 0
+        && terms.reserve >= 0
+        && (terms.buyout == 0 || terms.buyout >= terms.starting_price.max(terms.reserve));
+    if terms.quantity == 0 || !prices_valid {
+        return Err(Refusal::InvalidAmount);
+    }
+    let duration = rules.ticks_in(terms.duration_h.saturating_mul(3_600));
+    let [shortest, longest] = rules.auction_ticks;
+    if !(shortest..=longest).contains(&duration) {
+        return Err(Refusal::InvalidSettings);
+    }
+    let inventory = economy.inventories.of_mut(player);
+    if inventory.held(terms.item) < terms.quantity {
+        return Err(Refusal::NotEnoughItems);
+    }
+    let holding = inventory.holding_mut(terms.item);
+    holding.held -= terms.quantity;
+    holding.escrowed += terms.quantity;
+    let auction = economy.auctions.insert(Auction {
+        seller: player,
+        item: terms.item,
+        quantity: terms.quantity,
+        currency: item.currency,
+        starting_price: terms.starting_price,
+        bid_increment: terms.bid_increment,
+        reserve: terms.reserve,
+        buyout: terms.buyout,
+        highest: None,
+        ends_at: tick + duration,
+    });
+    Ok(ReplyBody::AuctionCreated { auction })
+}
+
+fn bid(
+    economy: &mut Economy,
+    rules: &EconomyRules,
+    player: PlayerId,
+    id: u64,
+    amount: i64,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
+    let auction = *economy.auctions.get(id).ok_or(Refusal::UnknownAuction)?;
+    if auction.seller == player {
+        return Err(Refusal::OwnAuction);
+    }
+    if amount < auction.minimum_bid() {
+        return Err(Refusal::BidTooLow);
+    }
+    let Economy {
+        ledger,
+        inventories,
+        auctions,
+        ..
+    } = economy;
+    let mut tx = ledger.begin(tick);
+    tx.reserve(player, auction.currency, amount, id)
+        .map_err(|e| ledger_refusal(&e))?;
+    if let Some((outbid, previous)) = auction.highest {
+        tx.release(outbid, auction.currency, previous, id)
+            .map_err(|e| ledger_refusal(&e))?;
+    }
+    let won = auction.buyout > 0 && amount >= auction.buyout;
+    let standing = Auction {
+        highest: Some((player, amount)),
+        ..auction
+    };
+    if won {
+        auctions::settle(&mut tx, inventories, &standing, id, rules.auction_fee_bps)
+            .map_err(|e| ledger_refusal(&e))?;
+    }
+    tx.commit().map_err(|e| ledger_refusal(&e))?;
+    if won {
+        auctions.remove(id);
+    } else if let Some(running) = auctions.get_mut(id) {
+        *running = standing;
+    }
+    Ok(ReplyBody::BidPlaced { auction: id, won })
 }

@@ -80,6 +80,10 @@ pub struct EconomyRules {
     pub starting_items: Vec<(u16, u32)>,
     /// The house exchange's pairs.
     pub pairs: Vec<PairRule>,
+    /// Auction fee in basis points.
+    pub auction_fee_bps: u32,
+    /// Shortest and longest auction, in ticks.
+    pub auction_ticks: [u64; 2],
 }
 
 impl EconomyRules {
@@ -136,6 +140,9 @@ impl EconomyRules {
                     Some((index as u16, units))
                 })
                 .collect(),
+            auction_fee_bps: economy.auctions.fee_bps,
+            auction_ticks: [economy.auctions.min_duration_h, economy.auctions.max_duration_h]
+                .map(|hours| seconds(hours.saturating_mul(3_600))),
             pairs: economy
                 .exchange
                 .pairs

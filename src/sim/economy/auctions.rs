@@ -1,0 +1,139 @@
+//! Auctions. A seller escrows a stack of an item and names a starting price, a bid increment, a
+//! reserve and optionally a buyout price. Each bid is escrowed in the bidder's wallet and the bid
+//! it beats is refunded at once. A bid at or above the buyout price, or the end of the auction,
+//! settles it: at or above the reserve the items go to the highest bidder and the money to the
+//! seller less the fee; otherwise the items go back to the seller and the bid is refunded.
+
+use std::collections::BTreeMap;
+
+use super::inventory::Inventories;
+use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
+
+/// One running auction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Auction {
+    /// Who sells.
+    pub seller: PlayerId,
+    /// The item sold.
+    pub item: u16,
+    /// Units sold together.
+    pub quantity: u32,
+    /// The currency bids are in (the item's price currency).
+    pub currency: CurrencyId,
+    /// Lowest first bid.
+    pub starting_price: i64,
+    /// Smallest raise over the highest bid.
+    pub bid_increment: i64,
+    /// Lowest price that sells.
+    pub reserve: i64,
+    /// A bid of at least this ends the auction at once (0: none).
+    pub buyout: i64,
+    /// The highest bid and its bidder.
+    pub highest: Option<(PlayerId, i64)>,
+    /// The tick it ends.
+    pub ends_at: u64,
+}
+
+impl Auction {
+    /// The smallest bid that is accepted now.
+    pub fn minimum_bid(&self) -> i64 {
+        self.highest.map_or(self.starting_price, |(_, bid)| {
+            bid.saturating_add(self.bid_increment)
+        })
+    }
+}
+
+/// Every running auction by id.
+#[derive(Debug, Default)]
+pub struct Auctions {
+    running: BTreeMap<u64, Auction>,
+    next_id: u64,
+}
+
+impl Auctions {
+    /// A running auction.
+    pub fn get(&self, id: u64) -> Option<&Auction> {
+        self.running.get(&id)
+    }
+
+    /// Every running auction, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&u64, &Auction)> {
+        self.running.iter()
+    }
+
+    pub(crate) fn insert(&mut self, auction: Auction) -> u64 {
+        self.next_id += 1;
+        self.running.insert(self.next_id, auction);
+        self.next_id
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Auction> {
+        self.running.get_mut(&id)
+    }
+
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Auction> {
+        self.running.remove(&id)
+    }
+
+    /// Settles every auction whose end has come, in one ledger transaction.
+    pub(crate) fn settle_due(
+        &mut self,
+        tick: u64,
+        fee_bps: u32,
+        ledger: &mut Ledger,
+        inventories: &mut Inventories,
+    ) {
+        if !self.running.values().any(|auction| auction.ends_at <= tick) {
+            return;
+        }
+        let mut tx = ledger.begin(tick);
+        self.running.retain(|&id, auction| {
+            if auction.ends_at > tick {
+                return true;
+            }
+            // Settling moves only what is escrowed: it cannot fail.
+            let _ = settle(&mut tx, inventories, auction, id, fee_bps);
+            false
+        });
+        let _ = tx.commit();
+    }
+}
+
+/// Ends `auction`: sold to the highest bidder at or above the reserve, or back to the seller.
+pub(crate) fn settle(
+    tx: &mut Transaction<'_>,
+    inventories: &mut Inventories,
+    auction: &Auction,
+    id: u64,
+    fee_bps: u32,
+) -> Result<(), LedgerError> {
+    let sold = auction.highest.filter(|&(_, bid)| bid >= auction.reserve);
+    // The money first: if it could not move, no item has moved either.
+    match sold {
+        Some((winner, price)) => {
+            tx.pay_from_reserved(
+                winner,
+                auction.seller,
+                auction.currency,
+                price,
+                EntryKind::Auction,
+                id,
+            )?;
+            let fee = i64::try_from(i128::from(price) * i128::from(fee_bps) / 10_000).unwrap_or(0);
+            if fee > 0 {
+                tx.fee_from_wallet(auction.seller, auction.currency, fee, id)?;
+            }
+        }
+        None => {
+            if let Some((bidder, bid)) = auction.highest {
+                tx.release(bidder, auction.currency, bid, id)?;
+            }
+        }
+    }
+    let seller = inventories.of_mut(auction.seller).holding_mut(auction.item);
+    seller.escrowed = seller.escrowed.saturating_sub(auction.quantity);
+    let receiver = sold.map_or(auction.seller, |(winner, _)| winner);
+    inventories.of_mut(receiver).holding_mut(auction.item).held += auction.quantity;
+    inventories.of_mut(auction.seller).tidy(auction.item);
+    Ok(())
+}
