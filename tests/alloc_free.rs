@@ -2,7 +2,7 @@
 //! players and 2,000 wanderers performs zero allocations, with a fresh input from every player and an
 //! acknowledgement of every snapshot each tick, snapshots encoded for every player and outputs
 //! drained; and ticks full of combat session gets, lists and creates in a world of 10,000
-//! sessions allocate nothing either. A counting global allocator, armed only on this thread,
+//! sessions, or of market orders that trade and wallet transfers, allocate nothing either. A counting global allocator, armed only on this thread,
 //! proves it.
 
 mod common;
@@ -275,5 +275,84 @@ fn session_gets_lists_and_creates_do_not_allocate_after_warm_up() {
         assert_eq!((views, pages, created), (500, 20, 100));
         assert_eq!(outbox.summaries.len(), 20 * 50);
         assert!(outbox.participants.len() >= 500 * 2);
+    }
+}
+
+#[test]
+fn market_orders_and_transfers_do_not_allocate_after_warm_up() {
+    use necpsim::sim::economy::Side;
+    use necpsim::sim::{EconomyOp, EconomyRequest};
+
+    let mut config = common::load_bundled();
+    config.server.sim.inbox_capacity = 1 << 16;
+    config
+        .economy
+        .players
+        .starting_items
+        .insert("food".to_owned(), 1_000_000);
+    config.economy.players.inventory_slots = 1_000_000;
+    config.economy.players.idempotency_window_s = 1;
+    let mut sim = Sim::new(Arc::new(config));
+    let mut outbox = Outbox::default();
+    for player in 0..200u64 {
+        sim.submit(ClientId(player), Command::Join).expect("room");
+    }
+    sim.step();
+    sim.drain_outputs(&mut outbox);
+    let mut key = 0u128;
+    let mut batch = |n: u64| -> Vec<(u64, Command)> {
+        (0..300u64)
+            .map(|i| {
+                key += 1;
+                let player = (n * 300 + i) % 200;
+                let op = match i % 3 {
+                    0 => EconomyOp::PlaceOrder {
+                        item: 1,
+                        side: Side::Sell,
+                        price_minor: 1_000 + (i % 10) as i64,
+                        quantity: 1,
+                        lifetime_s: Some(1),
+                    },
+                    1 => EconomyOp::PlaceOrder {
+                        item: 1,
+                        side: Side::Buy,
+                        price_minor: 1_010,
+                        quantity: 1,
+                        lifetime_s: Some(1),
+                    },
+                    _ => EconomyOp::Transfer {
+                        to: ClientId((player + 1) % 200),
+                        currency: 1,
+                        amount_minor: 1,
+                    },
+                };
+                (player, Command::Economy(EconomyRequest { key, op }))
+            })
+            .collect()
+    };
+    // Warm-up past the order lifetime and the key window, so that expiries run too.
+    for n in 0..200 {
+        for (player, command) in batch(n) {
+            sim.submit(ClientId(player), command).expect("room");
+        }
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+    }
+    for n in 200..210 {
+        let commands = batch(n);
+        let counted = allocations_during(|| {
+            for (player, command) in commands {
+                sim.submit(ClientId(player), command).expect("room");
+            }
+            sim.step();
+            sim.drain_outputs(&mut outbox);
+        });
+        let traded = outbox
+            .replies
+            .iter()
+            .filter(|r| matches!(r.body, ReplyBody::OrderPlaced { filled: 1, .. }))
+            .count();
+        assert!(traded > 50, "orders must trade: {traded}");
+        assert_eq!(counted, 0, "tick {} allocated {counted} times", sim.tick());
     }
 }

@@ -89,9 +89,9 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     for (player, inventory) in economy.inventories.iter() {
         (player, inventory).hash(&mut hasher);
     }
-    for (id, order) in economy.markets.orders() {
-        (id, order).hash(&mut hasher);
-    }
+    let mut orders: Vec<_> = economy.markets.orders().collect();
+    orders.sort_unstable_by_key(|(id, _)| **id);
+    orders.hash(&mut hasher);
     for (id, trade) in economy.trades.iter() {
         (id, trade).hash(&mut hasher);
     }

@@ -8,7 +8,9 @@
 //! stable FNV-1a 64-bit [`fingerprint`] that is identical on every machine
 //! and Rust version. Everything is deterministic (ordered maps only).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use bevy_platform::collections::HashMap;
 
 use super::ledger::PlayerId;
 
@@ -62,10 +64,13 @@ struct Record<R> {
 /// and the tick it was recorded at.
 ///
 /// Memory is proportional to the number of commands recorded within the
-/// expiry window; callers should rate-limit commands per player.
+/// expiry window; callers should rate-limit commands per player. The records
+/// sit in a hash map with a fixed hasher that is only looked up, never
+/// iterated, so nothing depends on its order; it keeps its capacity, so a
+/// steady stream of keys does not allocate.
 #[derive(Debug, Clone)]
 pub struct IdempotencyStore<R> {
-    records: BTreeMap<(PlayerId, IdempotencyKey), Record<R>>,
+    records: HashMap<(PlayerId, IdempotencyKey), Record<R>>,
     /// Recording order; ticks are non-decreasing front to back.
     fifo: VecDeque<(u64, PlayerId, IdempotencyKey)>,
 }
@@ -80,7 +85,7 @@ impl<R: Clone> IdempotencyStore<R> {
     /// An empty store.
     pub fn new() -> Self {
         Self {
-            records: BTreeMap::new(),
+            records: HashMap::default(),
             fifo: VecDeque::new(),
         }
     }

@@ -5,7 +5,7 @@
 //! difference to the buyer's limit goes back to the buyer, the seller pays the fee, and the items
 //! move. Cancels and expiries give back what the order still holds.
 
-use std::collections::BTreeMap;
+use bevy_platform::collections::HashMap;
 
 use super::inventory::Inventories;
 use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
@@ -32,7 +32,9 @@ pub struct OrderMeta {
 #[derive(Debug, Default)]
 pub struct Markets {
     books: Vec<OrderBook>,
-    orders: BTreeMap<OrderId, OrderMeta>,
+    /// Looked up, and iterated only for digests (sorted there), so its order never matters; it
+    /// keeps its capacity, so placing and filling orders does not allocate.
+    orders: HashMap<OrderId, OrderMeta>,
     next_order: u64,
     /// Fills of the order being placed; kept so that placing does not allocate.
     fills: Vec<Fill>,
@@ -51,7 +53,7 @@ impl Markets {
         self.orders.get(&id)
     }
 
-    /// Every open order.
+    /// Every open order, in no particular order.
     pub fn orders(&self) -> impl Iterator<Item = (&OrderId, &OrderMeta)> {
         self.orders.iter()
     }

@@ -9,11 +9,19 @@
 //! [`Cancelled`] and [`Expired`] records.
 //!
 //! Everything is deterministic: money is integer minor currency units, time is
-//! the caller's simulation tick, all containers are ordered (`BTreeMap`,
-//! `BTreeSet`, `VecDeque`), and no operation depends on hashing, randomness or
-//! wall-clock time. The same sequence of calls yields the same results on every
-//! machine. Invalid input is reported through [`BookError`]; no public method
-//! panics on any input.
+//! the caller's simulation tick, and no operation depends on randomness,
+//! wall-clock time or hash-table iteration order. Price levels and their
+//! queues are kept in explicit price and arrival order; the only hash table
+//! (the order-id index) uses a fixed hash function and serves lookups only.
+//! The same sequence of calls yields the same results on every machine.
+//! Invalid input is reported through [`BookError`]; no public method panics on
+//! any input.
+//!
+//! Once warm, placing, matching, cancelling and expiring orders performs no
+//! heap allocation: internal storage is reused and only grows when the book
+//! holds more resting orders (or levels, or expiring orders) than ever before.
+//! The caller's `fills`/`out` vectors are appended to and are the caller's
+//! to size.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,18 +37,24 @@
     )
 )]
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::ops::Bound;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+mod candles;
+mod id_table;
+
+pub use candles::{Candle, Candles};
+use id_table::IdTable;
+
+// The unit tests (`use super::*`) model the book with ordered maps.
+#[cfg(test)]
+use std::collections::BTreeMap;
 
 /// Candle interval used by [`OrderBook::new`]: one minute at 60 ticks per second.
 pub const DEFAULT_CANDLE_INTERVAL_TICKS: u64 = 3_600;
 
 /// Number of candles kept by [`OrderBook::new`]: two hours of one-minute candles.
 pub const DEFAULT_CANDLE_KEEP: usize = 120;
-
-/// Upper bound on the ring capacity reserved up front by [`Candles::new`]; the
-/// ring still grows to `keep` on demand.
-const MAX_CANDLE_PREALLOC: usize = 1_024;
 
 /// Caller-chosen identifier of an order. Must be unique among the orders
 /// currently resting in one book.
@@ -202,215 +216,228 @@ pub enum BookError {
     NotOwner(OrderId),
 }
 
-/// One OHLCV candle covering `[open_tick, open_tick + interval_ticks)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Candle {
-    /// First tick of the interval (`bucket * interval_ticks`).
-    pub open_tick: u64,
-    /// Price of the first fill recorded in the interval.
-    pub open: i64,
-    /// Highest fill price in the interval.
-    pub high: i64,
-    /// Lowest fill price in the interval.
-    pub low: i64,
-    /// Price of the last fill recorded in the interval.
-    pub close: i64,
-    /// Total units traded in the interval (saturating).
-    pub volume: u64,
-}
+/// Sentinel index meaning "no slot" in the per-level order lists, the slab's
+/// free list and the id table.
+const NIL: usize = usize::MAX;
 
-impl Candle {
-    fn first(open_tick: u64, price: i64, quantity: u32) -> Self {
-        Self {
-            open_tick,
-            open: price,
-            high: price,
-            low: price,
-            close: price,
-            volume: u64::from(quantity),
-        }
-    }
-
-    fn update(&mut self, price: i64, quantity: u32) {
-        self.high = self.high.max(price);
-        self.low = self.low.min(price);
-        self.close = price;
-        self.volume = self.volume.saturating_add(u64::from(quantity));
-    }
-}
-
-/// Bounded ring of OHLCV candles aggregated from fills.
-///
-/// Intervals without any fill produce no candle (there are gaps, not flat
-/// filler candles). Only the newest `keep` candles are retained.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candles {
-    interval_ticks: u64,
-    keep: usize,
-    ring: VecDeque<Candle>,
-}
-
-impl Candles {
-    /// Creates an empty ring of candles of `interval_ticks` ticks each keeping
-    /// at most `keep` candles. An `interval_ticks` of 0 is treated as 1;
-    /// `keep == 0` disables recording.
-    #[must_use]
-    pub fn new(interval_ticks: u64, keep: usize) -> Self {
-        Self {
-            interval_ticks: interval_ticks.max(1),
-            keep,
-            ring: VecDeque::with_capacity(keep.min(MAX_CANDLE_PREALLOC)),
-        }
-    }
-
-    /// Length of one candle in ticks (always >= 1).
-    #[must_use]
-    pub fn interval_ticks(&self) -> u64 {
-        self.interval_ticks
-    }
-
-    /// Maximum number of candles retained.
-    #[must_use]
-    pub fn keep(&self) -> usize {
-        self.keep
-    }
-
-    /// Adds one fill of `quantity` units at `fill_price` traded at `tick`.
-    ///
-    /// Fills are expected in non-decreasing tick order; a late fill is merged
-    /// into the candle of its own interval if that interval is still retained
-    /// (or inserted in order), and dropped if it is older than every retained
-    /// candle while the ring is full.
-    pub fn record(&mut self, fill_price: i64, quantity: u32, tick: u64) {
-        if self.keep == 0 {
-            return;
-        }
-        let open_tick = tick.saturating_sub(tick.checked_rem(self.interval_ticks).unwrap_or(0));
-        let newest = self.ring.back().map(|c| c.open_tick);
-        match newest {
-            Some(t) if t == open_tick => {
-                if let Some(last) = self.ring.back_mut() {
-                    last.update(fill_price, quantity);
-                }
-            }
-            Some(t) if t > open_tick => self.record_late(fill_price, quantity, open_tick),
-            _ => {
-                if self.ring.len() >= self.keep {
-                    self.ring.pop_front();
-                }
-                self.ring
-                    .push_back(Candle::first(open_tick, fill_price, quantity));
-            }
-        }
-    }
-
-    fn record_late(&mut self, fill_price: i64, quantity: u32, open_tick: u64) {
-        match self.ring.binary_search_by_key(&open_tick, |c| c.open_tick) {
-            Ok(pos) => {
-                if let Some(candle) = self.ring.get_mut(pos) {
-                    candle.update(fill_price, quantity);
-                }
-            }
-            Err(0) if self.ring.len() >= self.keep => {}
-            Err(pos) => {
-                self.ring
-                    .insert(pos, Candle::first(open_tick, fill_price, quantity));
-                if self.ring.len() > self.keep {
-                    self.ring.pop_front();
-                }
-            }
-        }
-    }
-
-    /// The retained candles, oldest first.
-    pub fn candles(&self) -> impl Iterator<Item = &Candle> {
-        self.ring.iter()
-    }
-
-    /// The newest retained candle, if any.
-    #[must_use]
-    pub fn latest(&self) -> Option<&Candle> {
-        self.ring.back()
-    }
-
-    /// Number of retained candles.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.ring.len()
-    }
-
-    /// True when no candle is retained.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.ring.is_empty()
-    }
-}
-
-/// A resting order's mutable state, stored in its price level's FIFO.
+/// One slot of the order slab: a resting order, or a free slot when
+/// `remaining == 0`.
 #[derive(Debug, Clone, Copy)]
-struct QueueEntry {
+struct OrderSlot {
     id: OrderId,
-    owner: Owner,
-    remaining: u32,
-}
-
-/// All resting orders at one price, in time priority (ascending sequence).
-#[derive(Debug, Clone, Default)]
-struct Level {
-    /// Sum of `remaining` over `queue` (cannot saturate in practice: it would
-    /// take more than 2^32 resting orders).
-    total: u64,
-    /// Sequence number -> order. Ascending sequence is arrival order, so the
-    /// first entry has time priority; removal from the middle is O(log n).
-    queue: BTreeMap<u64, QueueEntry>,
-}
-
-/// Immutable location and metadata of a resting order, keyed by id.
-#[derive(Debug, Clone, Copy)]
-struct OrderLoc {
     owner: Owner,
     side: Side,
     price: i64,
-    seq: u64,
+    /// Quantity originally submitted.
     quantity: u32,
+    /// Units still resting; 0 marks a free slot.
+    remaining: u32,
     placed_tick: u64,
     expires_at_tick: Option<u64>,
+    /// Arrival sequence number, unique over the book's lifetime; tells the
+    /// occupant of a reused slot from a previous one (see [`ExpiryKey`]).
+    seq: u64,
+    /// Slot of the previous (earlier) order of the same level, or [`NIL`].
+    prev: usize,
+    /// Slot of the next (later) order of the same level, or [`NIL`]; for a
+    /// free slot, the next free slot.
+    next: usize,
 }
 
-/// Id index plus the min-ordered expiry index, kept in sync.
-#[derive(Debug, Clone, Default)]
+/// All resting orders at one price: a FIFO linked through the order slab,
+/// oldest (time priority) first.
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    price: i64,
+    /// Sum of `remaining` over the level's orders (cannot saturate in
+    /// practice: it would take more than 2^32 resting orders).
+    total: u64,
+    /// Oldest order, or [`NIL`] when the level is empty.
+    head: usize,
+    /// Newest order, or [`NIL`] when the level is empty.
+    tail: usize,
+}
+
+impl Level {
+    const fn new(price: i64) -> Self {
+        Self {
+            price,
+            total: 0,
+            head: NIL,
+            tail: NIL,
+        }
+    }
+
+    const fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+
+    /// Appends the order in `slot` at the back of the FIFO.
+    fn push_back(&mut self, slots: &mut [OrderSlot], slot: usize) {
+        let tail = self.tail;
+        if let Some(order) = slots.get_mut(slot) {
+            order.prev = tail;
+            order.next = NIL;
+            self.total = self.total.saturating_add(u64::from(order.remaining));
+        }
+        match slots.get_mut(tail) {
+            Some(last) => last.next = slot,
+            None => self.head = slot,
+        }
+        self.tail = slot;
+    }
+
+    /// Unlinks the order in `slot` from the FIFO (does not touch `total`).
+    fn unlink(&mut self, slots: &mut [OrderSlot], slot: usize) {
+        let Some(&OrderSlot { prev, next, .. }) = slots.get(slot) else {
+            return;
+        };
+        match slots.get_mut(prev) {
+            Some(before) => before.next = next,
+            None => self.head = next,
+        }
+        match slots.get_mut(next) {
+            Some(after) => after.prev = prev,
+            None => self.tail = prev,
+        }
+    }
+}
+
+/// Position of the level at `price` in the levels of `side` (`Ok`), or where
+/// to insert it (`Err`). Both sides keep their best price *last*: bids
+/// ascending, asks descending.
+fn find_level(levels: &[Level], side: Side, price: i64) -> Result<usize, usize> {
+    match side {
+        Side::Buy => levels.binary_search_by(|level| level.price.cmp(&price)),
+        Side::Sell => levels.binary_search_by(|level| price.cmp(&level.price)),
+    }
+}
+
+/// Entry of the expiry heap. Ordered by `(at, id)` (then by the unique `seq`),
+/// which is the order [`OrderBook::expire`] reports in. An entry is *live*
+/// while slab slot `slot` still holds the order with sequence `seq`;
+/// otherwise it is a stale leftover of a filled or cancelled order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ExpiryKey {
+    at: u64,
+    id: OrderId,
+    seq: u64,
+    slot: usize,
+}
+
+/// Slab of resting orders, id index and expiry heap, kept in sync.
+#[derive(Debug, Clone)]
 struct OrderIndex {
-    locs: BTreeMap<OrderId, OrderLoc>,
-    /// `(expires_at_tick, id)` of every resting order that has an expiry.
-    expiries: BTreeSet<(u64, OrderId)>,
+    /// `OrderId -> slot` of every resting order.
+    locs: IdTable,
+    /// The order slab. Only grows (when more orders rest than ever before);
+    /// freed slots are chained from `free` through `next` and reused.
+    slots: Vec<OrderSlot>,
+    /// First free slot, or [`NIL`].
+    free: usize,
+    /// Min-heap of expiries with lazy deletion: finished orders leave stale
+    /// entries that are skipped when popped, and purged in one `retain`
+    /// whenever they outnumber the live ones, so the heap holds at most about
+    /// twice the number of resting orders that have an expiry.
+    expiries: BinaryHeap<Reverse<ExpiryKey>>,
+    /// Number of resting orders with an expiry (= live heap entries).
+    expiring: usize,
 }
 
 impl OrderIndex {
-    fn insert(&mut self, id: OrderId, loc: OrderLoc) {
-        if let Some(exp) = loc.expires_at_tick {
-            self.expiries.insert((exp, id));
+    const fn new() -> Self {
+        Self {
+            locs: IdTable::new(),
+            slots: Vec::new(),
+            free: NIL,
+            expiries: BinaryHeap::new(),
+            expiring: 0,
         }
-        self.locs.insert(id, loc);
     }
 
-    fn remove(&mut self, id: OrderId) -> Option<OrderLoc> {
-        let loc = self.locs.remove(&id)?;
-        if let Some(exp) = loc.expires_at_tick {
-            self.expiries.remove(&(exp, id));
-        }
-        Some(loc)
+    /// The resting order `id`, if any, and its slot.
+    fn get(&self, id: OrderId) -> Option<(usize, &OrderSlot)> {
+        let slot = self.locs.get(id)?;
+        self.slots.get(slot).map(|order| (slot, order))
     }
+
+    /// Stores a new resting order; returns its slot.
+    fn insert(&mut self, order: OrderSlot) -> usize {
+        let slot = match self.slots.get_mut(self.free) {
+            Some(free) => {
+                let slot = self.free;
+                self.free = free.next;
+                *free = order;
+                slot
+            }
+            None => {
+                self.slots.push(order);
+                self.slots.len().wrapping_sub(1)
+            }
+        };
+        self.locs.insert(order.id, slot);
+        if let Some(at) = order.expires_at_tick {
+            self.expiries.push(Reverse(ExpiryKey {
+                at,
+                id: order.id,
+                seq: order.seq,
+                slot,
+            }));
+            self.expiring = self.expiring.saturating_add(1);
+        }
+        slot
+    }
+
+    /// Forgets the order in `slot` (already unlinked from its level) and
+    /// frees the slot.
+    fn release(&mut self, slot: usize) {
+        let Some(order) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let id = order.id;
+        let had_expiry = order.expires_at_tick.is_some();
+        order.remaining = 0;
+        order.next = self.free;
+        self.free = slot;
+        self.locs.remove(id);
+        if had_expiry {
+            self.expiring = self.expiring.saturating_sub(1);
+            if self.expiries.len() > self.expiring.saturating_mul(2) {
+                let slots = &self.slots;
+                self.expiries.retain(|Reverse(key)| is_live(slots, key));
+            }
+        }
+    }
+}
+
+/// True if `key` still refers to a resting order.
+fn is_live(slots: &[OrderSlot], key: &ExpiryKey) -> bool {
+    slots
+        .get(key.slot)
+        .is_some_and(|order| order.remaining > 0 && order.seq == key.seq)
 }
 
 /// Limit order book for one item.
 ///
-/// Layout: one `BTreeMap<price, Level>` per side (best bid = last key of
-/// `bids`, best ask = first key of `asks`), each level a FIFO keyed by a global
-/// arrival sequence; an `OrderId -> location` index for O(log n) cancel and
-/// lookup; a `BTreeSet<(expires_at_tick, OrderId)>` so that [`Self::expire`]
-/// costs one O(log n) peek when nothing expires. Empty levels and finished
-/// orders are removed immediately, so memory tracks the number of resting
-/// orders.
+/// Layout (chosen so that, once warm, no operation allocates):
+/// - Resting orders live in a slab (`Vec` of slots plus a free list of
+///   reused slots).
+/// - Each side is a `Vec` of price levels sorted so that the *best level is
+///   last* (bids ascending, asks descending) and found by binary search:
+///   consuming the best level is a pop, and a new level shifts only the
+///   levels better than it.
+/// - Each level is a FIFO (oldest first) doubly linked through the slab, so
+///   matching walks it in time priority and cancelling from the middle is
+///   O(1) once the level is found.
+/// - An `OrderId -> slot` hash table (fixed hash, lookups only) gives O(1)
+///   cancel and lookup.
+/// - A binary min-heap of `(expires_at_tick, OrderId)` with lazy deletion
+///   makes [`Self::expire`] one O(1) peek when nothing is due.
+///
+/// Empty levels and finished orders are removed from the book immediately,
+/// but no container ever gives back capacity: memory follows the high-water
+/// mark of resting orders and levels, and operations allocate only when that
+/// mark is exceeded (plus whatever the caller's `fills`/`out` vectors need).
 ///
 /// Self-trade prevention: an incoming order never matches a resting order of
 /// the same owner. Such resting orders are *skipped* and keep their place in
@@ -421,8 +448,10 @@ impl OrderIndex {
 /// book is never crossed.
 #[derive(Debug, Clone)]
 pub struct OrderBook {
-    bids: BTreeMap<i64, Level>,
-    asks: BTreeMap<i64, Level>,
+    /// Buy levels, ascending by price (best bid last).
+    bids: Vec<Level>,
+    /// Sell levels, descending by price (best ask last).
+    asks: Vec<Level>,
     index: OrderIndex,
     next_seq: u64,
     last_price: Option<i64>,
@@ -448,9 +477,9 @@ impl OrderBook {
     #[must_use]
     pub fn with_candles(interval_ticks: u64, keep: usize) -> Self {
         Self {
-            bids: BTreeMap::new(),
-            asks: BTreeMap::new(),
-            index: OrderIndex::default(),
+            bids: Vec::new(),
+            asks: Vec::new(),
+            index: OrderIndex::new(),
             next_seq: 0,
             last_price: None,
             candles: Candles::new(interval_ticks, keep),
@@ -486,7 +515,7 @@ impl OrderBook {
                 tick,
             });
         }
-        if self.index.locs.contains_key(&order.id) {
+        if self.index.locs.get(order.id).is_some() {
             return Err(BookError::DuplicateId(order.id));
         }
 
@@ -526,44 +555,41 @@ impl OrderBook {
     /// [`BookError::UnknownOrder`] if no such order rests in the book,
     /// [`BookError::NotOwner`] if it belongs to someone else (book unchanged).
     pub fn cancel(&mut self, id: OrderId, owner: Owner) -> Result<Cancelled, BookError> {
-        let loc = self
-            .index
-            .locs
-            .get(&id)
-            .copied()
-            .ok_or(BookError::UnknownOrder(id))?;
-        if loc.owner != owner {
+        let (slot, order) = self.index.get(id).ok_or(BookError::UnknownOrder(id))?;
+        if order.owner != owner {
             return Err(BookError::NotOwner(id));
         }
-        self.index.remove(id);
-        let remaining = self.remove_from_level(&loc);
+        let order = self.remove_resting(slot).ok_or(BookError::UnknownOrder(id))?;
         Ok(Cancelled {
-            side: loc.side,
-            price: loc.price,
-            remaining,
+            side: order.side,
+            price: order.price,
+            remaining: order.remaining,
         })
     }
 
     /// Removes every resting order with `expires_at_tick <= tick`, *appending*
     /// one [`Expired`] per order to `out` in `(expires_at_tick, id)` order.
     ///
-    /// Costs O(log n) when nothing expires, O(k log n) for k expiries.
+    /// Costs O(1) when nothing is due, O(log n) per expired order (and per
+    /// stale heap entry of an order that was filled or cancelled earlier).
     pub fn expire(&mut self, tick: u64, out: &mut Vec<Expired>) {
-        while let Some(&(expires_at_tick, id)) = self.index.expiries.first() {
-            if expires_at_tick > tick {
+        while let Some(&Reverse(key)) = self.index.expiries.peek() {
+            if key.at > tick {
                 break;
             }
-            self.index.expiries.pop_first();
-            let Some(loc) = self.index.locs.remove(&id) else {
+            self.index.expiries.pop();
+            if !is_live(&self.index.slots, &key) {
+                continue;
+            }
+            let Some(order) = self.remove_resting(key.slot) else {
                 continue;
             };
-            let remaining = self.remove_from_level(&loc);
             out.push(Expired {
-                id,
-                owner: loc.owner,
-                side: loc.side,
-                price: loc.price,
-                remaining,
+                id: order.id,
+                owner: order.owner,
+                side: order.side,
+                price: order.price,
+                remaining: order.remaining,
             });
         }
     }
@@ -571,13 +597,13 @@ impl OrderBook {
     /// Highest resting buy price.
     #[must_use]
     pub fn best_bid(&self) -> Option<i64> {
-        self.bids.last_key_value().map(|(&p, _)| p)
+        self.bids.last().map(|level| level.price)
     }
 
     /// Lowest resting sell price.
     #[must_use]
     pub fn best_ask(&self) -> Option<i64> {
-        self.asks.first_key_value().map(|(&p, _)| p)
+        self.asks.last().map(|level| level.price)
     }
 
     /// Price of the most recent fill, if any trade happened.
@@ -595,31 +621,25 @@ impl OrderBook {
 
     /// `(price, total resting quantity)` of every level of `side`, best price first.
     pub fn levels(&self, side: Side) -> impl Iterator<Item = (i64, u64)> + '_ {
-        let bids = (side == Side::Buy)
-            .then(|| self.bids.iter().rev())
-            .into_iter()
-            .flatten();
-        let asks = (side == Side::Sell)
-            .then(|| self.asks.iter())
-            .into_iter()
-            .flatten();
-        bids.chain(asks).map(|(&price, level)| (price, level.total))
+        self.side(side)
+            .iter()
+            .rev()
+            .map(|level| (level.price, level.total))
     }
 
     /// Snapshot of the resting order `id`, if it is in the book.
     #[must_use]
     pub fn order(&self, id: OrderId) -> Option<RestingOrder> {
-        let loc = self.index.locs.get(&id)?;
-        let entry = self.side(loc.side).get(&loc.price)?.queue.get(&loc.seq)?;
+        let (_, order) = self.index.get(id)?;
         Some(RestingOrder {
             id,
-            owner: loc.owner,
-            side: loc.side,
-            price: loc.price,
-            quantity: loc.quantity,
-            remaining: entry.remaining,
-            placed_tick: loc.placed_tick,
-            expires_at_tick: loc.expires_at_tick,
+            owner: order.owner,
+            side: order.side,
+            price: order.price,
+            quantity: order.quantity,
+            remaining: order.remaining,
+            placed_tick: order.placed_tick,
+            expires_at_tick: order.expires_at_tick,
         })
     }
 
@@ -641,7 +661,7 @@ impl OrderBook {
         &self.candles
     }
 
-    fn side(&self, side: Side) -> &BTreeMap<i64, Level> {
+    fn side(&self, side: Side) -> &Vec<Level> {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
@@ -660,35 +680,33 @@ impl OrderBook {
     /// Matches `order` against the opposite side; returns the unfilled quantity.
     fn match_incoming(&mut self, order: &NewOrder, tick: u64, fills: &mut Vec<Fill>) -> u32 {
         let mut remaining = order.quantity;
-        // Price of the last level visited. Every level visited is left holding
-        // only the taker's own orders (or the taker is exhausted), so the next
-        // level to visit is strictly worse.
-        let mut visited: Option<i64> = None;
-        let book = match order.side {
+        let levels = match order.side {
             Side::Buy => &mut self.asks,
             Side::Sell => &mut self.bids,
         };
+        // The best level is last. Every level visited is left holding only
+        // the taker's own orders (or the taker is exhausted), so the walk
+        // goes strictly towards worse prices.
+        let mut pos = levels.len();
         while remaining > 0 {
-            let after = visited.map_or(Bound::Unbounded, Bound::Excluded);
-            let next = match order.side {
-                // Asks ascending from the best, up to and including the limit.
-                Side::Buy => book.range_mut((after, Bound::Included(order.price))).next(),
-                // Bids descending from the best, down to and including the limit.
-                Side::Sell => book.range_mut((Bound::Included(order.price), after)).next_back(),
-            };
-            let Some((&price, level)) = next else {
+            let Some(prev) = pos.checked_sub(1) else {
                 break;
             };
-            remaining = match_level(level, price, order, remaining, tick, fills, &mut self.index);
-            if level.queue.is_empty() {
-                book.remove(&price);
-            }
-            if price == order.price {
-                // The limit level was visited: nothing further is in range
-                // (also keeps the next range's bounds non-degenerate).
+            pos = prev;
+            let Some(level) = levels.get_mut(pos) else {
+                break;
+            };
+            let in_range = match order.side {
+                Side::Buy => level.price <= order.price,
+                Side::Sell => level.price >= order.price,
+            };
+            if !in_range {
                 break;
             }
-            visited = Some(price);
+            remaining = match_level(level, order, remaining, tick, fills, &mut self.index);
+            if level.is_empty() {
+                levels.remove(pos);
+            }
         }
         remaining
     }
@@ -698,95 +716,96 @@ impl OrderBook {
         let seq = self.next_seq;
         // 2^64 placements is unreachable (~10^4 years at 60M orders/s).
         self.next_seq = self.next_seq.wrapping_add(1);
-        let book = match order.side {
+        let slot = self.index.insert(OrderSlot {
+            id: order.id,
+            owner: order.owner,
+            side: order.side,
+            price: order.price,
+            quantity: order.quantity,
+            remaining,
+            placed_tick: tick,
+            expires_at_tick: order.expires_at_tick,
+            seq,
+            prev: NIL,
+            next: NIL,
+        });
+        let levels = match order.side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
-        let level = book.entry(order.price).or_default();
-        level.total = level.total.saturating_add(u64::from(remaining));
-        level.queue.insert(
-            seq,
-            QueueEntry {
-                id: order.id,
-                owner: order.owner,
-                remaining,
-            },
-        );
-        self.index.insert(
-            order.id,
-            OrderLoc {
-                owner: order.owner,
-                side: order.side,
-                price: order.price,
-                seq,
-                quantity: order.quantity,
-                placed_tick: tick,
-                expires_at_tick: order.expires_at_tick,
-            },
-        );
+        let pos = match find_level(levels, order.side, order.price) {
+            Ok(pos) => pos,
+            Err(pos) => {
+                levels.insert(pos, Level::new(order.price));
+                pos
+            }
+        };
+        if let Some(level) = levels.get_mut(pos) {
+            level.push_back(&mut self.index.slots, slot);
+        }
     }
 
-    /// Removes the queue entry at `loc` (already removed from the index),
-    /// dropping the level if it becomes empty. Returns its remaining quantity.
-    fn remove_from_level(&mut self, loc: &OrderLoc) -> u32 {
-        let book = match loc.side {
+    /// Removes the resting order in `slot` from its level (dropping the level
+    /// if it becomes empty) and from the index. Returns the order as it was.
+    fn remove_resting(&mut self, slot: usize) -> Option<OrderSlot> {
+        let order = *self.index.slots.get(slot)?;
+        let levels = match order.side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
-        let Some(level) = book.get_mut(&loc.price) else {
-            return 0;
-        };
-        let remaining = level.queue.remove(&loc.seq).map_or(0, |e| e.remaining);
-        level.total = level.total.saturating_sub(u64::from(remaining));
-        if level.queue.is_empty() {
-            book.remove(&loc.price);
+        if let Ok(pos) = find_level(levels, order.side, order.price)
+            && let Some(level) = levels.get_mut(pos)
+        {
+            level.unlink(&mut self.index.slots, slot);
+            level.total = level.total.saturating_sub(u64::from(order.remaining));
+            if level.is_empty() {
+                levels.remove(pos);
+            }
         }
-        remaining
+        self.index.release(slot);
+        Some(order)
     }
 }
 
 /// Matches the taker against one price level in FIFO order, skipping the
-/// taker owner's own orders. Fully filled makers are removed from the level
-/// and from `index`. Returns the taker's unfilled quantity.
+/// taker owner's own orders. Fully filled makers are unlinked from the level
+/// and released from `index`. Returns the taker's unfilled quantity.
 fn match_level(
     level: &mut Level,
-    price: i64,
     order: &NewOrder,
     mut remaining: u32,
     tick: u64,
     fills: &mut Vec<Fill>,
     index: &mut OrderIndex,
 ) -> u32 {
-    let mut after_seq: Option<u64> = None;
+    let mut cursor = level.head;
     while remaining > 0 {
-        let from = after_seq.map_or(Bound::Unbounded, Bound::Excluded);
-        let Some((&seq, entry)) = level
-            .queue
-            .range_mut((from, Bound::Unbounded))
-            .find(|(_, e)| e.owner != order.owner)
-        else {
+        let Some(maker) = index.slots.get_mut(cursor) else {
             break;
         };
-        let quantity = remaining.min(entry.remaining);
-        entry.remaining = entry.remaining.saturating_sub(quantity);
+        let slot = cursor;
+        cursor = maker.next;
+        if maker.owner == order.owner {
+            continue;
+        }
+        let quantity = remaining.min(maker.remaining);
+        maker.remaining = maker.remaining.saturating_sub(quantity);
         remaining = remaining.saturating_sub(quantity);
         level.total = level.total.saturating_sub(u64::from(quantity));
         fills.push(Fill {
-            maker: entry.id,
-            maker_owner: entry.owner,
+            maker: maker.id,
+            maker_owner: maker.owner,
             taker: order.id,
             taker_owner: order.owner,
-            price,
+            price: level.price,
             quantity,
             taker_side: order.side,
             tick,
         });
-        if entry.remaining == 0 {
-            let maker = entry.id;
-            level.queue.remove(&seq);
-            index.remove(maker);
+        if maker.remaining == 0 {
+            level.unlink(&mut index.slots, slot);
+            index.release(slot);
         }
-        after_seq = Some(seq);
     }
     remaining
 }

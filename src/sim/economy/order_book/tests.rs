@@ -679,3 +679,210 @@ mod prop {
         }
     }
 }
+
+/// Checks the structural invariants of the internal containers.
+fn check_layout(book: &OrderBook) {
+    assert!(
+        book.bids.windows(2).all(|w| w[0].price < w[1].price),
+        "bids ascending"
+    );
+    assert!(
+        book.asks.windows(2).all(|w| w[0].price > w[1].price),
+        "asks descending"
+    );
+    let mut linked = 0;
+    for level in book.bids.iter().chain(&book.asks) {
+        assert!(!level.is_empty());
+        let (mut total, mut prev, mut cur) = (0u64, NIL, level.head);
+        while cur != NIL {
+            let order = &book.index.slots[cur];
+            assert_eq!((order.price, order.prev), (level.price, prev));
+            assert!(order.remaining > 0);
+            assert_eq!(book.index.locs.get(order.id), Some(cur));
+            total += u64::from(order.remaining);
+            linked += 1;
+            (prev, cur) = (cur, order.next);
+        }
+        assert_eq!((level.tail, level.total), (prev, total));
+    }
+    assert_eq!(linked, book.len());
+    let table = &book.index.locs;
+    assert!(table.capacity() == 0 || table.capacity().is_power_of_two());
+    assert!(table.len() * 2 <= table.capacity());
+    let live = book
+        .index
+        .expiries
+        .iter()
+        .filter(|k| is_live(&book.index.slots, &k.0))
+        .count();
+    assert_eq!(live, book.index.expiring);
+    assert!(book.index.expiries.len() <= 2 * book.index.expiring.max(1));
+}
+
+#[test]
+fn storage_is_reused_once_warm() {
+    let mut book = OrderBook::new();
+    let mut fills = Vec::new();
+    let mut high_water = None;
+    for round in 0..4u64 {
+        // 600 orders over 20 levels per side, a third with an expiry.
+        for i in 0..600u64 {
+            let id = round * 1_000 + i;
+            let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+            let price = if side == Side::Buy {
+                100 - (i % 20) as i64
+            } else {
+                101 + (i % 20) as i64
+            };
+            let mut order = new_order(id, i % 5, side, price, 1 + (i % 4) as u32);
+            order.expires_at_tick = (i % 3 == 0).then_some(10 + round * 100 + i % 7);
+            book.place(order, round * 100, &mut fills).unwrap();
+        }
+        check_layout(&book);
+        // Take some, cancel some, expire the rest of the expiring ones.
+        place(
+            &mut book,
+            new_order(round * 1_000 + 900, 9, Side::Buy, 105, 200),
+            round * 100 + 1,
+        );
+        place(
+            &mut book,
+            new_order(round * 1_000 + 901, 9, Side::Sell, 96, 200),
+            round * 100 + 1,
+        );
+        check_layout(&book);
+        for i in (0..600u64).step_by(4) {
+            let _ = book.cancel(OrderId(round * 1_000 + i), Owner(i % 5));
+            check_layout(&book);
+        }
+        book.expire(round * 100 + 50, &mut Vec::new());
+        check_layout(&book);
+        let ids: Vec<OrderId> = book.index.locs.keys().copied().collect();
+        for id in ids {
+            let owner = book.order(id).unwrap().owner;
+            book.cancel(id, owner).unwrap();
+        }
+        assert!(book.is_empty() && book.bids.is_empty() && book.asks.is_empty());
+        assert!(book.index.expiries.is_empty());
+        let marks = (
+            book.index.slots.len(),
+            book.index.slots.capacity(),
+            book.index.locs.capacity(),
+            book.index.expiries.capacity(),
+            book.bids.capacity(),
+            book.asks.capacity(),
+        );
+        // The same workload again reuses exactly the same storage.
+        assert!(
+            high_water.is_none_or(|m| m == marks),
+            "{high_water:?} -> {marks:?}"
+        );
+        high_water = Some(marks);
+    }
+}
+
+#[test]
+fn expiry_heap_is_compacted_when_stale_entries_dominate() {
+    let mut book = OrderBook::new();
+    for i in 0..1_000u64 {
+        let mut order = new_order(i, 1, Side::Buy, 100, 5);
+        order.expires_at_tick = Some(1_000 + i);
+        place(&mut book, order, 0);
+    }
+    assert_eq!(book.index.expiries.len(), 1_000);
+    // Cancel from the back of the queue and fill from the front: stale
+    // entries never exceed the live ones.
+    for i in 0..400u64 {
+        book.cancel(OrderId(999 - i), Owner(1)).unwrap();
+        place(&mut book, new_order(10_000 + i, 2, Side::Sell, 1, 5), 1);
+        assert!(book.index.expiries.len() <= 2 * book.index.expiring);
+    }
+    assert_eq!(book.index.expiring, 200);
+    let mut out = Vec::new();
+    book.expire(u64::MAX, &mut out);
+    assert_eq!(out.len(), 200);
+    assert!(out.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(book.is_empty() && book.index.expiries.is_empty());
+}
+
+#[test]
+fn expiry_of_reused_ids_and_slots() {
+    let mut book = OrderBook::new();
+    let mut o = new_order(1, 1, Side::Buy, 50, 3);
+    o.expires_at_tick = Some(10);
+    place(&mut book, o, 0);
+    book.cancel(OrderId(1), Owner(1)).unwrap();
+    // Same id, same slot, later expiry: the stale (10, #1) entry must not
+    // expire it.
+    o.expires_at_tick = Some(20);
+    place(&mut book, o, 1);
+    let mut out = Vec::new();
+    book.expire(15, &mut out);
+    assert!(out.is_empty());
+    assert_eq!(book.order(OrderId(1)).unwrap().expires_at_tick, Some(20));
+    // Same id and same expiry as a stale entry: expires exactly once.
+    book.cancel(OrderId(1), Owner(1)).unwrap();
+    place(&mut book, o, 2);
+    book.expire(20, &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(book.is_empty() && book.index.expiries.is_empty());
+}
+
+#[test]
+fn full_candle_ring_never_outgrows_its_capacity() {
+    let mut c = Candles::new(10, 4);
+    let capacity = c.ring.capacity();
+    for tick in [0, 20, 40, 60] {
+        c.record(1, 1, tick);
+    }
+    // Late fill for a missing interval while full: inserted, oldest evicted.
+    c.record(7, 1, 35);
+    assert_eq!(
+        c.candles().map(|k| k.open_tick).collect::<Vec<_>>(),
+        vec![20, 30, 40, 60]
+    );
+    c.record(8, 1, 70);
+    assert_eq!(
+        c.candles().map(|k| k.open_tick).collect::<Vec<_>>(),
+        vec![30, 40, 60, 70]
+    );
+    assert_eq!(c.ring.capacity(), capacity);
+}
+
+mod id_table {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn behaves_like_a_map(
+            ops in proptest::collection::vec(
+                (any::<bool>(), prop_oneof![0u64..300, (0u64..300).prop_map(|k| k << 40), any::<u64>()]),
+                1..3_000,
+            )
+        ) {
+            let mut table = IdTable::default();
+            let mut model = BTreeMap::new();
+            for (n, (insert, key)) in ops.into_iter().enumerate() {
+                let id = OrderId(key);
+                if insert && !model.contains_key(&id) {
+                    table.insert(id, n);
+                    model.insert(id, n);
+                } else {
+                    prop_assert_eq!(table.remove(id), model.remove(&id));
+                }
+                prop_assert_eq!(table.len(), model.len());
+                prop_assert!(table.len() * 2 <= table.capacity());
+                for (&id, &slot) in &model {
+                    prop_assert_eq!(table.get(id), Some(slot));
+                }
+                prop_assert_eq!(table.get(OrderId(key ^ 1)), model.get(&OrderId(key ^ 1)).copied());
+            }
+            let mut keys: Vec<OrderId> = table.keys().copied().collect();
+            keys.sort();
+            prop_assert_eq!(keys, model.keys().copied().collect::<Vec<_>>());
+        }
+    }
+}
