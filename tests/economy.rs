@@ -708,3 +708,62 @@ fn auctions_escrow_bids_refund_the_outbid_and_settle_at_the_end_or_at_buyout() {
     );
     assert_eq!(food(&sim, 1), 4);
 }
+
+#[test]
+fn market_makers_quote_every_item_and_learn_from_their_fills() {
+    use necpsim::sim::EconomyRead;
+
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
+        config.economy.market.makers.count = 2;
+        config.economy.market.makers.quote_interval_s = 1;
+        config
+            .economy
+            .players
+            .starting_items
+            .insert("food".to_owned(), 100);
+    })));
+    step(&mut sim, &[(1, Command::Join)]);
+    for _ in 0..60 {
+        step(&mut sim, &[]);
+    }
+    let market = |sim: &mut Sim| {
+        let out = step(
+            sim,
+            &[(
+                1,
+                Command::EconomyRead(EconomyRead::Market { item: FOOD, depth: 1 }),
+            )],
+        );
+        match reply(&out, 1) {
+            ReplyBody::Market(view) => (view.bid, view.ask),
+            other => panic!("market refused: {other:?}"),
+        }
+    };
+    // Food's base price is 500: the makers quote around it.
+    let (Some(first_bid), Some(ask)) = market(&mut sim) else {
+        panic!("no quotes")
+    };
+    assert!(first_bid < 500 && 500 < ask, "{first_bid} {ask}");
+
+    // A player keeps selling into the bids: the makers learn that food goes for less.
+    for key in 0..20u128 {
+        let (Some(bid), _) = market(&mut sim) else {
+            panic!("no bid")
+        };
+        step(&mut sim, &[(1, request(key + 1, order(Side::Sell, bid, 3)))]);
+        for _ in 0..60 {
+            step(&mut sim, &[]);
+        }
+    }
+    let (Some(later_bid), _) = market(&mut sim) else {
+        panic!("no bid")
+    };
+    assert!(
+        later_bid < first_bid * 9 / 10,
+        "bids follow the fills down: {first_bid} -> {later_bid}"
+    );
+    sim.economy()
+        .ledger
+        .check_invariants()
+        .expect("makers keep the books balanced");
+}

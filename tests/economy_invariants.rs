@@ -1,6 +1,6 @@
 //! The economy's invariants over random sequences of 10,000 commands by 30 players (transfers,
 //! market orders and cancels, trade offers, counters, acceptances and cancels, exchanges with the
-//! house, auctions created and bid on), many of them
+//! house, auctions created and bid on) while two market makers quote every item, many of them
 //! refused (overdrafts, unknown recipients, reused keys with other payloads, orders and offers for
 //! more than a player has, stale trade versions): after every tick, per currency, wallets + reservations + fees == minted −
 //! burned and nothing is negative; no order book is crossed; every unit of every item is held or
@@ -105,6 +105,8 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
 fn run(seed: u64) -> Result<(), TestCaseError> {
     let mut config = common::load_bundled();
     config.economy.players.inventory_slots = 12;
+    config.economy.market.makers.count = 2;
+    config.economy.market.makers.quote_interval_s = 1;
     let mut sim = Sim::new(Arc::new(config));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut outbox = Outbox::default();

@@ -78,6 +78,43 @@ pub struct MarketConfig {
     pub candle_interval_s: u32,
     /// Candles kept per item.
     pub candles_kept: u32,
+    /// `[makers]`: automated traders that quote every stackable item.
+    #[serde(default)]
+    pub makers: MakersConfig,
+}
+
+/// `[makers]` of `market.toml`: market makers that learn prices from their fills.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MakersConfig {
+    /// Market makers (0: none).
+    pub count: u32,
+    /// Minted to each maker, per currency an item is priced in, when the world starts.
+    pub budget_minor: i64,
+    /// Units of each stackable item each maker starts with.
+    pub units_per_item: u32,
+    /// Time between two quotes of one maker.
+    pub quote_interval_s: u32,
+    /// Width of a maker's first price belief, in percent of the item's base price.
+    pub initial_spread_pct: u32,
+    /// How far a fill moves the belief towards its price (and narrows it), in percent.
+    pub learning_pct: u32,
+    /// Units in each quote.
+    pub order_units: u32,
+}
+
+impl Default for MakersConfig {
+    fn default() -> Self {
+        MakersConfig {
+            count: 0,
+            budget_minor: 10_000_000,
+            units_per_item: 50,
+            quote_interval_s: 5,
+            initial_spread_pct: 20,
+            learning_pct: 20,
+            order_units: 3,
+        }
+    }
 }
 
 /// `economy/players.toml`.
@@ -220,6 +257,14 @@ impl MarketConfig {
             self.max_order_lifetime_s,
         );
         check.within("candle_interval_s", self.candle_interval_s, 1, 86_400);
+        let makers = &self.makers;
+        check.within("makers.count", makers.count, 0, 100);
+        check.within("makers.budget_minor", makers.budget_minor, 0, 1_000_000_000_000);
+        check.within("makers.units_per_item", makers.units_per_item, 0, 1_000_000);
+        check.within("makers.quote_interval_s", makers.quote_interval_s, 1, 3_600);
+        check.within("makers.initial_spread_pct", makers.initial_spread_pct, 1, 100);
+        check.within("makers.learning_pct", makers.learning_pct, 1, 100);
+        check.within("makers.order_units", makers.order_units, 1, 1_000);
         check.within("candles_kept", self.candles_kept, 1, 10_000);
     }
 }

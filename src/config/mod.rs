@@ -21,7 +21,7 @@ pub use combat::{
 };
 pub use economy::{
     AuctionsConfig, CurrenciesConfig, CurrencyConfig, EconomyConfig, ExchangeConfig, ItemConfig, ItemsConfig,
-    MarketConfig, PairConfig, PlayersConfig, Rarity,
+    MakersConfig, MarketConfig, PairConfig, PlayersConfig, Rarity,
 };
 pub use error::{ConfigError, ConfigErrors};
 pub use gameplay::{

@@ -98,6 +98,6 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     for (id, auction) in economy.auctions.iter() {
         (id, auction).hash(&mut hasher);
     }
-    (economy.receipts.len(), &economy.experience).hash(&mut hasher);
+    (economy.receipts.len(), &economy.experience, &economy.makers).hash(&mut hasher);
     hasher.finish()
 }

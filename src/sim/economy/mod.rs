@@ -8,6 +8,7 @@ pub mod auctions;
 pub mod idempotency;
 mod inventory;
 pub mod ledger;
+mod makers;
 mod market;
 mod ops;
 pub mod order_book;
@@ -32,6 +33,7 @@ pub use rules::{EconomyRules, ItemRule, PairRule};
 use auctions::Auctions;
 use idempotency::IdempotencyStore;
 use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
+pub use makers::Makers;
 use trades::Trades;
 
 use super::command::{ClientId, EconomyRead, EconomyRequest};
@@ -56,6 +58,8 @@ pub struct Economy {
     pub trades: Trades,
     /// Running auctions.
     pub auctions: Auctions,
+    /// The market makers.
+    pub makers: Makers,
     /// Experience earned in combat, by player.
     pub experience: std::collections::BTreeMap<PlayerId, u64>,
 }
@@ -153,6 +157,7 @@ impl SimPlugin for EconomyPlugin {
                 open_accounts,
                 credit_rewards,
                 ops::apply_economy_commands,
+                makers::run_market_makers,
                 reads::answer_economy_reads,
                 expire_orders_and_keys,
                 hand_over_entries,

@@ -279,15 +279,15 @@ fn transfer(
 
 /// A market order as asked for.
 #[derive(Debug, Clone, Copy)]
-struct Order {
-    item: u16,
-    side: Side,
-    price: i64,
-    quantity: u32,
-    lifetime_s: Option<u32>,
+pub(super) struct Order {
+    pub(super) item: u16,
+    pub(super) side: Side,
+    pub(super) price: i64,
+    pub(super) quantity: u32,
+    pub(super) lifetime_s: Option<u32>,
 }
 
-fn place(
+pub(super) fn place(
     economy: &mut Economy,
     rules: &EconomyRules,
     player: PlayerId,
@@ -410,7 +410,12 @@ fn place(
     })
 }
 
-fn cancel(economy: &mut Economy, player: PlayerId, id: OrderId, tick: u64) -> Result<ReplyBody, Refusal> {
+pub(super) fn cancel(
+    economy: &mut Economy,
+    player: PlayerId,
+    id: OrderId,
+    tick: u64,
+) -> Result<ReplyBody, Refusal> {
     let Economy {
         ledger,
         inventories,

@@ -4,7 +4,7 @@
 use bevy_ecs::resource::Resource;
 
 use super::ledger::CurrencyId;
-use crate::config::Config;
+use crate::config::{Config, MakersConfig};
 use crate::sim::resources::TickRate;
 
 /// One item kind, resolved.
@@ -84,6 +84,12 @@ pub struct EconomyRules {
     pub auction_fee_bps: u32,
     /// Shortest and longest auction, in ticks.
     pub auction_ticks: [u64; 2],
+    /// Each item's base price in minor units, by index.
+    pub base_price: Vec<i64>,
+    /// The market makers.
+    pub makers: MakersConfig,
+    /// Ticks between two quotes of one maker.
+    pub maker_interval_ticks: u64,
 }
 
 impl EconomyRules {
@@ -141,6 +147,14 @@ impl EconomyRules {
                 })
                 .collect(),
             auction_fee_bps: economy.auctions.fee_bps,
+            base_price: economy
+                .items
+                .items
+                .values()
+                .map(|item| item.base_price_minor)
+                .collect(),
+            makers: economy.market.makers.clone(),
+            maker_interval_ticks: seconds(economy.market.makers.quote_interval_s),
             auction_ticks: [economy.auctions.min_duration_h, economy.auctions.max_duration_h]
                 .map(|hours| seconds(hours.saturating_mul(3_600))),
             pairs: economy

@@ -1,0 +1,146 @@
+//! Market makers: automated traders, one account each, that keep a bid and an ask on every
+//! stackable item around a price belief (a mean and a width) per item. The belief starts at the
+//! item's base price; a quote that traded pulls the mean towards its price and narrows the width,
+//! one that did not widens it, so their prices follow what players pay. They trade through the
+//! same market as players, with the same escrow, fees and refusals.
+
+use bevy_ecs::world::{Mut, World};
+use rand_core::Rng;
+
+use super::ledger::{EntryKind, PlayerId};
+use super::ops::{Order, place};
+use super::order_book::{OrderId, Side};
+use super::{Economy, EconomyRules};
+use crate::sim::output::ReplyBody;
+use crate::sim::resources::{SimRng, Tick};
+
+/// Account ids of makers count down from here, far from any client id.
+const FIRST_MAKER: u64 = u64::MAX;
+
+/// What one maker believes an item is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Belief {
+    mean: i64,
+    width: i64,
+}
+
+/// Every maker's beliefs and standing quotes.
+#[derive(Debug, Default, Hash)]
+pub struct Makers {
+    players: Vec<PlayerId>,
+    /// Per maker, per item: belief and the (bid, ask) it last placed.
+    books: Vec<Vec<(Belief, [Option<Quote>; 2])>>,
+}
+
+/// A quote a maker placed: its order, price and the units that rested.
+type Quote = (OrderId, i64, u32);
+
+impl Makers {
+    /// The makers' accounts.
+    pub fn players(&self) -> &[PlayerId] {
+        &self.players
+    }
+}
+
+/// Opens the makers' accounts on the first tick, then requotes each maker every interval.
+pub(crate) fn run_market_makers(world: &mut World) {
+    world.resource_scope(|world, rules: Mut<EconomyRules>| {
+        if rules.makers.count == 0 {
+            return;
+        }
+        let tick = world.resource::<Tick>().0;
+        world.resource_scope(|world, mut rng: Mut<SimRng>| {
+            let mut economy = world.resource_mut::<Economy>();
+            if economy.makers.players.is_empty() {
+                open_makers(&mut economy, &rules, tick);
+            }
+            let interval = rules.maker_interval_ticks.max(1);
+            for maker in 0..economy.makers.players.len() {
+                if (tick + maker as u64).is_multiple_of(interval) {
+                    requote(&mut economy, &rules, maker, tick, &mut rng.0);
+                }
+            }
+        });
+    });
+}
+
+fn open_makers(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
+    let makers = &rules.makers;
+    for n in 0..u64::from(makers.count) {
+        let player = PlayerId(FIRST_MAKER - n);
+        economy.accounts.insert(player);
+        let mut tx = economy.ledger.begin(tick);
+        let mut funded = Vec::new();
+        for (item, rule) in rules.items.iter().enumerate() {
+            if !rule.stackable {
+                continue;
+            }
+            if !funded.contains(&rule.currency) {
+                funded.push(rule.currency);
+                let _ = tx.mint(rule.currency, player, makers.budget_minor, EntryKind::Reward, 0);
+            }
+            economy.inventories.of_mut(player).holding_mut(item as u16).held += makers.units_per_item;
+        }
+        // Minting positive amounts into a fresh account cannot fail.
+        let _ = tx.commit();
+        let beliefs = rules
+            .base_price
+            .iter()
+            .map(|&price| {
+                let width = (price * i64::from(makers.initial_spread_pct) / 100).max(2);
+                (Belief { mean: price, width }, [None, None])
+            })
+            .collect();
+        economy.makers.players.push(player);
+        economy.makers.books.push(beliefs);
+    }
+}
+
+/// Learns from the maker's last quotes, withdraws what is left of them and quotes afresh.
+fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64, rng: &mut impl Rng) {
+    let player = economy.makers.players[maker];
+    let learning = i64::from(rules.makers.learning_pct);
+    for item in 0..rules.items.len() {
+        if !rules.items[item].stackable {
+            continue;
+        }
+        let (mut belief, quotes) = economy.makers.books[maker][item];
+        for (id, price, units) in quotes.into_iter().flatten() {
+            let left = economy
+                .markets
+                .book(item as u16)
+                .and_then(|book| book.order(id))
+                .map_or(0, |order| order.remaining);
+            if left < units {
+                belief.mean += (price - belief.mean) * learning / 100;
+                belief.width = (belief.width * (100 - learning / 2) / 100).max(2);
+            } else {
+                belief.width = (belief.width * (100 + learning / 2) / 100).min(belief.mean.max(2));
+            }
+            if left > 0 {
+                let _ = super::ops::cancel(economy, player, id, tick);
+            }
+        }
+        let jitter = i64::from(rng.next_u32() % 11) - 5;
+        let centre = (belief.mean + belief.width * jitter / 100).max(2);
+        let half = (belief.width / 2).max(1);
+        let mut placed = [None, None];
+        for (slot, side, price) in [(0, Side::Buy, centre - half), (1, Side::Sell, centre + half)] {
+            let order = Order {
+                item: item as u16,
+                side,
+                price: price.max(1),
+                quantity: rules.makers.order_units,
+                lifetime_s: None,
+            };
+            if let Ok(ReplyBody::OrderPlaced {
+                order: id, resting, ..
+            }) = place(economy, rules, player, order, tick)
+                && resting > 0
+            {
+                placed[slot] = Some((OrderId(id), order.price, resting));
+            }
+        }
+        economy.makers.books[maker][item] = (belief, placed);
+    }
+}
