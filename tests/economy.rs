@@ -379,6 +379,7 @@ fn goods(eurodollars: i64, items: [(u16, u32); 2]) -> necpsim::sim::Goods {
     necpsim::sim::Goods {
         money: [(EURODOLLARS, eurodollars), (CRYPTOS, 0)],
         items,
+        unique: 0,
     }
 }
 
@@ -766,4 +767,55 @@ fn market_makers_quote_every_item_and_learn_from_their_fills() {
         .ledger
         .check_invariants()
         .expect("makers keep the books balanced");
+}
+
+#[test]
+fn a_unique_item_changes_owner_in_a_trade() {
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
+        config
+            .economy
+            .players
+            .starting_items
+            .insert("weapon".to_owned(), 1);
+    })));
+    step(&mut sim, &[(1, Command::Join), (2, Command::Join)]);
+    let uniques = |sim: &Sim, player| {
+        let inventory = sim.economy().inventories.of(PlayerId(player)).expect("inventory");
+        (inventory.uniques.clone(), inventory.escrowed_uniques.clone())
+    };
+    let (mine, _) = uniques(&sim, 1);
+    let [(weapon, item)] = mine[..] else {
+        panic!("one starting weapon: {mine:?}")
+    };
+    assert_eq!(item, WEAPON);
+    let (theirs, _) = uniques(&sim, 2);
+    assert_ne!(theirs[0].0, weapon, "every unique item has its own id");
+
+    // 1 offers its weapon for 5,000; it is escrowed, still 1's, until 2 accepts.
+    let gives = necpsim::sim::Goods {
+        unique: weapon,
+        ..necpsim::sim::Goods::default()
+    };
+    let offer = EconomyOp::OfferTrade {
+        to: ClientId(2),
+        gives,
+        wants: goods(5_000, [(FOOD, 0); 2]),
+        lifetime_s: 60,
+    };
+    let out = step(&mut sim, &[(1, request(1, offer))]);
+    let ReplyBody::TradeProposed { trade, .. } = reply(&out, 1) else {
+        panic!("offer refused: {:?}", reply(&out, 1))
+    };
+    assert_eq!(uniques(&sim, 1), (vec![], vec![(weapon, WEAPON)]));
+    // Offering it again while escrowed is refused.
+    let out = step(&mut sim, &[(1, request(2, offer))]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::NotEnoughItems));
+    let out = step(
+        &mut sim,
+        &[(2, request(1, EconomyOp::AcceptTrade { trade, version: 1 }))],
+    );
+    assert_eq!(reply(&out, 2), ReplyBody::TradeDone { trade });
+    assert_eq!(uniques(&sim, 1), (vec![], vec![]));
+    assert!(uniques(&sim, 2).0.contains(&(weapon, WEAPON)));
+    assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (105_000, 95_000));
 }

@@ -30,6 +30,12 @@ fn random_goods(rng: &mut ChaCha8Rng) -> Goods {
     Goods {
         money: [(currency, i64::from(rng.next_u32() % 3_000) - 100), (1, 0)],
         items: [(item_a, rng.next_u32() % 3), (item_b + 2, rng.next_u32() % 2)],
+        // Players start with two unique weapons each, ids 1 to 60.
+        unique: if rng.next_u32().is_multiple_of(5) {
+            1 + u64::from(rng.next_u32() % 60)
+        } else {
+            0
+        },
     }
 }
 
@@ -106,6 +112,11 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     let mut config = common::load_bundled();
     config.economy.players.inventory_slots = 12;
     config.economy.market.makers.count = 2;
+    config
+        .economy
+        .players
+        .starting_items
+        .insert("weapon".to_owned(), 2);
     config.economy.market.makers.quote_interval_s = 1;
     let mut sim = Sim::new(Arc::new(config));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -231,10 +242,11 @@ fn check(sim: &Sim, starting: &BTreeMap<u16, u64>) -> Result<(), TestCaseError> 
     }
     let mut uniques = BTreeSet::new();
     for (_, inventory) in economy.inventories.iter() {
-        for &(id, _) in &inventory.uniques {
+        for &(id, _) in inventory.uniques.iter().chain(&inventory.escrowed_uniques) {
             prop_assert!(uniques.insert(id), "unique item {id} has two owners");
         }
     }
+    prop_assert_eq!(uniques.len() as u64, 2 * PLAYERS, "unique items made or lost");
     Ok(())
 }
 

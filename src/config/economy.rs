@@ -125,8 +125,8 @@ pub struct PlayersConfig {
     pub inventory_slots: u32,
     /// How long a mutating command's idempotency key is remembered (game time).
     pub idempotency_window_s: u32,
-    /// Units of stackable items (names from `items.toml`) a player starts with on first entering
-    /// the world.
+    /// Units of items (names from `items.toml`) a player starts with on first entering the world;
+    /// each unit of an item that is not stackable is a unique item of its own.
     #[serde(default)]
     pub starting_items: BTreeMap<String, u32>,
 }
@@ -279,9 +279,6 @@ impl PlayersConfig {
             check.within(&key, units, 1, 1_000_000);
             if let Some(items) = items {
                 check.one_of(&key, name, "item", items.items.keys());
-                if items.items.get(name).is_some_and(|item| !item.stackable) {
-                    check.refuse(&key, "only stackable items can be starting items");
-                }
             }
         }
     }

@@ -194,14 +194,16 @@ pub struct AuctionTerms {
     pub duration_h: u32,
 }
 
-/// One side of a trade: up to two currencies and two stackable items; a zero amount is an empty
-/// entry.
+/// One side of a trade: up to two currencies, two stackable items and one unique item; a zero
+/// amount (or unique id) is an empty entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Goods {
     /// (currency index, minor units).
     pub money: [(u16, i64); 2],
     /// (item index, units).
     pub items: [(u16, u32); 2],
+    /// A unique item, by its id (0: none).
+    pub unique: u64,
 }
 
 /// The settings of a new combat session.

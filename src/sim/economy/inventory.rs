@@ -31,6 +31,8 @@ pub struct Inventory {
     pub stacks: BTreeMap<u16, Holding>,
     /// Unique items: (unique id, item index).
     pub uniques: Vec<(u64, u16)>,
+    /// Unique items escrowed by the owner's trade proposals (still its own, still in its slots).
+    pub escrowed_uniques: Vec<(u64, u16)>,
 }
 
 impl Inventory {
@@ -44,7 +46,7 @@ impl Inventory {
                 holding.units().div_ceil(per_slot)
             })
             .sum();
-        stacks + self.uniques.len() as u64
+        stacks + self.uniques.len() as u64 + self.escrowed_uniques.len() as u64
     }
 
     /// Slots in use if `extra` more units of `item` were counted.
@@ -64,6 +66,16 @@ impl Inventory {
     /// Units of `item` free to use.
     pub fn held(&self, item: u16) -> u32 {
         self.stacks.get(&item).map_or(0, |h| h.held)
+    }
+
+    /// Moves unique item `id` from `from` to `to` (lists of this or another inventory); false when
+    /// `from` does not hold it.
+    pub(crate) fn move_unique(from: &mut Vec<(u64, u16)>, to: &mut Vec<(u64, u16)>, id: u64) -> bool {
+        let Some(at) = from.iter().position(|&(unique, _)| unique == id) else {
+            return false;
+        };
+        to.push(from.swap_remove(at));
+        true
     }
 
     /// Drops holdings that are all zero, so an inventory's state does not depend on its history.

@@ -198,9 +198,18 @@ fn open_accounts(world: &mut World) {
                 }
                 // Minting positive amounts into a fresh wallet cannot fail.
                 let _ = tx.commit();
-                let inventory = economy.inventories.of_mut(player);
                 for &(item, units) in &rules.starting_items {
-                    inventory.holding_mut(item).held += units;
+                    if rules
+                        .items
+                        .get(usize::from(item))
+                        .is_some_and(|rule| rule.stackable)
+                    {
+                        economy.inventories.of_mut(player).holding_mut(item).held += units;
+                    } else {
+                        for _ in 0..units {
+                            economy.inventories.grant_unique(player, item);
+                        }
+                    }
                 }
             }
         });

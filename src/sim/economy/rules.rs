@@ -76,7 +76,7 @@ pub struct EconomyRules {
     pub idempotency_window_ticks: u64,
     /// The tick rate the tick counts were computed for.
     pub rate_hz: f32,
-    /// Units of stackable items every new player starts with, by item index.
+    /// Units of items every new player starts with, by item index.
     pub starting_items: Vec<(u16, u32)>,
     /// The house exchange's pairs.
     pub pairs: Vec<PairRule>,

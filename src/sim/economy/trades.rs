@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::inventory::Inventories;
+use super::inventory::{Inventories, Inventory};
 use super::ledger::{Account, CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
 use super::rules::EconomyRules;
 use crate::sim::command::{Goods, Refusal};
@@ -114,7 +114,7 @@ pub(crate) fn check_goods(goods: &Goods, rules: &EconomyRules) -> Result<(), Ref
             return Err(Refusal::NotStackable);
         }
     }
-    let empty = money(goods).next().is_none() && items(goods).next().is_none();
+    let empty = money(goods).next().is_none() && items(goods).next().is_none() && goods.unique == 0;
     if empty {
         Err(Refusal::InvalidAmount)
     } else {
@@ -132,7 +132,8 @@ pub(crate) fn escrow(
     reference: u64,
 ) -> Result<(), Refusal> {
     let inventory = inventories.of_mut(owner);
-    if items(goods).any(|(item, units)| inventory.held(item) < units) {
+    let owns_unique = goods.unique == 0 || inventory.uniques.iter().any(|&(id, _)| id == goods.unique);
+    if !owns_unique || items(goods).any(|(item, units)| inventory.held(item) < units) {
         return Err(Refusal::NotEnoughItems);
     }
     for (currency, amount) in money(goods) {
@@ -143,6 +144,14 @@ pub(crate) fn escrow(
         let holding = inventory.holding_mut(item);
         holding.held -= units;
         holding.escrowed += units;
+    }
+    if goods.unique != 0 {
+        let Inventory {
+            uniques,
+            escrowed_uniques,
+            ..
+        } = inventory;
+        Inventory::move_unique(uniques, escrowed_uniques, goods.unique);
     }
     Ok(())
 }
@@ -164,6 +173,14 @@ pub(crate) fn release(
         holding.escrowed = holding.escrowed.saturating_sub(units);
         holding.held += units;
     }
+    if goods.unique != 0 {
+        let Inventory {
+            uniques,
+            escrowed_uniques,
+            ..
+        } = inventory;
+        Inventory::move_unique(escrowed_uniques, uniques, goods.unique);
+    }
     Ok(())
 }
 
@@ -178,7 +195,9 @@ pub(crate) fn swap(
 ) -> Result<(), Refusal> {
     let (proposer, responder) = (trade.proposer, trade.responder);
     let has = inventories.of(responder);
-    if items(&trade.wants).any(|(item, units)| has.map_or(0, |i| i.held(item)) < units) {
+    let owns_unique = trade.wants.unique == 0
+        || has.is_some_and(|i| i.uniques.iter().any(|&(id, _)| id == trade.wants.unique));
+    if !owns_unique || items(&trade.wants).any(|(item, units)| has.map_or(0, |i| i.held(item)) < units) {
         return Err(Refusal::NotEnoughItems);
     }
     let fits = |player: PlayerId, incoming: &Goods, outgoing: &Goods| {
@@ -194,7 +213,9 @@ pub(crate) fn swap(
         for (item, units) in items(incoming) {
             probe.holding_mut(item).held += units;
         }
-        probe.slots(&rules.max_stack) <= rules.inventory_slots
+        let swapped = u64::from(incoming.unique != 0);
+        let given = u64::from(outgoing.unique != 0);
+        probe.slots(&rules.max_stack) + swapped - given <= rules.inventory_slots
     };
     if !fits(responder, &trade.gives, &trade.wants) || !fits(proposer, &trade.wants, &trade.gives) {
         return Err(Refusal::InventoryFull);
@@ -228,7 +249,27 @@ pub(crate) fn swap(
         inventories.of_mut(proposer).tidy(item);
         inventories.of_mut(responder).tidy(item);
     }
+    hand_over_unique(inventories, proposer, responder, trade.gives.unique, true);
+    hand_over_unique(inventories, responder, proposer, trade.wants.unique, false);
     Ok(())
+}
+
+/// Moves unique item `id` (0: none) from `from` (out of its escrow when `escrowed`) to `to`.
+fn hand_over_unique(inventories: &mut Inventories, from: PlayerId, to: PlayerId, id: u64, escrowed: bool) {
+    if id == 0 {
+        return;
+    }
+    let source = inventories.of_mut(from);
+    let list = if escrowed {
+        &mut source.escrowed_uniques
+    } else {
+        &mut source.uniques
+    };
+    let Some(at) = list.iter().position(|&(unique, _)| unique == id) else {
+        return;
+    };
+    let unique = list.swap_remove(at);
+    inventories.of_mut(to).uniques.push(unique);
 }
 
 /// The refusal a ledger error stands for.
