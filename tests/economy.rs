@@ -636,6 +636,7 @@ fn auctions_escrow_bids_refund_the_outbid_and_settle_at_the_end_or_at_buyout() {
         reserve: 800,
         buyout: 2_000,
         duration_h: 1,
+        unique: 0,
     };
     let auction_of = |out: &Outbox| match reply(out, 1) {
         ReplyBody::AuctionCreated { auction } => auction,
@@ -818,4 +819,29 @@ fn a_unique_item_changes_owner_in_a_trade() {
     assert_eq!(uniques(&sim, 1), (vec![], vec![]));
     assert!(uniques(&sim, 2).0.contains(&(weapon, WEAPON)));
     assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (105_000, 95_000));
+
+    // 2 auctions it on; 1 buys it back at the buyout price.
+    let terms = necpsim::sim::AuctionTerms {
+        item: 0,
+        quantity: 0,
+        starting_price: 1_000,
+        bid_increment: 100,
+        reserve: 0,
+        buyout: 6_000,
+        duration_h: 1,
+        unique: weapon,
+    };
+    let out = step(&mut sim, &[(2, request(2, EconomyOp::CreateAuction(terms)))]);
+    let ReplyBody::AuctionCreated { auction } = reply(&out, 2) else {
+        panic!("auction refused: {:?}", reply(&out, 2))
+    };
+    assert_eq!(uniques(&sim, 2).1, vec![(weapon, WEAPON)], "escrowed");
+    let bid = EconomyOp::Bid {
+        auction,
+        amount_minor: 6_000,
+    };
+    let out = step(&mut sim, &[(1, request(3, bid))]);
+    assert_eq!(reply(&out, 1), ReplyBody::BidPlaced { auction, won: true });
+    assert_eq!(uniques(&sim, 1).0, vec![(weapon, WEAPON)]);
+    assert!(!uniques(&sim, 2).0.contains(&(weapon, WEAPON)) && uniques(&sim, 2).1.is_empty());
 }

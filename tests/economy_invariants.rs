@@ -56,6 +56,11 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
             reserve: i64::from(rng.next_u32() % 900),
             buyout: i64::from(rng.next_u32() % 2) * 1_500,
             duration_h: 1,
+            unique: if rng.next_u32().is_multiple_of(4) {
+                1 + u64::from(rng.next_u32() % 60)
+            } else {
+                0
+            },
         }),
         17 | 18 => EconomyOp::Bid {
             auction: 1 + u64::from(rng.next_u32() % 50),

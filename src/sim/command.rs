@@ -154,7 +154,7 @@ pub enum EconomyOp {
         /// The trade.
         trade: u64,
     },
-    /// Put a stack of a stackable item up for auction; the items are escrowed.
+    /// Put a stack of a stackable item, or one unique item, up for auction; it is escrowed.
     CreateAuction(AuctionTerms),
     /// Bid on an auction; the bid is escrowed, the bid it beats refunded. A bid at or above the
     /// buyout price wins at once.
@@ -192,6 +192,8 @@ pub struct AuctionTerms {
     pub buyout: i64,
     /// Hours of game time it runs.
     pub duration_h: u32,
+    /// A unique item to sell instead of a stack (its id; 0: sell `quantity` units of `item`).
+    pub unique: u64,
 }
 
 /// One side of a trade: up to two currencies, two stackable items and one unique item; a zero

@@ -16,8 +16,10 @@ pub struct Auction {
     pub seller: PlayerId,
     /// The item sold.
     pub item: u16,
-    /// Units sold together.
+    /// Units sold together (a unique item: 1).
     pub quantity: u32,
+    /// The unique item sold, by id (0: a stack of `item`).
+    pub unique: u64,
     /// The currency bids are in (the item's price currency).
     pub currency: CurrencyId,
     /// Lowest first bid.
@@ -130,9 +132,17 @@ pub(crate) fn settle(
             }
         }
     }
+    let receiver = sold.map_or(auction.seller, |(winner, _)| winner);
+    if auction.unique != 0 {
+        let escrow = &mut inventories.of_mut(auction.seller).escrowed_uniques;
+        if let Some(at) = escrow.iter().position(|&(id, _)| id == auction.unique) {
+            let unique = escrow.swap_remove(at);
+            inventories.of_mut(receiver).uniques.push(unique);
+        }
+        return Ok(());
+    }
     let seller = inventories.of_mut(auction.seller).holding_mut(auction.item);
     seller.escrowed = seller.escrowed.saturating_sub(auction.quantity);
-    let receiver = sold.map_or(auction.seller, |(winner, _)| winner);
     inventories.of_mut(receiver).holding_mut(auction.item).held += auction.quantity;
     inventories.of_mut(auction.seller).tidy(auction.item);
     Ok(())

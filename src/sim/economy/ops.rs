@@ -131,7 +131,8 @@ fn fingerprint(op: &EconomyOp) -> u64 {
             .write_i64(terms.bid_increment)
             .write_i64(terms.reserve)
             .write_i64(terms.buyout)
-            .write_u32(terms.duration_h),
+            .write_u32(terms.duration_h)
+            .write_u64(terms.unique),
         EconomyOp::Bid {
             auction,
             amount_minor,
@@ -609,37 +610,54 @@ fn create_auction(
     terms: AuctionTerms,
     tick: u64,
 ) -> Result<ReplyBody, Refusal> {
-    let item = *rules
-        .items
-        .get(usize::from(terms.item))
-        .ok_or(Refusal::UnknownItem)?;
-    if !item.stackable {
-        return Err(Refusal::NotStackable);
-    }
     let prices_valid = terms.starting_price > 0
         && terms.bid_increment > 0
         && terms.reserve >= 0
         && (terms.buyout == 0 || terms.buyout >= terms.starting_price.max(terms.reserve));
-    if terms.quantity == 0 || !prices_valid {
-        return Err(Refusal::InvalidAmount);
-    }
     let duration = rules.ticks_in(terms.duration_h.saturating_mul(3_600));
     let [shortest, longest] = rules.auction_ticks;
     if !(shortest..=longest).contains(&duration) {
         return Err(Refusal::InvalidSettings);
     }
     let inventory = economy.inventories.of_mut(player);
-    if inventory.held(terms.item) < terms.quantity {
-        return Err(Refusal::NotEnoughItems);
+    let (item, quantity) = if terms.unique != 0 {
+        let at = inventory
+            .uniques
+            .iter()
+            .position(|&(id, _)| id == terms.unique)
+            .ok_or(Refusal::NotEnoughItems)?;
+        (inventory.uniques[at].1, 1)
+    } else {
+        (terms.item, terms.quantity)
+    };
+    let rule = *rules.items.get(usize::from(item)).ok_or(Refusal::UnknownItem)?;
+    if terms.unique == 0 && !rule.stackable {
+        return Err(Refusal::NotStackable);
     }
-    let holding = inventory.holding_mut(terms.item);
-    holding.held -= terms.quantity;
-    holding.escrowed += terms.quantity;
+    if quantity == 0 || !prices_valid {
+        return Err(Refusal::InvalidAmount);
+    }
+    if terms.unique != 0 {
+        let super::inventory::Inventory {
+            uniques,
+            escrowed_uniques,
+            ..
+        } = inventory;
+        super::inventory::Inventory::move_unique(uniques, escrowed_uniques, terms.unique);
+    } else {
+        if inventory.held(item) < quantity {
+            return Err(Refusal::NotEnoughItems);
+        }
+        let holding = inventory.holding_mut(item);
+        holding.held -= quantity;
+        holding.escrowed += quantity;
+    }
     let auction = economy.auctions.insert(Auction {
         seller: player,
-        item: terms.item,
-        quantity: terms.quantity,
-        currency: item.currency,
+        item,
+        quantity,
+        unique: terms.unique,
+        currency: rule.currency,
         starting_price: terms.starting_price,
         bid_increment: terms.bid_increment,
         reserve: terms.reserve,
