@@ -43,6 +43,29 @@ impl SimRng {
     }
 }
 
+/// A domain's configuration resolved for the tick (names to indices, seconds to ticks): rebuilt
+/// by [`refresh_rules`] whenever the configuration or the tick rate changes.
+pub(crate) trait ResolvedRules:
+    Resource + bevy_ecs::component::Component<Mutability = bevy_ecs::component::Mutable> + Sized
+{
+    /// The rules of `config` at `rate`.
+    fn resolve(config: &Config, rate: TickRate) -> Self;
+    /// The tick rate they were resolved at.
+    fn rate_hz(&self) -> f32;
+}
+
+/// Re-resolves `R` after a configuration reload or a tick-rate change.
+pub(crate) fn refresh_rules<R: ResolvedRules>(
+    config: bevy_ecs::system::Res<ActiveConfig>,
+    rate: bevy_ecs::system::Res<TickRate>,
+    mut rules: bevy_ecs::system::ResMut<R>,
+) {
+    use bevy_ecs::change_detection::DetectChanges;
+    if config.is_changed() || rate.0 != rules.rate_hz() {
+        *rules = R::resolve(&config.0, *rate);
+    }
+}
+
 /// The configuration systems read; replaced whole at a tick boundary by a hot reload.
 #[derive(Debug, Clone, Resource)]
 pub struct ActiveConfig(pub Arc<Config>);

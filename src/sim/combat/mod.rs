@@ -19,10 +19,8 @@ mod session_commands;
 mod sessions;
 mod status;
 
-use bevy_ecs::change_detection::DetectChanges;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
-use bevy_ecs::system::{Res, ResMut};
 use bevy_ecs::world::World;
 
 pub use effects::{EffectChange, EffectRule, EffectSlot, Effects};
@@ -39,7 +37,7 @@ pub(crate) use session_commands::{SessionRead, answer_reads, create, end, join, 
 
 use super::command::ClientId;
 use super::gameplay::Clients;
-use super::resources::{ActiveConfig, TickRate};
+use super::resources::{ActiveConfig, TickRate, refresh_rules};
 use super::schedule::{SimPlugin, SimSet};
 
 /// Adds the combat resources and systems.
@@ -53,7 +51,7 @@ impl SimPlugin for CombatPlugin {
         world.init_resource::<Sessions>();
         world.init_resource::<HitQueue>();
         schedule.add_systems(
-            refresh_rules
+            refresh_rules::<CombatRules>
                 .in_set(SimSet::Input)
                 .before(super::input::route_commands),
         );
@@ -67,13 +65,6 @@ impl SimPlugin for CombatPlugin {
                 .chain()
                 .in_set(SimSet::Combat),
         );
-    }
-}
-
-/// Re-resolves the rules after a configuration reload or a tick-rate change.
-fn refresh_rules(config: Res<ActiveConfig>, rate: Res<TickRate>, mut rules: ResMut<CombatRules>) {
-    if config.is_changed() || rate.0 != rules.rate_hz {
-        *rules = CombatRules::resolve(&config.0, *rate);
     }
 }
 

@@ -9,7 +9,7 @@ use crate::config::{
     AbilityTargets, Config, DifficultyConfig, MAX_ABILITIES, MAX_DAMAGE_TYPES, NpcConfig, ROLE_NAMES, Rarity,
     RewardConfig, SessionTypeConfig, TeamMode,
 };
-use crate::sim::resources::TickRate;
+use crate::sim::resources::{ResolvedRules, TickRate};
 
 /// A weapon, resolved.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -185,6 +185,16 @@ pub struct CombatRules {
     pub rarity_weights_pct: [f32; 5],
     /// Item indices (name order of `economy/items.toml`) by rarity, common to legendary.
     pub items_by_rarity: [Vec<u16>; 5],
+}
+
+impl ResolvedRules for CombatRules {
+    fn resolve(config: &Config, rate: TickRate) -> CombatRules {
+        CombatRules::resolve(config, rate)
+    }
+
+    fn rate_hz(&self) -> f32 {
+        self.rate_hz
+    }
 }
 
 impl CombatRules {

@@ -4,10 +4,9 @@
 //! settles it: at or above the reserve the items go to the highest bidder and the money to the
 //! seller less the fee; otherwise the items go back to the seller and the bid is refunded.
 
-use std::collections::BTreeMap;
-
 use super::inventory::Inventories;
 use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
+use super::numbered::Numbered;
 
 /// One running auction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,37 +45,9 @@ impl Auction {
 }
 
 /// Every running auction by id.
-#[derive(Debug, Default)]
-pub struct Auctions {
-    running: BTreeMap<u64, Auction>,
-    next_id: u64,
-}
+pub type Auctions = Numbered<Auction>;
 
 impl Auctions {
-    /// A running auction.
-    pub fn get(&self, id: u64) -> Option<&Auction> {
-        self.running.get(&id)
-    }
-
-    /// Every running auction, by id.
-    pub fn iter(&self) -> impl Iterator<Item = (&u64, &Auction)> {
-        self.running.iter()
-    }
-
-    pub(crate) fn insert(&mut self, auction: Auction) -> u64 {
-        self.next_id += 1;
-        self.running.insert(self.next_id, auction);
-        self.next_id
-    }
-
-    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Auction> {
-        self.running.get_mut(&id)
-    }
-
-    pub(crate) fn remove(&mut self, id: u64) -> Option<Auction> {
-        self.running.remove(&id)
-    }
-
     /// Settles every auction whose end has come, in one ledger transaction.
     pub(crate) fn settle_due(
         &mut self,
@@ -85,11 +56,11 @@ impl Auctions {
         ledger: &mut Ledger,
         inventories: &mut Inventories,
     ) {
-        if !self.running.values().any(|auction| auction.ends_at <= tick) {
+        if !self.any(|auction| auction.ends_at <= tick) {
             return;
         }
         let mut tx = ledger.begin(tick);
-        self.running.retain(|&id, auction| {
+        self.retain(|id, auction| {
             if auction.ends_at > tick {
                 return true;
             }

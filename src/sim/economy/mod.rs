@@ -10,6 +10,7 @@ mod inventory;
 pub mod ledger;
 mod makers;
 mod market;
+mod numbered;
 mod ops;
 pub mod order_book;
 mod reads;
@@ -18,14 +19,14 @@ pub mod trades;
 
 use std::collections::BTreeSet;
 
-use bevy_ecs::change_detection::DetectChanges;
 use bevy_ecs::resource::Resource;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
-use bevy_ecs::system::{Res, ResMut};
+use bevy_ecs::system::ResMut;
 use bevy_ecs::world::{Mut, World};
 
 pub use inventory::{Holding, Inventories, Inventory};
 pub use market::{Markets, OrderMeta};
+pub use numbered::Numbered;
 pub use order_book::Side;
 pub use reads::MAX_MARKET_DEPTH;
 pub use rules::{EconomyRules, ItemRule, PairRule};
@@ -38,7 +39,7 @@ use trades::Trades;
 
 use super::command::{ClientId, EconomyRead, EconomyRequest};
 use super::output::{Grant, Outbox, ReplyBody, SimEvent};
-use super::resources::{ActiveConfig, Tick, TickRate};
+use super::resources::{ActiveConfig, Tick, TickRate, refresh_rules};
 use super::schedule::{SimPlugin, SimSet};
 
 /// The economy's whole state.
@@ -153,7 +154,7 @@ impl SimPlugin for EconomyPlugin {
         world.init_resource::<EconomyInbox>();
         schedule.add_systems(
             (
-                refresh_rules,
+                refresh_rules::<EconomyRules>,
                 open_accounts,
                 credit_rewards,
                 ops::apply_economy_commands,
@@ -165,13 +166,6 @@ impl SimPlugin for EconomyPlugin {
                 .chain()
                 .in_set(SimSet::Economy),
         );
-    }
-}
-
-/// Re-resolves the rules after a configuration reload or a tick-rate change.
-fn refresh_rules(config: Res<ActiveConfig>, rate: Res<TickRate>, mut rules: ResMut<EconomyRules>) {
-    if config.is_changed() || rate.0 != rules.rate_hz {
-        *rules = EconomyRules::resolve(&config.0, *rate);
     }
 }
 

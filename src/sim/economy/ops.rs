@@ -449,6 +449,14 @@ struct Terms {
     wants: Goods,
 }
 
+impl Terms {
+    /// Refuses terms either side of which names what cannot be traded.
+    fn check(&self, rules: &EconomyRules) -> Result<(), Refusal> {
+        trades::check_goods(&self.gives, rules)?;
+        trades::check_goods(&self.wants, rules)
+    }
+}
+
 fn offer_trade(
     economy: &mut Economy,
     rules: &EconomyRules,
@@ -465,8 +473,7 @@ fn offer_trade(
     if to == player || lifetime > rules.max_order_ticks {
         return Err(Refusal::InvalidSettings);
     }
-    trades::check_goods(&terms.gives, rules)?;
-    trades::check_goods(&terms.wants, rules)?;
+    terms.check(rules)?;
     let Economy {
         ledger,
         inventories,
@@ -499,8 +506,7 @@ fn counter_trade(
     if trade.responder != player {
         return Err(Refusal::NotTradeParty);
     }
-    trades::check_goods(&terms.gives, rules)?;
-    trades::check_goods(&terms.wants, rules)?;
+    terms.check(rules)?;
     let Economy {
         ledger,
         inventories,

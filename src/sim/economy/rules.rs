@@ -5,7 +5,7 @@ use bevy_ecs::resource::Resource;
 
 use super::ledger::CurrencyId;
 use crate::config::{Config, MakersConfig};
-use crate::sim::resources::TickRate;
+use crate::sim::resources::{ResolvedRules, TickRate};
 
 /// One item kind, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +90,16 @@ pub struct EconomyRules {
     pub makers: MakersConfig,
     /// Ticks between two quotes of one maker.
     pub maker_interval_ticks: u64,
+}
+
+impl ResolvedRules for EconomyRules {
+    fn resolve(config: &Config, rate: TickRate) -> EconomyRules {
+        EconomyRules::resolve(config, rate)
+    }
+
+    fn rate_hz(&self) -> f32 {
+        self.rate_hz
+    }
 }
 
 impl EconomyRules {

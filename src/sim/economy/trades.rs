@@ -5,10 +5,9 @@
 //! proposer: the first escrow is released and its own goods are escrowed), or cancel. Either
 //! player may cancel; a proposal that reaches its expiry is cancelled.
 
-use std::collections::BTreeMap;
-
 use super::inventory::{Inventories, Inventory};
 use super::ledger::{Account, CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
+use super::numbered::Numbered;
 use super::rules::EconomyRules;
 use crate::sim::command::{Goods, Refusal};
 
@@ -30,44 +29,16 @@ pub struct Trade {
 }
 
 /// Every pending trade by id.
-#[derive(Debug, Default)]
-pub struct Trades {
-    open: BTreeMap<u64, Trade>,
-    next_id: u64,
-}
+pub type Trades = Numbered<Trade>;
 
 impl Trades {
-    /// A pending trade.
-    pub fn get(&self, id: u64) -> Option<&Trade> {
-        self.open.get(&id)
-    }
-
-    /// Every pending trade, by id.
-    pub fn iter(&self) -> impl Iterator<Item = (&u64, &Trade)> {
-        self.open.iter()
-    }
-
-    pub(crate) fn insert(&mut self, trade: Trade) -> u64 {
-        self.next_id += 1;
-        self.open.insert(self.next_id, trade);
-        self.next_id
-    }
-
-    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Trade> {
-        self.open.get_mut(&id)
-    }
-
-    pub(crate) fn remove(&mut self, id: u64) -> Option<Trade> {
-        self.open.remove(&id)
-    }
-
     /// Cancels every proposal whose expiry has come, giving back its escrow in one transaction.
     pub(crate) fn expire(&mut self, tick: u64, ledger: &mut Ledger, inventories: &mut Inventories) {
-        if !self.open.values().any(|trade| trade.expires_at <= tick) {
+        if !self.any(|trade| trade.expires_at <= tick) {
             return;
         }
         let mut tx = ledger.begin(tick);
-        self.open.retain(|&id, trade| {
+        self.retain(|id, trade| {
             if trade.expires_at > tick {
                 return true;
             }

@@ -1,0 +1,57 @@
+//! [`Numbered`]: values under ids assigned from 1 in creation order and never reused, in id order
+//! (trades, auctions).
+
+use std::collections::BTreeMap;
+
+/// Values by id.
+#[derive(Debug)]
+pub struct Numbered<T> {
+    values: BTreeMap<u64, T>,
+    last_id: u64,
+}
+
+impl<T> Default for Numbered<T> {
+    fn default() -> Self {
+        Numbered {
+            values: BTreeMap::new(),
+            last_id: 0,
+        }
+    }
+}
+
+impl<T> Numbered<T> {
+    /// The value with `id`.
+    pub fn get(&self, id: u64) -> Option<&T> {
+        self.values.get(&id)
+    }
+
+    /// Every value, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
+        self.values.iter()
+    }
+
+    /// Stores `value` under a fresh id and returns the id.
+    pub(crate) fn insert(&mut self, value: T) -> u64 {
+        self.last_id += 1;
+        self.values.insert(self.last_id, value);
+        self.last_id
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut T> {
+        self.values.get_mut(&id)
+    }
+
+    pub(crate) fn remove(&mut self, id: u64) -> Option<T> {
+        self.values.remove(&id)
+    }
+
+    /// Whether any value satisfies `due` (cheap check before a sweep).
+    pub(crate) fn any(&self, due: impl Fn(&T) -> bool) -> bool {
+        self.values.values().any(due)
+    }
+
+    /// Keeps the values for which `keep` (given the id) returns true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(u64, &mut T) -> bool) {
+        self.values.retain(|&id, value| keep(id, value));
+    }
+}
