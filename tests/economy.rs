@@ -360,6 +360,18 @@ fn clients_read_their_wallet_inventory_and_the_market() {
     assert_eq!(bids.of(&out.depth), [(500, 3)]);
     assert_eq!(asks.of(&out.depth), [(600, 4), (650, 2)]);
 
+    // One trade at 600 makes the first candle of food's history.
+    step(&mut sim, &[(2, request(2, order(Side::Buy, 600, 1)))]);
+    let (body, out) = read(&mut sim, 2, EconomyRead::Candles { item: FOOD, count: 10 });
+    let ReplyBody::Candles { candles, .. } = body else {
+        panic!("candles refused: {body:?}")
+    };
+    let candles = candles.of(&out.candles);
+    assert_eq!(candles.len(), 1);
+    let candle = candles[0];
+    assert_eq!((candle.open, candle.high, candle.low, candle.close, candle.volume), (600, 600, 600, 600, 1));
+    let (body, _) = read(&mut sim, 2, EconomyRead::Candles { item: FOOD, count: 501 });
+    assert_eq!(body, ReplyBody::Refused(Refusal::InvalidSettings));
     let (body, _) = read(&mut sim, 2, EconomyRead::Market { item: 99, depth: 5 });
     assert_eq!(body, ReplyBody::Refused(Refusal::UnknownItem));
     let (body, _) = read(

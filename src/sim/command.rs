@@ -78,6 +78,13 @@ pub enum EconomyRead {
         /// Price levels per side.
         depth: u8,
     },
+    /// An item's price history: its latest `count` OHLCV candles, oldest first (at most 500).
+    Candles {
+        /// Item index.
+        item: u16,
+        /// Candles wanted.
+        count: u16,
+    },
 }
 
 /// A mutating economy command.

@@ -6,6 +6,7 @@ use bevy_ecs::resource::Resource;
 use super::combat::{Difficulty, LogEntry, Participant, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal};
 use super::economy::Holding;
+use super::economy::order_book::Candle;
 use super::economy::ledger::Entry;
 
 /// The answer to one command, addressed to the client that sent it.
@@ -132,6 +133,13 @@ pub enum ReplyBody {
     },
     /// An item's market, its levels in [`Outbox::depth`].
     Market(MarketView),
+    /// An item's price history, in [`Outbox::candles`].
+    Candles {
+        /// Item index.
+        item: u16,
+        /// Where the candles lie, oldest first.
+        candles: Span,
+    },
 }
 
 /// One currency of a wallet.
@@ -360,6 +368,8 @@ pub struct Outbox {
     pub uniques: Vec<(u64, u16)>,
     /// Price levels of the markets read this tick: price and units.
     pub depth: Vec<(i64, u64)>,
+    /// Candles of the price histories read this tick.
+    pub candles: Vec<Candle>,
 }
 
 impl Outbox {
@@ -379,6 +389,7 @@ impl Outbox {
         self.holdings.clear();
         self.uniques.clear();
         self.depth.clear();
+        self.candles.clear();
     }
 
     /// The encoded bytes of `snapshot`.

@@ -28,7 +28,7 @@ pub use inventory::{Holding, Inventories, Inventory};
 pub use market::{Markets, OrderMeta};
 pub use numbered::Numbered;
 pub use order_book::Side;
-pub use reads::MAX_MARKET_DEPTH;
+pub use reads::{MAX_CANDLES, MAX_MARKET_DEPTH};
 pub use rules::{EconomyRules, ItemRule, PairRule};
 
 use auctions::Auctions;

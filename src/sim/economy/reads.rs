@@ -13,6 +13,9 @@ use crate::sim::resources::{SimCounters, Tick};
 /// Deepest market read.
 pub const MAX_MARKET_DEPTH: u8 = 50;
 
+/// Most candles in one price-history read.
+pub const MAX_CANDLES: u16 = 500;
+
 /// Answers every economy read of this tick, in arrival order.
 pub(crate) fn answer_economy_reads(world: &mut World) {
     let mut reads = std::mem::take(&mut world.resource_mut::<EconomyInbox>().reads);
@@ -79,6 +82,24 @@ fn answer(
             ReplyBody::Inventory {
                 holdings,
                 uniques: Span::since(&outbox.uniques, start),
+            }
+        }
+        EconomyRead::Candles { item, count } => {
+            if usize::from(item) >= rules.items.len() {
+                return ReplyBody::Refused(Refusal::UnknownItem);
+            }
+            if count > MAX_CANDLES {
+                return ReplyBody::Refused(Refusal::InvalidSettings);
+            }
+            let start = outbox.candles.len();
+            if let Some(book) = economy.markets.book(item) {
+                let kept = book.candles().len();
+                let skip = kept.saturating_sub(usize::from(count));
+                outbox.candles.extend(book.candles().candles().skip(skip).copied());
+            }
+            ReplyBody::Candles {
+                item,
+                candles: Span::since(&outbox.candles, start),
             }
         }
         EconomyRead::Market { item, depth } => {
