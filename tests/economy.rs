@@ -130,7 +130,7 @@ fn refused_transfers_change_nothing() {
         ),
     ];
     for (key, (op, refusal)) in cases.into_iter().enumerate() {
-        let out = step(&mut sim, &[(1, request(key as u128 + 1, op))]);
+        let out = step(&mut sim, &[(1, request(key as u128 + 1, op.clone()))]);
         assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
         assert!(out.ledger.is_empty());
         assert_eq!((wallet(&sim, 1), wallet(&sim, 2)), (100_000, 100_000));
@@ -220,7 +220,7 @@ fn refused_orders_change_nothing_and_expired_orders_give_everything_back() {
         ),
     ];
     for (key, (op, refusal)) in cases.into_iter().enumerate() {
-        let out = step(&mut sim, &[(1, request(key as u128 + 1, op))]);
+        let out = step(&mut sim, &[(1, request(key as u128 + 1, op.clone()))]);
         assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
         assert_eq!((wallet(&sim, 1), food(&sim, 1)), (100_000, 10));
         assert_eq!(
@@ -362,15 +362,32 @@ fn clients_read_their_wallet_inventory_and_the_market() {
 
     // One trade at 600 makes the first candle of food's history.
     step(&mut sim, &[(2, request(2, order(Side::Buy, 600, 1)))]);
-    let (body, out) = read(&mut sim, 2, EconomyRead::Candles { item: FOOD, count: 10 });
+    let (body, out) = read(
+        &mut sim,
+        2,
+        EconomyRead::Candles {
+            item: FOOD,
+            count: 10,
+        },
+    );
     let ReplyBody::Candles { candles, .. } = body else {
         panic!("candles refused: {body:?}")
     };
     let candles = candles.of(&out.candles);
     assert_eq!(candles.len(), 1);
     let candle = candles[0];
-    assert_eq!((candle.open, candle.high, candle.low, candle.close, candle.volume), (600, 600, 600, 600, 1));
-    let (body, _) = read(&mut sim, 2, EconomyRead::Candles { item: FOOD, count: 501 });
+    assert_eq!(
+        (candle.open, candle.high, candle.low, candle.close, candle.volume),
+        (600, 600, 600, 600, 1)
+    );
+    let (body, _) = read(
+        &mut sim,
+        2,
+        EconomyRead::Candles {
+            item: FOOD,
+            count: 501,
+        },
+    );
     assert_eq!(body, ReplyBody::Refused(Refusal::InvalidSettings));
     let (body, _) = read(&mut sim, 2, EconomyRead::Market { item: 99, depth: 5 });
     assert_eq!(body, ReplyBody::Refused(Refusal::UnknownItem));
@@ -414,13 +431,13 @@ fn a_trade_escrows_the_offer_and_swaps_everything_on_acceptance() {
 
     let mut sim = world(&[1, 2]);
     // 1 gives 2 food and 1,000 for 3 wood.
-    let offer = EconomyOp::OfferTrade {
+    let offer = EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
         to: ClientId(2),
         gives: goods(1_000, [(FOOD, 2), (WOOD, 0)]),
         wants: goods(0, [(WOOD, 3), (FOOD, 0)]),
         lifetime_s: 60,
-    };
-    let out = step(&mut sim, &[(1, request(1, offer))]);
+    }));
+    let out = step(&mut sim, &[(1, request(1, offer.clone()))]);
     let ReplyBody::TradeProposed { trade, version: 1 } = reply(&out, 1) else {
         panic!("offer refused: {:?}", reply(&out, 1))
     };
@@ -460,22 +477,24 @@ fn a_trade_escrows_the_offer_and_swaps_everything_on_acceptance() {
 #[test]
 fn a_counter_swaps_the_escrow_and_cancels_and_lapses_give_it_back() {
     let mut sim = world(&[1, 2]);
-    let offer = |lifetime_s| EconomyOp::OfferTrade {
-        to: ClientId(2),
-        gives: goods(500, [(FOOD, 0), (WOOD, 0)]),
-        wants: goods(0, [(WOOD, 1), (FOOD, 0)]),
-        lifetime_s,
+    let offer = |lifetime_s| {
+        EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
+            to: ClientId(2),
+            gives: goods(500, [(FOOD, 0), (WOOD, 0)]),
+            wants: goods(0, [(WOOD, 1), (FOOD, 0)]),
+            lifetime_s,
+        }))
     };
     let out = step(&mut sim, &[(1, request(1, offer(60)))]);
     let ReplyBody::TradeProposed { trade, .. } = reply(&out, 1) else {
         panic!("offer refused")
     };
     // 2 counters: 1 wood for 800. Its wood is escrowed and 1's 500 released.
-    let counter = EconomyOp::CounterTrade {
+    let counter = EconomyOp::CounterTrade(Box::new(necpsim::sim::TradeCounter {
         trade,
         gives: goods(0, [(WOOD, 1), (FOOD, 0)]),
         wants: goods(800, [(FOOD, 0), (WOOD, 0)]),
-    };
+    }));
     let out = step(&mut sim, &[(2, request(1, counter))]);
     assert_eq!(reply(&out, 2), ReplyBody::TradeProposed { trade, version: 2 });
     assert_eq!((reserved(&sim, 1), wood(&sim, 2)), (0, 4));
@@ -512,11 +531,13 @@ fn a_counter_swaps_the_escrow_and_cancels_and_lapses_give_it_back() {
 #[test]
 fn refused_trades_change_nothing() {
     let mut sim = world(&[1, 2]);
-    let offer = |gives, wants| EconomyOp::OfferTrade {
-        to: ClientId(2),
-        gives,
-        wants,
-        lifetime_s: 60,
+    let offer = |gives, wants| {
+        EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
+            to: ClientId(2),
+            gives,
+            wants,
+            lifetime_s: 60,
+        }))
     };
     let cases = [
         (
@@ -547,7 +568,7 @@ fn refused_trades_change_nothing() {
         ),
     ];
     for (key, (op, refusal)) in cases.into_iter().enumerate() {
-        let out = step(&mut sim, &[(1, request(key as u128 + 1, op))]);
+        let out = step(&mut sim, &[(1, request(key as u128 + 1, op.clone()))]);
         assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
         assert_eq!(
             (wallet(&sim, 1), reserved(&sim, 1), food(&sim, 1)),
@@ -622,7 +643,7 @@ fn the_house_exchanges_at_its_spread_and_takes_its_fee() {
         ),
     ];
     for (key, (op, refusal)) in cases.into_iter().enumerate() {
-        let out = step(&mut sim, &[(1, request(key as u128 + 10, op))]);
+        let out = step(&mut sim, &[(1, request(key as u128 + 10, op.clone()))]);
         assert_eq!(reply(&out, 1), ReplyBody::Refused(refusal), "{op:?}");
         assert_eq!((wallet(&sim, 1), cryptos(&sim)), (99_253, 0));
     }
@@ -658,7 +679,10 @@ fn auctions_escrow_bids_refund_the_outbid_and_settle_at_the_end_or_at_buyout() {
         auction,
         amount_minor,
     };
-    let out = step(&mut sim, &[(1, request(1, EconomyOp::CreateAuction(terms)))]);
+    let out = step(
+        &mut sim,
+        &[(1, request(1, EconomyOp::CreateAuction(Box::new(terms))))],
+    );
     let first = auction_of(&out);
     assert_eq!(food(&sim, 1), 7, "three escrowed");
 
@@ -694,7 +718,10 @@ fn auctions_escrow_bids_refund_the_outbid_and_settle_at_the_end_or_at_buyout() {
     assert!(sim.economy().auctions.get(first).is_none());
 
     // A bid at the buyout wins at once: the food to the bidder, the money to the seller less 5 %.
-    let out = step(&mut sim, &[(1, request(3, EconomyOp::CreateAuction(terms)))]);
+    let out = step(
+        &mut sim,
+        &[(1, request(3, EconomyOp::CreateAuction(Box::new(terms))))],
+    );
     let second = auction_of(&out);
     let out = step(&mut sim, &[(2, request(3, bid(second, 2_000)))]);
     assert_eq!(
@@ -710,7 +737,10 @@ fn auctions_escrow_bids_refund_the_outbid_and_settle_at_the_end_or_at_buyout() {
     );
 
     // At or above the reserve at the end, it sells for the highest bid.
-    let out = step(&mut sim, &[(1, request(4, EconomyOp::CreateAuction(terms)))]);
+    let out = step(
+        &mut sim,
+        &[(1, request(4, EconomyOp::CreateAuction(Box::new(terms))))],
+    );
     let third = auction_of(&out);
     step(&mut sim, &[(3, request(3, bid(third, 900)))]);
     for _ in 0..3_600 {
@@ -809,13 +839,13 @@ fn a_unique_item_changes_owner_in_a_trade() {
         unique: weapon,
         ..necpsim::sim::Goods::default()
     };
-    let offer = EconomyOp::OfferTrade {
+    let offer = EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
         to: ClientId(2),
         gives,
         wants: goods(5_000, [(FOOD, 0); 2]),
         lifetime_s: 60,
-    };
-    let out = step(&mut sim, &[(1, request(1, offer))]);
+    }));
+    let out = step(&mut sim, &[(1, request(1, offer.clone()))]);
     let ReplyBody::TradeProposed { trade, .. } = reply(&out, 1) else {
         panic!("offer refused: {:?}", reply(&out, 1))
     };
@@ -843,7 +873,10 @@ fn a_unique_item_changes_owner_in_a_trade() {
         duration_h: 1,
         unique: weapon,
     };
-    let out = step(&mut sim, &[(2, request(2, EconomyOp::CreateAuction(terms)))]);
+    let out = step(
+        &mut sim,
+        &[(2, request(2, EconomyOp::CreateAuction(Box::new(terms))))],
+    );
     let ReplyBody::AuctionCreated { auction } = reply(&out, 2) else {
         panic!("auction refused: {:?}", reply(&out, 2))
     };

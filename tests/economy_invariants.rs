@@ -48,7 +48,7 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
             .unwrap_or(1)
     };
     match rng.next_u32() % 19 {
-        16 => EconomyOp::CreateAuction(necpsim::sim::AuctionTerms {
+        16 => EconomyOp::CreateAuction(Box::new(necpsim::sim::AuctionTerms {
             item: (rng.next_u32() % 3) as u16,
             quantity: rng.next_u32() % 4,
             starting_price: i64::from(rng.next_u32() % 800),
@@ -61,7 +61,7 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
             } else {
                 0
             },
-        }),
+        })),
         17 | 18 => EconomyOp::Bid {
             auction: 1 + u64::from(rng.next_u32() % 50),
             amount_minor: i64::from(rng.next_u32() % 2_000),
@@ -71,17 +71,17 @@ fn random_op(rng: &mut ChaCha8Rng, orders: &[u64], trades: &[u64]) -> EconomyOp 
             to: (rng.next_u32() % 3) as u16,
             amount_minor: amount(rng),
         },
-        10 => EconomyOp::OfferTrade {
+        10 => EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
             to: ClientId(u64::from(rng.next_u32()) % PLAYERS),
             gives: random_goods(rng),
             wants: random_goods(rng),
             lifetime_s: rng.next_u32() % 20,
-        },
-        11 => EconomyOp::CounterTrade {
+        })),
+        11 => EconomyOp::CounterTrade(Box::new(necpsim::sim::TradeCounter {
             trade: trade(rng),
             gives: random_goods(rng),
             wants: random_goods(rng),
-        },
+        })),
         12 => EconomyOp::AcceptTrade {
             trade: trade(rng),
             version: 1 + rng.next_u32() % 2,
@@ -148,7 +148,12 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
             let op = random_op(&mut rng, &orders, &trades);
             // Answers to a proposal mostly come from the player it was made to.
             let mut op = op;
-            if let EconomyOp::AcceptTrade { trade, .. } | EconomyOp::CounterTrade { trade, .. } = op
+            let answered = match &op {
+                EconomyOp::AcceptTrade { trade, .. } => Some(*trade),
+                EconomyOp::CounterTrade(counter) => Some(counter.trade),
+                _ => None,
+            };
+            if let Some(trade) = answered
                 && let Some(&(responder, version)) = responders.get(&trade)
                 && !rng.next_u32().is_multiple_of(4)
             {

@@ -8,8 +8,9 @@ use super::economy::Side;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClientId(pub u64);
 
-/// One request from one client, applied at the next tick.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One request from one client, applied at the next tick. Kept small (rare, large payloads such
+/// as trade terms are boxed), since every movement input is one.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Enter the world: a player entity spawns in the spawn area.
     Join,
@@ -88,7 +89,7 @@ pub enum EconomyRead {
 }
 
 /// A mutating economy command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EconomyRequest {
     /// Chosen by the client, unique per command it means to happen once: a repeat with the same
     /// payload gets the first reply again; with another payload it is refused.
@@ -98,7 +99,7 @@ pub struct EconomyRequest {
 }
 
 /// What an economy command does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EconomyOp {
     /// Move money from the client's wallet to another player's.
     Transfer {
@@ -129,25 +130,9 @@ pub enum EconomyOp {
     },
     /// Propose a trade to another player: `gives` is escrowed until the trade is accepted,
     /// countered, cancelled or lapses.
-    OfferTrade {
-        /// The other player.
-        to: ClientId,
-        /// What the client gives.
-        gives: Goods,
-        /// What the client wants in return.
-        wants: Goods,
-        /// Seconds of game time the proposal stands.
-        lifetime_s: u32,
-    },
+    OfferTrade(Box<TradeOffer>),
     /// Answer a proposal with other terms; the client becomes the proposer.
-    CounterTrade {
-        /// The trade.
-        trade: u64,
-        /// What the client gives.
-        gives: Goods,
-        /// What the client wants in return.
-        wants: Goods,
-    },
+    CounterTrade(Box<TradeCounter>),
     /// Accept the terms of `version` of a proposal made to the client: everything changes hands
     /// at once, or nothing does.
     AcceptTrade {
@@ -162,7 +147,7 @@ pub enum EconomyOp {
         trade: u64,
     },
     /// Put a stack of a stackable item, or one unique item, up for auction; it is escrowed.
-    CreateAuction(AuctionTerms),
+    CreateAuction(Box<AuctionTerms>),
     /// Bid on an auction; the bid is escrowed, the bid it beats refunded. A bid at or above the
     /// buyout price wins at once.
     Bid {
@@ -180,6 +165,30 @@ pub enum EconomyOp {
         /// Amount given, in minor units of `from`.
         amount_minor: i64,
     },
+}
+
+/// A trade proposal to another player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TradeOffer {
+    /// The other player.
+    pub to: ClientId,
+    /// What the client gives.
+    pub gives: Goods,
+    /// What the client wants in return.
+    pub wants: Goods,
+    /// Seconds of game time the proposal stands.
+    pub lifetime_s: u32,
+}
+
+/// New terms for a proposal made to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TradeCounter {
+    /// The trade.
+    pub trade: u64,
+    /// What the client gives.
+    pub gives: Goods,
+    /// What the client wants in return.
+    pub wants: Goods,
 }
 
 /// What an auction sells and how.
@@ -439,5 +448,16 @@ impl Refusal {
     /// The stable numeric code of this refusal.
     pub fn code(self) -> u16 {
         self as u16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_fits_in_64_bytes() {
+        // Every movement input of every client is one: rare, large payloads are boxed.
+        assert!(size_of::<Command>() <= 64, "{} bytes", size_of::<Command>());
     }
 }

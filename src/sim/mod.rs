@@ -38,7 +38,7 @@ use bevy_ecs::world::World;
 
 pub use command::{
     Action, ActionInput, AuctionTerms, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, Goods,
-    ListQuery, MoveInput, Refusal, SessionSettings, Target,
+    ListQuery, MoveInput, Refusal, SessionSettings, Target, TradeCounter, TradeOffer,
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,

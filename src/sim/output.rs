@@ -6,8 +6,8 @@ use bevy_ecs::resource::Resource;
 use super::combat::{Difficulty, LogEntry, Participant, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal};
 use super::economy::Holding;
-use super::economy::order_book::Candle;
 use super::economy::ledger::Entry;
+use super::economy::order_book::Candle;
 
 /// The answer to one command, addressed to the client that sent it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -145,8 +145,8 @@ pub fn step_with(
     sim: &mut necpsim::sim::Sim,
     commands: &[(u64, necpsim::sim::Command)],
 ) -> necpsim::sim::Outbox {
-    for &(client, command) in commands {
-        sim.submit(necpsim::sim::ClientId(client), command)
+    for (client, command) in commands {
+        sim.submit(necpsim::sim::ClientId(*client), command.clone())
             .expect("inbox has room");
     }
     sim.step();

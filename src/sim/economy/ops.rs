@@ -24,7 +24,7 @@ use crate::sim::resources::Tick;
 pub(crate) fn apply_economy_commands(world: &mut World) {
     let mut requests = std::mem::take(&mut world.resource_mut::<EconomyInbox>().requests);
     let tick = world.resource::<Tick>().0;
-    for &(client, request) in &requests {
+    for (client, request) in requests.drain(..) {
         let joined = world.resource::<Clients>().entity(client).is_some();
         let body = if joined {
             world.resource_scope(|world, rules: Mut<EconomyRules>| {
@@ -110,20 +110,17 @@ fn fingerprint(op: &EconomyOp) -> u64 {
             .write_u32(quantity)
             .write_u64(lifetime_s.map_or(u64::MAX, u64::from)),
         EconomyOp::CancelOrder { order } => print.write_u8(2).write_u64(order),
-        EconomyOp::OfferTrade {
-            to,
-            gives,
-            wants,
-            lifetime_s,
-        } => {
-            write_goods(write_goods(print.write_u8(3).write_u64(to.0), &gives), &wants).write_u32(lifetime_s)
+        EconomyOp::OfferTrade(ref offer) => {
+            let print = write_goods(print.write_u8(3).write_u64(offer.to.0), &offer.gives);
+            write_goods(print, &offer.wants).write_u32(offer.lifetime_s)
         }
-        EconomyOp::CounterTrade { trade, gives, wants } => {
-            write_goods(write_goods(print.write_u8(4).write_u64(trade), &gives), &wants)
+        EconomyOp::CounterTrade(ref counter) => {
+            let print = write_goods(print.write_u8(4).write_u64(counter.trade), &counter.gives);
+            write_goods(print, &counter.wants)
         }
         EconomyOp::AcceptTrade { trade, version } => print.write_u8(5).write_u64(trade).write_u32(version),
         EconomyOp::CancelTrade { trade } => print.write_u8(6).write_u64(trade),
-        EconomyOp::CreateAuction(terms) => print
+        EconomyOp::CreateAuction(ref terms) => print
             .write_u8(8)
             .write_u16(terms.item)
             .write_u32(terms.quantity)
@@ -200,23 +197,33 @@ fn execute(
             place(economy, rules, player, order, tick)
         }
         EconomyOp::CancelOrder { order } => cancel(economy, player, OrderId(order), tick),
-        EconomyOp::OfferTrade {
-            to,
-            gives,
-            wants,
-            lifetime_s,
-        } => {
-            let terms = Terms { gives, wants };
-            offer_trade(economy, rules, player, PlayerId(to.0), terms, lifetime_s, tick)
+        EconomyOp::OfferTrade(offer) => {
+            let terms = Terms {
+                gives: offer.gives,
+                wants: offer.wants,
+            };
+            offer_trade(
+                economy,
+                rules,
+                player,
+                PlayerId(offer.to.0),
+                terms,
+                offer.lifetime_s,
+                tick,
+            )
         }
-        EconomyOp::CounterTrade { trade, gives, wants } => {
-            counter_trade(economy, rules, player, trade, Terms { gives, wants }, tick)
+        EconomyOp::CounterTrade(counter) => {
+            let terms = Terms {
+                gives: counter.gives,
+                wants: counter.wants,
+            };
+            counter_trade(economy, rules, player, counter.trade, terms, tick)
         }
         EconomyOp::AcceptTrade { trade, version } => {
             accept_trade(economy, rules, player, trade, version, tick)
         }
         EconomyOp::CancelTrade { trade } => cancel_trade(economy, player, trade, tick),
-        EconomyOp::CreateAuction(terms) => create_auction(economy, rules, player, terms, tick),
+        EconomyOp::CreateAuction(terms) => create_auction(economy, rules, player, *terms, tick),
         EconomyOp::Bid {
             auction,
             amount_minor,

@@ -95,7 +95,9 @@ fn answer(
             if let Some(book) = economy.markets.book(item) {
                 let kept = book.candles().len();
                 let skip = kept.saturating_sub(usize::from(count));
-                outbox.candles.extend(book.candles().candles().skip(skip).copied());
+                outbox
+                    .candles
+                    .extend(book.candles().candles().skip(skip).copied());
             }
             ReplyBody::Candles {
                 item,
