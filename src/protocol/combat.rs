@@ -5,7 +5,7 @@
 
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::sim::combat::{LogEntry, LogEvent, Member, Participant, SessionSummary};
+use crate::sim::combat::{LogEntry, LogEvent, Member, ParticipantView, SessionSummary};
 use crate::sim::{Outbox, SessionView};
 
 /// One participant of a session.
@@ -46,8 +46,8 @@ pub struct ParticipantS2c {
     pub shots_hit: u32,
 }
 
-impl From<&Participant> for ParticipantS2c {
-    fn from(p: &Participant) -> Self {
+impl From<&ParticipantView> for ParticipantS2c {
+    fn from(p: &ParticipantView) -> Self {
         let (player_id, npc_kind) = match p.member {
             Member::Player(client) => (client.0, u16::MAX),
             Member::Npc(kind) => (0, kind),

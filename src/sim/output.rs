@@ -3,7 +3,7 @@
 
 use bevy_ecs::resource::Resource;
 
-use super::combat::{Difficulty, LogEntry, Participant, SessionId, SessionStatus, SessionSummary, Team};
+use super::combat::{Difficulty, LogEntry, ParticipantView, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal};
 use super::economy::Holding;
 use super::economy::ledger::Entry;
@@ -351,7 +351,7 @@ pub struct Outbox {
     /// The encoded snapshots back to back.
     pub snapshot_bytes: Vec<u8>,
     /// Participants of the sessions read this tick ([`SessionView::participants`]).
-    pub participants: Vec<Participant>,
+    pub participants: Vec<ParticipantView>,
     /// Combat log entries of the sessions read this tick ([`SessionView::log`]).
     pub log: Vec<LogEntry>,
     /// Session summaries of the lists read this tick ([`ReplyBody::SessionList`]).

@@ -30,7 +30,7 @@ pub use kinds::{Difficulty, Member, ParticipantStatus, Role, SessionId, SessionK
 pub use log::{CombatLog, LogEntry, LogEvent};
 pub use rules::CombatRules;
 pub use session_commands::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, write_view};
-pub use sessions::{Participant, Session, SessionFilter, SessionSummary, Sessions};
+pub use sessions::{Participant, ParticipantView, Session, SessionFilter, SessionSummary, Sessions};
 
 pub(crate) use actions::apply_actions;
 pub(crate) use session_commands::{SessionRead, answer_reads, create, end, join, leave};

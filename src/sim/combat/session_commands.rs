@@ -325,7 +325,9 @@ fn answer(sessions: &Sessions, read: SessionRead, outbox: &mut Outbox) -> ReplyB
 /// describes them.
 pub fn write_view(session: &Session, log_after: u32, outbox: &mut Outbox) -> SessionView {
     let start = outbox.participants.len();
-    outbox.participants.extend_from_slice(&session.participants);
+    outbox
+        .participants
+        .extend(session.participants.iter().map(Participant::view));
     let participants = Span::since(&outbox.participants, start);
     let start = outbox.log.len();
     let (older, newer) = session.log.as_slices();

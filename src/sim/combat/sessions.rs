@@ -54,7 +54,64 @@ pub struct Participant {
     pub(crate) recent_attackers: [(u16, u64); 4],
 }
 
+/// What a session read shows of a participant: its record without the simulation's internals
+/// (its entity, its recent attackers), half the bytes to copy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParticipantView {
+    /// Who it is.
+    pub member: Member,
+    /// Its id in snapshots.
+    pub net_id: u32,
+    /// Its side.
+    pub team: Team,
+    /// Its role.
+    pub role: Role,
+    /// Alive, dead, extracted or disconnected.
+    pub status: ParticipantStatus,
+    /// Current health.
+    pub health: f32,
+    /// Health when full.
+    pub max_health: f32,
+    /// Damage it dealt.
+    pub damage_dealt: f32,
+    /// Damage it took.
+    pub damage_taken: f32,
+    /// Health it restored to others.
+    pub healing_done: f32,
+    /// Kills.
+    pub kills: u32,
+    /// Deaths.
+    pub deaths: u32,
+    /// Kills of others it helped with.
+    pub assists: u32,
+    /// Shots and abilities used.
+    pub shots_fired: u32,
+    /// Of which hit someone.
+    pub shots_hit: u32,
+}
+
 impl Participant {
+    /// What a session read shows of it.
+    pub fn view(&self) -> ParticipantView {
+        ParticipantView {
+            member: self.member,
+            net_id: self.net_id,
+            team: self.team,
+            role: self.role,
+            status: self.status,
+            health: self.health,
+            max_health: self.max_health,
+            damage_dealt: self.damage_dealt,
+            damage_taken: self.damage_taken,
+            healing_done: self.healing_done,
+            kills: self.kills,
+            deaths: self.deaths,
+            assists: self.assists,
+            shots_fired: self.shots_fired,
+            shots_hit: self.shots_hit,
+        }
+    }
+
     /// A fresh participant at full health.
     pub(crate) fn new(
         member: Member,
