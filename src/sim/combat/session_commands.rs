@@ -327,7 +327,7 @@ pub fn write_view(session: &Session, log_after: u32, outbox: &mut Outbox) -> Ses
     let start = outbox.participants.len();
     outbox
         .participants
-        .extend(session.participants.iter().map(Participant::view));
+        .extend(session.participants.iter().map(|participant| participant.view));
     let participants = Span::since(&outbox.participants, start);
     let start = outbox.log.len();
     let (older, newer) = session.log.as_slices();

@@ -15,43 +15,30 @@ use super::kinds::{
 use super::log::CombatLog;
 use crate::sim::ClientId;
 
-/// One participant's record in a session.
+/// One participant's record in a session: what a session read shows ([`ParticipantView`], reached
+/// through `Deref`), and what only the simulation needs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Participant {
-    /// Who it is.
-    pub member: Member,
+    /// The record a session read shows.
+    pub view: ParticipantView,
     /// Its entity while in the world.
     pub entity: Option<Entity>,
-    /// Its id in snapshots (targets name participants by it).
-    pub net_id: u32,
-    /// Its side.
-    pub team: Team,
-    /// Its role.
-    pub role: Role,
-    /// Alive, dead, extracted or disconnected.
-    pub status: ParticipantStatus,
-    /// Current health.
-    pub health: f32,
-    /// Health when full.
-    pub max_health: f32,
-    /// Damage it dealt.
-    pub damage_dealt: f32,
-    /// Damage it took.
-    pub damage_taken: f32,
-    /// Health it restored to others.
-    pub healing_done: f32,
-    /// Kills.
-    pub kills: u32,
-    /// Deaths.
-    pub deaths: u32,
-    /// Kills of others it helped with.
-    pub assists: u32,
-    /// Shots and abilities used.
-    pub shots_fired: u32,
-    /// Of which hit someone.
-    pub shots_hit: u32,
     /// The last tick each of its recent attackers (by slot) hit it, for assists.
     pub(crate) recent_attackers: [(u16, u64); 4],
+}
+
+impl std::ops::Deref for Participant {
+    type Target = ParticipantView;
+
+    fn deref(&self) -> &ParticipantView {
+        &self.view
+    }
+}
+
+impl std::ops::DerefMut for Participant {
+    fn deref_mut(&mut self) -> &mut ParticipantView {
+        &mut self.view
+    }
 }
 
 /// What a session read shows of a participant: its record without the simulation's internals
@@ -91,27 +78,6 @@ pub struct ParticipantView {
 }
 
 impl Participant {
-    /// What a session read shows of it.
-    pub fn view(&self) -> ParticipantView {
-        ParticipantView {
-            member: self.member,
-            net_id: self.net_id,
-            team: self.team,
-            role: self.role,
-            status: self.status,
-            health: self.health,
-            max_health: self.max_health,
-            damage_dealt: self.damage_dealt,
-            damage_taken: self.damage_taken,
-            healing_done: self.healing_done,
-            kills: self.kills,
-            deaths: self.deaths,
-            assists: self.assists,
-            shots_fired: self.shots_fired,
-            shots_hit: self.shots_hit,
-        }
-    }
-
     /// A fresh participant at full health.
     pub(crate) fn new(
         member: Member,
@@ -122,22 +88,24 @@ impl Participant {
         max_health: f32,
     ) -> Self {
         Participant {
-            member,
+            view: ParticipantView {
+                member,
+                net_id,
+                team,
+                role,
+                status: ParticipantStatus::Alive,
+                health: max_health,
+                max_health,
+                damage_dealt: 0.0,
+                damage_taken: 0.0,
+                healing_done: 0.0,
+                kills: 0,
+                deaths: 0,
+                assists: 0,
+                shots_fired: 0,
+                shots_hit: 0,
+            },
             entity: Some(entity),
-            net_id,
-            team,
-            role,
-            status: ParticipantStatus::Alive,
-            health: max_health,
-            max_health,
-            damage_dealt: 0.0,
-            damage_taken: 0.0,
-            healing_done: 0.0,
-            kills: 0,
-            deaths: 0,
-            assists: 0,
-            shots_fired: 0,
-            shots_hit: 0,
             recent_attackers: [(u16::MAX, 0); 4],
         }
     }
