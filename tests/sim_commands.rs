@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Refusal, ReplyBody, Sim, SimEvent};
+use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Refusal, ReplyBody, ReplyTo, Sim, SimEvent};
 
 fn step(sim: &mut Sim) -> Outbox {
     sim.step();
@@ -222,4 +222,31 @@ fn a_full_inbox_refuses_with_busy_and_queues_nothing_more() {
     assert_eq!(sim.player_position(ClientId(99)), None);
     // Room again after the tick.
     assert_eq!(sim.submit(ClientId(99), Command::Join), Ok(()));
+}
+
+#[test]
+fn replies_carry_the_request_number_they_answer() {
+    let mut sim = Sim::new(Arc::new(necpsim::config::Config::default()));
+    let to = |request| ReplyTo {
+        client: ClientId(9),
+        request,
+    };
+    sim.submit_request(to(41), Command::Join).expect("room");
+    sim.submit_request(to(42), Command::Join).expect("room");
+    sim.submit(
+        ClientId(9),
+        Command::EconomyRead(necpsim::sim::EconomyRead::Wallet),
+    )
+    .expect("room");
+    let outbox = step(&mut sim);
+    let answered: Vec<(u32, ReplyBody)> = outbox.replies.iter().map(|r| (r.request, r.body)).collect();
+    assert!(
+        matches!(answered[0], (41, ReplyBody::Joined { .. })),
+        "{answered:?}"
+    );
+    assert_eq!(answered[1], (42, ReplyBody::Refused(Refusal::AlreadyJoined)));
+    assert!(
+        matches!(answered[2], (0, ReplyBody::Wallet { .. })),
+        "{answered:?}"
+    );
 }

@@ -8,6 +8,22 @@ use super::economy::Side;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClientId(pub u64);
 
+/// Where a reply goes: the client, and the request it answers (chosen by the client, echoed in
+/// the reply; 0 for commands that are not requests, such as movement inputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplyTo {
+    /// The client.
+    pub client: ClientId,
+    /// The client's number for the request.
+    pub request: u32,
+}
+
+impl From<ClientId> for ReplyTo {
+    fn from(client: ClientId) -> ReplyTo {
+        ReplyTo { client, request: 0 }
+    }
+}
+
 /// One request from one client, applied at the next tick. Kept small (rare, large payloads such
 /// as trade terms are boxed), since every movement input is one.
 #[derive(Debug, Clone, PartialEq)]

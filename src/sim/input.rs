@@ -29,33 +29,29 @@ pub(crate) fn route_commands(
         let mut acks = bumpalo::collections::Vec::new_in(bump);
         let mut actions = bumpalo::collections::Vec::new_in(bump);
         let mut reads = bumpalo::collections::Vec::new_in(bump);
-        for (client, command) in commands.drain(..) {
+        for (to, command) in commands.drain(..) {
+            let client = to.client;
             match command {
-                Command::Join => gameplay::join(world, client),
+                Command::Join => gameplay::join(world, to),
                 Command::Leave => {
                     combat::leave_world(world, client);
-                    gameplay::leave(world, client);
+                    gameplay::leave(world, to);
                 }
                 Command::Move(input) => moves.push((client, input)),
                 Command::AckSnapshot { seq } => acks.push((client, seq)),
-                Command::CreateSession(settings) => combat::create(world, client, settings),
-                Command::JoinSession { session, team, role } => {
-                    combat::join(world, client, session, team, role)
-                }
-                Command::LeaveSession { session } => combat::leave(world, client, session),
-                Command::EndSession { session } => combat::end(world, client, session),
+                Command::CreateSession(settings) => combat::create(world, to, settings),
+                Command::JoinSession { session, team, role } => combat::join(world, to, session, team, role),
+                Command::LeaveSession { session } => combat::leave(world, to, session),
+                Command::EndSession { session } => combat::end(world, to, session),
                 Command::GetSession { session, log_after } => {
-                    reads.push((client, combat::SessionRead::Get { session, log_after }));
+                    reads.push((to, combat::SessionRead::Get { session, log_after }));
                 }
-                Command::ListSessions(query) => reads.push((client, combat::SessionRead::List(query))),
-                Command::Act(action) => actions.push((client, action)),
+                Command::ListSessions(query) => reads.push((to, combat::SessionRead::List(query))),
+                Command::Act(action) => actions.push((to, action)),
                 Command::Economy(request) => {
-                    world
-                        .resource_mut::<EconomyInbox>()
-                        .requests
-                        .push((client, request));
+                    world.resource_mut::<EconomyInbox>().requests.push((to, request));
                 }
-                Command::EconomyRead(read) => world.resource_mut::<EconomyInbox>().reads.push((client, read)),
+                Command::EconomyRead(read) => world.resource_mut::<EconomyInbox>().reads.push((to, read)),
             }
         }
         moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));

@@ -38,7 +38,7 @@ use bevy_ecs::world::World;
 
 pub use command::{
     Action, ActionInput, AuctionTerms, ClientId, Command, EconomyOp, EconomyRead, EconomyRequest, Goods,
-    ListQuery, MoveInput, Refusal, SessionSettings, Target, TradeCounter, TradeOffer,
+    ListQuery, MoveInput, Refusal, ReplyTo, SessionSettings, Target, TradeCounter, TradeOffer,
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
@@ -118,7 +118,13 @@ impl Sim {
     /// Queues `command` from `client` for the next tick; refused with [`Refusal::Busy`] when the
     /// inbox is full, in which case nothing is queued.
     pub fn submit(&mut self, client: ClientId, command: Command) -> Result<(), Refusal> {
-        self.incoming.push(client, command)
+        self.submit_request(client.into(), command)
+    }
+
+    /// Queues `command` as request `to.request` of `to.client`: its reply carries that number.
+    /// Refused with [`Refusal::Busy`] when the inbox is full, in which case nothing is queued.
+    pub fn submit_request(&mut self, to: ReplyTo, command: Command) -> Result<(), Refusal> {
+        self.incoming.push(to, command)
     }
 
     /// Advances exactly one tick: resets the frame arena, runs every phase once, then ages bevy's

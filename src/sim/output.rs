@@ -4,7 +4,7 @@
 use bevy_ecs::resource::Resource;
 
 use super::combat::{Difficulty, LogEntry, ParticipantView, SessionId, SessionStatus, SessionSummary, Team};
-use super::command::{ClientId, Refusal};
+use super::command::{ClientId, Refusal, ReplyTo};
 use super::economy::Holding;
 use super::economy::ledger::Entry;
 use super::economy::order_book::Candle;
@@ -14,6 +14,8 @@ use super::economy::order_book::Candle;
 pub struct Reply {
     /// Who receives it.
     pub client: ClientId,
+    /// The request it answers ([`ReplyTo::request`]; 0: none).
+    pub request: u32,
     /// The tick that produced it.
     pub tick: u64,
     /// What happened.
@@ -30,6 +32,8 @@ pub enum ReplyBody {
     },
     /// The client's player left the world.
     Left,
+    /// A combat action was carried out (its hits land in this tick's resolution).
+    Acted,
     /// The command was refused and changed nothing.
     Refused(Refusal),
     /// A combat session was created.
@@ -401,13 +405,25 @@ impl Outbox {
 }
 
 /// Queues a reply to `client` stamped with the current tick, counting refusals.
-pub(crate) fn respond(world: &mut bevy_ecs::world::World, client: ClientId, body: ReplyBody) {
+pub(crate) fn respond(world: &mut bevy_ecs::world::World, to: impl Into<ReplyTo>, body: ReplyBody) {
     let tick = world.resource::<super::resources::Tick>().0;
     count_refusal(&mut world.resource_mut::<super::resources::SimCounters>(), &body);
     world
         .resource_mut::<Outbox>()
         .replies
-        .push(Reply { client, tick, body });
+        .push(Reply::new(to.into(), tick, body));
+}
+
+impl Reply {
+    /// `body`, addressed to `to`, produced at `tick`.
+    pub(crate) fn new(to: ReplyTo, tick: u64, body: ReplyBody) -> Reply {
+        Reply {
+            client: to.client,
+            request: to.request,
+            tick,
+            body,
+        }
+    }
 }
 
 /// Counts `body` in `counters` if it is a refusal.

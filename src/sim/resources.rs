@@ -9,7 +9,7 @@ use bumpalo::Bump;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use super::command::{ClientId, Command, Refusal};
+use super::command::{Command, Refusal, ReplyTo};
 use crate::config::Config;
 
 /// The tick being simulated: 0 before the first step, then 1, 2, ...
@@ -73,7 +73,7 @@ pub struct ActiveConfig(pub Arc<Config>);
 /// Commands waiting for the next tick, in arrival order, never more than `capacity`.
 #[derive(Debug, Resource)]
 pub struct Inbox {
-    pub(crate) commands: Vec<(ClientId, Command)>,
+    pub(crate) commands: Vec<(ReplyTo, Command)>,
     capacity: usize,
 }
 
@@ -87,11 +87,11 @@ impl Inbox {
     }
 
     /// Queues a command; refused with [`Refusal::Busy`] when the inbox is full.
-    pub(crate) fn push(&mut self, client: ClientId, command: Command) -> Result<(), Refusal> {
+    pub(crate) fn push(&mut self, to: ReplyTo, command: Command) -> Result<(), Refusal> {
         if self.commands.len() >= self.capacity {
             return Err(Refusal::Busy);
         }
-        self.commands.push((client, command));
+        self.commands.push((to, command));
         Ok(())
     }
 }

@@ -15,17 +15,19 @@ use super::log::LogEvent;
 use super::rules::{AbilityRule, CombatRules, WeaponRule};
 use super::sessions::{Session, Sessions};
 use crate::config::AbilityTargets;
-use crate::sim::command::{Action, ActionInput, ClientId, Refusal, Target};
+use crate::sim::command::{Action, ActionInput, ClientId, Refusal, ReplyTo, Target};
 use crate::sim::gameplay::{Clients, Motion, MotionHandle, unit_interval};
 use crate::sim::output::{ReplyBody, respond};
 use crate::sim::resources::{SimRng, Tick};
 
 /// Applies this tick's actions in arrival order.
-pub(crate) fn apply_actions(world: &mut World, actions: &[(ClientId, ActionInput)], bump: &Bump) {
-    for &(client, input) in actions {
-        if let Err(refusal) = act(world, client, input, bump) {
-            respond(world, client, ReplyBody::Refused(refusal));
-        }
+pub(crate) fn apply_actions(world: &mut World, actions: &[(ReplyTo, ActionInput)], bump: &Bump) {
+    for &(to, input) in actions {
+        let body = match act(world, to.client, input, bump) {
+            Ok(()) => ReplyBody::Acted,
+            Err(refusal) => ReplyBody::Refused(refusal),
+        };
+        respond(world, to, body);
     }
 }
 

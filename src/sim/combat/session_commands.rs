@@ -11,7 +11,7 @@ use super::log::LogEvent;
 use super::rules::CombatRules;
 use super::sessions::{Participant, Session, Sessions};
 use crate::config::TeamMode;
-use crate::sim::command::{ClientId, ListQuery, Refusal, SessionSettings};
+use crate::sim::command::{ClientId, ListQuery, Refusal, ReplyTo, SessionSettings};
 use crate::sim::gameplay::{Clients, NetId, Vitals};
 use crate::sim::output::{Outbox, Reply, ReplyBody, SessionView, SimEvent, Span, count_refusal, respond};
 use crate::sim::resources::{SimCounters, Tick};
@@ -21,16 +21,16 @@ pub const DEFAULT_LIST_LIMIT: u32 = 50;
 /// Largest page a list may ask for.
 pub const MAX_LIST_LIMIT: u32 = 100;
 
-/// Replies to `client` with `result`'s body or its refusal.
-fn reply(world: &mut World, client: ClientId, result: Result<ReplyBody, Refusal>) {
+/// Replies to `to` with `result`'s body or its refusal.
+fn reply(world: &mut World, to: ReplyTo, result: Result<ReplyBody, Refusal>) {
     let body = result.unwrap_or_else(ReplyBody::Refused);
-    respond(world, client, body);
+    respond(world, to, body);
 }
 
 /// Creates a pending session.
-pub(crate) fn create(world: &mut World, client: ClientId, settings: SessionSettings) {
-    let result = try_create(world, client, settings);
-    reply(world, client, result);
+pub(crate) fn create(world: &mut World, to: ReplyTo, settings: SessionSettings) {
+    let result = try_create(world, to.client, settings);
+    reply(world, to, result);
 }
 
 fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) -> Result<ReplyBody, Refusal> {
@@ -83,9 +83,9 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
 }
 
 /// Adds the client's player to a session.
-pub(crate) fn join(world: &mut World, client: ClientId, session: SessionId, team: Team, role: Role) {
-    let result = try_join(world, client, session, team, role);
-    reply(world, client, result);
+pub(crate) fn join(world: &mut World, to: ReplyTo, session: SessionId, team: Team, role: Role) {
+    let result = try_join(world, to.client, session, team, role);
+    reply(world, to, result);
 }
 
 fn try_join(
@@ -169,9 +169,9 @@ fn try_join(
 }
 
 /// Takes the client's player out of a session.
-pub(crate) fn leave(world: &mut World, client: ClientId, session: SessionId) {
-    let result = try_leave(world, client, session);
-    reply(world, client, result);
+pub(crate) fn leave(world: &mut World, to: ReplyTo, session: SessionId) {
+    let result = try_leave(world, to.client, session);
+    reply(world, to, result);
 }
 
 fn try_leave(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBody, Refusal> {
@@ -242,9 +242,9 @@ fn renumber_from(world: &mut World, id: SessionId, from: u16) {
 }
 
 /// Ends an active session at its creator's request.
-pub(crate) fn end(world: &mut World, client: ClientId, session: SessionId) {
-    let result = try_end(world, client, session);
-    reply(world, client, result);
+pub(crate) fn end(world: &mut World, to: ReplyTo, session: SessionId) {
+    let result = try_end(world, to.client, session);
+    reply(world, to, result);
 }
 
 fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBody, Refusal> {
@@ -283,7 +283,7 @@ pub(crate) enum SessionRead {
 
 /// Answers this tick's reads, in order, once every change of the tick's input is applied. The
 /// outbox and the store are borrowed once for the whole batch.
-pub(crate) fn answer_reads(world: &mut World, reads: &[(ClientId, SessionRead)]) {
+pub(crate) fn answer_reads(world: &mut World, reads: &[(ReplyTo, SessionRead)]) {
     if reads.is_empty() {
         return;
     }
@@ -291,10 +291,10 @@ pub(crate) fn answer_reads(world: &mut World, reads: &[(ClientId, SessionRead)])
     world.resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
         world.resource_scope(|world, mut counters: bevy_ecs::world::Mut<SimCounters>| {
             let sessions = world.resource::<Sessions>();
-            for &(client, read) in reads {
+            for &(to, read) in reads {
                 let body = answer(sessions, read, &mut outbox);
                 count_refusal(&mut counters, &body);
-                outbox.replies.push(Reply { client, tick, body });
+                outbox.replies.push(Reply::new(to, tick, body));
             }
         });
     });

@@ -37,7 +37,7 @@ use ledger::{CurrencyId, EntryKind, Ledger, PlayerId};
 pub use makers::Makers;
 use trades::Trades;
 
-use super::command::{ClientId, EconomyRead, EconomyRequest};
+use super::command::{EconomyRead, EconomyRequest, ReplyTo};
 use super::output::{Grant, Outbox, ReplyBody, SimEvent};
 use super::resources::{ActiveConfig, Tick, TickRate, refresh_rules};
 use super::schedule::{SimPlugin, SimSet};
@@ -138,8 +138,8 @@ impl Receipt {
 /// Economy commands and reads of this tick, in arrival order.
 #[derive(Debug, Default, Resource)]
 pub struct EconomyInbox {
-    pub(crate) requests: Vec<(ClientId, EconomyRequest)>,
-    pub(crate) reads: Vec<(ClientId, EconomyRead)>,
+    pub(crate) requests: Vec<(ReplyTo, EconomyRequest)>,
+    pub(crate) reads: Vec<(ReplyTo, EconomyRead)>,
 }
 
 /// Adds the economy resources and systems.

@@ -24,7 +24,8 @@ use crate::sim::resources::Tick;
 pub(crate) fn apply_economy_commands(world: &mut World) {
     let mut requests = std::mem::take(&mut world.resource_mut::<EconomyInbox>().requests);
     let tick = world.resource::<Tick>().0;
-    for (client, request) in requests.drain(..) {
+    for (to, request) in requests.drain(..) {
+        let client = to.client;
         let joined = world.resource::<Clients>().entity(client).is_some();
         let body = if joined {
             world.resource_scope(|world, rules: Mut<EconomyRules>| {
@@ -35,7 +36,7 @@ pub(crate) fn apply_economy_commands(world: &mut World) {
             ReplyBody::Refused(Refusal::NotJoined)
         };
         announce_trade(world, body);
-        respond(world, client, body);
+        respond(world, to, body);
     }
     requests.clear();
     world.resource_mut::<EconomyInbox>().requests = requests;

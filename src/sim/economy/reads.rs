@@ -28,14 +28,14 @@ pub(crate) fn answer_economy_reads(world: &mut World) {
                     world.resource::<Economy>(),
                     world.resource::<EconomyRules>(),
                 );
-                for &(client, read) in &reads {
-                    let body = if clients.entity(client).is_some() {
-                        answer(economy, rules, PlayerId(client.0), read, &mut outbox)
+                for &(to, read) in &reads {
+                    let body = if clients.entity(to.client).is_some() {
+                        answer(economy, rules, PlayerId(to.client.0), read, &mut outbox)
                     } else {
                         ReplyBody::Refused(Refusal::NotJoined)
                     };
                     count_refusal(&mut counters, &body);
-                    outbox.replies.push(Reply { client, tick, body });
+                    outbox.replies.push(Reply::new(to, tick, body));
                 }
             });
         });

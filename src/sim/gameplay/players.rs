@@ -11,7 +11,7 @@ use rand_core::Rng;
 use super::components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 use super::motion::{Body, Motion};
 use crate::config::{Config, SpawnConfig};
-use crate::sim::command::{ClientId, Refusal};
+use crate::sim::command::{ClientId, Refusal, ReplyTo};
 use crate::sim::output::{Outbox, PlayerRecord, ReplyBody, SimEvent, respond};
 use crate::sim::resources::{ActiveConfig, SimRng, Tick};
 
@@ -49,9 +49,10 @@ impl NextNetId {
 }
 
 /// Spawns a player for `client`, or refuses if it is already in the world.
-pub(crate) fn join(world: &mut World, client: ClientId) {
+pub(crate) fn join(world: &mut World, to: ReplyTo) {
+    let client = to.client;
     if world.resource::<Clients>().0.contains_key(&client) {
-        respond(world, client, ReplyBody::Refused(Refusal::AlreadyJoined));
+        respond(world, to, ReplyBody::Refused(Refusal::AlreadyJoined));
         return;
     }
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
@@ -68,7 +69,7 @@ pub(crate) fn join(world: &mut World, client: ClientId) {
         super::snapshot::SnapshotHistory::default(),
     ));
     world.resource_mut::<Clients>().0.insert(client, entity);
-    respond(world, client, ReplyBody::Joined { net_id: net_id.0 });
+    respond(world, to, ReplyBody::Joined { net_id: net_id.0 });
     world
         .resource_mut::<Outbox>()
         .events
@@ -80,9 +81,10 @@ pub(crate) fn join(world: &mut World, client: ClientId) {
 
 /// Removes the player of `client`, handing its lasting state to the store, or refuses if it has
 /// none.
-pub(crate) fn leave(world: &mut World, client: ClientId) {
+pub(crate) fn leave(world: &mut World, to: ReplyTo) {
+    let client = to.client;
     let Some(entity) = world.resource_mut::<Clients>().0.remove(&client) else {
-        respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+        respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
         return;
     };
     let (net_id, handle, health) = {
@@ -98,7 +100,7 @@ pub(crate) fn leave(world: &mut World, client: ClientId) {
     }
     world.despawn(entity);
     let tick = world.resource::<Tick>().0;
-    respond(world, client, ReplyBody::Left);
+    respond(world, to, ReplyBody::Left);
     let mut outbox = world.resource_mut::<Outbox>();
     outbox.events.push(SimEvent::PlayerLeft { client, net_id });
     outbox.departures.push(PlayerRecord {
