@@ -293,7 +293,7 @@ fn seed_table(c: &mut Criterion) {
     let ReplyBody::Session(view) = outbox.replies[0].body else {
         panic!("get refused")
     };
-    let reply = SessionS2c::from_view(1, &view, &outbox);
+    let reply = SessionS2c::from_view(&view, &outbox);
     group.throughput(Throughput::Elements(1));
     let mut arena = rkyv::ser::allocator::Arena::new();
     let mut bytes = rkyv::util::AlignedVec::<16>::with_capacity(16 * 1024);

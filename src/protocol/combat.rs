@@ -169,8 +169,6 @@ impl From<&SessionSummary> for SessionSummaryS2c {
 #[derive(Archive, Serialize, Deserialize, serde::Serialize, Debug, Clone, PartialEq)]
 #[rkyv(derive(Debug))]
 pub struct SessionS2c {
-    /// The request this answers.
-    pub request_id: u32,
     /// Id, creation tick, status, type and participant count.
     pub summary: SessionSummaryS2c,
     /// Its zone.
@@ -195,9 +193,8 @@ pub struct SessionS2c {
 
 impl SessionS2c {
     /// The wire form of `view`, whose rows lie in `outbox`.
-    pub fn from_view(request_id: u32, view: &SessionView, outbox: &Outbox) -> SessionS2c {
+    pub fn from_view(view: &SessionView, outbox: &Outbox) -> SessionS2c {
         SessionS2c {
-            request_id,
             summary: SessionSummaryS2c::from(&view.summary),
             zone_id: view.zone_id,
             difficulty: view.difficulty as u8,
@@ -226,8 +223,6 @@ impl SessionS2c {
 #[derive(Archive, Serialize, Deserialize, serde::Serialize, Debug, Clone, PartialEq)]
 #[rkyv(derive(Debug))]
 pub struct SessionListS2c {
-    /// The request this answers.
-    pub request_id: u32,
     /// The page, newest first.
     pub sessions: Vec<SessionSummaryS2c>,
 }
@@ -240,7 +235,6 @@ mod tests {
 
     fn sample() -> SessionS2c {
         SessionS2c {
-            request_id: 9,
             summary: SessionSummaryS2c {
                 id: 4,
                 created_tick: 100,

@@ -461,15 +461,80 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every refusal, in code order.
+    pub const ALL: [Refusal; 45] = [
+        Refusal::Busy,
+        Refusal::AlreadyJoined,
+        Refusal::NotJoined,
+        Refusal::InvalidInput,
+        Refusal::Teleport,
+        Refusal::OutOfBounds,
+        Refusal::TimeCompression,
+        Refusal::SessionNotFound,
+        Refusal::SessionClosed,
+        Refusal::SessionNotActive,
+        Refusal::NotInSession,
+        Refusal::AlreadyInSession,
+        Refusal::WrongTeam,
+        Refusal::TeamFull,
+        Refusal::TooManySessions,
+        Refusal::InvalidSettings,
+        Refusal::NotSessionOwner,
+        Refusal::NotAlive,
+        Refusal::OutOfRange,
+        Refusal::OnCooldown,
+        Refusal::Reloading,
+        Refusal::RateLimited,
+        Refusal::Stunned,
+        Refusal::InvalidTarget,
+        Refusal::NoSuchAbility,
+        Refusal::Overheated,
+        Refusal::InsufficientFunds,
+        Refusal::UnknownCurrency,
+        Refusal::UnknownItem,
+        Refusal::InvalidAmount,
+        Refusal::UnknownRecipient,
+        Refusal::UnknownOrder,
+        Refusal::NotOrderOwner,
+        Refusal::KeyReused,
+        Refusal::InventoryFull,
+        Refusal::NotEnoughItems,
+        Refusal::NotTradeable,
+        Refusal::NotStackable,
+        Refusal::UnknownTrade,
+        Refusal::NotTradeParty,
+        Refusal::TradeChanged,
+        Refusal::NoSuchPair,
+        Refusal::UnknownAuction,
+        Refusal::BidTooLow,
+        Refusal::OwnAuction,
+    ];
+
     /// The stable numeric code of this refusal.
     pub fn code(self) -> u16 {
         self as u16
+    }
+
+    /// The refusal with this code, if any.
+    pub fn from_code(code: u16) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.code() == code)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_is_listed_once_in_code_order() {
+        let codes: Vec<u16> = Refusal::ALL.iter().map(|r| r.code()).collect();
+        assert!(codes.windows(2).all(|pair| pair[0] < pair[1]), "{codes:?}");
+        assert_eq!(
+            Refusal::from_code(Refusal::OwnAuction.code()),
+            Some(Refusal::OwnAuction)
+        );
+        assert_eq!(Refusal::from_code(2), None);
+    }
 
     #[test]
     fn a_command_fits_in_64_bytes() {
