@@ -24,6 +24,7 @@
 pub mod bench;
 pub mod client;
 pub mod config;
+pub mod net;
 pub mod protocol;
 pub mod server;
 pub mod sim;
