@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use necpsim::bench::{BenchOptions, BenchReport};
 use necpsim::config::Config;
+use necpsim::net::auth;
 use necpsim::server::{ServeOptions, Server};
 use necpsim::telemetry::{LogFormat, init_logging};
 
@@ -66,6 +67,22 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Issue a session token for a player, signed with the server's secret (NECPSIM_AUTH_SECRET,
+    /// net.auth.secret_file, or the development secret in the data directory).
+    Token {
+        /// The player the token admits.
+        #[arg(long, value_name = "ID")]
+        player: u64,
+        /// How long it stays valid: a number with a unit, s, m, h or d (e.g. 12h).
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        ttl: String,
+        /// Directory of designer TOML files (for net.auth.secret_file).
+        #[arg(long, value_name = "DIR", default_value = "assets")]
+        assets: PathBuf,
+        /// The server's data directory (for the development secret).
+        #[arg(long, value_name = "DIR", default_value = "data")]
+        data: PathBuf,
+    },
     /// Validate every asset file; exit 1 listing every error when any is invalid.
     CheckConfig {
         /// Directory of designer TOML files.
@@ -97,6 +114,27 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig { dir } => Ok(check_config(&dir)),
+        Cmd::Token {
+            player,
+            ttl,
+            assets,
+            data,
+        } => {
+            let ttl = auth::parse_duration(&ttl).with_context(|| format!("--ttl {ttl}"))?;
+            let config =
+                Config::load(&assets).map_err(|errors| anyhow::anyhow!("invalid assets:\n{errors}"))?;
+            let secret_file = config.server.net.auth.secret_file.as_deref();
+            let (key, _) = auth::resolve_secret(secret_file, &data, true)?;
+            let token = key.issue(auth::Claims {
+                player,
+                expires_unix_s: auth::unix_now_s().saturating_add(ttl.as_secs()),
+            });
+            #[expect(clippy::print_stdout, reason = "the token is the command's output")]
+            {
+                println!("{token}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench {
             players,
             npcs,

@@ -28,7 +28,10 @@ pub use gameplay::{
     AmbientConfig, AntiCheatConfig, BoundsConfig, CharacterStats, CharactersConfig, GameplayConfig,
     InterestConfig, MovementConfig, SpawnConfig, WorldConfig,
 };
-pub use server::{AdaptiveStep, AdaptiveTickConfig, NetConfig, ServerConfig, SimConfig, TickConfig};
+pub use server::{
+    AdaptiveStep, AdaptiveTickConfig, AuthConfig, Bucket, NetConfig, RateLimitsConfig, ServerConfig,
+    SimConfig, TickConfig, TlsConfig, TransportConfig,
+};
 pub use watch::{AssetWatcher, ReloadOutcome, WatchError};
 
 use source::Source;

@@ -109,20 +109,161 @@ impl Default for SimConfig {
     }
 }
 
-/// `[net]` in `server.toml`.
+/// `[net]` in `server.toml` (read at start).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetConfig {
-    /// UDP address the server binds for QUIC clients (read at start; `--bind` overrides it).
+    /// UDP address the server binds for QUIC clients (`--bind` overrides it).
     pub bind: SocketAddr,
+    /// Largest frame a client may send on its control stream; a longer length prefix closes the
+    /// connection before any of the frame is buffered.
+    pub max_frame_bytes: u32,
+    /// Connections served at once; more are refused before their handshake.
+    pub max_connections: u32,
+    /// Connections from one IP address at once; more are refused before their handshake.
+    pub max_connections_per_ip: u32,
+    /// Handshakes in progress from unvalidated addresses above which new ones must first prove
+    /// their address (a QUIC retry).
+    pub retry_above_handshakes: u32,
+    /// Time a new connection has to send its `Hello`.
+    pub hello_timeout_ms: u32,
+    /// Bytes of replies and events that may wait for one client; a client that lets more pile up
+    /// is disconnected as a slow consumer.
+    pub outbox_bytes: u32,
+    /// Snapshot datagrams that may wait for one client; older ones are dropped (newer ones
+    /// supersede them).
+    pub outbox_datagrams: u32,
+    /// Threads serving the network (connection tasks, TLS, encryption).
+    pub io_threads: u32,
+    /// `[net.transport]`: QUIC limits.
+    pub transport: TransportConfig,
+    /// `[net.tls]`: the server's certificate.
+    pub tls: TlsConfig,
+    /// `[net.auth]`: the secret session tokens are signed with.
+    pub auth: AuthConfig,
+    /// `[net.rate_limits]`: token buckets per connection and class of request.
+    pub rate_limits: RateLimitsConfig,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 7777)),
+            max_frame_bytes: 64 * 1024,
+            max_connections: 5000,
+            max_connections_per_ip: 64,
+            retry_above_handshakes: 64,
+            hello_timeout_ms: 5000,
+            outbox_bytes: 1 << 20,
+            outbox_datagrams: 64,
+            io_threads: 1,
+            transport: TransportConfig::default(),
+            tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
         }
     }
+}
+
+/// `[net.transport]` in `server.toml`: QUIC limits sized for a game.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransportConfig {
+    /// Bidirectional streams a client may open at once (the protocol uses one).
+    pub max_bidi_streams: u32,
+    /// Unidirectional streams a client may open at once (the protocol uses none).
+    pub max_uni_streams: u32,
+    /// Flow-control window of one stream.
+    pub stream_window_bytes: u32,
+    /// Flow-control window of a whole connection.
+    pub connection_window_bytes: u32,
+    /// Datagram bytes buffered for the server before new ones are dropped.
+    pub datagram_buffer_bytes: u32,
+    /// A connection silent for this long is closed.
+    pub idle_timeout_ms: u32,
+    /// Keep-alive interval, below the idle timeout.
+    pub keep_alive_ms: u32,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            max_bidi_streams: 2,
+            max_uni_streams: 4,
+            stream_window_bytes: 64 * 1024,
+            connection_window_bytes: 256 * 1024,
+            datagram_buffer_bytes: 64 * 1024,
+            idle_timeout_ms: 10_000,
+            keep_alive_ms: 3_000,
+        }
+    }
+}
+
+/// `[net.tls]` in `server.toml`: PEM files, or (both unset) a self-signed development
+/// certificate generated into the data directory on first start.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Certificate chain, PEM.
+    pub cert_file: Option<std::path::PathBuf>,
+    /// Private key, PEM.
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+/// `[net.auth]` in `server.toml`. The secret is never in the assets: it comes from the
+/// `NECPSIM_AUTH_SECRET` environment variable or from `secret_file`; on a loopback address
+/// without either, a development secret is generated into the data directory.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// A file holding the secret (at least 32 bytes).
+    pub secret_file: Option<std::path::PathBuf>,
+}
+
+/// `[net.rate_limits]` in `server.toml`: one token bucket per connection and class.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitsConfig {
+    /// Movement inputs and snapshot acknowledgements (datagrams included).
+    pub input: Bucket,
+    /// Combat session operations and reads.
+    pub session: Bucket,
+    /// Combat actions.
+    pub action: Bucket,
+    /// Economy commands.
+    pub economy: Bucket,
+    /// Economy reads.
+    pub read: Bucket,
+    /// Pings and subscription changes.
+    pub control: Bucket,
+    /// Datagrams over the input bucket dropped within one second that close the connection as a
+    /// flood.
+    pub flood_drops_per_s: u32,
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        let bucket = |per_s, burst| Bucket { per_s, burst };
+        RateLimitsConfig {
+            input: bucket(150.0, 300.0),
+            session: bucket(20.0, 40.0),
+            action: bucket(100.0, 100.0),
+            economy: bucket(100.0, 200.0),
+            read: bucket(100.0, 200.0),
+            control: bucket(10.0, 20.0),
+            flood_drops_per_s: 2000,
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_s` a second.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    /// Sustained requests per second.
+    pub per_s: f32,
+    /// Requests allowed at once.
+    pub burst: f32,
 }
 
 impl ServerConfig {
@@ -157,6 +298,7 @@ impl ServerConfig {
         check.within("tick.max_catch_up_ticks", self.tick.max_catch_up_ticks, 0, 1000);
         check.within("sim.inbox_capacity", self.sim.inbox_capacity, 16, 1 << 24);
         check.within("sim.frame_arena_bytes", self.sim.frame_arena_bytes, 4096, 1 << 30);
+        self.net.validate(check);
     }
 
     /// The keys that only take effect when the server starts, with their values in `self` and `next`
@@ -172,9 +314,86 @@ impl ServerConfig {
         if self.sim.frame_arena_bytes != next.sim.frame_arena_bytes {
             changed.push("server.toml: sim.frame_arena_bytes");
         }
-        if self.net.bind != next.net.bind {
-            changed.push("server.toml: net.bind");
+        if self.net != next.net {
+            changed.push("server.toml: net");
         }
         changed
+    }
+}
+
+impl NetConfig {
+    fn validate(&self, check: &mut Checker<'_>) {
+        check.within("net.max_frame_bytes", self.max_frame_bytes, 1024, 16 << 20);
+        check.within("net.max_connections", self.max_connections, 1, 1_000_000);
+        check.within(
+            "net.max_connections_per_ip",
+            self.max_connections_per_ip,
+            1,
+            1_000_000,
+        );
+        check.within(
+            "net.retry_above_handshakes",
+            self.retry_above_handshakes,
+            0,
+            1_000_000,
+        );
+        check.within("net.hello_timeout_ms", self.hello_timeout_ms, 100, 60_000);
+        check.within(
+            "net.outbox_bytes",
+            self.outbox_bytes,
+            self.max_frame_bytes,
+            1 << 30,
+        );
+        check.within("net.outbox_datagrams", self.outbox_datagrams, 1, 65_536);
+        check.within("net.io_threads", self.io_threads, 1, 64);
+        let t = &self.transport;
+        check.within("net.transport.max_bidi_streams", t.max_bidi_streams, 1, 16);
+        check.within("net.transport.max_uni_streams", t.max_uni_streams, 0, 64);
+        check.within(
+            "net.transport.stream_window_bytes",
+            t.stream_window_bytes,
+            4096,
+            16 << 20,
+        );
+        check.within(
+            "net.transport.connection_window_bytes",
+            t.connection_window_bytes,
+            t.stream_window_bytes,
+            64 << 20,
+        );
+        check.within(
+            "net.transport.datagram_buffer_bytes",
+            t.datagram_buffer_bytes,
+            1500,
+            16 << 20,
+        );
+        check.within("net.transport.idle_timeout_ms", t.idle_timeout_ms, 1000, 600_000);
+        check.within(
+            "net.transport.keep_alive_ms",
+            t.keep_alive_ms,
+            100,
+            t.idle_timeout_ms,
+        );
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            check.refuse("net.tls", "cert_file and key_file must be set together");
+        }
+        let limits = &self.rate_limits;
+        for (name, bucket) in [
+            ("input", limits.input),
+            ("session", limits.session),
+            ("action", limits.action),
+            ("economy", limits.economy),
+            ("read", limits.read),
+            ("control", limits.control),
+        ] {
+            check.within(&format!("net.rate_limits.{name}.per_s"), bucket.per_s, 0.1, 1e6);
+            check.within(&format!("net.rate_limits.{name}.burst"), bucket.burst, 1.0, 1e6);
+        }
+        check.within(
+            "net.rate_limits.flood_drops_per_s",
+            limits.flood_drops_per_s,
+            1,
+            10_000_000,
+        );
     }
 }

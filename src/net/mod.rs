@@ -1,6 +1,239 @@
 //! The QUIC door: the quinn endpoint, connection tasks, authentication, rate limits and the bridge
 //! that carries checked commands into the tick and encoded replies, events and snapshots back out.
-//! The only module (with the client SDK) that uses tokio and quinn.
+//! With the client SDK, the only code that uses tokio and quinn; the simulation never waits on it.
+//!
+//! Connection attempts are judged on `Incoming`, before any handshake work: over the global or
+//! per-address cap they are refused, and once more than `net.retry_above_handshakes` handshakes
+//! are in progress, unvalidated addresses must first answer a QUIC retry.
 
 pub mod auth;
+mod bridge;
+mod connection;
+mod limits;
+mod outbox;
 pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bevy_platform::collections::HashSet;
+use quinn::{Endpoint, ServerConfig, VarInt};
+use tracing::{debug, info, warn};
+
+pub use bridge::{BridgeHandle, Lifecycle, NetBridge, bridge};
+pub use limits::{CapError, RequestClass};
+
+use crate::config::NetConfig;
+use crate::protocol::{ErrorCode, error_message};
+use crate::sim::ClientId;
+
+/// Why the network could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The token secret is missing or unusable.
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
+    /// The TLS identity or configuration is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The UDP address cannot be bound.
+    #[error("cannot bind UDP {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The network threads could not start.
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The players with a live connection, so that one player has one connection.
+#[derive(Debug, Default)]
+struct Players(Mutex<HashSet<ClientId>>);
+
+impl Players {
+    fn claim(&self, client: ClientId) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(client)
+    }
+
+    fn release(&self, client: ClientId) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&client);
+    }
+}
+
+/// What every connection task shares.
+#[derive(Debug)]
+struct NetContext {
+    config: NetConfig,
+    tokens: auth::TokenKey,
+    bridge: BridgeHandle,
+    players: Players,
+    handshaking: AtomicU32,
+}
+
+impl NetContext {
+    fn handshake_done(&self) {
+        self.handshaking.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The running network side of the server.
+#[derive(Debug)]
+pub struct NetServer {
+    runtime: tokio::runtime::Runtime,
+    endpoint: Endpoint,
+    local_addr: SocketAddr,
+    fingerprint: [u8; 32],
+}
+
+impl NetServer {
+    /// Loads the TLS identity and token secret, binds `bind` and starts accepting clients, whose
+    /// commands arrive through `bridge`.
+    pub fn start(
+        config: &NetConfig,
+        data_dir: &Path,
+        bind: SocketAddr,
+        bridge: BridgeHandle,
+    ) -> Result<NetServer, NetError> {
+        let loopback = bind.ip().is_loopback();
+        let (tokens, source) = auth::resolve_secret(config.auth.secret_file.as_deref(), data_dir, loopback)?;
+        match &source {
+            auth::SecretSource::DevFile { path, generated } => warn!(
+                path = %path.display(),
+                generated,
+                "using the development token secret (loopback only); set NECPSIM_AUTH_SECRET or \
+                 net.auth.secret_file in production"
+            ),
+            other => info!(source = ?other, "token secret loaded"),
+        }
+        let identity = tls::load_or_generate(
+            config.tls.cert_file.as_deref(),
+            config.tls.key_file.as_deref(),
+            data_dir,
+        )?;
+        info!(
+            source = ?identity.source,
+            sha256 = %tls::fingerprint_hex(&identity.fingerprint),
+            "TLS certificate"
+        );
+        let server_config = server_config(config, &identity)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.io_threads as usize)
+            .thread_name("net")
+            .enable_all()
+            .build()
+            .map_err(NetError::Runtime)?;
+        let socket =
+            std::net::UdpSocket::bind(bind).map_err(|source| NetError::Bind { addr: bind, source })?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|source| NetError::Bind { addr: bind, source })?;
+        let endpoint = {
+            let _entered = runtime.enter();
+            Endpoint::new(
+                quinn::EndpointConfig::default(),
+                Some(server_config),
+                socket,
+                Arc::new(quinn::TokioRuntime),
+            )
+            .map_err(|source| NetError::Bind { addr: bind, source })?
+        };
+        let context = Arc::new(NetContext {
+            config: config.clone(),
+            tokens,
+            bridge,
+            players: Players::default(),
+            handshaking: AtomicU32::new(0),
+        });
+        runtime.spawn(accept_loop(endpoint.clone(), context));
+        Ok(NetServer {
+            runtime,
+            endpoint,
+            local_addr,
+            fingerprint: identity.fingerprint,
+        })
+    }
+
+    /// The bound UDP address (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// SHA-256 of the server's certificate, for clients to pin.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+
+    /// Closes every connection with the shutdown code and stops the network threads, waiting at
+    /// most `grace` for the close to reach clients.
+    pub fn shutdown(self, grace: Duration) {
+        let code = ErrorCode::Shutdown;
+        self.endpoint
+            .close(VarInt::from(code.code()), error_message(code.code()).as_bytes());
+        let endpoint = self.endpoint.clone();
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(grace, endpoint.wait_idle()).await });
+        self.runtime.shutdown_timeout(grace);
+    }
+}
+
+fn server_config(config: &NetConfig, identity: &tls::ServerIdentity) -> Result<ServerConfig, NetError> {
+    let crypto = tls::server_crypto(identity)?;
+    let mut server = ServerConfig::with_crypto(Arc::new(crypto));
+    let limits = &config.transport;
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_concurrent_bidi_streams(VarInt::from(limits.max_bidi_streams))
+        .max_concurrent_uni_streams(VarInt::from(limits.max_uni_streams))
+        .stream_receive_window(VarInt::from(limits.stream_window_bytes))
+        .receive_window(VarInt::from(limits.connection_window_bytes))
+        .send_window(u64::from(limits.connection_window_bytes))
+        .datagram_receive_buffer_size(Some(limits.datagram_buffer_bytes as usize))
+        .datagram_send_buffer_size(limits.datagram_buffer_bytes as usize)
+        .keep_alive_interval(Some(Duration::from_millis(u64::from(limits.keep_alive_ms))))
+        .max_idle_timeout(Some(quinn::IdleTimeout::from(VarInt::from(
+            limits.idle_timeout_ms,
+        ))));
+    server.transport_config(Arc::new(transport));
+    server.migration(false);
+    Ok(server)
+}
+
+/// Judges every connection attempt before its handshake: caps first, then address validation.
+async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
+    let caps = limits::ConnectionCaps::new(
+        context.config.max_connections,
+        context.config.max_connections_per_ip,
+    );
+    while let Some(incoming) = endpoint.accept().await {
+        let remote = incoming.remote_address();
+        let cap = match caps.admit(remote.ip()) {
+            Ok(cap) => cap,
+            Err(error) => {
+                debug!(%remote, %error, "connection refused");
+                incoming.refuse();
+                continue;
+            }
+        };
+        let busy = context.handshaking.load(Ordering::Relaxed) >= context.config.retry_above_handshakes;
+        if busy && !incoming.remote_address_validated() && incoming.may_retry() {
+            // The retry answers statelessly; the validated attempt comes back as a new Incoming.
+            let _ = incoming.retry();
+            continue;
+        }
+        context.handshaking.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(connection::serve(incoming, Arc::clone(&context), cap));
+    }
+}

@@ -1,5 +1,6 @@
-//! The server process around the simulation: loads the assets, locks the data directory, binds the
-//! UDP address, starts the asset watcher and the tick thread, and stops them again.
+//! The server process around the simulation: loads the assets, locks the data directory, starts
+//! the network (QUIC on the bound UDP address), the asset watcher and the tick thread, and stops
+//! them again.
 
 mod adaptive;
 mod data_dir;
@@ -10,11 +11,12 @@ mod pacer;
 )]
 mod tick_loop;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use tracing::info;
 
@@ -24,7 +26,11 @@ pub use pacer::{Pace, TickPacer, interval_for};
 pub use tick_loop::{TickLoop, TickStats};
 
 use crate::config::{AssetWatcher, Config, ConfigErrors, WatchError};
+use crate::net::{NetError, NetServer};
 use crate::sim::Sim;
+
+/// How long closing connections may take at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 /// Where the server finds its assets and keeps its state.
 #[derive(Debug, Clone)]
@@ -46,14 +52,9 @@ pub enum ServeError {
     /// The data directory cannot be used.
     #[error(transparent)]
     DataDir(#[from] DataDirError),
-    /// The UDP address cannot be bound.
-    #[error("cannot bind UDP {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// What the operating system said.
-        source: std::io::Error,
-    },
+    /// The network cannot start (address, certificate, token secret).
+    #[error(transparent)]
+    Net(#[from] NetError),
     /// The assets directory cannot be watched.
     #[error(transparent)]
     Watch(#[from] WatchError),
@@ -71,7 +72,7 @@ pub struct Server {
     shutdown: Arc<AtomicBool>,
     tick_thread: JoinHandle<()>,
     stats: Arc<TickStats>,
-    socket: UdpSocket,
+    net: NetServer,
     _data_dir: DataDir,
 }
 
@@ -81,11 +82,13 @@ impl Server {
         let config = Arc::new(Config::load(&options.assets)?);
         let data_dir = DataDir::lock(&options.data)?;
         let addr = options.bind.unwrap_or(config.server.net.bind);
-        let socket = UdpSocket::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        let (handle, bridge) = crate::net::bridge(config.server.sim.inbox_capacity as usize);
+        let net = NetServer::start(&config.server.net, data_dir.path(), addr, handle)?;
         let watcher = AssetWatcher::start(&options.assets, Arc::clone(&config))?;
 
         let stats = Arc::new(TickStats::default());
-        let tick_loop = TickLoop::new(Sim::new(Arc::clone(&config)), Some(watcher), Arc::clone(&stats));
+        let tick_loop = TickLoop::new(Sim::new(Arc::clone(&config)), Some(watcher), Arc::clone(&stats))
+            .with_network(bridge);
         let rate_hz = tick_loop.tick_rate();
         let shutdown = Arc::new(AtomicBool::new(false));
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({
@@ -96,7 +99,7 @@ impl Server {
         info!(
             assets = %options.assets.display(),
             data = %data_dir.path().display(),
-            udp = %socket.local_addr().unwrap_or(addr),
+            udp = %net.local_addr(),
             rate_hz,
             adaptive = config.server.tick.adaptive.enabled,
             "serving"
@@ -105,14 +108,19 @@ impl Server {
             shutdown,
             tick_thread,
             stats,
-            socket,
+            net,
             _data_dir: data_dir,
         })
     }
 
     /// The bound UDP address (with the real port when port 0 was asked for).
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.socket.local_addr()
+    pub fn local_addr(&self) -> SocketAddr {
+        self.net.local_addr()
+    }
+
+    /// SHA-256 of the TLS certificate, for clients to pin.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.net.fingerprint()
     }
 
     /// Totals of the tick thread.
@@ -120,14 +128,15 @@ impl Server {
         &self.stats
     }
 
-    /// Blocks until the tick thread ends.
+    /// Blocks until the tick thread ends, then closes every connection.
     pub fn wait(self) -> Result<(), ServeError> {
-        self.tick_thread
-            .join()
-            .map_err(|_| ServeError::TickThreadPanicked)
+        let joined = self.tick_thread.join();
+        self.net.shutdown(SHUTDOWN_GRACE);
+        joined.map_err(|_| ServeError::TickThreadPanicked)
     }
 
-    /// Stops the tick thread after the tick in progress and waits for it.
+    /// Stops the tick thread after the tick in progress, waits for it and closes every
+    /// connection with the shutdown code.
     pub fn stop(self) -> Result<(), ServeError> {
         self.shutdown.store(true, Ordering::Release);
         self.wait()

@@ -11,6 +11,7 @@ use tracing::{info, warn};
 use super::adaptive::{AdaptiveRate, rate_for_players};
 use super::pacer::{Pace, TickPacer, interval_for};
 use crate::config::{AssetWatcher, Config, ReloadOutcome};
+use crate::net::NetBridge;
 use crate::sim::{Outbox, Sim};
 
 /// Longest single sleep, so that a shutdown request is noticed promptly even at low tick rates.
@@ -54,6 +55,7 @@ pub struct TickLoop {
     stats: Arc<TickStats>,
     window: Window,
     adaptive: AdaptiveRate,
+    network: Option<NetBridge>,
 }
 
 impl TickLoop {
@@ -76,7 +78,15 @@ impl TickLoop {
             stats,
             window: Window::default(),
             adaptive: AdaptiveRate::default(),
+            network: None,
         }
+    }
+
+    /// Serves network clients through `bridge`: their commands enter each tick, and each tick's
+    /// replies, events and snapshots go back to them.
+    pub fn with_network(mut self, bridge: NetBridge) -> TickLoop {
+        self.network = Some(bridge);
+        self
     }
 
     /// The rate the loop will tick at (the adaptive rate when that is on).
@@ -121,9 +131,14 @@ impl TickLoop {
 
     fn run_tick(&mut self) {
         let started = Instant::now();
+        if let Some(network) = &mut self.network {
+            network.feed(&mut self.sim);
+        }
         self.sim.step();
-        // Replies and events wait here for the network layer that delivers them to clients.
         self.sim.drain_outputs(&mut self.outbox);
+        if let Some(network) = &mut self.network {
+            network.deliver(&self.outbox, self.sim.tick_rate());
+        }
         let took = started.elapsed();
 
         self.stats.ticks.fetch_add(1, Ordering::Relaxed);

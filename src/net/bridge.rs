@@ -1,0 +1,250 @@
+//! The bridge between connection tasks and the tick thread. Connection tasks push checked commands
+//! into a bounded channel (a full channel refuses the request with a busy code) and announce
+//! arrivals, departures and subscription changes on a second channel; the tick thread feeds both
+//! into the simulation before each step and, after it, encodes every reply, event and snapshot
+//! once into the outboxes of the clients that receive it.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, TrySendError, channel, sync_channel};
+
+use bevy_platform::collections::HashMap;
+use tracing::warn;
+
+use super::outbox::{ConnectionOutbox, Lane};
+use crate::protocol::{Encode, Encoder};
+use crate::protocol::{EventS2c, PROTOCOL_VERSION, PushS2c, ReplyS2c, SnapshotS2c, WelcomeS2c, topics};
+use crate::sim::{ClientId, Command, Outbox, Refusal, ReplyTo, Sim, SimEvent};
+
+/// A change to the set of connected clients, in the order connection tasks saw them.
+#[derive(Debug)]
+pub enum Lifecycle {
+    /// A client passed `Hello`: its player joins the world, answering request `to.request`.
+    Connected {
+        /// The client and its `Hello`'s request number.
+        to: ReplyTo,
+        /// Where its replies go.
+        outbox: Arc<ConnectionOutbox>,
+    },
+    /// A client changed its event subscription.
+    Subscribed {
+        /// The client.
+        client: ClientId,
+        /// Topic bits.
+        topics: u32,
+        /// The session of the combat topic.
+        session: u64,
+    },
+    /// A client's connection ended: its player leaves the world.
+    Disconnected {
+        /// The client.
+        client: ClientId,
+    },
+}
+
+/// The connection tasks' end of the bridge.
+#[derive(Debug, Clone)]
+pub struct BridgeHandle {
+    commands: SyncSender<(ReplyTo, Command)>,
+    lifecycle: Sender<Lifecycle>,
+}
+
+impl BridgeHandle {
+    /// Queues a command for the next tick; refused with [`Refusal::Busy`] when the queue is full.
+    pub fn submit(&self, to: ReplyTo, command: Command) -> Result<(), Refusal> {
+        self.commands
+            .try_send((to, command))
+            .map_err(|error| match error {
+                TrySendError::Full(_) | TrySendError::Disconnected(_) => Refusal::Busy,
+            })
+    }
+
+    /// Announces a lifecycle change (never refused: there is one per connection event).
+    pub fn announce(&self, change: Lifecycle) {
+        // The tick thread only goes away when the server stops, and then nothing is waiting.
+        let _ = self.lifecycle.send(change);
+    }
+}
+
+/// What one connected client receives.
+#[derive(Debug)]
+struct Subscriber {
+    outbox: Arc<ConnectionOutbox>,
+    topics: u32,
+    session: u64,
+}
+
+/// The tick thread's end of the bridge.
+#[derive(Debug)]
+pub struct NetBridge {
+    commands: Receiver<(ReplyTo, Command)>,
+    lifecycle: Receiver<Lifecycle>,
+    clients: HashMap<ClientId, Subscriber>,
+    encoder: Encoder,
+    frame: Vec<u8>,
+    capacity: usize,
+}
+
+/// Both ends of a bridge whose command queue holds `capacity` commands (the simulation's inbox
+/// capacity, so that one tick's drain always fits).
+pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
+    let (commands_tx, commands) = sync_channel(capacity);
+    let (lifecycle_tx, lifecycle) = channel();
+    (
+        BridgeHandle {
+            commands: commands_tx,
+            lifecycle: lifecycle_tx,
+        },
+        NetBridge {
+            commands,
+            lifecycle,
+            clients: HashMap::default(),
+            encoder: Encoder::default(),
+            frame: Vec::new(),
+            capacity,
+        },
+    )
+}
+
+impl NetBridge {
+    /// Feeds everything the connection tasks queued into `sim`: arrivals, departures and
+    /// subscriptions first, in order, then as many commands as the sim's inbox takes (the rest
+    /// wait for the next tick).
+    pub fn feed(&mut self, sim: &mut Sim) {
+        let mut taken = 0;
+        loop {
+            let change = match self.lifecycle.try_recv() {
+                Ok(change) => change,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            };
+            match change {
+                Lifecycle::Connected { to, outbox } => {
+                    self.clients.insert(
+                        to.client,
+                        Subscriber {
+                            outbox,
+                            topics: 0,
+                            session: 0,
+                        },
+                    );
+                    taken += usize::from(submit(sim, to, Command::Join));
+                }
+                Lifecycle::Subscribed {
+                    client,
+                    topics,
+                    session,
+                } => {
+                    if let Some(subscriber) = self.clients.get_mut(&client) {
+                        subscriber.topics = topics;
+                        subscriber.session = session;
+                    }
+                }
+                Lifecycle::Disconnected { client } => {
+                    self.clients.remove(&client);
+                    taken += usize::from(submit(sim, client.into(), Command::Leave));
+                }
+            }
+        }
+        for _ in taken..self.capacity {
+            let Ok((to, command)) = self.commands.try_recv() else {
+                break;
+            };
+            submit(sim, to, command);
+        }
+    }
+
+    /// Encodes this tick's replies, events and snapshots into the outboxes of their clients.
+    pub fn deliver(&mut self, outbox: &Outbox, tick_rate_hz: f32) {
+        for reply in &outbox.replies {
+            let Some(subscriber) = self.clients.get(&reply.client) else {
+                continue;
+            };
+            let welcome = |net_id| WelcomeS2c {
+                protocol_version: PROTOCOL_VERSION,
+                player: reply.client.0,
+                net_id,
+                tick_rate_hz,
+                server_tick: reply.tick,
+            };
+            let message = ReplyS2c::from_sim(reply, outbox, welcome);
+            self.frame.clear();
+            encode_frame(&mut self.encoder, &message, &mut self.frame);
+            subscriber
+                .outbox
+                .push_frames(Lane::Control, |out| out.extend_from_slice(&self.frame));
+        }
+        for event in &outbox.events {
+            self.frame.clear();
+            encode_frame(
+                &mut self.encoder,
+                &PushS2c::Event(EventS2c::from_sim(event)),
+                &mut self.frame,
+            );
+            let addressee = EventS2c::addressee(event);
+            for (client, subscriber) in &self.clients {
+                if addressee == Some(*client) || wants(subscriber, event) {
+                    subscriber
+                        .outbox
+                        .push_frames(Lane::Events, |out| out.extend_from_slice(&self.frame));
+                }
+            }
+        }
+        for snapshot in &outbox.snapshots {
+            let Some(subscriber) = self.clients.get(&snapshot.client) else {
+                continue;
+            };
+            let message = SnapshotS2c {
+                payload: outbox.snapshot_payload(snapshot).to_vec(),
+            };
+            let Ok(bytes) = self.encoder.encode(&message) else {
+                continue;
+            };
+            if bytes.len() <= subscriber.outbox.max_datagram_bytes() {
+                subscriber
+                    .outbox
+                    .push_datagram(bytes::Bytes::copy_from_slice(bytes));
+            } else {
+                self.frame.clear();
+                encode_frame(&mut self.encoder, &PushS2c::Snapshot(message), &mut self.frame);
+                subscriber
+                    .outbox
+                    .push_frames(Lane::Events, |out| out.extend_from_slice(&self.frame));
+            }
+        }
+    }
+
+    /// Clients connected as far as the tick thread knows.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+}
+
+/// Queues `command`; true when it took a place in the inbox.
+fn submit(sim: &mut Sim, to: ReplyTo, command: Command) -> bool {
+    match sim.submit_request(to, command) {
+        Ok(()) => true,
+        Err(refusal) => {
+            warn!(client = to.client.0, %refusal, "command dropped: the inbox is full");
+            false
+        }
+    }
+}
+
+fn encode_frame(encoder: &mut Encoder, message: &impl Encode, out: &mut Vec<u8>) {
+    if let Err(error) = encoder.frame_into(message, out) {
+        warn!(%error, "message not sent");
+    }
+}
+
+/// Whether `subscriber` asked for `event`'s topic.
+fn wants(subscriber: &Subscriber, event: &SimEvent) -> bool {
+    match *event {
+        SimEvent::PlayerJoined { .. } | SimEvent::PlayerLeft { .. } => {
+            subscriber.topics & topics::PLAYERS != 0
+        }
+        SimEvent::SessionChanged { .. } => subscriber.topics & topics::SESSIONS != 0,
+        SimEvent::Hit { session, .. } | SimEvent::Killed { session, .. } => {
+            subscriber.topics & topics::COMBAT != 0 && subscriber.session == session.0
+        }
+        SimEvent::TradeProposed { .. } => false,
+    }
+}

@@ -1,0 +1,341 @@
+//! One client connection: the handshake (`Hello` with version and token, within a deadline), then
+//! three concurrent loops: reading the control stream (frames capped, checked, rate-limited and
+//! passed to the bridge), reading datagrams (inputs, acks; floods close the connection), and
+//! writing what the tick thread queued in the outbox. Any protocol violation closes this
+//! connection alone with its [`ErrorCode`]; nothing a client sends can stop the server.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quinn::{Connection, RecvStream, SendStream, VarInt};
+use tokio::time::timeout;
+use tracing::debug;
+
+use super::NetContext;
+use super::bridge::Lifecycle;
+use super::limits::{CapGuard, DatagramVerdict, RateLimiter, RequestClass};
+use super::outbox::{ConnectionOutbox, Lane, Pending};
+use crate::protocol::framing::{AlignedCopy, FrameError, FrameReader};
+use crate::protocol::{
+    Encoder, ErrorCode, PROTOCOL_VERSION, ReplyBodyS2c, ReplyS2c, Request, decode_control, decode_datagram,
+    error_message,
+};
+use crate::sim::{ClientId, ReplyTo};
+
+/// Largest read from the control stream at once.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Closes `connection` with `code` and its message.
+pub(crate) fn close(connection: &Connection, code: ErrorCode) {
+    connection.close(VarInt::from(code.code()), error_message(code.code()).as_bytes());
+}
+
+/// Serves one connection from its handshake to its end.
+pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, cap: CapGuard) {
+    let connection = match incoming.accept() {
+        Ok(connecting) => connecting.await,
+        Err(error) => Err(error),
+    };
+    context.handshake_done();
+    let connection = match connection {
+        Ok(connection) => connection,
+        Err(error) => {
+            debug!(%error, "handshake failed");
+            return;
+        }
+    };
+    let remote = connection.remote_address();
+    match admit(&connection, &context).await {
+        Ok(session) => {
+            let client = session.client;
+            run(connection, session, &context).await;
+            context.players.release(client);
+            context.bridge.announce(Lifecycle::Disconnected { client });
+        }
+        Err(code) => {
+            debug!(%remote, %code, "connection refused");
+            close(&connection, code);
+        }
+    }
+    drop(cap);
+}
+
+/// An admitted client.
+struct Admitted {
+    client: ClientId,
+    send: SendStream,
+    recv: RecvStream,
+    reader: FrameReader,
+    outbox: Arc<ConnectionOutbox>,
+}
+
+/// Waits for the control stream and its `Hello`, checks version and token, and announces the
+/// player to the tick thread (whose `Welcome` reply completes the handshake).
+async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted, ErrorCode> {
+    let deadline = Duration::from_millis(u64::from(context.config.hello_timeout_ms));
+    let hello = async {
+        let (send, mut recv) = connection
+            .accept_bi()
+            .await
+            .map_err(|_| ErrorCode::HelloTimeout)?;
+        let mut reader = FrameReader::new(context.config.max_frame_bytes);
+        loop {
+            if let Some(frame) = reader.next_frame().map_err(frame_code)? {
+                let (request_id, claims) = hello_claims(frame, context)?;
+                return Ok((send, recv, reader, request_id, claims));
+            }
+            match recv.read_chunk(READ_CHUNK_BYTES, true).await {
+                Ok(Some(chunk)) => reader.extend(&chunk.bytes),
+                Ok(None) => return Err(ErrorCode::TruncatedFrame),
+                Err(_) => return Err(ErrorCode::HelloTimeout),
+            }
+        }
+    };
+    let (send, recv, reader, request_id, player) = timeout(deadline, hello)
+        .await
+        .map_err(|_| ErrorCode::HelloTimeout)??;
+    let client = ClientId(player);
+    if !context.players.claim(client) {
+        return Err(ErrorCode::AlreadyConnected);
+    }
+    let max_datagram = connection.max_datagram_size().unwrap_or(0);
+    let outbox = Arc::new(ConnectionOutbox::new(
+        context.config.outbox_bytes as usize,
+        context.config.outbox_datagrams as usize,
+        max_datagram,
+    ));
+    context.bridge.announce(Lifecycle::Connected {
+        to: ReplyTo {
+            client,
+            request: request_id,
+        },
+        outbox: Arc::clone(&outbox),
+    });
+    Ok(Admitted {
+        client,
+        send,
+        recv,
+        reader,
+        outbox,
+    })
+}
+
+/// The request number and player of a valid `Hello` frame.
+fn hello_claims(frame: &[u8], context: &NetContext) -> Result<(u32, u64), ErrorCode> {
+    let (request_id, request) = decode_control(frame).map_err(|error| error.code())?;
+    let Request::Hello {
+        protocol_version,
+        token,
+    } = request
+    else {
+        return Err(ErrorCode::HelloExpected);
+    };
+    if protocol_version != PROTOCOL_VERSION {
+        return Err(ErrorCode::VersionMismatch);
+    }
+    let claims = context
+        .tokens
+        .verify(token, super::auth::unix_now_s())
+        .map_err(|error| ErrorCode::from_code(error.code()).unwrap_or(ErrorCode::TokenMalformed))?;
+    Ok((request_id, claims.player))
+}
+
+fn frame_code(error: FrameError) -> ErrorCode {
+    match error {
+        FrameError::TooLarge { .. } => ErrorCode::FrameTooLarge,
+        FrameError::Truncated => ErrorCode::TruncatedFrame,
+    }
+}
+
+/// Runs an admitted connection until it ends.
+async fn run(connection: Connection, session: Admitted, context: &NetContext) {
+    let Admitted {
+        client,
+        send,
+        mut recv,
+        mut reader,
+        outbox,
+    } = session;
+    let writer = tokio::spawn(write_loop(connection.clone(), send, Arc::clone(&outbox)));
+    let control = read_control(&mut recv, &mut reader, client, &outbox, context);
+    let datagrams = read_datagrams(&connection, client, context);
+    let verdict = tokio::select! {
+        code = control => code,
+        code = datagrams => code,
+        code = outbox.closed() => Some(code),
+        code = unexpected_streams(&connection) => Some(code),
+        _ = connection.closed() => None,
+    };
+    if let Some(code) = verdict {
+        debug!(client = client.0, %code, "closing connection");
+        close(&connection, code);
+    }
+    writer.abort();
+}
+
+/// Reads control frames until the stream ends or breaks the protocol.
+async fn read_control(
+    recv: &mut RecvStream,
+    reader: &mut FrameReader,
+    client: ClientId,
+    outbox: &ConnectionOutbox,
+    context: &NetContext,
+) -> Option<ErrorCode> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "rate limits run on the wall clock, outside the sim"
+    )]
+    let now = Instant::now;
+    let mut limiter = RateLimiter::new(&context.config.rate_limits, now());
+    let mut encoder = Encoder::default();
+    loop {
+        loop {
+            let frame = match reader.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(error) => return Some(frame_code(error)),
+            };
+            if let Err(code) = handle_frame(frame, client, outbox, context, &mut limiter, &mut encoder, now())
+            {
+                return Some(code);
+            }
+        }
+        match recv.read_chunk(READ_CHUNK_BYTES, true).await {
+            Ok(Some(chunk)) => reader.extend(&chunk.bytes),
+            Ok(None) => return reader.finish().err().map(frame_code),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Handles one control frame; an error closes the connection.
+fn handle_frame(
+    frame: &[u8],
+    client: ClientId,
+    outbox: &ConnectionOutbox,
+    context: &NetContext,
+    limiter: &mut RateLimiter,
+    encoder: &mut Encoder,
+    now: Instant,
+) -> Result<(), ErrorCode> {
+    let (request_id, request) = decode_control(frame).map_err(|error| error.code())?;
+    let class = RequestClass::of(&request);
+    let reply = |body: ReplyBodyS2c, encoder: &mut Encoder| {
+        let message = ReplyS2c {
+            request_id,
+            tick: 0,
+            body,
+        };
+        outbox.push_frames(Lane::Control, |out| {
+            // Encoding a reply this small cannot fail; a failure would only lose the reply.
+            let _ = encoder.frame_into(&message, out);
+        });
+    };
+    if !limiter.allow(class, now) {
+        reply(
+            ReplyBodyS2c::Refused {
+                code: ErrorCode::RateLimited.code(),
+            },
+            encoder,
+        );
+        return Ok(());
+    }
+    match request {
+        Request::Hello { .. } => return Err(ErrorCode::HelloExpected),
+        Request::Ping { client_time_us } => reply(ReplyBodyS2c::Pong { client_time_us }, encoder),
+        Request::Subscribe { topics, session } => {
+            context.bridge.announce(Lifecycle::Subscribed {
+                client,
+                topics,
+                session,
+            });
+            reply(ReplyBodyS2c::Subscribed { topics }, encoder);
+        }
+        Request::Sim(command) => {
+            let to = ReplyTo {
+                client,
+                request: request_id,
+            };
+            if let Err(refusal) = context.bridge.submit(to, command) {
+                reply(ReplyBodyS2c::Refused { code: refusal.code() }, encoder);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads datagrams until the connection ends or floods.
+async fn read_datagrams(
+    connection: &Connection,
+    client: ClientId,
+    context: &NetContext,
+) -> Option<ErrorCode> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "rate limits run on the wall clock, outside the sim"
+    )]
+    let now = Instant::now;
+    let mut limiter = RateLimiter::new(&context.config.rate_limits, now());
+    let mut aligned = AlignedCopy::default();
+    loop {
+        let Ok(datagram) = connection.read_datagram().await else {
+            return None;
+        };
+        match limiter.datagram(now()) {
+            DatagramVerdict::Accept => {}
+            DatagramVerdict::Drop => continue,
+            DatagramVerdict::Flood => return Some(ErrorCode::DatagramFlood),
+        }
+        let command = match decode_datagram(aligned.of(&datagram)) {
+            Ok(command) => command,
+            Err(error) => return Some(error.code()),
+        };
+        // Inputs are unreliable by design: one the full queue cannot take is dropped like a
+        // lost datagram.
+        let _ = context.bridge.submit(client.into(), command);
+    }
+}
+
+/// Waits for a stream the protocol does not use.
+async fn unexpected_streams(connection: &Connection) -> ErrorCode {
+    tokio::select! {
+        _ = connection.accept_bi() => ErrorCode::UnexpectedStream,
+        _ = connection.accept_uni() => ErrorCode::UnexpectedStream,
+    }
+}
+
+/// Sends whatever the tick thread queued: replies on the control stream, pushes on the event
+/// stream (opened with the first push), snapshots as datagrams.
+async fn write_loop(connection: Connection, mut control: SendStream, outbox: Arc<ConnectionOutbox>) {
+    let mut pending = Pending::default();
+    let mut events: Option<SendStream> = None;
+    loop {
+        outbox.take(&mut pending).await;
+        if outbox.closing().is_some() {
+            return;
+        }
+        if !pending.control.is_empty() {
+            if control.write_all(&pending.control).await.is_err() {
+                return;
+            }
+            pending.control.clear();
+        }
+        if !pending.events.is_empty() {
+            let stream = match events.as_mut() {
+                Some(stream) => stream,
+                None => match connection.open_uni().await {
+                    Ok(stream) => events.insert(stream),
+                    Err(_) => return,
+                },
+            };
+            if stream.write_all(&pending.events).await.is_err() {
+                return;
+            }
+            pending.events.clear();
+        }
+        for datagram in pending.datagrams.drain(..) {
+            // A datagram the path cannot carry right now is lost, as datagrams may be.
+            let _ = connection.send_datagram(datagram);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Limits that protect the server from its clients: token buckets per connection and class of
+//! request, the datagram flood detector, and the connection caps (global and per IP address)
+//! enforced before a handshake is accepted.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use bevy_platform::collections::HashMap;
+
+use crate::config::{Bucket, RateLimitsConfig};
+use crate::protocol::Request;
+use crate::sim::Command;
+
+/// A token bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenBucket {
+    tokens: f32,
+    refilled: Instant,
+    rule: Bucket,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rule: Bucket, now: Instant) -> TokenBucket {
+        TokenBucket {
+            tokens: rule.burst,
+            refilled: now,
+            rule,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f32();
+        self.tokens = (self.tokens + elapsed * self.rule.per_s).min(self.rule.burst);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The classes requests are limited by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestClass {
+    /// Movement inputs and snapshot acknowledgements.
+    Input,
+    /// Combat session operations and reads.
+    Session,
+    /// Combat actions.
+    Action,
+    /// Economy commands.
+    Economy,
+    /// Economy reads.
+    Read,
+    /// Pings and subscriptions.
+    Control,
+}
+
+impl RequestClass {
+    /// The class of `request`.
+    pub fn of(request: &Request<'_>) -> RequestClass {
+        let command = match request {
+            Request::Hello { .. } | Request::Ping { .. } | Request::Subscribe { .. } => {
+                return RequestClass::Control;
+            }
+            Request::Sim(command) => command,
+        };
+        match command {
+            Command::Join | Command::Leave => RequestClass::Control,
+            Command::Move(_) | Command::AckSnapshot { .. } => RequestClass::Input,
+            Command::CreateSession(_)
+            | Command::JoinSession { .. }
+            | Command::LeaveSession { .. }
+            | Command::EndSession { .. }
+            | Command::GetSession { .. }
+            | Command::ListSessions(_) => RequestClass::Session,
+            Command::Act(_) => RequestClass::Action,
+            Command::Economy(_) => RequestClass::Economy,
+            Command::EconomyRead(_) => RequestClass::Read,
+        }
+    }
+}
+
+/// One connection's buckets.
+#[derive(Debug)]
+pub struct RateLimiter {
+    buckets: [TokenBucket; 6],
+    flood_drops_per_s: u32,
+    window_start: Instant,
+    dropped_in_window: u32,
+}
+
+/// What to do with a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatagramVerdict {
+    /// Within the input rate.
+    Accept,
+    /// Over the rate: dropped.
+    Drop,
+    /// Far over the rate: the connection is flooding.
+    Flood,
+}
+
+impl RateLimiter {
+    /// Full buckets per `config`.
+    pub fn new(config: &RateLimitsConfig, now: Instant) -> RateLimiter {
+        let bucket = |rule| TokenBucket::new(rule, now);
+        RateLimiter {
+            buckets: [
+                bucket(config.input),
+                bucket(config.session),
+                bucket(config.action),
+                bucket(config.economy),
+                bucket(config.read),
+                bucket(config.control),
+            ],
+            flood_drops_per_s: config.flood_drops_per_s,
+            window_start: now,
+            dropped_in_window: 0,
+        }
+    }
+
+    /// Whether a request of `class` may pass now.
+    pub fn allow(&mut self, class: RequestClass, now: Instant) -> bool {
+        self.buckets[class as usize].try_take(now)
+    }
+
+    /// Judges one datagram against the input bucket and the flood threshold.
+    pub fn datagram(&mut self, now: Instant) -> DatagramVerdict {
+        if self.allow(RequestClass::Input, now) {
+            return DatagramVerdict::Accept;
+        }
+        if now.saturating_duration_since(self.window_start).as_secs() >= 1 {
+            self.window_start = now;
+            self.dropped_in_window = 0;
+        }
+        self.dropped_in_window += 1;
+        if self.dropped_in_window > self.flood_drops_per_s {
+            DatagramVerdict::Flood
+        } else {
+            DatagramVerdict::Drop
+        }
+    }
+}
+
+/// Why a connection attempt is refused before its handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CapError {
+    /// The server holds its maximum of connections.
+    #[error("connection limit reached")]
+    Full,
+    /// The address holds its maximum of connections.
+    #[error("per-address connection limit reached")]
+    PerAddress,
+}
+
+/// Connection counts, global and per IP address.
+#[derive(Debug)]
+pub struct ConnectionCaps {
+    max_total: u32,
+    max_per_ip: u32,
+    counts: Mutex<(u32, HashMap<IpAddr, u32>)>,
+}
+
+impl ConnectionCaps {
+    /// Caps of `max_total` connections, `max_per_ip` from one address.
+    pub fn new(max_total: u32, max_per_ip: u32) -> Arc<ConnectionCaps> {
+        Arc::new(ConnectionCaps {
+            max_total,
+            max_per_ip,
+            counts: Mutex::new((0, HashMap::default())),
+        })
+    }
+
+    /// Counts a connection from `ip`, or refuses it; the slot is freed when the guard drops.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let (total, per_ip) = &mut *counts;
+        if *total >= self.max_total {
+            return Err(CapError::Full);
+        }
+        let from_ip = per_ip.entry(ip).or_insert(0);
+        if *from_ip >= self.max_per_ip {
+            return Err(CapError::PerAddress);
+        }
+        *from_ip += 1;
+        *total += 1;
+        Ok(CapGuard {
+            caps: Arc::clone(self),
+            ip,
+        })
+    }
+}
+
+/// One counted connection.
+#[derive(Debug)]
+pub struct CapGuard {
+    caps: Arc<ConnectionCaps>,
+    ip: IpAddr,
+}
+
+impl Drop for CapGuard {
+    fn drop(&mut self) {
+        let mut counts = self.caps.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let (total, per_ip) = &mut *counts;
+        *total -= 1;
+        if let Some(from_ip) = per_ip.get_mut(&self.ip) {
+            *from_ip -= 1;
+            if *from_ip == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "buckets are judged against a real instant"
+)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(
+            Bucket {
+                per_s: 10.0,
+                burst: 3.0,
+            },
+            start,
+        );
+        assert_eq!((0..5).filter(|_| bucket.try_take(start)).count(), 3);
+        let later = start + Duration::from_millis(250);
+        assert_eq!((0..5).filter(|_| bucket.try_take(later)).count(), 2);
+    }
+
+    #[test]
+    fn a_flood_is_told_from_a_burst() {
+        let config = RateLimitsConfig {
+            flood_drops_per_s: 5,
+            ..RateLimitsConfig::default()
+        };
+        let now = Instant::now();
+        let mut limiter = RateLimiter::new(&config, now);
+        let burst = config.input.burst as usize;
+        let verdicts: Vec<_> = (0..burst + 6).map(|_| limiter.datagram(now)).collect();
+        assert!(verdicts[..burst].iter().all(|v| *v == DatagramVerdict::Accept));
+        assert_eq!(verdicts[burst..burst + 5], [DatagramVerdict::Drop; 5]);
+        assert_eq!(verdicts[burst + 5], DatagramVerdict::Flood);
+    }
+
+    #[test]
+    fn caps_count_per_address_and_free_on_drop() {
+        let caps = ConnectionCaps::new(3, 2);
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        let first = caps.admit(a).expect("room");
+        let _second = caps.admit(a).expect("room");
+        assert_eq!(caps.admit(a).err(), Some(CapError::PerAddress));
+        let _third = caps.admit(b).expect("room");
+        assert_eq!(caps.admit(b).err(), Some(CapError::Full));
+        drop(first);
+        assert!(caps.admit(a).is_ok());
+    }
+}
