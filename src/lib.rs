@@ -4,17 +4,21 @@
 //!
 //! ```text
 //! assets/*.toml ──▶ config   (load, validate, hot reload)  ──Arc<Config>──▶ sim
-//! clients ──▶ server::TickLoop ──Sim::submit──▶ sim (bevy_ecs, no IO, no clock) ──Outbox──▶ clients
+//! clients ──QUIC──▶ net (checked frames) ──bridge──▶ server::TickLoop ──Sim::submit──▶ sim
+//!          ◀──────── net (encoded once) ◀──bridge── Outbox ◀── (bevy_ecs, no IO, no clock)
 //! ```
 //!
 //! - [`config`]: the typed form of every designer file, with errors that name file, line and key.
 //! - [`sim`]: the deterministic world, advanced one tick at a time in the phases
 //!   Input → Gameplay → Combat → Economy → Output.
-//! - [`protocol`]: the wire messages (rkyv), converted from the sim's outputs.
+//! - [`protocol`]: the wire messages (rkyv) named by direction, framing, checked decoding into sim
+//!   commands, encoding of the sim's outputs, error codes.
+//! - [`net`]: the QUIC server (quinn): caps and retry before handshakes, tokens, TLS, rate
+//!   limits, and the bridge between connection tasks and the tick thread.
 //! - [`server`]: the process around the sim: the fixed-rate tick thread with catch-up and drop
-//!   accounting, the asset watcher, the data directory lock and the bound socket.
+//!   accounting, the asset watcher, the data directory lock and the network.
 //! - [`telemetry`]: logging setup.
-//! - [`client`]: the client side of the protocol (snapshot streams).
+//! - [`client`]: the Rust client SDK over QUIC (requests, events, snapshots).
 //! - [`bench`]: `necpsim bench`, the real schedule driven by simulated bots, timed per tick.
 
 #[expect(

@@ -154,3 +154,82 @@ pub fn step_with(
     sim.drain_outputs(&mut outbox);
     outbox
 }
+
+/// A `necpsim serve` child process on a loopback port with its own assets and data directory,
+/// ready for clients: its address, certificate fingerprint (from its log) and tokens (from
+/// `necpsim token`, as an operator issues them).
+pub struct NetServer {
+    /// The running server.
+    pub process: ServerProcess,
+    /// Its assets (edited by the test before the start).
+    pub assets: tempfile::TempDir,
+    /// Its data directory.
+    pub data: tempfile::TempDir,
+    /// The address it serves.
+    pub addr: std::net::SocketAddr,
+    /// SHA-256 of its certificate.
+    pub fingerprint: [u8; 32],
+}
+
+impl NetServer {
+    /// Starts a server on the bundled assets after `edit` changes its copy of them.
+    pub fn start(edit_assets: impl FnOnce(&Path)) -> NetServer {
+        let assets = assets_copy();
+        edit_assets(assets.path());
+        let data = tempfile::tempdir().expect("temp dir");
+        let process = ServerProcess::start(&serve_args(assets.path(), data.path(), "127.0.0.1:0"));
+        let certificate = process.wait_for("TLS certificate", Duration::from_secs(30));
+        let hex = certificate["sha256"].as_str().expect("fingerprint logged");
+        let mut fingerprint = [0u8; 32];
+        for (byte, pair) in fingerprint.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).expect("ascii"), 16).expect("hex");
+        }
+        let serving = process.wait_for("serving", Duration::from_secs(30));
+        let addr = serving["udp"]
+            .as_str()
+            .expect("address logged")
+            .parse()
+            .expect("address");
+        NetServer {
+            process,
+            assets,
+            data,
+            addr,
+            fingerprint,
+        }
+    }
+
+    /// A token for `player` valid for `ttl` (e.g. `"1h"`), from `necpsim token`.
+    pub fn token(&self, player: u64, ttl: &str) -> String {
+        let utf8 = |path: &Path| path.to_str().expect("utf-8 path").to_owned();
+        let out = necpsim(&[
+            "token",
+            "--player",
+            &player.to_string(),
+            "--ttl",
+            ttl,
+            "--assets",
+            &utf8(self.assets.path()),
+            "--data",
+            &utf8(self.data.path()),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    /// Connection options for `player`, pinning the server's certificate.
+    pub fn options(&self, player: u64) -> necpsim::client::ConnectOptions {
+        necpsim::client::ConnectOptions::new(
+            self.addr,
+            necpsim::net::tls::ServerTrust::Fingerprint(self.fingerprint),
+            self.token(player, "1h"),
+        )
+    }
+
+    /// A connected, welcomed client for `player`.
+    pub async fn connect(&self, player: u64) -> necpsim::client::Client {
+        necpsim::client::Client::connect(self.options(player))
+            .await
+            .expect("connects and is welcomed")
+    }
+}

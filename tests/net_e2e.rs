@@ -1,0 +1,480 @@
+//! End to end over loopback QUIC against the real `necpsim serve` binary, through the client SDK
+//! as a game client uses it: authenticate, create and join a combat session, move, fire, trade,
+//! and see replies, events and snapshots; then hostile input, each case closing only the
+//! offending connection with its documented code while another client keeps being served.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::NetServer;
+use necpsim::client::{Client, ClientError};
+use necpsim::net::tls::{ServerTrust, client_crypto};
+use necpsim::protocol::{
+    ActC2s, ControlC2s, CreateSessionC2s, DatagramC2s, EconomyC2s, EconomyOpC2s, EconomyReadC2s, Encoder,
+    EventS2c, GetSessionC2s, GoodsC2s, HelloC2s, InputC2s, JoinSessionC2s, ListSessionsC2s, ReplyBodyS2c,
+    RequestC2s, SubscribeC2s, TargetC2s, topics,
+};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Everyone spawns within 3 m of the origin, so a fight needs no walking.
+fn close_quarters(assets: &std::path::Path) {
+    common::edit(
+        assets,
+        "gameplay/world.toml",
+        "radius_m = 256.0",
+        "radius_m = 3.0",
+    );
+}
+
+async fn ask(client: &Client, body: RequestC2s) -> ReplyBodyS2c {
+    timeout(WAIT, client.request(body))
+        .await
+        .expect("answered in time")
+        .expect("not refused")
+}
+
+async fn next_event(client: &Client, wanted: impl Fn(&EventS2c) -> bool) -> EventS2c {
+    timeout(WAIT, async {
+        loop {
+            let event = client.next_event().await.expect("event stream open");
+            if wanted(&event) {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("event in time")
+}
+
+/// Eurodollars: currency 1 in the name order of `economy/currencies.toml`, with a starting balance.
+const EURODOLLARS: u16 = 1;
+
+fn wallet_minor(reply: &ReplyBodyS2c) -> i64 {
+    let ReplyBodyS2c::Wallet { balances } = reply else {
+        panic!("not a wallet: {reply:?}");
+    };
+    balances
+        .iter()
+        .find(|b| b.currency == EURODOLLARS)
+        .expect("a eurodollar balance")
+        .available
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_fight_move_and_trade_through_the_real_server() {
+    let server = NetServer::start(close_quarters);
+    let alice = server.connect(1).await;
+    let bob = server.connect(2).await;
+    assert_eq!(alice.welcome().player, 1);
+    assert_eq!(bob.welcome().player, 2);
+    assert_ne!(alice.welcome().net_id, bob.welcome().net_id);
+    assert!(alice.welcome().tick_rate_hz > 0.0);
+    assert!(alice.ping().await.expect("pong") < WAIT);
+
+    // A session, seen by a subscriber as it starts.
+    let subscribe = SubscribeC2s {
+        topics: topics::SESSIONS | topics::COMBAT,
+        session: 0,
+    };
+    assert_eq!(
+        ask(&alice, RequestC2s::Subscribe(subscribe)).await,
+        ReplyBodyS2c::Subscribed {
+            topics: subscribe.topics
+        }
+    );
+    let create = CreateSessionC2s {
+        kind: 0,
+        zone_id: 1,
+        difficulty: 0,
+        team_size: Some(1),
+        time_limit_s: None,
+    };
+    let ReplyBodyS2c::SessionCreated { session } = ask(&alice, RequestC2s::CreateSession(create)).await
+    else {
+        panic!("no session");
+    };
+    let combat = SubscribeC2s {
+        topics: topics::SESSIONS | topics::COMBAT,
+        session,
+    };
+    ask(&alice, RequestC2s::Subscribe(combat)).await;
+    for (client, team) in [(&alice, 0), (&bob, 1)] {
+        let join = JoinSessionC2s {
+            session,
+            team,
+            role: 0,
+        };
+        let reply = ask(client, RequestC2s::JoinSession(join)).await;
+        assert!(
+            matches!(reply, ReplyBodyS2c::SessionJoined { session: s, .. } if s == session),
+            "{reply:?}"
+        );
+    }
+    next_event(
+        &alice,
+        |e| matches!(e, EventS2c::SessionChanged { session: s, status: 1 } if *s == session),
+    )
+    .await;
+
+    // Alice fires at Bob until a shot lands; the hit arrives as an event.
+    let fire = RequestC2s::Act(ActC2s {
+        session,
+        ability: None,
+        target: TargetC2s::Entity(bob.welcome().net_id),
+    });
+    let mut acted = false;
+    for _ in 0..50 {
+        match timeout(WAIT, alice.request(fire.clone()))
+            .await
+            .expect("answered")
+        {
+            Ok(ReplyBodyS2c::Acted) => {
+                acted = true;
+                break;
+            }
+            // Between shots the weapon is not ready yet.
+            Err(ClientError::Refused { code: 222, .. }) => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            other => panic!("unexpected answer to fire: {other:?}"),
+        }
+    }
+    assert!(acted, "no shot was carried out");
+    let hit = next_event(&alice, |e| matches!(e, EventS2c::Hit { .. })).await;
+    assert!(
+        matches!(hit, EventS2c::Hit { session: s, target, .. } if s == session && target == bob.welcome().net_id)
+    );
+    let ReplyBodyS2c::Session(view) = ask(
+        &bob,
+        RequestC2s::GetSession(GetSessionC2s {
+            session,
+            log_after: 0,
+        }),
+    )
+    .await
+    else {
+        panic!("no session view");
+    };
+    assert_eq!(view.participants.len(), 2);
+    assert!(
+        view.participants
+            .iter()
+            .any(|p| p.player_id == 1 && p.shots_fired >= 1)
+    );
+    assert!(!view.log.is_empty());
+    let ReplyBodyS2c::SessionList(list) =
+        ask(&bob, RequestC2s::ListSessions(ListSessionsC2s::default())).await
+    else {
+        panic!("no list");
+    };
+    assert!(list.sessions.iter().any(|s| s.id == session));
+
+    // Moving: inputs go up as datagrams, snapshots come down, decoded and acknowledged.
+    for seq in 1..=30 {
+        let input = InputC2s {
+            seq,
+            client_tick: seq,
+            move_x: 1.0,
+            ..InputC2s::default()
+        };
+        alice.send_input(input).expect("datagram sent");
+    }
+    // Snapshots queued since she entered come first; one soon shows both players.
+    let both = timeout(WAIT, async {
+        loop {
+            let snapshot = alice
+                .next_snapshot()
+                .await
+                .expect("stream open")
+                .expect("decodes");
+            if snapshot.states.len() >= 2 {
+                return snapshot;
+            }
+        }
+    })
+    .await
+    .expect("a snapshot with both players in time");
+    let later = timeout(WAIT, alice.next_snapshot())
+        .await
+        .expect("in time")
+        .expect("open");
+    let later = later.expect("deltas against acknowledged snapshots decode");
+    assert!(later.header.seq > both.header.seq);
+
+    // Money moves once per idempotency key; a trade proposal reaches its responder.
+    let before = wallet_minor(&ask(&bob, RequestC2s::EconomyRead(EconomyReadC2s::Wallet)).await);
+    let transfer = RequestC2s::Economy(EconomyC2s {
+        idempotency_key: 0xfeed,
+        op: EconomyOpC2s::Transfer {
+            to: 2,
+            currency: EURODOLLARS,
+            amount_minor: 150,
+        },
+    });
+    let first = ask(&alice, transfer.clone()).await;
+    assert!(matches!(first, ReplyBodyS2c::Transferred { .. }), "{first:?}");
+    assert_eq!(
+        ask(&alice, transfer).await,
+        first,
+        "a repeat gets the first reply"
+    );
+    let after = wallet_minor(&ask(&bob, RequestC2s::EconomyRead(EconomyReadC2s::Wallet)).await);
+    assert_eq!(after, before + 150);
+    let overdraft = alice
+        .request(RequestC2s::Economy(EconomyC2s {
+            idempotency_key: 0xbeef,
+            op: EconomyOpC2s::Transfer {
+                to: 2,
+                currency: EURODOLLARS,
+                amount_minor: i64::MAX,
+            },
+        }))
+        .await;
+    assert!(
+        matches!(overdraft, Err(ClientError::Refused { code: 300, .. })),
+        "{overdraft:?}"
+    );
+    let offer = RequestC2s::Economy(EconomyC2s {
+        idempotency_key: 0xcafe,
+        op: EconomyOpC2s::OfferTrade {
+            to: 2,
+            gives: GoodsC2s {
+                money: [(EURODOLLARS, 10), (0, 0)],
+                ..GoodsC2s::default()
+            },
+            wants: GoodsC2s {
+                money: [(EURODOLLARS, 5), (0, 0)],
+                ..GoodsC2s::default()
+            },
+            lifetime_s: 60,
+        },
+    });
+    let ReplyBodyS2c::TradeProposed { trade, version } = ask(&alice, offer).await else {
+        panic!("no trade");
+    };
+    let proposed = next_event(&bob, |e| matches!(e, EventS2c::TradeProposed { .. })).await;
+    assert_eq!(
+        proposed,
+        EventS2c::TradeProposed {
+            trade,
+            proposer: 1,
+            version
+        }
+    );
+}
+
+/// A bare QUIC connection to `server`, with no `Hello` sent: the door a hostile client uses.
+async fn raw_connection(server: &NetServer) -> quinn::Connection {
+    let crypto = client_crypto(ServerTrust::Fingerprint(server.fingerprint)).expect("client TLS");
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
+    endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
+    endpoint
+        .connect(server.addr, "localhost")
+        .expect("connect")
+        .await
+        .expect("handshake")
+}
+
+/// Writes `bytes` on a new control stream (then ends it when `finish`), and returns the code the
+/// server closes the connection with.
+async fn send_and_await_close(server: &NetServer, bytes: &[u8], finish: bool) -> u64 {
+    let connection = raw_connection(server).await;
+    let (mut send, _recv) = connection.open_bi().await.expect("stream");
+    send.write_all(bytes).await.expect("written");
+    if finish {
+        send.finish().expect("finished");
+    }
+    close_code(&connection).await
+}
+
+async fn close_code(connection: &quinn::Connection) -> u64 {
+    match timeout(WAIT, connection.closed()).await.expect("closed in time") {
+        quinn::ConnectionError::ApplicationClosed(close) => close.error_code.into_inner(),
+        other => panic!("not closed by the server application: {other}"),
+    }
+}
+
+fn framed(message: &ControlC2s) -> Vec<u8> {
+    let mut out = Vec::new();
+    Encoder::default().frame_into(message, &mut out).expect("encodes");
+    out
+}
+
+fn hello(version: u16, token: String) -> Vec<u8> {
+    framed(&ControlC2s {
+        request_id: 1,
+        body: RequestC2s::Hello(HelloC2s {
+            protocol_version: version,
+            token,
+        }),
+    })
+}
+
+async fn client_close_code(client: &Client) -> u16 {
+    match timeout(WAIT, client.closed()).await.expect("closed in time") {
+        ClientError::Closed { code, .. } => code,
+        other => panic!("not closed by the server: {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_closes_only_the_offending_connection() {
+    let server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "flood_drops_per_s = 2000",
+            "flood_drops_per_s = 200",
+        );
+    });
+    let bystander = server.connect(100).await;
+    let still_served = || async {
+        timeout(WAIT, bystander.ping())
+            .await
+            .expect("in time")
+            .expect("the bystander is still served");
+    };
+    let token = server.token(5, "1h");
+
+    let mut random = vec![0u8; 68];
+    random[..4].copy_from_slice(&64u32.to_le_bytes());
+    for (i, byte) in random[4..].iter_mut().enumerate() {
+        *byte = (i as u8).wrapping_mul(151).wrapping_add(7);
+    }
+    assert_eq!(
+        send_and_await_close(&server, &random, false).await,
+        1011,
+        "random bytes"
+    );
+    still_served().await;
+    assert_eq!(
+        send_and_await_close(&server, &u32::MAX.to_le_bytes(), false).await,
+        1010,
+        "oversized length prefix"
+    );
+    still_served().await;
+    let whole = hello(necpsim::protocol::PROTOCOL_VERSION, token.clone());
+    assert_eq!(
+        send_and_await_close(&server, &whole[..whole.len() / 2], true).await,
+        1013,
+        "truncated frame"
+    );
+    still_served().await;
+    assert_eq!(
+        send_and_await_close(&server, &hello(999, token.clone()), false).await,
+        1000,
+        "wrong version"
+    );
+    still_served().await;
+
+    // Tokens: malformed, forged (signed by another secret's hand: one byte changed), expired.
+    assert_eq!(
+        send_and_await_close(&server, &hello(1, "not-a-token".into()), false).await,
+        1001
+    );
+    let mut forged = token.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'0' { b'1' } else { b'0' };
+    let forged = String::from_utf8(forged).expect("hex");
+    assert_eq!(
+        send_and_await_close(&server, &hello(1, forged), false).await,
+        1002
+    );
+    let short_lived = server.token(6, "1s");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        send_and_await_close(&server, &hello(1, short_lived), false).await,
+        1003
+    );
+    still_served().await;
+
+    // A valid archive with a value out of range, from an authenticated client.
+    let offender = server.connect(7).await;
+    let bad_team = framed(&ControlC2s {
+        request_id: 9,
+        body: RequestC2s::JoinSession(JoinSessionC2s {
+            session: 1,
+            team: 7,
+            role: 0,
+        }),
+    });
+    offender.send_raw_control(&bad_team).expect("sent");
+    assert_eq!(client_close_code(&offender).await, 1012, "out-of-range value");
+    still_served().await;
+
+    // A datagram flood.
+    let flooder = server.connect(8).await;
+    let mut encoder = Encoder::default();
+    let input = encoder
+        .encode(&DatagramC2s::Input(InputC2s::default()))
+        .expect("encodes")
+        .to_vec();
+    let flood = async {
+        loop {
+            for _ in 0..100 {
+                if flooder.send_raw_datagram(&input).is_err() {
+                    return;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let _ = timeout(WAIT, flood).await;
+    assert_eq!(client_close_code(&flooder).await, 1021, "datagram flood");
+    still_served().await;
+
+    // More streams than the protocol uses.
+    let streamer = server.connect(9).await;
+    let (mut extra, _recv) = streamer.connection().open_bi().await.expect("a second stream");
+    extra.write_all(b"x").await.expect("written");
+    assert_eq!(
+        client_close_code(&streamer).await,
+        1014,
+        "a second bidirectional stream"
+    );
+    still_served().await;
+
+    // One player, one connection.
+    let twin = Client::connect(server.options(100)).await;
+    assert!(
+        matches!(twin, Err(ClientError::Closed { code: 1005, .. })),
+        "{twin:?}"
+    );
+    still_served().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
+    let server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "max_connections_per_ip = 64",
+            "max_connections_per_ip = 2",
+        );
+    });
+    let first = server.connect(1).await;
+    let _second = server.connect(2).await;
+    let third = Client::connect(server.options(3)).await;
+    let Err(ClientError::Connection(refused)) = third else {
+        panic!("a third connection from one address was not refused: {third:?}");
+    };
+    assert!(refused.to_string().contains("refused"), "{refused}");
+    first.ping().await.expect("the admitted are served");
+    first.close();
+    drop(first);
+    // The freed place takes a new connection.
+    let mut admitted = false;
+    for _ in 0..50 {
+        if Client::connect(server.options(3)).await.is_ok() {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(admitted, "a freed place was not reused");
+}
