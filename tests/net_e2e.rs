@@ -13,8 +13,8 @@ use necpsim::client::{Client, ClientError};
 use necpsim::net::tls::{ServerTrust, client_crypto};
 use necpsim::protocol::{
     ActC2s, ControlC2s, CreateSessionC2s, DatagramC2s, EconomyC2s, EconomyOpC2s, EconomyReadC2s, Encoder,
-    EventS2c, GetSessionC2s, GoodsC2s, HelloC2s, InputC2s, JoinSessionC2s, ListSessionsC2s, ReplyBodyS2c,
-    RequestC2s, SubscribeC2s, TargetC2s, topics,
+    EventS2c, GetSessionC2s, GoodsC2s, HelloC2s, InputC2s, JoinSessionC2s, ListSessionsC2s, PingC2s,
+    ReplyBodyS2c, RequestC2s, SubscribeC2s, TargetC2s, topics,
 };
 use tokio::time::timeout;
 
@@ -269,9 +269,15 @@ async fn players_fight_move_and_trade_through_the_real_server() {
 
 /// A bare QUIC connection to `server`, with no `Hello` sent: the door a hostile client uses.
 async fn raw_connection(server: &NetServer) -> quinn::Connection {
+    raw_connection_with(server, quinn::TransportConfig::default()).await
+}
+
+async fn raw_connection_with(server: &NetServer, transport: quinn::TransportConfig) -> quinn::Connection {
     let crypto = client_crypto(ServerTrust::Fingerprint(server.fingerprint)).expect("client TLS");
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
-    endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    config.transport_config(Arc::new(transport));
+    endpoint.set_default_client_config(config);
     endpoint
         .connect(server.addr, "localhost")
         .expect("connect")
@@ -448,14 +454,64 @@ async fn hostile_input_closes_only_the_offending_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
+async fn requests_over_their_rate_are_refused_and_a_client_that_stops_reading_is_cut_off() {
     let server = NetServer::start(|assets| {
         common::edit(
             assets,
             "server.toml",
-            "max_connections_per_ip = 64",
-            "max_connections_per_ip = 2",
+            "outbox_bytes = 1048576",
+            "outbox_bytes = 65536",
         );
+    });
+    let client = server.connect(1).await;
+    let ping = |n| RequestC2s::Ping(PingC2s { client_time_us: n });
+    let pings: Vec<_> = (0..40)
+        .map(|n| client.send(ping(n)))
+        .collect::<Result<_, _>>()
+        .expect("queued");
+    let mut limited = 0;
+    for pending in pings {
+        let reply = timeout(WAIT, pending).await.expect("in time").expect("answered");
+        match reply.body {
+            ReplyBodyS2c::Pong { .. } => {}
+            ReplyBodyS2c::Refused { code: 1020 } => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    // The control bucket holds 20 at once.
+    assert_eq!(limited, 20);
+
+    // A client that never reads its replies: the server's outbox for it overflows and it is
+    // disconnected, while others are served.
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .stream_receive_window(quinn::VarInt::from_u32(4096))
+        .receive_window(quinn::VarInt::from_u32(8192));
+    let stalled = raw_connection_with(&server, transport).await;
+    let (mut send, _never_read) = stalled.open_bi().await.expect("stream");
+    let token = server.token(2, "1h");
+    send.write_all(&hello(necpsim::protocol::PROTOCOL_VERSION, token))
+        .await
+        .expect("hello");
+    let one = framed(&ControlC2s {
+        request_id: 2,
+        body: ping(0),
+    });
+    let burst: Vec<u8> = std::iter::repeat_n(one, 4000).flatten().collect();
+    let _ = timeout(WAIT, send.write_all(&burst)).await;
+    assert_eq!(close_code(&stalled).await, 1030, "slow consumer");
+    // The reading client's bucket has refilled meanwhile.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    client.ping().await.expect("the reading client is served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
+    let server = NetServer::start(|assets| {
+        let edit = |from, to| common::edit(assets, "server.toml", from, to);
+        edit("max_connections_per_ip = 64", "max_connections_per_ip = 2");
+        // Every address must answer a retry first: admitted clients pass it.
+        edit("retry_above_handshakes = 64", "retry_above_handshakes = 0");
     });
     let first = server.connect(1).await;
     let _second = server.connect(2).await;
