@@ -13,8 +13,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use necpsim::sim::economy::Side;
 use necpsim::sim::economy::ledger::{Entry, Ledger};
+use necpsim::sim::economy::{self, Side};
 use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Goods, Outbox, ReplyBody, Sim, SimEvent};
 use proptest::prelude::*;
 use rand_chacha::ChaCha8Rng;
@@ -127,12 +127,14 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut outbox = Outbox::default();
     let mut journal: Vec<Entry> = Vec::new();
+    let mut records = Vec::new();
     for player in 0..PLAYERS {
         sim.submit(ClientId(player), Command::Join).expect("room");
     }
     sim.step();
     sim.drain_outputs(&mut outbox);
     journal.extend_from_slice(&outbox.ledger);
+    records.extend(outbox.economy_record().cloned());
     let starting: BTreeMap<u16, u64> = (0..ITEMS).map(|item| (item, units_of(&sim, item))).collect();
 
     let mut orders: Vec<u64> = Vec::new();
@@ -178,6 +180,7 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
         sim.step();
         sim.drain_outputs(&mut outbox);
         journal.extend_from_slice(&outbox.ledger);
+        records.extend(outbox.economy_record().cloned());
         for reply in &outbox.replies {
             match reply.body {
                 ReplyBody::OrderPlaced {
@@ -213,6 +216,13 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
         replayed.state_eq(&sim.economy().ledger),
         "replaying the ledger gives other balances"
     );
+    // The journal records alone rebuild the same economy, writing the same ledger.
+    let mut rewritten = Vec::new();
+    let rebuilt = economy::replay(records, |_, entries| rewritten.extend_from_slice(entries))
+        .map_err(|e| TestCaseError::fail(format!("journal replay: {e}")))?;
+    prop_assert_eq!(rebuilt.economy.digest(), sim.economy().digest());
+    prop_assert_eq!(rebuilt.tick, sim.tick());
+    prop_assert!(rewritten == journal, "the replay wrote another ledger");
     let refused = sim.counters().refused_commands;
     prop_assert!(refused > 1_000, "refusals exercised: {refused}");
     prop_assert!(journal.len() > 1_000, "entries written: {}", journal.len());

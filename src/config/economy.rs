@@ -84,7 +84,7 @@ pub struct MarketConfig {
 }
 
 /// `[makers]` of `market.toml`: market makers that learn prices from their fills.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MakersConfig {
     /// Market makers (0: none).

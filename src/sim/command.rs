@@ -5,7 +5,7 @@ use super::combat::{Difficulty, Role, SessionFilter, SessionId, SessionKind, Tea
 use super::economy::Side;
 
 /// Identifies one admitted client connection; chosen by the network layer, opaque to the sim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ClientId(pub u64);
 
 /// Where a reply goes: the client, and the request it answers (chosen by the client, echoed in
@@ -105,7 +105,7 @@ pub enum EconomyRead {
 }
 
 /// A mutating economy command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EconomyRequest {
     /// Chosen by the client, unique per command it means to happen once: a repeat with the same
     /// payload gets the first reply again; with another payload it is refused.
@@ -115,7 +115,7 @@ pub struct EconomyRequest {
 }
 
 /// What an economy command does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EconomyOp {
     /// Move money from the client's wallet to another player's.
     Transfer {
@@ -184,7 +184,7 @@ pub enum EconomyOp {
 }
 
 /// A trade proposal to another player.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TradeOffer {
     /// The other player.
     pub to: ClientId,
@@ -197,7 +197,7 @@ pub struct TradeOffer {
 }
 
 /// New terms for a proposal made to the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TradeCounter {
     /// The trade.
     pub trade: u64,
@@ -208,7 +208,7 @@ pub struct TradeCounter {
 }
 
 /// What an auction sells and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AuctionTerms {
     /// Item index (stackable items only).
     pub item: u16,
@@ -230,7 +230,7 @@ pub struct AuctionTerms {
 
 /// One side of a trade: up to two currencies, two stackable items and one unique item; a zero
 /// amount (or unique id) is an empty entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Goods {
     /// (currency index, minor units).
     pub money: [(u16, i64); 2],

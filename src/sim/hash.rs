@@ -81,23 +81,32 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     fighters.sort_unstable_by_key(|(session, slot, ..)| (*session, *slot));
     fighters.hash(&mut hasher);
 
-    let economy = world.resource::<Economy>();
-    for (account, currency, balance) in economy.ledger.balances() {
-        (account, currency, balance).hash(&mut hasher);
-    }
-    economy.ledger.next_seq().hash(&mut hasher);
-    for (player, inventory) in economy.inventories.iter() {
-        (player, inventory).hash(&mut hasher);
-    }
-    let mut orders: Vec<_> = economy.markets.orders().collect();
-    orders.sort_unstable_by_key(|(id, _)| **id);
-    orders.hash(&mut hasher);
-    for (id, trade) in economy.trades.iter() {
-        (id, trade).hash(&mut hasher);
-    }
-    for (id, auction) in economy.auctions.iter() {
-        (id, auction).hash(&mut hasher);
-    }
-    (economy.receipts.len(), &economy.experience, &economy.makers).hash(&mut hasher);
+    world.resource::<Economy>().digest().hash(&mut hasher);
     hasher.finish()
+}
+
+impl Economy {
+    /// A digest of the economy: balances, ledger position, inventories, open orders, trades,
+    /// auctions, remembered keys, experience and the makers. Equal economies have equal digests.
+    pub fn digest(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        for (account, currency, balance) in self.ledger.balances() {
+            (account, currency, balance).hash(&mut hasher);
+        }
+        self.ledger.next_seq().hash(&mut hasher);
+        for (player, inventory) in self.inventories.iter() {
+            (player, inventory).hash(&mut hasher);
+        }
+        let mut orders: Vec<_> = self.markets.orders().collect();
+        orders.sort_unstable_by_key(|(id, _)| **id);
+        orders.hash(&mut hasher);
+        for (id, trade) in self.trades.iter() {
+            (id, trade).hash(&mut hasher);
+        }
+        for (id, auction) in self.auctions.iter() {
+            (id, auction).hash(&mut hasher);
+        }
+        (self.receipts.len(), &self.experience, &self.makers).hash(&mut hasher);
+        hasher.finish()
+    }
 }

@@ -147,6 +147,16 @@ impl Sim {
         std::mem::swap(into, &mut *self.world.resource_mut::<Outbox>());
     }
 
+    /// Continues from an economy rebuilt from its journal ([`economy::replay`]): installs it and
+    /// moves the clock to the tick after the journal's last. Call before the first step.
+    pub fn restore_economy(&mut self, replayed: economy::Replayed) {
+        self.world.resource_mut::<Tick>().0 = replayed.tick;
+        self.world
+            .resource_mut::<economy::EconomyJournal>()
+            .resume(replayed.rules);
+        *self.world.resource_mut::<economy::Economy>() = replayed.economy;
+    }
+
     /// Replaces the running configuration; call between steps so that a tick sees one config. With
     /// the adaptive rate off, the tick rate follows `tick.rate_hz`; with it on, the caller sets the
     /// rate ([`Sim::set_tick_rate`]).

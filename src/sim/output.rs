@@ -5,9 +5,9 @@ use bevy_ecs::resource::Resource;
 
 use super::combat::{Difficulty, LogEntry, ParticipantView, SessionId, SessionStatus, SessionSummary, Team};
 use super::command::{ClientId, Refusal, ReplyTo};
-use super::economy::Holding;
 use super::economy::ledger::Entry;
 use super::economy::order_book::Candle;
+use super::economy::{EconomyTick, Holding};
 
 /// The answer to one command, addressed to the client that sent it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -225,7 +225,7 @@ pub struct SessionView {
 }
 
 /// What a participant receives when its session ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Grant {
     /// Experience points.
     Experience(u64),
@@ -244,7 +244,7 @@ pub enum Grant {
 }
 
 /// One reward for one player, handed to the economy in the tick its session ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reward {
     /// The session that paid it.
     pub session: SessionId,
@@ -364,6 +364,10 @@ pub struct Outbox {
     pub rewards: Vec<Reward>,
     /// Ledger entries of this tick, in order, for the store.
     pub ledger: Vec<Entry>,
+    /// What changed the economy this tick ([`Outbox::economy_record`]); its buffers are reused.
+    pub(crate) economy: EconomyTick,
+    /// Whether `economy` holds this tick's record.
+    pub(crate) economy_written: bool,
     /// Balances of the wallets read this tick ([`ReplyBody::Wallet`]).
     pub balances: Vec<Balance>,
     /// Holdings of the inventories read this tick: item index and units.
@@ -389,11 +393,19 @@ impl Outbox {
         self.summaries.clear();
         self.rewards.clear();
         self.ledger.clear();
+        self.economy.clear();
+        self.economy_written = false;
         self.balances.clear();
         self.holdings.clear();
         self.uniques.clear();
         self.depth.clear();
         self.candles.clear();
+    }
+
+    /// What changed the economy in the drained tick, when anything did: the store's journal
+    /// record. Complete only when the outputs are drained after every step, as the server does.
+    pub fn economy_record(&self) -> Option<&EconomyTick> {
+        self.economy_written.then_some(&self.economy)
     }
 
     /// The encoded bytes of `snapshot`.

@@ -2,7 +2,9 @@
 //! roles and participant statuses. Their discriminants are the codes the wire protocol carries.
 
 /// Identifies a combat session: assigned in creation order from 1, never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct SessionId(pub u64);
 
 /// What kind of fight a session is.

@@ -5,14 +5,15 @@
 //! same market as players, with the same escrow, fees and refusals.
 
 use bevy_ecs::world::{Mut, World};
-use rand_core::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
 
 use super::ledger::{EntryKind, PlayerId};
 use super::ops::{Order, place};
 use super::order_book::{OrderId, Side};
 use super::{Economy, EconomyRules};
 use crate::sim::output::ReplyBody;
-use crate::sim::resources::{SimRng, Tick};
+use crate::sim::resources::Tick;
 
 /// Account ids of makers count down from here, far from any client id.
 const FIRST_MAKER: u64 = u64::MAX;
@@ -24,12 +25,33 @@ struct Belief {
     width: i64,
 }
 
-/// Every maker's beliefs and standing quotes.
-#[derive(Debug, Default, Hash)]
+/// Every maker's beliefs and standing quotes, and the generator of their price jitter (their own,
+/// so that the economy replays from its journal alone).
+#[derive(Debug)]
 pub struct Makers {
     players: Vec<PlayerId>,
     /// Per maker, per item: belief and the (bid, ask) it last placed.
     books: Vec<Vec<(Belief, [Option<Quote>; 2])>>,
+    rng: ChaCha8Rng,
+}
+
+/// Seed of the makers' generator.
+const MAKERS_SEED: u64 = 0x6d61_6b65_7273;
+
+impl Default for Makers {
+    fn default() -> Self {
+        Makers {
+            players: Vec::new(),
+            books: Vec::new(),
+            rng: ChaCha8Rng::seed_from_u64(MAKERS_SEED),
+        }
+    }
+}
+
+impl std::hash::Hash for Makers {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.players, &self.books, self.rng.get_word_pos()).hash(state);
+    }
 }
 
 /// A quote a maker placed: its order, price and the units that rested.
@@ -45,23 +67,25 @@ impl Makers {
 /// Opens the makers' accounts on the first tick, then requotes each maker every interval.
 pub(crate) fn run_market_makers(world: &mut World) {
     world.resource_scope(|world, rules: Mut<EconomyRules>| {
-        if rules.makers.count == 0 {
-            return;
-        }
         let tick = world.resource::<Tick>().0;
-        world.resource_scope(|world, mut rng: Mut<SimRng>| {
-            let mut economy = world.resource_mut::<Economy>();
-            if economy.makers.players.is_empty() {
-                open_makers(&mut economy, &rules, tick);
-            }
-            let interval = rules.maker_interval_ticks.max(1);
-            for maker in 0..economy.makers.players.len() {
-                if (tick + maker as u64).is_multiple_of(interval) {
-                    requote(&mut economy, &rules, maker, tick, &mut rng.0);
-                }
-            }
-        });
+        step(&mut world.resource_mut::<Economy>(), &rules, tick);
     });
+}
+
+/// What [`run_market_makers`] does, at `tick`.
+pub(crate) fn step(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
+    if rules.makers.count == 0 {
+        return;
+    }
+    if economy.makers.players.is_empty() {
+        open_makers(economy, rules, tick);
+    }
+    let interval = rules.maker_interval_ticks.max(1);
+    for maker in 0..economy.makers.players.len() {
+        if (tick + maker as u64).is_multiple_of(interval) {
+            requote(economy, rules, maker, tick);
+        }
+    }
 }
 
 fn open_makers(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
@@ -97,7 +121,7 @@ fn open_makers(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
 }
 
 /// Learns from the maker's last quotes, withdraws what is left of them and quotes afresh.
-fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64, rng: &mut impl Rng) {
+fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64) {
     let player = economy.makers.players[maker];
     let learning = i64::from(rules.makers.learning_pct);
     for item in 0..rules.items.len() {
@@ -121,7 +145,7 @@ fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64,
                 let _ = super::ops::cancel(economy, player, id, tick);
             }
         }
-        let jitter = i64::from(rng.next_u32() % 11) - 5;
+        let jitter = i64::from(economy.makers.rng.next_u32() % 11) - 5;
         let centre = (belief.mean + belief.width * jitter / 100).max(2);
         let half = (belief.width / 2).max(1);
         let mut placed = [None, None];

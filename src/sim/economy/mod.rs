@@ -7,6 +7,7 @@
 pub mod auctions;
 pub mod idempotency;
 mod inventory;
+mod journal;
 pub mod ledger;
 mod makers;
 mod market;
@@ -25,6 +26,7 @@ use bevy_ecs::system::ResMut;
 use bevy_ecs::world::{Mut, World};
 
 pub use inventory::{Holding, Inventories, Inventory};
+pub use journal::{EconomyJournal, EconomyTick, ReplayError, Replayed, replay};
 pub use market::{Markets, OrderMeta};
 pub use numbered::Numbered;
 pub use order_book::Side;
@@ -38,7 +40,7 @@ pub use makers::Makers;
 use trades::Trades;
 
 use super::command::{EconomyRead, EconomyRequest, ReplyTo};
-use super::output::{Grant, Outbox, ReplyBody, SimEvent};
+use super::output::{Grant, Outbox, ReplyBody, Reward, SimEvent};
 use super::resources::{ActiveConfig, Tick, TickRate, refresh_rules};
 use super::schedule::{SimPlugin, SimSet};
 
@@ -152,6 +154,7 @@ impl SimPlugin for EconomyPlugin {
         world.insert_resource(rules);
         world.init_resource::<Economy>();
         world.init_resource::<EconomyInbox>();
+        world.init_resource::<EconomyJournal>();
         schedule.add_systems(
             (
                 refresh_rules::<EconomyRules>,
@@ -169,45 +172,55 @@ impl SimPlugin for EconomyPlugin {
     }
 }
 
-/// Opens the account of every player entering the world for the first time, minting the
-/// currencies' starting balances and handing over the starting items.
+/// Opens the account of every player entering the world for the first time.
 fn open_accounts(world: &mut World) {
     world.resource_scope(|world, outbox: Mut<Outbox>| {
         world.resource_scope(|world, rules: Mut<EconomyRules>| {
             let tick = world.resource::<Tick>().0;
-            let mut economy = world.resource_mut::<Economy>();
-            for event in &outbox.events {
-                let SimEvent::PlayerJoined { client, .. } = *event else {
-                    continue;
-                };
-                let player = PlayerId(client.0);
-                if !economy.accounts.insert(player) {
-                    continue;
-                }
-                let mut tx = economy.ledger.begin(tick);
-                for (index, &(_, starting)) in rules.currencies.iter().enumerate() {
-                    if starting > 0 {
-                        let _ = tx.mint(CurrencyId(index as u16), player, starting, EntryKind::Reward, 0);
+            world.resource_scope(|world, mut journal: Mut<EconomyJournal>| {
+                let mut economy = world.resource_mut::<Economy>();
+                for event in &outbox.events {
+                    let SimEvent::PlayerJoined { client, .. } = *event else {
+                        continue;
+                    };
+                    let player = PlayerId(client.0);
+                    if open_account(&mut economy, &rules, tick, player) {
+                        journal.record.opened.push(player);
                     }
                 }
-                // Minting positive amounts into a fresh wallet cannot fail.
-                let _ = tx.commit();
-                for &(item, units) in &rules.starting_items {
-                    if rules
-                        .items
-                        .get(usize::from(item))
-                        .is_some_and(|rule| rule.stackable)
-                    {
-                        economy.inventories.of_mut(player).holding_mut(item).held += units;
-                    } else {
-                        for _ in 0..units {
-                            economy.inventories.grant_unique(player, item);
-                        }
-                    }
-                }
-            }
+            });
         });
     });
+}
+
+/// Opens `player`'s account if it has none, minting the currencies' starting balances and
+/// handing over the starting items; true when it was opened.
+pub(crate) fn open_account(economy: &mut Economy, rules: &EconomyRules, tick: u64, player: PlayerId) -> bool {
+    if !economy.accounts.insert(player) {
+        return false;
+    }
+    let mut tx = economy.ledger.begin(tick);
+    for (index, &(_, starting)) in rules.currencies.iter().enumerate() {
+        if starting > 0 {
+            let _ = tx.mint(CurrencyId(index as u16), player, starting, EntryKind::Reward, 0);
+        }
+    }
+    // Minting positive amounts into a fresh wallet cannot fail.
+    let _ = tx.commit();
+    for &(item, units) in &rules.starting_items {
+        if rules
+            .items
+            .get(usize::from(item))
+            .is_some_and(|rule| rule.stackable)
+        {
+            economy.inventories.of_mut(player).holding_mut(item).held += units;
+        } else {
+            for _ in 0..units {
+                economy.inventories.grant_unique(player, item);
+            }
+        }
+    }
+    true
 }
 
 /// Credits the rewards of the sessions that ended this tick.
@@ -218,67 +231,94 @@ fn credit_rewards(world: &mut World) {
         }
         world.resource_scope(|world, rules: Mut<EconomyRules>| {
             let tick = world.resource::<Tick>().0;
-            let mut economy = world.resource_mut::<Economy>();
-            let economy = &mut *economy;
-            let mut tx = economy.ledger.begin(tick);
-            for reward in &outbox.rewards {
-                let player = PlayerId(reward.client.0);
-                match reward.grant {
-                    Grant::Experience(points) => *economy.experience.entry(player).or_default() += points,
-                    Grant::Currency { currency, minor } => {
-                        let _ = tx.mint(
-                            CurrencyId(currency),
-                            player,
-                            minor,
-                            EntryKind::Reward,
-                            reward.session.0,
-                        );
-                    }
-                    Grant::Item { item } => {
-                        if rules
-                            .items
-                            .get(usize::from(item))
-                            .is_some_and(|rule| rule.stackable)
-                        {
-                            economy.inventories.of_mut(player).holding_mut(item).held += 1;
-                        } else {
-                            economy.inventories.grant_unique(player, item);
-                        }
-                    }
-                }
-            }
-            let _ = tx.commit();
+            credit(
+                &mut world.resource_mut::<Economy>(),
+                &rules,
+                tick,
+                &outbox.rewards,
+            );
+            world
+                .resource_mut::<EconomyJournal>()
+                .record
+                .rewards
+                .extend_from_slice(&outbox.rewards);
         });
     });
 }
 
-/// Gives back what expired orders and lapsed trade proposals hold, and forgets idempotency keys
-/// older than the window.
+/// Credits `rewards`: experience, minted currency and items.
+pub(crate) fn credit(economy: &mut Economy, rules: &EconomyRules, tick: u64, rewards: &[Reward]) {
+    let mut tx = economy.ledger.begin(tick);
+    for reward in rewards {
+        let player = PlayerId(reward.client.0);
+        match reward.grant {
+            Grant::Experience(points) => *economy.experience.entry(player).or_default() += points,
+            Grant::Currency { currency, minor } => {
+                let _ = tx.mint(
+                    CurrencyId(currency),
+                    player,
+                    minor,
+                    EntryKind::Reward,
+                    reward.session.0,
+                );
+            }
+            Grant::Item { item } => {
+                if rules
+                    .items
+                    .get(usize::from(item))
+                    .is_some_and(|rule| rule.stackable)
+                {
+                    economy.inventories.of_mut(player).holding_mut(item).held += 1;
+                } else {
+                    economy.inventories.grant_unique(player, item);
+                }
+            }
+        }
+    }
+    let _ = tx.commit();
+}
+
+/// Gives back what expired orders and lapsed trade proposals hold, settles auctions that are due,
+/// and forgets idempotency keys older than the window.
 fn expire_orders_and_keys(world: &mut World) {
     world.resource_scope(|world, rules: Mut<EconomyRules>| {
         let tick = world.resource::<Tick>().0;
-        let mut economy = world.resource_mut::<Economy>();
-        let Economy {
-            ledger,
-            inventories,
-            markets,
-            receipts,
-            trades,
-            auctions,
-            ..
-        } = &mut *economy;
-        receipts.expire(tick, rules.idempotency_window_ticks);
-        markets.expire_all(tick, ledger, inventories);
-        trades.expire(tick, ledger, inventories);
-        auctions.settle_due(tick, rules.auction_fee_bps, ledger, inventories);
+        expire(&mut world.resource_mut::<Economy>(), &rules, tick);
     });
 }
 
-/// Moves the tick's ledger entries to the outbox, for the store.
-fn hand_over_entries(mut economy: ResMut<Economy>, mut outbox: ResMut<Outbox>) {
+/// What [`expire_orders_and_keys`] does, at `tick`.
+pub(crate) fn expire(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
+    let Economy {
+        ledger,
+        inventories,
+        markets,
+        receipts,
+        trades,
+        auctions,
+        ..
+    } = economy;
+    receipts.expire(tick, rules.idempotency_window_ticks);
+    markets.expire_all(tick, ledger, inventories);
+    trades.expire(tick, ledger, inventories);
+    auctions.settle_due(tick, rules.auction_fee_bps, ledger, inventories);
+}
+
+/// Moves the tick's ledger entries to the outbox for the store, with the tick's journal record
+/// when the economy changed (or its rules did).
+fn hand_over_entries(
+    mut economy: ResMut<Economy>,
+    mut outbox: ResMut<Outbox>,
+    mut journal: ResMut<EconomyJournal>,
+    rules: bevy_ecs::system::Res<EconomyRules>,
+    tick: bevy_ecs::system::Res<Tick>,
+) {
     if !economy.ledger.journal().is_empty() {
         economy.ledger.drain_journal(&mut outbox.ledger);
     }
+    let outbox = &mut *outbox;
+    outbox.economy_written =
+        journal.hand_over(tick.0, &rules, !outbox.ledger.is_empty(), &mut outbox.economy);
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::market::{OrderMeta, give_back, settle};
 use super::order_book::{NewOrder, OrderId, Owner, Side};
 use super::rules::EconomyRules;
 use super::trades::{self, Trade, ledger_refusal};
-use super::{Economy, EconomyInbox, Receipt};
+use super::{Economy, EconomyInbox, EconomyJournal, Receipt};
 use crate::sim::command::{AuctionTerms, ClientId, EconomyOp, EconomyRequest, Goods, Refusal};
 use crate::sim::gameplay::Clients;
 use crate::sim::output::{Outbox, ReplyBody, SimEvent, respond};
@@ -28,9 +28,15 @@ pub(crate) fn apply_economy_commands(world: &mut World) {
         let client = to.client;
         let joined = world.resource::<Clients>().entity(client).is_some();
         let body = if joined {
+            let player = PlayerId(client.0);
+            world
+                .resource_mut::<EconomyJournal>()
+                .record
+                .requests
+                .push((player, request.clone()));
             world.resource_scope(|world, rules: Mut<EconomyRules>| {
                 let mut economy = world.resource_mut::<Economy>();
-                answer(&mut economy, &rules, PlayerId(client.0), request, tick)
+                answer(&mut economy, &rules, player, request, tick)
             })
         } else {
             ReplyBody::Refused(Refusal::NotJoined)
@@ -62,7 +68,7 @@ fn announce_trade(world: &mut World, body: ReplyBody) {
 }
 
 /// The reply to `request`: the recorded one for a repeated key, or a fresh outcome.
-fn answer(
+pub(crate) fn answer(
     economy: &mut Economy,
     rules: &EconomyRules,
     player: PlayerId,

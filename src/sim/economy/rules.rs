@@ -8,7 +8,7 @@ use crate::config::{Config, MakersConfig};
 use crate::sim::resources::{ResolvedRules, TickRate};
 
 /// One item kind, resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ItemRule {
     /// Whether units share slots (and may be traded on the market).
     pub stackable: bool,
@@ -17,7 +17,7 @@ pub struct ItemRule {
 }
 
 /// A currency pair of the house exchange, resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairRule {
     /// The currency the house buys and sells.
     pub base: CurrencyId,
@@ -52,7 +52,7 @@ impl PairRule {
 }
 
 /// Everything economy systems read from the configuration.
-#[derive(Debug, Clone, PartialEq, Default, Resource)]
+#[derive(Debug, Clone, PartialEq, Default, Resource, serde::Serialize, serde::Deserialize)]
 pub struct EconomyRules {
     /// Currencies by index (name order): tradeable flag and starting balance.
     pub currencies: Vec<(bool, i64)>,

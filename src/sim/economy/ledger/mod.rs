@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Identifies a currency (gold, gems, ...). Amounts are `i64` minor units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct CurrencyId(pub u16);
 
 /// Identifies a player.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PlayerId(pub u64);
 
 impl fmt::Display for CurrencyId {

@@ -66,7 +66,7 @@ pub struct OrderId(pub u64);
 pub struct Owner(pub u64);
 
 /// Side of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     /// Wants to acquire the item, paying at most the limit price per unit.
     Buy,
