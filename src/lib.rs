@@ -32,4 +32,5 @@ pub mod net;
 pub mod protocol;
 pub mod server;
 pub mod sim;
+pub mod store;
 pub mod telemetry;

@@ -30,7 +30,7 @@ pub use gameplay::{
 };
 pub use server::{
     AdaptiveStep, AdaptiveTickConfig, AuthConfig, Bucket, NetConfig, RateLimitsConfig, ServerConfig,
-    SimConfig, TickConfig, TlsConfig, TransportConfig,
+    SimConfig, StoreConfig, Synchronous, TickConfig, TlsConfig, TransportConfig,
 };
 pub use watch::{AssetWatcher, ReloadOutcome, WatchError};
 

@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub sim: SimConfig,
     /// `[net]`: where clients connect.
     pub net: NetConfig,
+    /// `[store]`: how the economy is kept durable.
+    pub store: StoreConfig,
 }
 
 /// `[tick]` in `server.toml`.
@@ -266,6 +268,38 @@ pub struct Bucket {
     pub burst: f32,
 }
 
+/// `[store]` in `server.toml` (read at start): the embedded SQLite database in the data directory.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// When a commit counts as durable.
+    pub synchronous: Synchronous,
+    /// Tick batches the writer may fall behind before new economy commands are refused with the
+    /// busy code.
+    pub max_backlog_batches: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            synchronous: Synchronous::Full,
+            max_backlog_batches: 16,
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting (the database runs in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// Every commit is flushed to disk before it counts: nothing acknowledged is lost, even to
+    /// power loss.
+    Full,
+    /// Commits are flushed at checkpoints: nothing is lost to a crash of the process, but the
+    /// last commits may be lost to a power loss or an operating system crash.
+    Normal,
+}
+
 impl ServerConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
         check.within("tick.rate_hz", self.tick.rate_hz, 1.0, 1000.0);
@@ -299,6 +333,12 @@ impl ServerConfig {
         check.within("sim.inbox_capacity", self.sim.inbox_capacity, 16, 1 << 24);
         check.within("sim.frame_arena_bytes", self.sim.frame_arena_bytes, 4096, 1 << 30);
         self.net.validate(check);
+        check.within(
+            "store.max_backlog_batches",
+            self.store.max_backlog_batches,
+            1,
+            100_000,
+        );
     }
 
     /// The keys that only take effect when the server starts, with their values in `self` and `next`
@@ -316,6 +356,9 @@ impl ServerConfig {
         }
         if self.net != next.net {
             changed.push("server.toml: net");
+        }
+        if self.store != next.store {
+            changed.push("server.toml: store");
         }
         changed
     }

@@ -10,6 +10,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, TrySendError, 
 use bevy_platform::collections::HashMap;
 use tracing::warn;
 
+use super::durable::DurableGate;
 use super::outbox::{ConnectionOutbox, Lane};
 use crate::protocol::{Encode, Encoder};
 use crate::protocol::{EventS2c, PROTOCOL_VERSION, PushS2c, ReplyS2c, SnapshotS2c, WelcomeS2c, topics};
@@ -82,6 +83,7 @@ pub struct NetBridge {
     encoder: Encoder,
     frame: Vec<u8>,
     capacity: usize,
+    gate: Arc<DurableGate>,
 }
 
 /// Both ends of a bridge whose command queue holds `capacity` commands (the simulation's inbox
@@ -101,6 +103,7 @@ pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
             encoder: Encoder::default(),
             frame: Vec::new(),
             capacity,
+            gate: Arc::new(DurableGate::default()),
         },
     )
 }
@@ -152,8 +155,9 @@ impl NetBridge {
         }
     }
 
-    /// Encodes this tick's replies, events and snapshots into the outboxes of their clients.
-    pub fn deliver(&mut self, outbox: &Outbox, tick_rate_hz: f32) {
+    /// Encodes the replies, events and snapshots of tick `tick` into the outboxes of their clients
+    /// (economy acknowledgements through the durable gate).
+    pub fn deliver(&mut self, outbox: &Outbox, tick: u64, tick_rate_hz: f32) {
         for reply in &outbox.replies {
             let Some(subscriber) = self.clients.get(&reply.client) else {
                 continue;
@@ -168,9 +172,14 @@ impl NetBridge {
             let message = ReplyS2c::from_sim(reply, outbox, welcome);
             self.frame.clear();
             encode_frame(&mut self.encoder, &message, &mut self.frame);
-            subscriber
-                .outbox
-                .push_frames(Lane::Control, |out| out.extend_from_slice(&self.frame));
+            if reply.body.changes_economy() {
+                self.gate
+                    .hold(reply.tick, &subscriber.outbox, Lane::Control, &self.frame);
+            } else {
+                subscriber
+                    .outbox
+                    .push_frames(Lane::Control, |out| out.extend_from_slice(&self.frame));
+            }
         }
         for event in &outbox.events {
             self.frame.clear();
@@ -181,7 +190,11 @@ impl NetBridge {
             );
             let addressee = EventS2c::addressee(event);
             for (client, subscriber) in &self.clients {
-                if addressee == Some(*client) || wants(subscriber, event) {
+                if addressee == Some(*client) {
+                    // A trade proposal is news only once it is durable.
+                    self.gate
+                        .hold(tick, &subscriber.outbox, Lane::Events, &self.frame);
+                } else if wants(subscriber, event) {
                     subscriber
                         .outbox
                         .push_frames(Lane::Events, |out| out.extend_from_slice(&self.frame));
@@ -210,6 +223,12 @@ impl NetBridge {
                     .push_frames(Lane::Events, |out| out.extend_from_slice(&self.frame));
             }
         }
+    }
+
+    /// The gate that holds economy acknowledgements until the store has committed their tick; the
+    /// store's writer releases it.
+    pub fn durable_gate(&self) -> Arc<DurableGate> {
+        Arc::clone(&self.gate)
     }
 
     /// Clients connected as far as the tick thread knows.

@@ -9,6 +9,7 @@
 pub mod auth;
 mod bridge;
 mod connection;
+mod durable;
 mod limits;
 mod outbox;
 pub mod tls;
@@ -24,6 +25,7 @@ use quinn::{Endpoint, ServerConfig, VarInt};
 use tracing::{debug, info, warn};
 
 pub use bridge::{BridgeHandle, Lifecycle, NetBridge, bridge};
+pub use durable::DurableGate;
 pub use limits::{CapError, RequestClass};
 
 use crate::config::NetConfig;

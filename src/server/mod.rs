@@ -28,6 +28,10 @@ pub use tick_loop::{TickLoop, TickStats};
 use crate::config::{AssetWatcher, Config, ConfigErrors, WatchError};
 use crate::net::{NetError, NetServer};
 use crate::sim::Sim;
+use crate::store::recovery::{self, RecoveryError};
+use crate::store::sqlite::SqliteStore;
+use crate::store::writer::StoreWriter;
+use crate::store::{DATABASE_FILE, StoreError};
 
 /// How long closing connections may take at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -52,6 +56,12 @@ pub enum ServeError {
     /// The data directory cannot be used.
     #[error(transparent)]
     DataDir(#[from] DataDirError),
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored state cannot be trusted.
+    #[error("refusing to start: {0}")]
+    Recovery(#[from] RecoveryError),
     /// The network cannot start (address, certificate, token secret).
     #[error(transparent)]
     Net(#[from] NetError),
@@ -82,13 +92,29 @@ impl Server {
         let config = Arc::new(Config::load(&options.assets)?);
         let data_dir = DataDir::lock(&options.data)?;
         let addr = options.bind.unwrap_or(config.server.net.bind);
+        let store = SqliteStore::open(
+            &data_dir.path().join(DATABASE_FILE),
+            config.server.store.synchronous,
+        )?;
+        let mut sim = Sim::new(Arc::clone(&config));
+        if let Some(replayed) = recovery::recover(&store)? {
+            info!(
+                tick = replayed.tick,
+                accounts = replayed.economy.accounts.len(),
+                "economy recovered from the store"
+            );
+            sim.restore_economy(replayed);
+        }
         let (handle, bridge) = crate::net::bridge(config.server.sim.inbox_capacity as usize);
+        let gate = bridge.durable_gate();
+        let writer = StoreWriter::spawn(Box::new(store), Box::new(move |tick| gate.release(tick)))?;
         let net = NetServer::start(&config.server.net, data_dir.path(), addr, handle)?;
         let watcher = AssetWatcher::start(&options.assets, Arc::clone(&config))?;
 
         let stats = Arc::new(TickStats::default());
-        let tick_loop = TickLoop::new(Sim::new(Arc::clone(&config)), Some(watcher), Arc::clone(&stats))
-            .with_network(bridge);
+        let tick_loop = TickLoop::new(sim, Some(watcher), Arc::clone(&stats))
+            .with_network(bridge)
+            .with_store(writer);
         let rate_hz = tick_loop.tick_rate();
         let shutdown = Arc::new(AtomicBool::new(false));
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({

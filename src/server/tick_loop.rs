@@ -13,6 +13,8 @@ use super::pacer::{Pace, TickPacer, interval_for};
 use crate::config::{AssetWatcher, Config, ReloadOutcome};
 use crate::net::NetBridge;
 use crate::sim::{Outbox, Sim};
+use crate::store::Batch;
+use crate::store::writer::StoreWriter;
 
 /// Longest single sleep, so that a shutdown request is noticed promptly even at low tick rates.
 const MAX_SLEEP: Duration = Duration::from_millis(20);
@@ -56,6 +58,8 @@ pub struct TickLoop {
     window: Window,
     adaptive: AdaptiveRate,
     network: Option<NetBridge>,
+    store: Option<StoreWriter>,
+    economy_paused: bool,
 }
 
 impl TickLoop {
@@ -79,7 +83,16 @@ impl TickLoop {
             window: Window::default(),
             adaptive: AdaptiveRate::default(),
             network: None,
+            store: None,
+            economy_paused: false,
         }
+    }
+
+    /// Keeps every tick's durable changes through `writer`; economy commands are refused while
+    /// it is more than `[store] max_backlog_batches` behind or has failed.
+    pub fn with_store(mut self, writer: StoreWriter) -> TickLoop {
+        self.store = Some(writer);
+        self
     }
 
     /// Serves network clients through `bridge`: their commands enter each tick, and each tick's
@@ -126,6 +139,9 @@ impl TickLoop {
                 next_summary = elapsed + SUMMARY_EVERY;
             }
         }
+        if let Some(store) = self.store.take() {
+            store.finish();
+        }
         info!(tick = self.sim.tick(), "tick loop stopped");
     }
 
@@ -136,8 +152,30 @@ impl TickLoop {
         }
         self.sim.step();
         self.sim.drain_outputs(&mut self.outbox);
+        let tick = self.sim.tick();
+        if let Some(store) = &self.store {
+            if let Some(batch) = Batch::of_tick(tick, &self.outbox, self.sim.economy()) {
+                store.submit(batch);
+            }
+            let status = store.status();
+            let limit = u64::from(self.sim.config().server.store.max_backlog_batches);
+            let paused = status.failure().is_some() || status.backlog() > limit;
+            if paused != self.economy_paused {
+                self.economy_paused = paused;
+                self.sim.pause_economy(paused);
+                match status.failure() {
+                    Some(failure) => warn!(tick, %failure, "economy paused: the store failed"),
+                    None if paused => warn!(
+                        tick,
+                        backlog = status.backlog(),
+                        "economy paused: the store is behind"
+                    ),
+                    None => info!(tick, "economy resumed: the store caught up"),
+                }
+            }
+        }
         if let Some(network) = &mut self.network {
-            network.deliver(&self.outbox, self.sim.tick_rate());
+            network.deliver(&self.outbox, tick, self.sim.tick_rate());
         }
         let took = started.elapsed();
 

@@ -157,6 +157,12 @@ impl Sim {
         *self.world.resource_mut::<economy::Economy>() = replayed.economy;
     }
 
+    /// Refuses economy commands with [`Refusal::Busy`] from the next step on while `paused` (the
+    /// store cannot keep up or has failed); reads still answer.
+    pub fn pause_economy(&mut self, paused: bool) {
+        self.world.resource_mut::<economy::EconomyInbox>().paused = paused;
+    }
+
     /// Replaces the running configuration; call between steps so that a tick sees one config. With
     /// the adaptive rate off, the tick rate follows `tick.rate_hz`; with it on, the caller sets the
     /// rate ([`Sim::set_tick_rate`]).

@@ -426,6 +426,25 @@ pub(crate) fn respond(world: &mut bevy_ecs::world::World, to: impl Into<ReplyTo>
         .push(Reply::new(to.into(), tick, body));
 }
 
+impl ReplyBody {
+    /// Whether this reply tells a player the economy changed, so that it may leave only once
+    /// the change is durable.
+    pub fn changes_economy(&self) -> bool {
+        matches!(
+            self,
+            ReplyBody::Transferred { .. }
+                | ReplyBody::OrderPlaced { .. }
+                | ReplyBody::OrderCancelled { .. }
+                | ReplyBody::TradeProposed { .. }
+                | ReplyBody::AuctionCreated { .. }
+                | ReplyBody::BidPlaced { .. }
+                | ReplyBody::Exchanged { .. }
+                | ReplyBody::TradeDone { .. }
+                | ReplyBody::TradeCancelled { .. }
+        )
+    }
+}
+
 impl Reply {
     /// `body`, addressed to `to`, produced at `tick`.
     pub(crate) fn new(to: ReplyTo, tick: u64, body: ReplyBody) -> Reply {

@@ -93,7 +93,7 @@ pub struct Replayed {
 
 /// Why a journal cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReplayError {
+pub enum JournalError {
     /// The journal has no records.
     #[error("the journal is empty")]
     Empty,
@@ -119,7 +119,7 @@ pub enum ReplayError {
 pub fn replay(
     records: impl IntoIterator<Item = EconomyTick>,
     mut on_entries: impl FnMut(u64, &[Entry]),
-) -> Result<Replayed, ReplayError> {
+) -> Result<Replayed, JournalError> {
     let mut economy = Economy::default();
     let mut rules: Option<EconomyRules> = None;
     let mut last: Option<u64> = None;
@@ -127,7 +127,7 @@ pub fn replay(
     for record in records {
         if let Some(previous) = last {
             if record.tick <= previous {
-                return Err(ReplayError::OutOfOrder {
+                return Err(JournalError::OutOfOrder {
                     tick: record.tick,
                     previous,
                 });
@@ -145,7 +145,9 @@ pub fn replay(
         if let Some(changed) = record.rules {
             rules = Some(changed);
         }
-        let rules = rules.as_ref().ok_or(ReplayError::NoRules { tick: record.tick })?;
+        let rules = rules
+            .as_ref()
+            .ok_or(JournalError::NoRules { tick: record.tick })?;
         apply(
             &mut economy,
             rules,
@@ -161,7 +163,7 @@ pub fn replay(
     }
     match (last, rules) {
         (Some(tick), Some(rules)) => Ok(Replayed { economy, rules, tick }),
-        _ => Err(ReplayError::Empty),
+        _ => Err(JournalError::Empty),
     }
 }
 

@@ -26,7 +26,7 @@ use bevy_ecs::system::ResMut;
 use bevy_ecs::world::{Mut, World};
 
 pub use inventory::{Holding, Inventories, Inventory};
-pub use journal::{EconomyJournal, EconomyTick, ReplayError, Replayed, replay};
+pub use journal::{EconomyJournal, EconomyTick, JournalError, Replayed, replay};
 pub use market::{Markets, OrderMeta};
 pub use numbered::Numbered;
 pub use order_book::Side;
@@ -65,6 +65,45 @@ pub struct Economy {
     pub makers: Makers,
     /// Experience earned in combat, by player.
     pub experience: std::collections::BTreeMap<PlayerId, u64>,
+}
+
+/// A broken economy invariant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EconomyViolation {
+    /// The ledger's balances break conservation or go negative.
+    #[error(transparent)]
+    Ledger(#[from] ledger::InvariantViolation),
+    /// One unique item is in two places.
+    #[error("unique item {id} has two owners: {first} and {second}")]
+    TwoOwners {
+        /// The item.
+        id: u64,
+        /// One owner.
+        first: u64,
+        /// The other.
+        second: u64,
+    },
+}
+
+impl Economy {
+    /// Checks conservation per currency and no negative balances (the ledger's invariants), and
+    /// that every unique item has one owner.
+    pub fn check_invariants(&self) -> Result<(), EconomyViolation> {
+        self.ledger.check_invariants()?;
+        let mut owners = std::collections::BTreeMap::new();
+        for (player, inventory) in self.inventories.iter() {
+            for &(id, _) in inventory.uniques.iter().chain(&inventory.escrowed_uniques) {
+                if let Some(first) = owners.insert(id, player.0) {
+                    return Err(EconomyViolation::TwoOwners {
+                        id,
+                        first,
+                        second: player.0,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The reply to an economy command as remembered for its idempotency key: the economy's replies
@@ -142,6 +181,9 @@ impl Receipt {
 pub struct EconomyInbox {
     pub(crate) requests: Vec<(ReplyTo, EconomyRequest)>,
     pub(crate) reads: Vec<(ReplyTo, EconomyRead)>,
+    /// While set, economy commands are refused with the busy code (the store is behind or
+    /// failing).
+    pub(crate) paused: bool,
 }
 
 /// Adds the economy resources and systems.

@@ -23,11 +23,14 @@ use crate::sim::resources::Tick;
 /// Applies every economy command queued this tick, in arrival order.
 pub(crate) fn apply_economy_commands(world: &mut World) {
     let mut requests = std::mem::take(&mut world.resource_mut::<EconomyInbox>().requests);
+    let paused = world.resource::<EconomyInbox>().paused;
     let tick = world.resource::<Tick>().0;
     for (to, request) in requests.drain(..) {
         let client = to.client;
         let joined = world.resource::<Clients>().entity(client).is_some();
-        let body = if joined {
+        let body = if paused {
+            ReplyBody::Refused(Refusal::Busy)
+        } else if joined {
             let player = PlayerId(client.0);
             world
                 .resource_mut::<EconomyJournal>()

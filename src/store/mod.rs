@@ -1,0 +1,156 @@
+//! Durable state: the [`Store`] trait, one [`Batch`] per tick built from the simulation's outputs,
+//! the [`sqlite`] implementation embedded by default, the [`writer`] thread that commits batches
+//! off the tick thread (group commit), and [`recovery`], which rebuilds the economy at start and
+//! checks a store offline.
+//!
+//! The economy's source of truth is its journal (`sim::economy::EconomyTick` per tick): replaying
+//! it rebuilds every balance, inventory, order, trade, auction and idempotency receipt exactly.
+//! Beside it the store keeps tables that can be queried directly: the append-only ledger, the
+//! balance of every account, the idempotency keys acknowledged, player state at departure and the
+//! status changes of combat sessions. Nothing in `sim/` depends on this module; a PostgreSQL
+//! implementation only has to implement [`Store`].
+
+pub mod recovery;
+pub mod sqlite;
+pub mod writer;
+
+use crate::sim::combat::{SessionId, SessionStatus};
+use crate::sim::economy::Economy;
+use crate::sim::economy::ledger::{Account, CurrencyId, Entry, PlayerId};
+use crate::sim::{Outbox, PlayerRecord, SimEvent};
+
+/// File name of the embedded database inside the data directory.
+pub const DATABASE_FILE: &str = "necpsim.db";
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error("cannot open the store {path}: {reason}")]
+    Open {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The database was written by a newer server.
+    #[error("the store's schema is version {found}; this server knows up to {known}")]
+    TooNew {
+        /// The version found.
+        found: i64,
+        /// The newest this server knows.
+        known: i64,
+    },
+    /// A read or write failed (disk full, read-only, corrupt file, ...).
+    #[error("store {operation} failed: {reason}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A stored record cannot be decoded.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+}
+
+/// One balance: an account's holding of one currency, in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BalanceRow {
+    /// The account.
+    pub account: Account,
+    /// The currency.
+    pub currency: CurrencyId,
+    /// Minor units.
+    pub balance: i64,
+}
+
+/// Everything one tick changed that must outlive the process, written in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// The tick.
+    pub tick: u64,
+    /// The economy's journal record of the tick, encoded ([`encode_record`]).
+    pub journal: Option<Vec<u8>>,
+    /// The ledger entries of the tick, in order.
+    pub entries: Vec<Entry>,
+    /// The new balance of every account the entries touched.
+    pub balances: Vec<BalanceRow>,
+    /// Idempotency keys of the economy commands applied this tick.
+    pub keys: Vec<(PlayerId, u128)>,
+    /// Players who left the world.
+    pub players: Vec<PlayerRecord>,
+    /// Combat sessions that changed status.
+    pub sessions: Vec<(SessionId, SessionStatus)>,
+}
+
+impl Batch {
+    /// The batch of the tick whose outputs are `outbox`, with balances read from `economy` after
+    /// that tick; `None` when the tick changed nothing durable.
+    pub fn of_tick(tick: u64, outbox: &Outbox, economy: &Economy) -> Option<Batch> {
+        let record = outbox.economy_record();
+        let sessions: Vec<_> = outbox
+            .events
+            .iter()
+            .filter_map(|event| match *event {
+                SimEvent::SessionChanged { session, status } => Some((session, status)),
+                _ => None,
+            })
+            .collect();
+        if record.is_none() && outbox.departures.is_empty() && sessions.is_empty() {
+            return None;
+        }
+        let mut balances: Vec<BalanceRow> = outbox
+            .ledger
+            .iter()
+            .flat_map(|entry| [(entry.debit, entry.currency), (entry.credit, entry.currency)])
+            .map(|(account, currency)| BalanceRow {
+                account,
+                currency,
+                balance: economy.ledger.balance(account, currency),
+            })
+            .collect();
+        balances.sort_unstable();
+        balances.dedup();
+        Some(Batch {
+            tick,
+            journal: record.map(encode_record),
+            entries: outbox.ledger.clone(),
+            balances,
+            keys: record.map_or_else(Vec::new, |record| {
+                record
+                    .requests
+                    .iter()
+                    .map(|(player, request)| (*player, request.key))
+                    .collect()
+            }),
+            players: outbox.departures.clone(),
+            sessions,
+        })
+    }
+}
+
+/// The stored form of a journal record.
+pub fn encode_record(record: &crate::sim::economy::EconomyTick) -> Vec<u8> {
+    // Serializing plain data into a vector cannot fail.
+    postcard::to_allocvec(record).unwrap_or_default()
+}
+
+/// A journal record from its stored form.
+pub fn decode_record(bytes: &[u8]) -> Result<crate::sim::economy::EconomyTick, StoreError> {
+    postcard::from_bytes(bytes).map_err(|error| StoreError::Corrupt(format!("journal record: {error}")))
+}
+
+/// Durable storage for what the simulation produces.
+pub trait Store: Send {
+    /// Writes `batches` in one transaction: all of them or, failing, none.
+    fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError>;
+    /// Calls `each` with every journal record, oldest first.
+    fn journal(&self, each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// Calls `each` with every ledger entry, in sequence order.
+    fn ledger(&self, each: &mut dyn FnMut(Entry)) -> Result<(), StoreError>;
+    /// Every stored balance.
+    fn balances(&self) -> Result<Vec<BalanceRow>, StoreError>;
+    /// Whether `player`'s command with idempotency key `key` is stored.
+    fn has_key(&self, player: PlayerId, key: u128) -> Result<bool, StoreError>;
+}

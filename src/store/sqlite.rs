@@ -1,0 +1,373 @@
+//! The embedded store: one SQLite file (bundled SQLite, nothing to install) in WAL mode, its
+//! schema created and migrated at open, each group of batches written in one transaction with
+//! prepared statements.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{BalanceRow, Batch, Store, StoreError};
+use crate::config::Synchronous;
+use crate::sim::economy::ledger::{Account, CurrencyId, Entry, EntryKind, PlayerId};
+
+/// Schema migrations, in order; the database's `user_version` counts those applied.
+const MIGRATIONS: [&str; 1] = ["
+    CREATE TABLE economy_journal (
+        tick INTEGER PRIMARY KEY,
+        record BLOB NOT NULL
+    );
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        tick INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        currency INTEGER NOT NULL,
+        debit_kind INTEGER NOT NULL,
+        debit_player INTEGER NOT NULL,
+        credit_kind INTEGER NOT NULL,
+        credit_player INTEGER NOT NULL,
+        amount INTEGER NOT NULL,
+        reference INTEGER NOT NULL
+    );
+    CREATE TABLE balances (
+        account_kind INTEGER NOT NULL,
+        player INTEGER NOT NULL,
+        currency INTEGER NOT NULL,
+        balance INTEGER NOT NULL,
+        PRIMARY KEY (account_kind, player, currency)
+    ) WITHOUT ROWID;
+    CREATE TABLE idempotency_keys (
+        player INTEGER NOT NULL,
+        key BLOB NOT NULL,
+        tick INTEGER NOT NULL,
+        PRIMARY KEY (player, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE player_state (
+        player INTEGER PRIMARY KEY,
+        tick INTEGER NOT NULL,
+        x_m REAL NOT NULL,
+        y_m REAL NOT NULL,
+        health REAL NOT NULL
+    );
+    CREATE TABLE session_history (
+        session INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        tick INTEGER NOT NULL,
+        PRIMARY KEY (session, status)
+    ) WITHOUT ROWID;
+"];
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+    path: PathBuf,
+}
+
+fn io(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |error| StoreError::Io {
+        operation,
+        reason: error.to_string(),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path, synchronous: Synchronous) -> Result<SqliteStore, StoreError> {
+        let open_error = |error: rusqlite::Error| StoreError::Open {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        };
+        let connection = Connection::open(path).map_err(open_error)?;
+        let sync = match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(open_error)?;
+        let mut store = SqliteStore {
+            connection,
+            path: path.to_owned(),
+        };
+        store.migrate().map_err(|error| match error {
+            StoreError::Io { reason, .. } => StoreError::Open {
+                path: path.to_owned(),
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    /// Opens an existing database without writing to it (for offline checks).
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let connection =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
+                StoreError::Open {
+                    path: path.to_owned(),
+                    reason: error.to_string(),
+                }
+            })?;
+        let store = SqliteStore {
+            connection,
+            path: path.to_owned(),
+        };
+        let version = store.version()?;
+        if version != MIGRATIONS.len() as i64 {
+            return Err(StoreError::Open {
+                path: path.to_owned(),
+                reason: format!("schema version {version}, expected {}", MIGRATIONS.len()),
+            });
+        }
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn version(&self) -> Result<i64, StoreError> {
+        self.connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(io("reading the schema version"))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let found = self.version()?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        let tx = self.connection.transaction().map_err(io("migrating"))?;
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            tx.execute_batch(migration).map_err(io("migrating"))?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)
+                .map_err(io("migrating"))?;
+        }
+        tx.commit().map_err(io("migrating"))
+    }
+}
+
+/// Account kinds as stored.
+fn account_parts(account: Account) -> (i64, i64) {
+    let (kind, player) = match account {
+        Account::Wallet(player) => (0, player.0),
+        Account::Reserved(player) => (1, player.0),
+        Account::Mint => (2, 0),
+        Account::Burn => (3, 0),
+        Account::Fees => (4, 0),
+        Account::Escrow => (5, 0),
+    };
+    // Ids are u64; SQLite integers are i64: stored bit for bit.
+    (kind, player as i64)
+}
+
+fn account_of(kind: i64, player: i64) -> Result<Account, StoreError> {
+    let player = PlayerId(player as u64);
+    Ok(match kind {
+        0 => Account::Wallet(player),
+        1 => Account::Reserved(player),
+        2 => Account::Mint,
+        3 => Account::Burn,
+        4 => Account::Fees,
+        5 => Account::Escrow,
+        other => return Err(StoreError::Corrupt(format!("account kind {other}"))),
+    })
+}
+
+const ENTRY_KINDS: [EntryKind; 7] = [
+    EntryKind::Trading,
+    EntryKind::Auction,
+    EntryKind::Exchange,
+    EntryKind::Reward,
+    EntryKind::Purchase,
+    EntryKind::Fee,
+    EntryKind::Escrow,
+];
+
+fn entry_kind_code(kind: EntryKind) -> i64 {
+    ENTRY_KINDS.iter().position(|k| *k == kind).unwrap_or(0) as i64
+}
+
+fn currency(code: i64) -> Result<CurrencyId, StoreError> {
+    u16::try_from(code)
+        .map(CurrencyId)
+        .map_err(|_| StoreError::Corrupt(format!("currency {code}")))
+}
+
+impl Store for SqliteStore {
+    fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
+        let tx = self.connection.transaction().map_err(io("beginning a commit"))?;
+        {
+            let write = io("writing a batch");
+            let mut journal = tx
+                .prepare_cached("INSERT INTO economy_journal (tick, record) VALUES (?1, ?2)")
+                .map_err(&write)?;
+            let mut ledger = tx
+                .prepare_cached(
+                    "INSERT INTO ledger (seq, tick, kind, currency, debit_kind, debit_player, credit_kind, \
+                     credit_player, amount, reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(&write)?;
+            let mut balance = tx
+                .prepare_cached(
+                    "INSERT INTO balances (account_kind, player, currency, balance) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (account_kind, player, currency) DO UPDATE SET balance = excluded.balance",
+                )
+                .map_err(&write)?;
+            let mut key = tx
+                .prepare_cached(
+                    "INSERT INTO idempotency_keys (player, key, tick) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (player, key) DO NOTHING",
+                )
+                .map_err(&write)?;
+            let mut player = tx
+                .prepare_cached(
+                    "INSERT INTO player_state (player, tick, x_m, y_m, health) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (player) DO UPDATE SET tick = excluded.tick, x_m = excluded.x_m, \
+                     y_m = excluded.y_m, health = excluded.health",
+                )
+                .map_err(&write)?;
+            let mut session = tx
+                .prepare_cached(
+                    "INSERT INTO session_history (session, status, tick) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (session, status) DO NOTHING",
+                )
+                .map_err(&write)?;
+            for batch in batches {
+                let tick = batch.tick as i64;
+                if let Some(record) = &batch.journal {
+                    journal.execute(params![tick, record]).map_err(&write)?;
+                }
+                for entry in &batch.entries {
+                    let (debit_kind, debit_player) = account_parts(entry.debit);
+                    let (credit_kind, credit_player) = account_parts(entry.credit);
+                    ledger
+                        .execute(params![
+                            entry.seq as i64,
+                            entry.tick as i64,
+                            entry_kind_code(entry.kind),
+                            entry.currency.0,
+                            debit_kind,
+                            debit_player,
+                            credit_kind,
+                            credit_player,
+                            entry.amount,
+                            entry.reference as i64,
+                        ])
+                        .map_err(&write)?;
+                }
+                for row in &batch.balances {
+                    let (kind, owner) = account_parts(row.account);
+                    balance
+                        .execute(params![kind, owner, row.currency.0, row.balance])
+                        .map_err(&write)?;
+                }
+                for (owner, idempotency_key) in &batch.keys {
+                    key.execute(params![owner.0 as i64, idempotency_key.to_le_bytes(), tick])
+                        .map_err(&write)?;
+                }
+                for record in &batch.players {
+                    player
+                        .execute(params![
+                            record.client.0 as i64,
+                            record.tick as i64,
+                            record.x_m,
+                            record.y_m,
+                            record.health
+                        ])
+                        .map_err(&write)?;
+                }
+                for (id, status) in &batch.sessions {
+                    session
+                        .execute(params![id.0 as i64, *status as u8, tick])
+                        .map_err(&write)?;
+                }
+            }
+        }
+        tx.commit().map_err(io("committing"))
+    }
+
+    fn journal(&self, each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let read = io("reading the journal");
+        let mut statement = self
+            .connection
+            .prepare("SELECT record FROM economy_journal ORDER BY tick")
+            .map_err(&read)?;
+        let mut rows = statement.query([]).map_err(&read)?;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let bytes = row
+                .get_ref(0)
+                .map_err(&read)?
+                .as_blob()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            each(bytes)?;
+        }
+        Ok(())
+    }
+
+    fn ledger(&self, each: &mut dyn FnMut(Entry)) -> Result<(), StoreError> {
+        let read = io("reading the ledger");
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT seq, tick, kind, currency, debit_kind, debit_player, credit_kind, credit_player, \
+                 amount, reference FROM ledger ORDER BY seq",
+            )
+            .map_err(&read)?;
+        let mut rows = statement.query([]).map_err(&read)?;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let int = |index| row.get::<_, i64>(index).map_err(&read);
+            let kind = ENTRY_KINDS
+                .get(int(2)? as usize)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("ledger entry kind {}", int(2).unwrap_or(-1))))?;
+            each(Entry {
+                seq: int(0)? as u64,
+                tick: int(1)? as u64,
+                kind,
+                currency: currency(int(3)?)?,
+                debit: account_of(int(4)?, int(5)?)?,
+                credit: account_of(int(6)?, int(7)?)?,
+                amount: int(8)?,
+                reference: int(9)? as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn balances(&self) -> Result<Vec<BalanceRow>, StoreError> {
+        let read = io("reading balances");
+        let mut statement = self
+            .connection
+            .prepare("SELECT account_kind, player, currency, balance FROM balances")
+            .map_err(&read)?;
+        let mut rows = statement.query([]).map_err(&read)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(&read)? {
+            let int = |index| row.get::<_, i64>(index).map_err(&read);
+            out.push(BalanceRow {
+                account: account_of(int(0)?, int(1)?)?,
+                currency: currency(int(2)?)?,
+                balance: int(3)?,
+            });
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    fn has_key(&self, player: PlayerId, key: u128) -> Result<bool, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT 1 FROM idempotency_keys WHERE player = ?1 AND key = ?2",
+                params![player.0 as i64, key.to_le_bytes()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(io("reading a key"))
+    }
+}
