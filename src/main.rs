@@ -10,6 +10,8 @@ use necpsim::bench::{BenchOptions, BenchReport};
 use necpsim::config::Config;
 use necpsim::net::auth;
 use necpsim::server::{ServeOptions, Server};
+use necpsim::store::sqlite::SqliteStore;
+use necpsim::store::{DATABASE_FILE, Store, recovery};
 use necpsim::telemetry::{LogFormat, init_logging};
 
 #[global_allocator]
@@ -83,6 +85,21 @@ enum Cmd {
         #[arg(long, value_name = "DIR", default_value = "data")]
         data: PathBuf,
     },
+    /// Check a stopped server's store: replay the economy journal, check the invariants
+    /// (conservation per currency, no negative balance, one owner per unique item), and compare
+    /// the replay with the stored ledger and balances. Exit 1 when anything disagrees.
+    Verify {
+        /// The server's data directory.
+        #[arg(long, value_name = "DIR", default_value = "data")]
+        data: PathBuf,
+    },
+    /// Rebuild every balance from the stored ledger alone and compare them with the stored
+    /// balances. Exit 1 when they differ.
+    ReplayLedger {
+        /// The server's data directory.
+        #[arg(long, value_name = "DIR", default_value = "data")]
+        data: PathBuf,
+    },
     /// Validate every asset file; exit 1 listing every error when any is invalid.
     CheckConfig {
         /// Directory of designer TOML files.
@@ -114,6 +131,8 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig { dir } => Ok(check_config(&dir)),
+        Cmd::Verify { data } => check_store(&data, "verify", recovery::verify),
+        Cmd::ReplayLedger { data } => check_store(&data, "replay-ledger", recovery::replay_ledger),
         Cmd::Token {
             player,
             ttl,
@@ -188,6 +207,34 @@ fn print_report(r: &BenchReport) {
             "fighters: {}, shots: {}, hits: {}, kills: {}, sessions ended: {}",
             r.fighters, r.shots, r.hits, r.kills, r.sessions_ended
         );
+    }
+}
+
+/// Runs an offline check of the store in `data`.
+fn check_store(
+    data: &std::path::Path,
+    name: &str,
+    check: fn(&dyn Store) -> Result<recovery::Verified, recovery::RecoveryError>,
+) -> anyhow::Result<ExitCode> {
+    let store = SqliteStore::open_read_only(&data.join(DATABASE_FILE))?;
+    match check(&store) {
+        Ok(verified) => {
+            #[expect(clippy::print_stdout, reason = "the command's result is its output")]
+            {
+                println!(
+                    "{}: ok: {name}: tick {}, {} ledger entries, {} balances",
+                    store.path().display(),
+                    verified.tick,
+                    verified.entries,
+                    verified.balances
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("{}: {name} failed: {error}", store.path().display());
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

@@ -96,6 +96,47 @@ fn serve_refuses_a_data_dir_in_use_and_a_taken_address() {
 }
 
 #[test]
+fn a_corrupt_store_keeps_the_server_from_starting_and_fails_verification() {
+    let data = tempfile::tempdir().expect("temp dir");
+    std::fs::write(data.path().join("necpsim.db"), vec![0x5a; 8192]).expect("write");
+    let out = serve_to_exit(serve_args(&common::bundled_assets(), data.path(), "127.0.0.1:0"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot open the store") && stderr.contains("necpsim.db"),
+        "{stderr}"
+    );
+    let data_arg = data.path().to_str().expect("utf-8");
+    for command in ["verify", "replay-ledger"] {
+        let out = necpsim(&[command, "--data", data_arg]);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        assert!(
+            text(&out.stderr).contains("necpsim.db"),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn verify_and_replay_ledger_accept_a_store_the_server_wrote() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = ServerProcess::start(&serve_args(&common::bundled_assets(), data.path(), "127.0.0.1:0"));
+    server.wait_for("serving", Duration::from_secs(20));
+    drop(server);
+    let data_arg = data.path().to_str().expect("utf-8");
+    for command in ["verify", "replay-ledger"] {
+        let out = necpsim(&[command, "--data", data_arg]);
+        assert!(out.status.success(), "{command}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(&format!("ok: {command}")),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
 fn bench_runs_the_schedule_and_writes_its_report() {
     let out_dir = tempfile::tempdir().expect("temp dir");
     let json = out_dir.path().join("bench.json");

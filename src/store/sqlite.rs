@@ -114,7 +114,10 @@ impl SqliteStore {
             connection,
             path: path.to_owned(),
         };
-        let version = store.version()?;
+        let version = store.version().map_err(|error| StoreError::Open {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })?;
         if version != MIGRATIONS.len() as i64 {
             return Err(StoreError::Open {
                 path: path.to_owned(),

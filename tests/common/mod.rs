@@ -77,7 +77,7 @@ pub fn necpsim(args: &[&str]) -> Output {
         .expect("run necpsim")
 }
 
-/// A `necpsim serve --log-format json` child process, killed on drop.
+/// A `necpsim serve --log-format json` child process, killed (SIGKILL) on drop.
 pub struct ServerProcess {
     child: Child,
     lines: Receiver<serde_json::Value>,
@@ -176,7 +176,11 @@ impl NetServer {
     pub fn start(edit_assets: impl FnOnce(&Path)) -> NetServer {
         let assets = assets_copy();
         edit_assets(assets.path());
-        let data = tempfile::tempdir().expect("temp dir");
+        NetServer::start_in(assets, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// Starts a server on `assets` and `data`.
+    pub fn start_in(assets: tempfile::TempDir, data: tempfile::TempDir) -> NetServer {
         let process = ServerProcess::start(&serve_args(assets.path(), data.path(), "127.0.0.1:0"));
         let certificate = process.wait_for("TLS certificate", Duration::from_secs(30));
         let hex = certificate["sha256"].as_str().expect("fingerprint logged");
@@ -197,6 +201,18 @@ impl NetServer {
             addr,
             fingerprint,
         }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and hands back its directories.
+    pub fn kill(self) -> (tempfile::TempDir, tempfile::TempDir) {
+        let NetServer {
+            process,
+            assets,
+            data,
+            ..
+        } = self;
+        drop(process);
+        (assets, data)
     }
 
     /// A token for `player` valid for `ttl` (e.g. `"1h"`), from `necpsim token`.

@@ -1,0 +1,188 @@
+//! Crash recovery of the real server: 50 clients drive economy load (transfers, market orders,
+//! trade proposals, auctions and bids) over QUIC through the client SDK while the `necpsim serve`
+//! process is killed with SIGKILL at random moments, round after round. After every kill the
+//! store must pass `necpsim verify` (the journal replays to the stored ledger and balances, money
+//! is conserved, nothing is negative, every unique item has one owner) and hold every operation
+//! a client saw acknowledged (by its idempotency key); then the server restarts on the same data.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::NetServer;
+use necpsim::client::Client;
+use necpsim::protocol::{AuctionTermsC2s, EconomyC2s, EconomyOpC2s, GoodsC2s, ReplyBodyS2c, RequestC2s};
+use necpsim::sim::economy::ledger::PlayerId;
+use necpsim::store::sqlite::SqliteStore;
+use necpsim::store::{DATABASE_FILE, Store};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+const CLIENTS: u64 = 50;
+const ROUNDS: u64 = 20;
+const EURODOLLARS: u16 = 1;
+/// Stackable items every player starts with some of: food and wood (name order).
+const ITEMS: [u16; 2] = [1, 4];
+
+/// An operation a client saw acknowledged.
+type Acknowledged = Arc<Mutex<Vec<(u64, u128)>>>;
+
+fn random_op(rng: &mut ChaCha8Rng, player: u64, auctions: &[u64]) -> EconomyOpC2s {
+    let other = (player + 1 + u64::from(rng.next_u32()) % (CLIENTS - 1)) % CLIENTS + 1;
+    let item = ITEMS[rng.next_u32() as usize % ITEMS.len()];
+    match rng.next_u32() % 6 {
+        0 | 1 => EconomyOpC2s::Transfer {
+            to: other,
+            currency: EURODOLLARS,
+            amount_minor: 1 + i64::from(rng.next_u32() % 100),
+        },
+        2 => EconomyOpC2s::PlaceOrder {
+            item,
+            side: (rng.next_u32() % 2) as u8,
+            price_minor: 400 + i64::from(rng.next_u32() % 1000),
+            quantity: 1 + rng.next_u32() % 3,
+            lifetime_s: None,
+        },
+        3 => EconomyOpC2s::OfferTrade {
+            to: other,
+            gives: GoodsC2s {
+                money: [(EURODOLLARS, 5), (0, 0)],
+                ..GoodsC2s::default()
+            },
+            wants: GoodsC2s {
+                items: [(item, 1), (0, 0)],
+                ..GoodsC2s::default()
+            },
+            lifetime_s: 30,
+        },
+        4 => EconomyOpC2s::CreateAuction(AuctionTermsC2s {
+            item,
+            quantity: 1,
+            starting_price: 10,
+            bid_increment: 1,
+            reserve: 0,
+            buyout: 0,
+            duration_h: 1,
+            unique: 0,
+        }),
+        _ => EconomyOpC2s::Bid {
+            auction: auctions
+                .get(rng.next_u32() as usize % auctions.len().max(1))
+                .copied()
+                .unwrap_or(1),
+            amount_minor: 10 + i64::from(rng.next_u32() % 200),
+        },
+    }
+}
+
+/// Sends economy commands as player `player` until the connection dies, recording what was
+/// acknowledged.
+async fn trade_until_killed(client: Client, player: u64, seed: u64, acknowledged: Acknowledged) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut auctions = Vec::new();
+    loop {
+        let key = u128::from(rng.next_u64()) << 64 | u128::from(player);
+        let op = random_op(&mut rng, player, &auctions);
+        let request = RequestC2s::Economy(EconomyC2s {
+            idempotency_key: key,
+            op,
+        });
+        match client.request(request).await {
+            Ok(reply) => {
+                if let ReplyBodyS2c::AuctionCreated { auction } = reply {
+                    auctions.push(auction);
+                }
+                acknowledged.lock().expect("not poisoned").push((player, key));
+            }
+            Err(necpsim::client::ClientError::Refused { .. }) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[test]
+fn acknowledged_economy_operations_survive_sigkill_round_after_round() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let first = NetServer::start(|_| {});
+    let tokens: Vec<String> = (1..=CLIENTS).map(|player| first.token(player, "1h")).collect();
+    let mut server = Some(first);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut checked = 0;
+    for round in 0..ROUNDS {
+        let acknowledged: Acknowledged = Arc::default();
+        let running = server.take().expect("a server runs between rounds");
+        let (assets, data) = runtime.block_on(async {
+            let mut tasks = Vec::new();
+            let mut clients = Vec::new();
+            for (index, token) in tokens.iter().enumerate() {
+                let player = index as u64 + 1;
+                let options = necpsim::client::ConnectOptions::new(
+                    running.addr,
+                    necpsim::net::tls::ServerTrust::Fingerprint(running.fingerprint),
+                    token.clone(),
+                );
+                let client = Client::connect(options).await.expect("connects after a restart");
+                clients.push(client.clone());
+                tasks.push(tokio::spawn(trade_until_killed(
+                    client,
+                    player,
+                    round * 1000 + player,
+                    Arc::clone(&acknowledged),
+                )));
+            }
+            // Kill at a random moment while the load runs.
+            let run_ms = 200 + u64::from(rng.next_u32() % 800);
+            tokio::time::sleep(Duration::from_millis(run_ms)).await;
+            let directories = running.kill();
+            // A dead server is silent: close the connections instead of waiting out the idle
+            // timeout. Anything acknowledged before the kill is already recorded.
+            for client in &clients {
+                client.close();
+            }
+            for task in tasks {
+                let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+            }
+            directories
+        });
+        server = Some(Restart { assets, data }.into_server_after_checks(&acknowledged, round));
+        checked += acknowledged.lock().expect("not poisoned").len();
+    }
+    assert!(
+        checked > 1000,
+        "only {checked} acknowledged operations were checked"
+    );
+}
+
+/// A killed server's directories, checked before it restarts.
+struct Restart {
+    assets: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+impl Restart {
+    fn into_server_after_checks(self, acknowledged: &Acknowledged, round: u64) -> NetServer {
+        let data = self.data.path().to_str().expect("utf-8").to_owned();
+        let verify = common::necpsim(&["verify", "--data", &data]);
+        assert!(
+            verify.status.success(),
+            "round {round}: verify failed: {}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+        {
+            let store =
+                SqliteStore::open_read_only(&self.data.path().join(DATABASE_FILE)).expect("store opens");
+            for &(player, key) in acknowledged.lock().expect("not poisoned").iter() {
+                assert!(
+                    store.has_key(PlayerId(player), key).expect("readable"),
+                    "round {round}: player {player} was told key {key:#x} happened, but the store lost it"
+                );
+            }
+        }
+        NetServer::start_in(self.assets, self.data)
+    }
+}
