@@ -15,8 +15,11 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::sim::combat::{SessionId, SessionStatus};
-use crate::sim::economy::Economy;
+use crate::sim::economy::auctions::Auction;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, PlayerId};
+use crate::sim::economy::order_book::OrderId;
+use crate::sim::economy::trades::Trade;
+use crate::sim::economy::{Economy, Holding, OrderMeta};
 use crate::sim::{Outbox, PlayerRecord, SimEvent};
 
 /// File name of the embedded database inside the data directory.
@@ -82,6 +85,34 @@ pub struct Batch {
     pub players: Vec<PlayerRecord>,
     /// Combat sessions that changed status.
     pub sessions: Vec<(SessionId, SessionStatus)>,
+    /// The inventories the tick may have changed, whole.
+    pub inventories: Vec<InventoryRow>,
+    /// The orders the tick may have changed: `None` once closed.
+    pub orders: Vec<(OrderId, Option<OrderRow>)>,
+    /// The trade proposals the tick may have changed: `None` once closed.
+    pub trades: Vec<(u64, Option<Trade>)>,
+    /// The auctions the tick may have changed: `None` once settled.
+    pub auctions: Vec<(u64, Option<Auction>)>,
+}
+
+/// One player's inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryRow {
+    /// The player.
+    pub player: PlayerId,
+    /// Stackable holdings by item index.
+    pub stacks: Vec<(u16, Holding)>,
+    /// Unique items: id, item index, and whether escrowed by a trade proposal.
+    pub uniques: Vec<(u64, u16, bool)>,
+}
+
+/// One open order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderRow {
+    /// What the market knows of it.
+    pub meta: OrderMeta,
+    /// Units still resting in the book.
+    pub remaining: u32,
 }
 
 impl Batch {
@@ -97,9 +128,59 @@ impl Batch {
                 _ => None,
             })
             .collect();
-        if record.is_none() && outbox.departures.is_empty() && sessions.is_empty() {
+        let touched = !economy.inventories.touched().is_empty()
+            || !economy.markets.touched().is_empty()
+            || !economy.trades.touched().is_empty()
+            || !economy.auctions.touched().is_empty();
+        if record.is_none() && !touched && outbox.departures.is_empty() && sessions.is_empty() {
             return None;
         }
+        let inventories = distinct(economy.inventories.touched())
+            .into_iter()
+            .map(|player| {
+                let inventory = economy.inventories.of(player);
+                InventoryRow {
+                    player,
+                    stacks: inventory.map_or_else(Vec::new, |inventory| {
+                        inventory
+                            .stacks
+                            .iter()
+                            .map(|(&item, &holding)| (item, holding))
+                            .collect()
+                    }),
+                    uniques: inventory.map_or_else(Vec::new, |inventory| {
+                        let held = inventory.uniques.iter().map(|&(id, item)| (id, item, false));
+                        let escrowed = inventory
+                            .escrowed_uniques
+                            .iter()
+                            .map(|&(id, item)| (id, item, true));
+                        held.chain(escrowed).collect()
+                    }),
+                }
+            })
+            .collect();
+        let orders = distinct(economy.markets.touched())
+            .into_iter()
+            .map(|id| {
+                let row = economy.markets.order(id).map(|&meta| OrderRow {
+                    meta,
+                    remaining: economy
+                        .markets
+                        .book(meta.item)
+                        .and_then(|book| book.order(id))
+                        .map_or(0, |order| order.remaining),
+                });
+                (id, row)
+            })
+            .collect();
+        let trades = distinct(economy.trades.touched())
+            .into_iter()
+            .map(|id| (id, economy.trades.get(id).copied()))
+            .collect();
+        let auctions = distinct(economy.auctions.touched())
+            .into_iter()
+            .map(|id| (id, economy.auctions.get(id).copied()))
+            .collect();
         let mut balances: Vec<BalanceRow> = outbox
             .ledger
             .iter()
@@ -126,8 +207,20 @@ impl Batch {
             }),
             players: outbox.departures.clone(),
             sessions,
+            inventories,
+            orders,
+            trades,
+            auctions,
         })
     }
+}
+
+/// `ids` without repeats, in order.
+fn distinct<T: Ord + Copy>(ids: &[T]) -> Vec<T> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The stored form of a journal record.

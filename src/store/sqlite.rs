@@ -48,6 +48,48 @@ const MIGRATIONS: [&str; 1] = ["
         y_m REAL NOT NULL,
         health REAL NOT NULL
     );
+    CREATE TABLE inventories (
+        player INTEGER NOT NULL,
+        item INTEGER NOT NULL,
+        held INTEGER NOT NULL,
+        escrowed INTEGER NOT NULL,
+        incoming INTEGER NOT NULL,
+        PRIMARY KEY (player, item)
+    ) WITHOUT ROWID;
+    CREATE TABLE unique_items (
+        id INTEGER PRIMARY KEY,
+        player INTEGER NOT NULL,
+        item INTEGER NOT NULL,
+        escrowed INTEGER NOT NULL
+    );
+    CREATE INDEX unique_items_by_player ON unique_items (player);
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        owner INTEGER NOT NULL,
+        item INTEGER NOT NULL,
+        side INTEGER NOT NULL,
+        limit_minor INTEGER NOT NULL,
+        currency INTEGER NOT NULL,
+        remaining INTEGER NOT NULL
+    );
+    CREATE TABLE trades (
+        id INTEGER PRIMARY KEY,
+        proposer INTEGER NOT NULL,
+        responder INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        expires_tick INTEGER NOT NULL,
+        terms BLOB NOT NULL
+    );
+    CREATE TABLE auctions (
+        id INTEGER PRIMARY KEY,
+        seller INTEGER NOT NULL,
+        item INTEGER NOT NULL,
+        quantity INTEGER NOT NULL,
+        highest_bidder INTEGER,
+        highest_bid INTEGER,
+        ends_tick INTEGER NOT NULL,
+        terms BLOB NOT NULL
+    );
     CREATE TABLE session_history (
         session INTEGER NOT NULL,
         status INTEGER NOT NULL,
@@ -201,6 +243,119 @@ fn currency(code: i64) -> Result<CurrencyId, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("currency {code}")))
 }
 
+/// Statements for the tables that mirror the economy's current state.
+struct Rows<'t> {
+    clear_stacks: rusqlite::CachedStatement<'t>,
+    stack: rusqlite::CachedStatement<'t>,
+    clear_uniques: rusqlite::CachedStatement<'t>,
+    unique: rusqlite::CachedStatement<'t>,
+    order: rusqlite::CachedStatement<'t>,
+    close_order: rusqlite::CachedStatement<'t>,
+    trade: rusqlite::CachedStatement<'t>,
+    close_trade: rusqlite::CachedStatement<'t>,
+    auction: rusqlite::CachedStatement<'t>,
+    close_auction: rusqlite::CachedStatement<'t>,
+}
+
+impl<'t> Rows<'t> {
+    fn prepare(tx: &'t rusqlite::Transaction<'_>) -> rusqlite::Result<Rows<'t>> {
+        Ok(Rows {
+            clear_stacks: tx.prepare_cached("DELETE FROM inventories WHERE player = ?1")?,
+            stack: tx.prepare_cached(
+                "INSERT INTO inventories (player, item, held, escrowed, incoming) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?,
+            clear_uniques: tx.prepare_cached("DELETE FROM unique_items WHERE player = ?1")?,
+            unique: tx.prepare_cached(
+                "INSERT INTO unique_items (id, player, item, escrowed) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (id) DO UPDATE SET player = excluded.player, escrowed = excluded.escrowed",
+            )?,
+            order: tx.prepare_cached(
+                "INSERT INTO orders (id, owner, item, side, limit_minor, currency, remaining) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining",
+            )?,
+            close_order: tx.prepare_cached("DELETE FROM orders WHERE id = ?1")?,
+            trade: tx.prepare_cached(
+                "INSERT INTO trades (id, proposer, responder, version, expires_tick, terms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET proposer = excluded.proposer, \
+                 responder = excluded.responder, version = excluded.version, \
+                 expires_tick = excluded.expires_tick, terms = excluded.terms",
+            )?,
+            close_trade: tx.prepare_cached("DELETE FROM trades WHERE id = ?1")?,
+            auction: tx.prepare_cached(
+                "INSERT INTO auctions (id, seller, item, quantity, highest_bidder, highest_bid, ends_tick, terms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET \
+                 highest_bidder = excluded.highest_bidder, highest_bid = excluded.highest_bid, \
+                 terms = excluded.terms",
+            )?,
+            close_auction: tx.prepare_cached("DELETE FROM auctions WHERE id = ?1")?,
+        })
+    }
+
+    fn write(&mut self, batch: &Batch) -> rusqlite::Result<()> {
+        let this = self;
+        for inventory in &batch.inventories {
+            let player = inventory.player.0 as i64;
+            this.clear_stacks.execute(params![player])?;
+            this.clear_uniques.execute(params![player])?;
+            for (item, holding) in &inventory.stacks {
+                this.stack.execute(params![
+                    player,
+                    item,
+                    holding.held,
+                    holding.escrowed,
+                    holding.incoming
+                ])?;
+            }
+            for (id, item, escrowed) in &inventory.uniques {
+                this.unique.execute(params![*id as i64, player, item, escrowed])?;
+            }
+        }
+        for (id, row) in &batch.orders {
+            match row {
+                Some(row) => this.order.execute(params![
+                    id.0 as i64,
+                    row.meta.owner.0 as i64,
+                    row.meta.item,
+                    row.meta.side as u8,
+                    row.meta.limit,
+                    row.meta.currency.0,
+                    row.remaining
+                ])?,
+                None => this.close_order.execute(params![id.0 as i64])?,
+            };
+        }
+        for (id, trade) in &batch.trades {
+            match trade {
+                Some(trade) => this.trade.execute(params![
+                    *id as i64,
+                    trade.proposer.0 as i64,
+                    trade.responder.0 as i64,
+                    trade.version,
+                    trade.expires_at as i64,
+                    postcard::to_allocvec(trade).unwrap_or_default()
+                ])?,
+                None => this.close_trade.execute(params![*id as i64])?,
+            };
+        }
+        for (id, auction) in &batch.auctions {
+            match auction {
+                Some(auction) => this.auction.execute(params![
+                    *id as i64,
+                    auction.seller.0 as i64,
+                    auction.item,
+                    auction.quantity,
+                    auction.highest.map(|(bidder, _)| bidder.0 as i64),
+                    auction.highest.map(|(_, bid)| bid),
+                    auction.ends_at as i64,
+                    postcard::to_allocvec(auction).unwrap_or_default()
+                ])?,
+                None => this.close_auction.execute(params![*id as i64])?,
+            };
+        }
+        Ok(())
+    }
+}
+
 impl Store for SqliteStore {
     fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError> {
         let tx = self.connection.transaction().map_err(io("beginning a commit"))?;
@@ -240,7 +395,9 @@ impl Store for SqliteStore {
                      ON CONFLICT (session, status) DO NOTHING",
                 )
                 .map_err(&write)?;
+            let mut rows = Rows::prepare(&tx).map_err(&write)?;
             for batch in batches {
+                rows.write(batch).map_err(&write)?;
                 let tick = batch.tick as i64;
                 if let Some(record) = &batch.journal {
                     journal.execute(params![tick, record]).map_err(&write)?;

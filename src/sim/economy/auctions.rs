@@ -9,7 +9,7 @@ use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transa
 use super::numbered::Numbered;
 
 /// One running auction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Auction {
     /// Who sells.
     pub seller: PlayerId,

@@ -91,6 +91,8 @@ impl Inventory {
 pub struct Inventories {
     players: BTreeMap<PlayerId, Inventory>,
     next_unique: u64,
+    /// Players whose inventory may have changed this tick (with repeats), for the store.
+    pub(super) touched: Vec<PlayerId>,
 }
 
 impl Inventories {
@@ -101,7 +103,13 @@ impl Inventories {
 
     /// The inventory of `player`, created empty if absent.
     pub(crate) fn of_mut(&mut self, player: PlayerId) -> &mut Inventory {
+        self.touched.push(player);
         self.players.entry(player).or_default()
+    }
+
+    /// Players whose inventory may have changed this tick, with repeats.
+    pub fn touched(&self) -> &[PlayerId] {
+        &self.touched
     }
 
     /// Gives `player` a new unique item of kind `item`; returns its id.

@@ -40,6 +40,8 @@ pub struct Markets {
     fills: Vec<Fill>,
     /// Orders expired this tick; kept for the same reason.
     expired: Vec<Expired>,
+    /// Orders that may have changed this tick (with repeats), for the store.
+    pub(super) touched: Vec<OrderId>,
 }
 
 impl Markets {
@@ -90,11 +92,18 @@ impl Markets {
     }
 
     pub(crate) fn open(&mut self, id: OrderId, meta: OrderMeta) {
+        self.touched.push(id);
         self.orders.insert(id, meta);
+    }
+
+    /// Orders that may have changed this tick, with repeats.
+    pub fn touched(&self) -> &[OrderId] {
+        &self.touched
     }
 
     /// Forgets `id` once nothing of it rests in its book.
     pub(crate) fn forget_if_done(&mut self, id: OrderId) {
+        self.touched.push(id);
         let done = self
             .orders
             .get(&id)
@@ -116,6 +125,7 @@ impl Markets {
         if !expired.is_empty() {
             let mut tx = ledger.begin(tick);
             for gone in &expired {
+                self.touched.push(gone.id);
                 if let Some(meta) = self.orders.remove(&gone.id) {
                     // Releasing what an order reserved cannot fail: the reservation is there.
                     let _ = give_back(&mut tx, inventories, gone.id, meta, gone.remaining);

@@ -200,6 +200,7 @@ impl SimPlugin for EconomyPlugin {
         schedule.add_systems(
             (
                 refresh_rules::<EconomyRules>,
+                begin_tick,
                 open_accounts,
                 credit_rewards,
                 ops::apply_economy_commands,
@@ -212,6 +213,15 @@ impl SimPlugin for EconomyPlugin {
                 .in_set(SimSet::Economy),
         );
     }
+}
+
+/// Forgets what the previous tick touched.
+fn begin_tick(mut economy: ResMut<Economy>) {
+    let economy = &mut *economy;
+    economy.inventories.touched.clear();
+    economy.markets.touched.clear();
+    economy.trades.clear_touched();
+    economy.auctions.clear_touched();
 }
 
 /// Opens the account of every player entering the world for the first time.

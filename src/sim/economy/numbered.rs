@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub struct Numbered<T> {
     values: BTreeMap<u64, T>,
     last_id: u64,
+    /// Ids that may have changed this tick (with repeats), for the store.
+    touched: Vec<u64>,
 }
 
 impl<T> Default for Numbered<T> {
@@ -15,6 +17,7 @@ impl<T> Default for Numbered<T> {
         Numbered {
             values: BTreeMap::new(),
             last_id: 0,
+            touched: Vec::new(),
         }
     }
 }
@@ -30,18 +33,30 @@ impl<T> Numbered<T> {
         self.values.iter()
     }
 
+    /// Ids that may have changed this tick, with repeats.
+    pub fn touched(&self) -> &[u64] {
+        &self.touched
+    }
+
+    pub(crate) fn clear_touched(&mut self) {
+        self.touched.clear();
+    }
+
     /// Stores `value` under a fresh id and returns the id.
     pub(crate) fn insert(&mut self, value: T) -> u64 {
         self.last_id += 1;
         self.values.insert(self.last_id, value);
+        self.touched.push(self.last_id);
         self.last_id
     }
 
     pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut T> {
+        self.touched.push(id);
         self.values.get_mut(&id)
     }
 
     pub(crate) fn remove(&mut self, id: u64) -> Option<T> {
+        self.touched.push(id);
         self.values.remove(&id)
     }
 
@@ -52,6 +67,10 @@ impl<T> Numbered<T> {
 
     /// Keeps the values for which `keep` (given the id) returns true.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(u64, &mut T) -> bool) {
-        self.values.retain(|&id, value| keep(id, value));
+        let touched = &mut self.touched;
+        self.values.retain(|&id, value| {
+            touched.push(id);
+            keep(id, value)
+        });
     }
 }

@@ -12,7 +12,7 @@ use super::rules::EconomyRules;
 use crate::sim::command::{Goods, Refusal};
 
 /// One pending trade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Trade {
     /// Who proposed the current terms (its goods are escrowed).
     pub proposer: PlayerId,

@@ -1,0 +1,204 @@
+//! The store through the door the server uses: every tick's batch committed to SQLite, then the
+//! tables compared with the live economy, the journal replayed into the same economy, and the
+//! offline checks passed.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use necpsim::sim::economy::Side;
+use necpsim::sim::{
+    AuctionTerms, ClientId, Command, EconomyOp, EconomyRequest, Goods, Outbox, ReplyBody, Sim, TradeOffer,
+};
+use necpsim::store::sqlite::SqliteStore;
+use necpsim::store::writer::StoreWriter;
+use necpsim::store::{Batch, DATABASE_FILE, recovery};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+use rusqlite::Connection;
+
+const PLAYERS: u64 = 12;
+const EURODOLLARS: u16 = 1;
+const FOOD: u16 = 1;
+const WOOD: u16 = 4;
+
+fn op(rng: &mut ChaCha8Rng, player: u64, orders: &[u64], auctions: &[u64]) -> EconomyOp {
+    let other = ClientId((player + 1 + u64::from(rng.next_u32()) % (PLAYERS - 1)) % PLAYERS);
+    let item = if rng.next_u32().is_multiple_of(2) {
+        FOOD
+    } else {
+        WOOD
+    };
+    match rng.next_u32() % 7 {
+        0 => EconomyOp::Transfer {
+            to: other,
+            currency: EURODOLLARS,
+            amount_minor: 1 + i64::from(rng.next_u32() % 500),
+        },
+        1 | 2 => EconomyOp::PlaceOrder {
+            item,
+            side: if rng.next_u32().is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
+            price_minor: 300 + i64::from(rng.next_u32() % 600),
+            quantity: 1 + rng.next_u32() % 3,
+            lifetime_s: Some(1 + rng.next_u32() % 5),
+        },
+        3 => EconomyOp::CancelOrder {
+            order: orders
+                .get(rng.next_u32() as usize % orders.len().max(1))
+                .copied()
+                .unwrap_or(1),
+        },
+        4 => EconomyOp::OfferTrade(Box::new(TradeOffer {
+            to: other,
+            gives: Goods {
+                items: [(item, 1), (0, 0)],
+                ..Goods::default()
+            },
+            wants: Goods {
+                money: [(EURODOLLARS, 50), (0, 0)],
+                ..Goods::default()
+            },
+            lifetime_s: 2,
+        })),
+        5 => EconomyOp::CreateAuction(Box::new(AuctionTerms {
+            item,
+            quantity: 1,
+            starting_price: 100,
+            bid_increment: 10,
+            reserve: 0,
+            buyout: 0,
+            duration_h: 1,
+            unique: 0,
+        })),
+        _ => EconomyOp::Bid {
+            auction: auctions
+                .get(rng.next_u32() as usize % auctions.len().max(1))
+                .copied()
+                .unwrap_or(1),
+            amount_minor: 100 + i64::from(rng.next_u32() % 400),
+        },
+    }
+}
+
+fn count(db: &Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |row| row.get(0)).expect("query")
+}
+
+#[test]
+fn committed_batches_mirror_the_economy_and_replay_into_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(DATABASE_FILE);
+    let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
+    let writer = StoreWriter::spawn(Box::new(store), Box::new(|_| {})).expect("writer");
+    let mut sim = Sim::new(common::bundled_config());
+    let mut outbox = Outbox::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (mut orders, mut auctions) = (Vec::new(), Vec::new());
+    for player in 0..PLAYERS {
+        sim.submit(ClientId(player), Command::Join).expect("room");
+    }
+    for tick in 0..600u64 {
+        if tick > 0 {
+            for _ in 0..rng.next_u32() % 8 {
+                let player = u64::from(rng.next_u32()) % PLAYERS;
+                let op = op(&mut rng, player, &orders, &auctions);
+                let request = EconomyRequest {
+                    key: u128::from(rng.next_u64()),
+                    op,
+                };
+                sim.submit(ClientId(player), Command::Economy(request))
+                    .expect("room");
+            }
+        }
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        for reply in &outbox.replies {
+            match reply.body {
+                ReplyBody::OrderPlaced { order, .. } => orders.push(order),
+                ReplyBody::AuctionCreated { auction } => auctions.push(auction),
+                _ => {}
+            }
+        }
+        if let Some(batch) = Batch::of_tick(sim.tick(), &outbox, sim.economy()) {
+            writer.submit(batch);
+        }
+    }
+    writer.finish();
+    let economy = sim.economy();
+    assert!(economy.markets.orders().count() > 3, "orders rest");
+    assert!(economy.auctions.iter().count() > 3, "auctions run");
+
+    let db = Connection::open(&path).expect("opens");
+    // Open orders, with what rests of them.
+    let stored_orders: BTreeMap<u64, u32> = {
+        let mut query = db.prepare("SELECT id, remaining FROM orders").expect("prepare");
+        query
+            .query_map([], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get::<_, u32>(1)?))
+            })
+            .expect("rows")
+            .map(|row| row.expect("row"))
+            .collect()
+    };
+    let live_orders: BTreeMap<u64, u32> = economy
+        .markets
+        .orders()
+        .map(|(id, meta)| {
+            let remaining = economy
+                .markets
+                .book(meta.item)
+                .and_then(|b| b.order(*id))
+                .map_or(0, |o| o.remaining);
+            (id.0, remaining)
+        })
+        .collect();
+    assert_eq!(stored_orders, live_orders);
+    // Inventories, trades and auctions.
+    for (player, inventory) in economy.inventories.iter() {
+        for (item, holding) in &inventory.stacks {
+            let stored: (u32, u32, u32) = db
+                .query_row(
+                    "SELECT held, escrowed, incoming FROM inventories WHERE player = ?1 AND item = ?2",
+                    (player.0 as i64, item),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .expect("a stored holding");
+            assert_eq!(
+                stored,
+                (holding.held, holding.escrowed, holding.incoming),
+                "{player:?} item {item}"
+            );
+        }
+    }
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM trades") as usize,
+        economy.trades.iter().count()
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM auctions") as usize,
+        economy.auctions.iter().count()
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM ledger") as u64,
+        economy.ledger.next_seq()
+    );
+    drop(db);
+
+    // The journal replays into the same economy; the offline checks agree.
+    let store = SqliteStore::open_read_only(&path).expect("opens");
+    let replayed = recovery::recover(&store).expect("recovers").expect("not empty");
+    assert_eq!(replayed.economy.digest(), economy.digest());
+    recovery::verify(&store).expect("verifies");
+    recovery::replay_ledger(&store).expect("ledger replays");
+
+    // A restarted sim continues from the recovered economy.
+    let mut restarted = Sim::new(Arc::clone(sim.config()));
+    restarted.restore_economy(replayed);
+    assert_eq!(restarted.tick(), sim.tick());
+    assert_eq!(restarted.economy().digest(), economy.digest());
+}
