@@ -57,8 +57,9 @@ impl FrameReader {
         self.pending.extend_from_slice(bytes);
     }
 
-    /// The next complete frame, copied into an aligned buffer; `None` until one is complete. A
-    /// length above the maximum is refused as soon as its prefix arrives.
+    /// The next complete frame, copied into an aligned buffer (an empty frame may come back as an
+    /// unaligned empty slice, which no archive fits); `None` until one is complete. A length
+    /// above the maximum is refused as soon as its prefix arrives.
     pub fn next_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
         let unread = &self.pending[self.consumed..];
         let Some(prefix) = unread.first_chunk::<LENGTH_PREFIX_BYTES>() else {

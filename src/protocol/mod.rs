@@ -12,7 +12,8 @@
 //!
 //! Received bytes are size-capped, copied into an aligned buffer and validated by checked rkyv
 //! access before anything reads them ([`decode`]); wire types hold no recursive types, shared
-//! pointers or maps.
+//! pointers or maps. [`fuzzing`] runs arbitrary bytes through every decoder, for the fuzz targets
+//! and the test that replays their corpus.
 
 mod c2s;
 mod codes;
@@ -20,6 +21,7 @@ pub mod combat;
 mod decode;
 mod encode;
 pub mod framing;
+pub mod fuzzing;
 mod s2c;
 
 pub use c2s::*;
