@@ -14,13 +14,11 @@
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use necpsim::config::Config;
 use necpsim::protocol::combat::SessionS2c;
-use necpsim::server::TickStats;
 use necpsim::sim::combat::{Difficulty, Role, SessionId, SessionKind, Team};
 use necpsim::sim::{
     Action, ActionInput, ClientId, Command, ListQuery, Outbox, ReplyBody, SessionSettings, Sim, Target,
@@ -325,9 +323,9 @@ fn seed_table(c: &mut Criterion) {
         json.len()
     );
 
-    let stats = TickStats::default();
+    let metrics = necpsim::telemetry::Metrics::default();
     group.bench_function("counter_increment", |b| {
-        b.iter(|| black_box(&stats.ticks).fetch_add(1, Ordering::Relaxed));
+        b.iter(|| black_box(&metrics.ticks).inc());
     });
     group.finish();
 }

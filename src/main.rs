@@ -41,6 +41,10 @@ enum Cmd {
         /// UDP address for clients [default: net.bind from server.toml].
         #[arg(long, value_name = "ADDR")]
         bind: Option<SocketAddr>,
+        /// TCP address of /metrics, /healthz and /readyz [default: telemetry.http_bind from
+        /// server.toml].
+        #[arg(long, value_name = "ADDR")]
+        http: Option<SocketAddr>,
     },
     /// Run the real tick schedule headless with simulated bots and report tick times.
     Bench {
@@ -125,8 +129,23 @@ fn main() -> ExitCode {
 
 fn run(command: Cmd) -> anyhow::Result<ExitCode> {
     match command {
-        Cmd::Serve { assets, data, bind } => {
-            let server = Server::start(&ServeOptions { assets, data, bind }).context("cannot start")?;
+        Cmd::Serve {
+            assets,
+            data,
+            bind,
+            http,
+        } => {
+            let options = ServeOptions {
+                assets,
+                data,
+                bind,
+                http,
+            };
+            let server = Server::start(&options).context("cannot start")?;
+            for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                signal_hook::flag::register(signal, server.shutdown_flag())
+                    .context("cannot install the signal handlers")?;
+            }
             server.wait()?;
             Ok(ExitCode::SUCCESS)
         }

@@ -30,7 +30,8 @@ pub use gameplay::{
 };
 pub use server::{
     AdaptiveStep, AdaptiveTickConfig, AuthConfig, Bucket, NetConfig, RateLimitsConfig, ServerConfig,
-    SimConfig, StoreConfig, Synchronous, TickConfig, TlsConfig, TransportConfig,
+    SheddingConfig, SimConfig, StoreConfig, Synchronous, TelemetryConfig, TickConfig, TlsConfig,
+    TransportConfig,
 };
 pub use watch::{AssetWatcher, ReloadOutcome, WatchError};
 

@@ -19,6 +19,68 @@ pub struct ServerConfig {
     pub net: NetConfig,
     /// `[store]`: how the economy is kept durable.
     pub store: StoreConfig,
+    /// `[telemetry]`: where operators look.
+    pub telemetry: TelemetryConfig,
+    /// `[shedding]`: when new logins and sessions are refused.
+    pub shedding: SheddingConfig,
+}
+
+/// `[telemetry]` in `server.toml` (read at start).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// TCP address of the HTTP endpoints `/metrics`, `/healthz` and `/readyz` (`--http` overrides it).
+    pub http_bind: SocketAddr,
+    /// On SIGTERM or SIGINT the server stops accepting, finishes the tick, flushes the store and
+    /// closes its clients within this many seconds, or exits with an error.
+    pub shutdown_deadline_s: f32,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            http_bind: SocketAddr::from(([127, 0, 0, 1], 9100)),
+            shutdown_deadline_s: 10.0,
+        }
+    }
+}
+
+/// `[shedding]` in `server.toml`: thresholds to switch load shedding on, and lower ones to switch
+/// it off again.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SheddingConfig {
+    /// Whether load shedding can switch on at all.
+    pub enabled: bool,
+    /// Ticks over which the tick p99 is taken.
+    pub window_ticks: u32,
+    /// Switch on when the tick p99 exceeds this fraction of the tick interval.
+    pub engage_tick_p99_ratio: f32,
+    /// Switch off only below this fraction.
+    pub release_tick_p99_ratio: f32,
+    /// Switch on when the inbox is fuller than this fraction of its capacity.
+    pub engage_inbox_fill: f32,
+    /// Switch off only below this fraction.
+    pub release_inbox_fill: f32,
+    /// Switch on when the store's writer is more than this many batches behind.
+    pub engage_store_backlog: u32,
+    /// Switch off only at or below this many.
+    pub release_store_backlog: u32,
+}
+
+impl Default for SheddingConfig {
+    fn default() -> Self {
+        SheddingConfig {
+            enabled: true,
+            window_ticks: 120,
+            engage_tick_p99_ratio: 1.0,
+            release_tick_p99_ratio: 0.7,
+            engage_inbox_fill: 0.5,
+            release_inbox_fill: 0.25,
+            engage_store_backlog: 8,
+            release_store_backlog: 2,
+        }
+    }
 }
 
 /// `[tick]` in `server.toml`.
@@ -339,6 +401,45 @@ impl ServerConfig {
             1,
             100_000,
         );
+        check.within(
+            "telemetry.shutdown_deadline_s",
+            self.telemetry.shutdown_deadline_s,
+            0.1,
+            600.0,
+        );
+        let shed = &self.shedding;
+        check.within("shedding.window_ticks", shed.window_ticks, 1, 100_000);
+        check.within(
+            "shedding.engage_tick_p99_ratio",
+            shed.engage_tick_p99_ratio,
+            0.0,
+            100.0,
+        );
+        check.within(
+            "shedding.release_tick_p99_ratio",
+            shed.release_tick_p99_ratio,
+            0.0,
+            shed.engage_tick_p99_ratio,
+        );
+        check.within("shedding.engage_inbox_fill", shed.engage_inbox_fill, 0.0, 1.0);
+        check.within(
+            "shedding.release_inbox_fill",
+            shed.release_inbox_fill,
+            0.0,
+            shed.engage_inbox_fill,
+        );
+        check.within(
+            "shedding.engage_store_backlog",
+            shed.engage_store_backlog,
+            0,
+            100_000,
+        );
+        check.within(
+            "shedding.release_store_backlog",
+            shed.release_store_backlog,
+            0,
+            shed.engage_store_backlog,
+        );
     }
 
     /// The keys that only take effect when the server starts, with their values in `self` and `next`
@@ -359,6 +460,9 @@ impl ServerConfig {
         }
         if self.store != next.store {
             changed.push("server.toml: store");
+        }
+        if self.telemetry != next.telemetry {
+            changed.push("server.toml: telemetry");
         }
         changed
     }

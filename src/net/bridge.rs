@@ -15,6 +15,8 @@ use super::outbox::{ConnectionOutbox, Lane};
 use crate::protocol::{Encode, Encoder};
 use crate::protocol::{EventS2c, PROTOCOL_VERSION, PushS2c, ReplyS2c, SnapshotS2c, WelcomeS2c, topics};
 use crate::sim::{ClientId, Command, Outbox, Refusal, ReplyTo, Sim, SimEvent};
+use crate::telemetry::Metrics;
+use crate::telemetry::metrics::MessageKind;
 
 /// A change to the set of connected clients, in the order connection tasks saw them.
 #[derive(Debug)]
@@ -111,8 +113,8 @@ pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
 impl NetBridge {
     /// Feeds everything the connection tasks queued into `sim`: arrivals, departures and
     /// subscriptions first, in order, then as many commands as the sim's inbox takes (the rest
-    /// wait for the next tick).
-    pub fn feed(&mut self, sim: &mut Sim) {
+    /// wait for the next tick). Returns the number of commands queued.
+    pub fn feed(&mut self, sim: &mut Sim) -> usize {
         let mut taken = 0;
         loop {
             let change = match self.lifecycle.try_recv() {
@@ -147,17 +149,19 @@ impl NetBridge {
                 }
             }
         }
+        let mut fed = taken;
         for _ in taken..self.capacity {
             let Ok((to, command)) = self.commands.try_recv() else {
                 break;
             };
-            submit(sim, to, command);
+            fed += usize::from(submit(sim, to, command));
         }
+        fed
     }
 
     /// Encodes the replies, events and snapshots of tick `tick` into the outboxes of their clients
     /// (economy acknowledgements through the durable gate).
-    pub fn deliver(&mut self, outbox: &Outbox, tick: u64, tick_rate_hz: f32) {
+    pub fn deliver(&mut self, outbox: &Outbox, tick: u64, tick_rate_hz: f32, metrics: &Metrics) {
         for reply in &outbox.replies {
             let Some(subscriber) = self.clients.get(&reply.client) else {
                 continue;
@@ -172,6 +176,7 @@ impl NetBridge {
             let message = ReplyS2c::from_sim(reply, outbox, welcome);
             self.frame.clear();
             encode_frame(&mut self.encoder, &message, &mut self.frame);
+            metrics.sent(MessageKind::Reply, self.frame.len());
             if reply.body.changes_economy() {
                 self.gate
                     .hold(reply.tick, &subscriber.outbox, Lane::Control, &self.frame);
@@ -190,6 +195,9 @@ impl NetBridge {
             );
             let addressee = EventS2c::addressee(event);
             for (client, subscriber) in &self.clients {
+                if addressee == Some(*client) || wants(subscriber, event) {
+                    metrics.sent(MessageKind::Event, self.frame.len());
+                }
                 if addressee == Some(*client) {
                     // A trade proposal is news only once it is durable.
                     self.gate
@@ -211,6 +219,7 @@ impl NetBridge {
             let Ok(bytes) = self.encoder.encode(&message) else {
                 continue;
             };
+            metrics.sent(MessageKind::Snapshot, bytes.len());
             if bytes.len() <= subscriber.outbox.max_datagram_bytes() {
                 subscriber
                     .outbox

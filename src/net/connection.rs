@@ -21,12 +21,15 @@ use crate::protocol::{
     error_message,
 };
 use crate::sim::{ClientId, ReplyTo};
+use crate::telemetry::Metrics;
+use crate::telemetry::metrics::MessageKind;
 
 /// Largest read from the control stream at once.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-/// Closes `connection` with `code` and its message.
-pub(crate) fn close(connection: &Connection, code: ErrorCode) {
+/// Closes `connection` with `code` and its message, counting it.
+fn close(connection: &Connection, code: ErrorCode, metrics: &Metrics) {
+    metrics.refused(code.code());
     connection.close(VarInt::from(code.code()), error_message(code.code()).as_bytes());
 }
 
@@ -48,13 +51,15 @@ pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, c
     match admit(&connection, &context).await {
         Ok(session) => {
             let client = session.client;
+            context.metrics.connections.add(1);
             run(connection, session, &context).await;
+            context.metrics.connections.add(-1);
             context.players.release(client);
             context.bridge.announce(Lifecycle::Disconnected { client });
         }
         Err(code) => {
             debug!(%remote, %code, "connection refused");
-            close(&connection, code);
+            close(&connection, code, &context.metrics);
         }
     }
     drop(cap);
@@ -94,6 +99,9 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
     let (send, recv, reader, request_id, player) = timeout(deadline, hello)
         .await
         .map_err(|_| ErrorCode::HelloTimeout)??;
+    if context.metrics.shedding.get() != 0 {
+        return Err(ErrorCode::ServerBusy);
+    }
     let client = ClientId(player);
     if !context.players.claim(client) {
         return Err(ErrorCode::AlreadyConnected);
@@ -168,7 +176,7 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
     };
     if let Some(code) = verdict {
         debug!(client = client.0, %code, "closing connection");
-        close(&connection, code);
+        close(&connection, code, &context.metrics);
     }
     writer.abort();
 }
@@ -220,6 +228,7 @@ fn handle_frame(
 ) -> Result<(), ErrorCode> {
     let (request_id, request) = decode_control(frame).map_err(|error| error.code())?;
     let class = RequestClass::of(&request);
+    context.metrics.received(MessageKind::Request(class), frame.len());
     let reply = |body: ReplyBodyS2c, encoder: &mut Encoder| {
         let message = ReplyS2c {
             request_id,
@@ -232,6 +241,7 @@ fn handle_frame(
         });
     };
     if !limiter.allow(class, now) {
+        context.metrics.refused(ErrorCode::RateLimited.code());
         reply(
             ReplyBodyS2c::Refused {
                 code: ErrorCode::RateLimited.code(),
@@ -281,6 +291,7 @@ async fn read_datagrams(
         let Ok(datagram) = connection.read_datagram().await else {
             return None;
         };
+        context.metrics.received(MessageKind::Datagram, datagram.len());
         match limiter.datagram(now()) {
             DatagramVerdict::Accept => {}
             DatagramVerdict::Drop => continue,

@@ -31,6 +31,7 @@ pub use limits::{CapError, RequestClass};
 use crate::config::NetConfig;
 use crate::protocol::{ErrorCode, error_message};
 use crate::sim::ClientId;
+use crate::telemetry::Metrics;
 
 /// Why the network could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,7 @@ struct NetContext {
     bridge: BridgeHandle,
     players: Players,
     handshaking: AtomicU32,
+    metrics: Arc<Metrics>,
 }
 
 impl NetContext {
@@ -101,12 +103,13 @@ pub struct NetServer {
 
 impl NetServer {
     /// Loads the TLS identity and token secret, binds `bind` and starts accepting clients, whose
-    /// commands arrive through `bridge`.
+    /// commands arrive through `bridge`; counts into `metrics`.
     pub fn start(
         config: &NetConfig,
         data_dir: &Path,
         bind: SocketAddr,
         bridge: BridgeHandle,
+        metrics: Arc<Metrics>,
     ) -> Result<NetServer, NetError> {
         let loopback = bind.ip().is_loopback();
         let (tokens, source) = auth::resolve_secret(config.auth.secret_file.as_deref(), data_dir, loopback)?;
@@ -157,6 +160,7 @@ impl NetServer {
             bridge,
             players: Players::default(),
             handshaking: AtomicU32::new(0),
+            metrics,
         });
         runtime.spawn(accept_loop(endpoint.clone(), context));
         Ok(NetServer {
@@ -175,6 +179,11 @@ impl NetServer {
     /// SHA-256 of the server's certificate, for clients to pin.
     pub fn fingerprint(&self) -> [u8; 32] {
         self.fingerprint
+    }
+
+    /// Refuses new connections from now on; those already open carry on.
+    pub fn stop_accepting(&self) {
+        self.endpoint.set_server_config(None);
     }
 
     /// Closes every connection with the shutdown code and stops the network threads, waiting at

@@ -54,6 +54,10 @@ pub enum ErrorCode {
     /// The client reads its replies too slowly. Closes the connection.
     #[error("slow consumer")]
     SlowConsumer = 1030,
+    /// The server is shedding load and admits no new players now; try again later. Closes the
+    /// connection.
+    #[error("server busy: try again later")]
+    ServerBusy = 1031,
     /// The server is shutting down. Closes the connection.
     #[error("server shutting down")]
     Shutdown = 1040,
@@ -61,7 +65,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and lookups.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::VersionMismatch,
         ErrorCode::TokenMalformed,
         ErrorCode::TokenForged,
@@ -77,6 +81,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::DatagramFlood,
         ErrorCode::SlowConsumer,
+        ErrorCode::ServerBusy,
         ErrorCode::Shutdown,
     ];
 

@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use tracing::info;
+use tracing::{error, info};
 
 pub use adaptive::{AdaptiveRate, rate_for_players};
 pub use data_dir::{DataDir, DataDirError};
 pub use pacer::{Pace, TickPacer, interval_for};
-pub use tick_loop::{TickLoop, TickStats};
+pub use tick_loop::TickLoop;
 
 use crate::config::{AssetWatcher, Config, ConfigErrors, WatchError};
 use crate::net::{NetError, NetServer};
@@ -32,9 +32,29 @@ use crate::store::recovery::{self, RecoveryError};
 use crate::store::sqlite::SqliteStore;
 use crate::store::writer::StoreWriter;
 use crate::store::{DATABASE_FILE, StoreError};
+use crate::telemetry::Metrics;
+use crate::telemetry::http::{HttpEndpoints, Readiness};
 
 /// How long closing connections may take at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// How often the main thread looks at the shutdown flag.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+
+/// Ready while the store accepts writes and load is not being shed.
+fn readiness(writer: &StoreWriter, metrics: &Arc<Metrics>) -> Readiness {
+    let status = Arc::clone(writer.status());
+    let metrics = Arc::clone(metrics);
+    Box::new(move || {
+        if let Some(failure) = status.failure() {
+            return Err(format!("the store failed: {failure}"));
+        }
+        if metrics.shedding.get() != 0 {
+            return Err("shedding load".to_owned());
+        }
+        Ok(())
+    })
+}
 
 /// Where the server finds its assets and keeps its state.
 #[derive(Debug, Clone)]
@@ -45,6 +65,8 @@ pub struct ServeOptions {
     pub data: PathBuf,
     /// UDP address for clients; `None` takes `net.bind` from `server.toml`.
     pub bind: Option<SocketAddr>,
+    /// TCP address of the operators' HTTP endpoints; `None` takes `telemetry.http_bind`.
+    pub http: Option<SocketAddr>,
 }
 
 /// Why the server could not start.
@@ -62,6 +84,14 @@ pub enum ServeError {
     /// The stored state cannot be trusted.
     #[error("refusing to start: {0}")]
     Recovery(#[from] RecoveryError),
+    /// The HTTP endpoints cannot be bound.
+    #[error("cannot bind HTTP {addr}: {source}")]
+    Http {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// The network cannot start (address, certificate, token secret).
     #[error(transparent)]
     Net(#[from] NetError),
@@ -81,8 +111,10 @@ pub enum ServeError {
 pub struct Server {
     shutdown: Arc<AtomicBool>,
     tick_thread: JoinHandle<()>,
-    stats: Arc<TickStats>,
+    metrics: Arc<Metrics>,
     net: NetServer,
+    http: HttpEndpoints,
+    shutdown_deadline: Duration,
     _data_dir: DataDir,
 }
 
@@ -105,14 +137,35 @@ impl Server {
             );
             sim.restore_economy(replayed);
         }
+        let metrics = Arc::new(Metrics::default());
         let (handle, bridge) = crate::net::bridge(config.server.sim.inbox_capacity as usize);
         let gate = bridge.durable_gate();
-        let writer = StoreWriter::spawn(Box::new(store), Box::new(move |tick| gate.release(tick)))?;
-        let net = NetServer::start(&config.server.net, data_dir.path(), addr, handle)?;
+        let writer = StoreWriter::spawn(
+            Box::new(store),
+            Box::new({
+                let metrics = Arc::clone(&metrics);
+                move |tick, took| {
+                    metrics.store_commit.observe(took);
+                    gate.release(tick);
+                }
+            }),
+        )?;
+        let http_addr = options.http.unwrap_or(config.server.telemetry.http_bind);
+        let http = HttpEndpoints::start(http_addr, Arc::clone(&metrics), readiness(&writer, &metrics))
+            .map_err(|source| ServeError::Http {
+                addr: http_addr,
+                source,
+            })?;
+        let net = NetServer::start(
+            &config.server.net,
+            data_dir.path(),
+            addr,
+            handle,
+            Arc::clone(&metrics),
+        )?;
         let watcher = AssetWatcher::start(&options.assets, Arc::clone(&config))?;
 
-        let stats = Arc::new(TickStats::default());
-        let tick_loop = TickLoop::new(sim, Some(watcher), Arc::clone(&stats))
+        let tick_loop = TickLoop::new(sim, Some(watcher), Arc::clone(&metrics))
             .with_network(bridge)
             .with_store(writer);
         let rate_hz = tick_loop.tick_rate();
@@ -126,6 +179,7 @@ impl Server {
             assets = %options.assets.display(),
             data = %data_dir.path().display(),
             udp = %net.local_addr(),
+            http = %http.local_addr(),
             rate_hz,
             adaptive = config.server.tick.adaptive.enabled,
             "serving"
@@ -133,8 +187,10 @@ impl Server {
         Ok(Server {
             shutdown,
             tick_thread,
-            stats,
+            metrics,
             net,
+            http,
+            shutdown_deadline: Duration::from_secs_f32(config.server.telemetry.shutdown_deadline_s),
             _data_dir: data_dir,
         })
     }
@@ -149,20 +205,53 @@ impl Server {
         self.net.fingerprint()
     }
 
-    /// Totals of the tick thread.
-    pub fn stats(&self) -> &TickStats {
-        &self.stats
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
-    /// Blocks until the tick thread ends, then closes every connection.
+    /// The address of the operators' HTTP endpoints.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http.local_addr()
+    }
+
+    /// The flag that stops the server: set it (from a signal handler, say) and [`Server::wait`]
+    /// shuts down gracefully.
+    pub fn shutdown_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.shutdown)
+    }
+
+    /// Serves until the shutdown flag is set, then shuts down gracefully: stops accepting
+    /// connections, finishes the tick in progress, flushes the store, and closes every client
+    /// with the shutdown code, all within `telemetry.shutdown_deadline_s` or the process exits
+    /// with an error.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the main thread waits for the shutdown signal and enforces the deadline on the clock"
+    )]
     pub fn wait(self) -> Result<(), ServeError> {
+        while !self.shutdown.load(Ordering::Acquire) && !self.tick_thread.is_finished() {
+            thread::sleep(SHUTDOWN_POLL);
+        }
+        let deadline = self.shutdown_deadline;
+        thread::Builder::new()
+            .name("shutdown-deadline".into())
+            .spawn(move || {
+                thread::sleep(deadline);
+                error!(?deadline, "shutdown did not finish within its deadline; exiting");
+                std::process::exit(1);
+            })?;
+        info!("shutting down: no new connections; finishing the tick and flushing the store");
+        self.net.stop_accepting();
+        self.shutdown.store(true, Ordering::Release);
         let joined = self.tick_thread.join();
         self.net.shutdown(SHUTDOWN_GRACE);
+        drop(self.http);
+        info!("shut down");
         joined.map_err(|_| ServeError::TickThreadPanicked)
     }
 
-    /// Stops the tick thread after the tick in progress, waits for it and closes every
-    /// connection with the shutdown code.
+    /// Sets the shutdown flag and shuts down gracefully ([`Server::wait`]).
     pub fn stop(self) -> Result<(), ServeError> {
         self.shutdown.store(true, Ordering::Release);
         self.wait()

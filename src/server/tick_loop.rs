@@ -1,8 +1,9 @@
 //! The tick thread: drives a [`Sim`] at the configured rate, applies configuration reloads at tick
-//! boundaries, measures every tick and counts overruns and dropped ticks.
+//! boundaries, feeds and drains the network and the store, measures every tick into the metrics
+//! and decides on load shedding.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -12,30 +13,18 @@ use super::adaptive::{AdaptiveRate, rate_for_players};
 use super::pacer::{Pace, TickPacer, interval_for};
 use crate::config::{AssetWatcher, Config, ReloadOutcome};
 use crate::net::NetBridge;
+use crate::sim::ReplyBody;
 use crate::sim::{Outbox, Sim};
 use crate::store::Batch;
 use crate::store::writer::StoreWriter;
+use crate::telemetry::Metrics;
+use crate::telemetry::shedding::{Load, LoadShedder};
 
 /// Longest single sleep, so that a shutdown request is noticed promptly even at low tick rates.
 const MAX_SLEEP: Duration = Duration::from_millis(20);
 
 /// How often a summary of recent ticks is logged.
 const SUMMARY_EVERY: Duration = Duration::from_secs(10);
-
-/// Running totals of the tick thread, readable from any thread.
-#[derive(Debug, Default)]
-pub struct TickStats {
-    /// Ticks simulated.
-    pub ticks: AtomicU64,
-    /// Ticks that took longer than the tick interval.
-    pub overruns: AtomicU64,
-    /// Overdue ticks skipped after a stall.
-    pub dropped: AtomicU64,
-    /// Configuration reloads applied.
-    pub reloads_applied: AtomicU64,
-    /// Configuration edits refused.
-    pub reloads_refused: AtomicU64,
-}
 
 /// Tick durations since the last summary line.
 #[derive(Debug, Default)]
@@ -54,7 +43,10 @@ pub struct TickLoop {
     pacer: TickPacer,
     watcher: Option<AssetWatcher>,
     outbox: Outbox,
-    stats: Arc<TickStats>,
+    metrics: Arc<Metrics>,
+    shedder: LoadShedder,
+    /// Commands the network fed into the last tick.
+    fed: usize,
     window: Window,
     adaptive: AdaptiveRate,
     network: Option<NetBridge>,
@@ -64,7 +56,7 @@ pub struct TickLoop {
 
 impl TickLoop {
     /// A loop over `sim` at its configured rate, taking reloads from `watcher` when there is one.
-    pub fn new(mut sim: Sim, watcher: Option<AssetWatcher>, stats: Arc<TickStats>) -> TickLoop {
+    pub fn new(mut sim: Sim, watcher: Option<AssetWatcher>, metrics: Arc<Metrics>) -> TickLoop {
         let adaptive = &sim.config().server.tick.adaptive;
         if adaptive.enabled {
             let hz = rate_for_players(adaptive, sim.player_count());
@@ -79,7 +71,9 @@ impl TickLoop {
             pacer,
             watcher,
             outbox: Outbox::default(),
-            stats,
+            metrics,
+            shedder: LoadShedder::default(),
+            fed: 0,
             window: Window::default(),
             adaptive: AdaptiveRate::default(),
             network: None,
@@ -120,7 +114,7 @@ impl TickLoop {
                 Pace::WaitUntil(due) => thread::sleep((due - elapsed).min(MAX_SLEEP)),
                 Pace::Run { ticks, dropped } => {
                     if dropped > 0 {
-                        self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+                        self.metrics.ticks_dropped.add(dropped);
                         self.window.dropped += dropped;
                         warn!(
                             dropped,
@@ -148,7 +142,7 @@ impl TickLoop {
     fn run_tick(&mut self) {
         let started = Instant::now();
         if let Some(network) = &mut self.network {
-            network.feed(&mut self.sim);
+            self.fed = network.feed(&mut self.sim);
         }
         self.sim.step();
         self.sim.drain_outputs(&mut self.outbox);
@@ -175,17 +169,58 @@ impl TickLoop {
             }
         }
         if let Some(network) = &mut self.network {
-            network.deliver(&self.outbox, tick, self.sim.tick_rate());
+            network.deliver(&self.outbox, tick, self.sim.tick_rate(), &self.metrics);
         }
         let took = started.elapsed();
 
-        self.stats.ticks.fetch_add(1, Ordering::Relaxed);
         self.window.ticks += 1;
         self.window.total += took;
         self.window.max = self.window.max.max(took);
         if took > self.pacer.interval() {
-            self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+            self.metrics.tick_overruns.inc();
             self.window.overruns += 1;
+        }
+        self.measure(took);
+    }
+
+    /// Updates the metrics after a tick and decides on load shedding.
+    fn measure(&mut self, took: Duration) {
+        let metrics = &self.metrics;
+        metrics.ticks.inc();
+        metrics.tick_duration.observe(took);
+        metrics.players.set(self.sim.player_count() as i64);
+        metrics.bodies.set(self.sim.motion().len() as i64);
+        metrics.sessions.set(self.sim.sessions().len() as i64);
+        for reply in &self.outbox.replies {
+            if let ReplyBody::Refused(refusal) = reply.body {
+                metrics.refused(refusal.code());
+            }
+        }
+        if let Some(record) = self.outbox.economy_record() {
+            metrics.economy_operations.add(record.requests.len() as u64);
+        }
+        let backlog = self.store.as_ref().map_or(0, |store| store.status().backlog());
+        metrics.store_backlog.set(backlog as i64);
+        let capacity = self.sim.config().server.sim.inbox_capacity.max(1);
+        metrics.inbox.set(self.fed as i64);
+        let load = Load {
+            tick: took,
+            budget: self.pacer.interval(),
+            inbox_fill: self.fed as f32 / capacity as f32,
+            store_backlog: backlog,
+        };
+        if let Some(engaged) = self.shedder.observe(&self.sim.config().server.shedding, load) {
+            metrics.shedding.set(i64::from(engaged));
+            self.sim.shed_load(engaged);
+            if engaged {
+                metrics.shedding_engaged.inc();
+                warn!(
+                    tick = self.sim.tick(),
+                    "load shedding on: new logins and sessions are refused"
+                );
+            } else {
+                info!(tick = self.sim.tick(), "load shedding off");
+            }
         }
     }
 
@@ -199,12 +234,12 @@ impl TickLoop {
                 }
                 self.sim.apply_config(next);
                 self.reconfigure_pacer();
-                self.stats.reloads_applied.fetch_add(1, Ordering::Relaxed);
+                self.metrics.reloads_applied.inc();
                 let rate_hz = self.sim.tick_rate();
                 info!(tick = self.sim.tick() + 1, changed, rate_hz, "config reloaded");
             }
             ReloadOutcome::Refused(errors) => {
-                self.stats.reloads_refused.fetch_add(1, Ordering::Relaxed);
+                self.metrics.reloads_refused.inc();
                 for error in errors.iter() {
                     warn!(error = %error, "config edit refused; the running config stays in force");
                 }

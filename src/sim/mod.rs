@@ -100,6 +100,7 @@ impl Sim {
         ));
         world.insert_resource(Outbox::default());
         world.insert_resource(SimCounters::default());
+        world.insert_resource(resources::LoadShed::default());
         world.insert_resource(TickRate(config.server.tick.rate_hz));
         world.insert_resource(ActiveConfig(config));
 
@@ -161,6 +162,12 @@ impl Sim {
     /// store cannot keep up or has failed); reads still answer.
     pub fn pause_economy(&mut self, paused: bool) {
         self.world.resource_mut::<economy::EconomyInbox>().paused = paused;
+    }
+
+    /// Refuses new combat sessions with [`Refusal::Busy`] while `shedding` (players already in
+    /// sessions keep playing).
+    pub fn shed_load(&mut self, shedding: bool) {
+        self.world.resource_mut::<resources::LoadShed>().0 = shedding;
     }
 
     /// Replaces the running configuration; call between steps so that a tick sees one config. With

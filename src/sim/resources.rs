@@ -66,6 +66,11 @@ pub(crate) fn refresh_rules<R: ResolvedRules>(
     }
 }
 
+/// While set, new combat sessions are refused with [`Refusal::Busy`] (the server is shedding
+/// load).
+#[derive(Debug, Clone, Copy, Default, Resource)]
+pub struct LoadShed(pub bool);
+
 /// The configuration systems read; replaced whole at a tick boundary by a hot reload.
 #[derive(Debug, Clone, Resource)]
 pub struct ActiveConfig(pub Arc<Config>);

@@ -69,8 +69,9 @@ pub struct StoreWriter {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Called on the writer thread after each commit with the tick of the newest batch committed.
-pub type OnCommit = Box<dyn FnMut(u64) + Send>;
+/// Called on the writer thread after each commit with the tick of the newest batch committed and
+/// how long the commit took.
+pub type OnCommit = Box<dyn FnMut(u64, std::time::Duration) + Send>;
 
 impl StoreWriter {
     /// Starts the writer thread over `store`; `on_commit` runs after every commit.
@@ -143,7 +144,9 @@ fn write_loop(
             }
         }
         let started = Instant::now();
-        if let Err(failure) = store.commit(&group) {
+        let committed = store.commit(&group);
+        let took = started.elapsed();
+        if let Err(failure) = committed {
             error!(%failure, "store commit failed; economy commands are refused from now on");
             *status.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure.to_string());
             status.failed.store(true, Ordering::Release);
@@ -152,11 +155,11 @@ fn write_loop(
         status.commits.fetch_add(1, Ordering::Relaxed);
         status
             .commit_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         let newest = group.last().map_or(0, |batch| batch.tick);
         status.committed_tick.store(newest, Ordering::Release);
         status.committed.fetch_add(group.len() as u64, Ordering::AcqRel);
         group.clear();
-        on_commit(newest);
+        on_commit(newest, took);
     }
 }

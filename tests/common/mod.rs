@@ -58,14 +58,24 @@ pub fn edit(dir: &Path, relative: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).expect("write asset");
 }
 
-/// The arguments of `serve` for an assets directory, a data directory and a bind address.
-pub fn serve_args<'a>(assets: &'a Path, data: &'a Path, bind: &'a str) -> [&'a str; 6] {
+/// The arguments of `serve` for an assets directory, a data directory and a bind address, with the
+/// HTTP endpoints on a free port.
+pub fn serve_args<'a>(assets: &'a Path, data: &'a Path, bind: &'a str) -> [&'a str; 8] {
     let utf8 = |path: &'a Path| path.to_str().expect("utf-8 path");
-    ["--assets", utf8(assets), "--data", utf8(data), "--bind", bind]
+    [
+        "--assets",
+        utf8(assets),
+        "--data",
+        utf8(data),
+        "--bind",
+        bind,
+        "--http",
+        "127.0.0.1:0",
+    ]
 }
 
 /// Runs `necpsim serve ARGS` to completion (it only ends by itself when it cannot start).
-pub fn serve_to_exit(args: [&str; 6]) -> Output {
+pub fn serve_to_exit(args: [&str; 8]) -> Output {
     necpsim(&[&["serve"][..], &args].concat())
 }
 
@@ -172,9 +182,17 @@ pub struct NetServer {
 }
 
 impl NetServer {
-    /// Starts a server on the bundled assets after `edit` changes its copy of them.
+    /// Starts a server on the bundled assets after `edit` changes its copy of them. Load
+    /// shedding starts off (debug builds on a busy test machine overrun ticks); a test of it
+    /// turns it on.
     pub fn start(edit_assets: impl FnOnce(&Path)) -> NetServer {
         let assets = assets_copy();
+        edit(
+            assets.path(),
+            "server.toml",
+            "[shedding]\nenabled = true",
+            "[shedding]\nenabled = false",
+        );
         edit_assets(assets.path());
         NetServer::start_in(assets, tempfile::tempdir().expect("temp dir"))
     }

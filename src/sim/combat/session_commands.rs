@@ -51,6 +51,9 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
     let expiry = rules.limits.pending_expiry_ticks;
     let max_open = rules.limits.max_open_sessions;
     let tick = world.resource::<Tick>().0;
+    if world.resource::<crate::sim::resources::LoadShed>().0 {
+        return Err(Refusal::Busy);
+    }
     let mut sessions = world.resource_mut::<Sessions>();
     if sessions.open_count() >= max_open {
         return Err(Refusal::TooManySessions);

@@ -1,0 +1,400 @@
+//! Metrics without locks: counters, gauges and histograms that the tick thread, the store's
+//! writer and connection tasks update with relaxed atomics, and a renderer of the Prometheus text
+//! exposition format. Hand-written rather than taken from a crate because the crates' histograms
+//! take a lock on every observation, and the tick thread observes one per tick.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::net::RequestClass;
+use crate::protocol::ErrorCode;
+use crate::sim::Refusal;
+
+/// A monotonic count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The count.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down.
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    /// Sets the value.
+    pub fn set(&self, value: i64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+
+    /// Adds `delta`.
+    pub fn add(&self, delta: i64) {
+        self.0.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// The value.
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Upper bounds, in seconds, of the duration histograms' buckets.
+const DURATION_BUCKETS_S: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+];
+
+/// A histogram of durations.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; DURATION_BUCKETS_S.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub fn observe(&self, duration: Duration) {
+        let seconds = duration.as_secs_f64();
+        if let Some(bucket) = DURATION_BUCKETS_S.iter().position(|&bound| seconds <= bound) {
+            self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add(duration.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Observations recorded.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// Directions of traffic.
+const DIRECTIONS: [&str; 2] = ["in", "out"];
+
+/// Kinds of message counted, by direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A request of a class, client to server.
+    Request(RequestClass),
+    /// A datagram, client to server.
+    Datagram,
+    /// A reply, server to client.
+    Reply,
+    /// An event push, server to client.
+    Event,
+    /// A snapshot, server to client.
+    Snapshot,
+}
+
+const MESSAGE_KINDS: [&str; 10] = [
+    "input", "session", "action", "economy", "read", "control", "datagram", "reply", "event", "snapshot",
+];
+
+impl MessageKind {
+    fn index(self) -> usize {
+        match self {
+            MessageKind::Request(class) => class as usize,
+            MessageKind::Datagram => 6,
+            MessageKind::Reply => 7,
+            MessageKind::Event => 8,
+            MessageKind::Snapshot => 9,
+        }
+    }
+}
+
+/// Every metric of the server.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Ticks simulated.
+    pub ticks: Counter,
+    /// Ticks that took longer than the tick interval.
+    pub tick_overruns: Counter,
+    /// Overdue ticks skipped after a stall.
+    pub ticks_dropped: Counter,
+    /// How long ticks take.
+    pub tick_duration: Histogram,
+    /// Players in the world.
+    pub players: Gauge,
+    /// Bodies in the world (players and NPCs).
+    pub bodies: Gauge,
+    /// Combat sessions the world holds.
+    pub sessions: Gauge,
+    /// Open client connections.
+    pub connections: Gauge,
+    /// Commands waiting for the next tick.
+    pub inbox: Gauge,
+    messages: [[Counter; MESSAGE_KINDS.len()]; 2],
+    bytes: [[Counter; MESSAGE_KINDS.len()]; 2],
+    refusal_codes: Vec<u16>,
+    refusals: Vec<Counter>,
+    /// Economy commands applied.
+    pub economy_operations: Counter,
+    /// How long store commits take.
+    pub store_commit: Histogram,
+    /// Tick batches the store's writer has not committed yet.
+    pub store_backlog: Gauge,
+    /// Configuration reloads applied.
+    pub reloads_applied: Counter,
+    /// Configuration edits refused.
+    pub reloads_refused: Counter,
+    /// 1 while load shedding is on.
+    pub shedding: Gauge,
+    /// Times load shedding switched on.
+    pub shedding_engaged: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let refusal_codes: Vec<u16> = Refusal::ALL
+            .iter()
+            .map(|r| r.code())
+            .chain(ErrorCode::ALL.iter().map(|c| c.code()))
+            .collect();
+        Metrics {
+            ticks: Counter::default(),
+            tick_overruns: Counter::default(),
+            ticks_dropped: Counter::default(),
+            tick_duration: Histogram::default(),
+            players: Gauge::default(),
+            bodies: Gauge::default(),
+            sessions: Gauge::default(),
+            connections: Gauge::default(),
+            inbox: Gauge::default(),
+            messages: Default::default(),
+            bytes: Default::default(),
+            refusals: refusal_codes.iter().map(|_| Counter::default()).collect(),
+            refusal_codes,
+            economy_operations: Counter::default(),
+            store_commit: Histogram::default(),
+            store_backlog: Gauge::default(),
+            reloads_applied: Counter::default(),
+            reloads_refused: Counter::default(),
+            shedding: Gauge::default(),
+            shedding_engaged: Counter::default(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a message received.
+    pub fn received(&self, kind: MessageKind, bytes: usize) {
+        self.messages[0][kind.index()].inc();
+        self.bytes[0][kind.index()].add(bytes as u64);
+    }
+
+    /// Counts a message sent.
+    pub fn sent(&self, kind: MessageKind, bytes: usize) {
+        self.messages[1][kind.index()].inc();
+        self.bytes[1][kind.index()].add(bytes as u64);
+    }
+
+    /// Counts a refusal or a connection closed, by its code.
+    pub fn refused(&self, code: u16) {
+        if let Ok(index) = self.refusal_codes.binary_search(&code) {
+            self.refusals[index].inc();
+        }
+    }
+
+    /// Refusals counted with `code`.
+    pub fn refusals_of(&self, code: u16) -> u64 {
+        self.refusal_codes
+            .binary_search(&code)
+            .map_or(0, |index| self.refusals[index].get())
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP necpsim_{name} {help}\n# TYPE necpsim_{name} counter");
+            let _ = writeln!(out, "necpsim_{name} {value}");
+        };
+        let gauge = |out: &mut String, name: &str, help: &str, value: i64| {
+            let _ = writeln!(out, "# HELP necpsim_{name} {help}\n# TYPE necpsim_{name} gauge");
+            let _ = writeln!(out, "necpsim_{name} {value}");
+        };
+        counter(&mut out, "ticks_total", "Ticks simulated.", self.ticks.get());
+        counter(
+            &mut out,
+            "tick_overruns_total",
+            "Ticks that took longer than the tick interval.",
+            self.tick_overruns.get(),
+        );
+        counter(
+            &mut out,
+            "ticks_dropped_total",
+            "Overdue ticks skipped after a stall.",
+            self.ticks_dropped.get(),
+        );
+        histogram(
+            &mut out,
+            "tick_duration_seconds",
+            "How long ticks take.",
+            &self.tick_duration,
+        );
+        gauge(&mut out, "players", "Players in the world.", self.players.get());
+        gauge(
+            &mut out,
+            "bodies",
+            "Moving bodies in the world (players and NPCs).",
+            self.bodies.get(),
+        );
+        gauge(
+            &mut out,
+            "combat_sessions",
+            "Combat sessions the world holds.",
+            self.sessions.get(),
+        );
+        gauge(
+            &mut out,
+            "connections",
+            "Open client connections.",
+            self.connections.get(),
+        );
+        gauge(
+            &mut out,
+            "inbox_commands",
+            "Commands waiting for the next tick.",
+            self.inbox.get(),
+        );
+        for (metric, help, values) in [
+            (
+                "messages_total",
+                "Messages by direction and kind.",
+                &self.messages,
+            ),
+            (
+                "message_bytes_total",
+                "Message bytes by direction and kind.",
+                &self.bytes,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP necpsim_{metric} {help}\n# TYPE necpsim_{metric} counter"
+            );
+            for (direction, by_kind) in DIRECTIONS.iter().zip(values) {
+                for (kind, value) in MESSAGE_KINDS.iter().zip(by_kind) {
+                    let _ = writeln!(
+                        out,
+                        "necpsim_{metric}{{direction=\"{direction}\",kind=\"{kind}\"}} {}",
+                        value.get()
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP necpsim_refusals_total Refused requests and closed connections by code.\n\
+             # TYPE necpsim_refusals_total counter"
+        );
+        for (code, value) in self.refusal_codes.iter().zip(&self.refusals) {
+            let _ = writeln!(out, "necpsim_refusals_total{{code=\"{code}\"}} {}", value.get());
+        }
+        counter(
+            &mut out,
+            "economy_operations_total",
+            "Economy commands applied.",
+            self.economy_operations.get(),
+        );
+        histogram(
+            &mut out,
+            "store_commit_duration_seconds",
+            "How long store commits take.",
+            &self.store_commit,
+        );
+        gauge(
+            &mut out,
+            "store_backlog_batches",
+            "Tick batches the store's writer has not committed yet.",
+            self.store_backlog.get(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP necpsim_config_reloads_total Configuration reloads by outcome.\n\
+             # TYPE necpsim_config_reloads_total counter\n\
+             necpsim_config_reloads_total{{outcome=\"ok\"}} {}\n\
+             necpsim_config_reloads_total{{outcome=\"refused\"}} {}",
+            self.reloads_applied.get(),
+            self.reloads_refused.get()
+        );
+        gauge(
+            &mut out,
+            "load_shedding",
+            "1 while new logins and sessions are refused.",
+            self.shedding.get(),
+        );
+        counter(
+            &mut out,
+            "load_shedding_engaged_total",
+            "Times load shedding switched on.",
+            self.shedding_engaged.get(),
+        );
+        out
+    }
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, histogram: &Histogram) {
+    let _ = writeln!(
+        out,
+        "# HELP necpsim_{name} {help}\n# TYPE necpsim_{name} histogram"
+    );
+    let mut cumulative = 0;
+    for (bound, bucket) in DURATION_BUCKETS_S.iter().zip(&histogram.buckets) {
+        cumulative += bucket.load(Ordering::Relaxed);
+        let _ = writeln!(out, "necpsim_{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+    }
+    let count = histogram.count.load(Ordering::Relaxed);
+    let sum = histogram.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+    let _ = writeln!(out, "necpsim_{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "necpsim_{name}_sum {sum}\nnecpsim_{name}_count {count}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_refusals_counted_by_code() {
+        let metrics = Metrics::default();
+        metrics.tick_duration.observe(Duration::from_micros(50));
+        metrics.tick_duration.observe(Duration::from_millis(3));
+        metrics.refused(Refusal::InsufficientFunds.code());
+        metrics.refused(ErrorCode::RateLimited.code());
+        let text = metrics.render();
+        assert!(
+            text.contains("necpsim_tick_duration_seconds_bucket{le=\"0.0001\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("necpsim_tick_duration_seconds_bucket{le=\"0.004\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("necpsim_tick_duration_seconds_count 2\n"), "{text}");
+        assert!(
+            text.contains("necpsim_refusals_total{code=\"300\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("necpsim_refusals_total{code=\"1020\"} 1\n"),
+            "{text}"
+        );
+        assert_eq!(metrics.refusals_of(301), 0);
+    }
+}
