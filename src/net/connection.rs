@@ -86,6 +86,8 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
         let mut reader = FrameReader::new(context.config.max_frame_bytes);
         loop {
             if let Some(frame) = reader.next_frame().map_err(frame_code)? {
+                let control = MessageKind::Request(RequestClass::Control);
+                context.metrics.received(control, frame.len());
                 let (request_id, claims) = hello_claims(frame, context)?;
                 return Ok((send, recv, reader, request_id, claims));
             }

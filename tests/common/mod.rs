@@ -94,6 +94,23 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits at most `timeout` for the process to exit; its status, if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Starts `necpsim --log-format json serve ARGS`.
     pub fn start(args: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_necpsim"))
@@ -179,6 +196,8 @@ pub struct NetServer {
     pub addr: std::net::SocketAddr,
     /// SHA-256 of its certificate.
     pub fingerprint: [u8; 32],
+    /// Its HTTP endpoints.
+    pub http: std::net::SocketAddr,
 }
 
 impl NetServer {
@@ -207,18 +226,37 @@ impl NetServer {
             *byte = u8::from_str_radix(std::str::from_utf8(pair).expect("ascii"), 16).expect("hex");
         }
         let serving = process.wait_for("serving", Duration::from_secs(30));
-        let addr = serving["udp"]
-            .as_str()
-            .expect("address logged")
-            .parse()
-            .expect("address");
+        let address = |field: &str| {
+            serving[field]
+                .as_str()
+                .expect("address logged")
+                .parse()
+                .expect("address")
+        };
         NetServer {
+            addr: address("udp"),
+            http: address("http"),
             process,
             assets,
             data,
-            addr,
             fingerprint,
         }
+    }
+
+    /// `GET path` on the HTTP endpoints: the status code and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.http).expect("http connects");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: necpsim\r\n\r\n").expect("request sent");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response read");
+        let status = response
+            .split_ascii_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        (status, body.to_owned())
     }
 
     /// Kills the server with SIGKILL, as a crash would, and hands back its directories.

@@ -1,0 +1,226 @@
+//! Operations through the doors an operator uses: the HTTP endpoints of a running server
+//! (`/metrics` parsed as Prometheus text, `/healthz`, `/readyz`), load shedding switched on and
+//! off by editing `server.toml` on the running server, and SIGTERM during economy traffic.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::NetServer;
+use necpsim::client::{Client, ClientError};
+use necpsim::protocol::{CreateSessionC2s, EconomyC2s, EconomyOpC2s, PingC2s, ReplyBodyS2c, RequestC2s};
+use necpsim::sim::economy::ledger::PlayerId;
+use necpsim::store::sqlite::SqliteStore;
+use necpsim::store::{DATABASE_FILE, Store};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn scrape(server: &NetServer) -> prometheus_parse::Scrape {
+    let (status, body) = server.get("/metrics");
+    assert_eq!(status, 200);
+    prometheus_parse::Scrape::parse(body.lines().map(|line| Ok(line.to_owned()))).expect("Prometheus text")
+}
+
+/// The value of `metric` with `labels`.
+fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    let sample = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .unwrap_or_else(|| panic!("no {metric} {labels:?}"));
+    match sample.value {
+        prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+        ref other => panic!("{metric} is {other:?}"),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn metrics_parse_and_move_under_real_traffic() {
+    let server = NetServer::start(|_| {});
+    assert_eq!(server.get("/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(server.get("/readyz"), (200, "ready\n".to_owned()));
+    assert_eq!(server.get("/nothing").0, 404);
+    let before = scrape(&server);
+    assert!(
+        before.docs.contains_key("necpsim_tick_duration_seconds"),
+        "HELP lines present"
+    );
+    runtime().block_on(async {
+        let client = server.connect(1).await;
+        for n in 0..5 {
+            client
+                .request(RequestC2s::Ping(PingC2s { client_time_us: n }))
+                .await
+                .expect("pong");
+        }
+        let overdraft = client
+            .request(RequestC2s::Economy(EconomyC2s {
+                idempotency_key: 9,
+                op: EconomyOpC2s::Transfer {
+                    to: 2,
+                    currency: 1,
+                    amount_minor: 5,
+                },
+            }))
+            .await;
+        // Player 2 has never entered the world.
+        assert!(
+            matches!(overdraft, Err(ClientError::Refused { code: 304, .. })),
+            "{overdraft:?}"
+        );
+        let after = scrape(&server);
+        let control = [("direction", "in"), ("kind", "control")];
+        assert!(
+            value(&after, "necpsim_messages_total", &control)
+                >= value(&before, "necpsim_messages_total", &control) + 6.0
+        );
+        assert!(value(&after, "necpsim_ticks_total", &[]) > value(&before, "necpsim_ticks_total", &[]));
+        assert_eq!(value(&after, "necpsim_connections", &[]), 1.0);
+        assert_eq!(value(&after, "necpsim_players", &[]), 1.0);
+        assert_eq!(value(&after, "necpsim_refusals_total", &[("code", "304")]), 1.0);
+        assert!(
+            value(
+                &after,
+                "necpsim_message_bytes_total",
+                &[("direction", "out"), ("kind", "reply")]
+            ) > 0.0
+        );
+    });
+}
+
+#[test]
+fn load_shedding_engages_and_releases_on_a_running_server() {
+    let shedding = |engage: &str, release: &str| {
+        format!(
+            "[shedding]\nenabled = true\nwindow_ticks = 5\nengage_tick_p99_ratio = {engage}\n\
+             release_tick_p99_ratio = {release}"
+        )
+    };
+    let relaxed = shedding("50.0", "40.0");
+    // Any tick at all is over a budget of zero.
+    let overloaded = shedding("0.0", "0.0");
+    let server = NetServer::start(|assets| {
+        let defaults = "[shedding]\nenabled = false\nwindow_ticks = 120\nengage_tick_p99_ratio = 1.0\n\
+                        release_tick_p99_ratio = 0.7";
+        common::edit(assets, "server.toml", defaults, &relaxed);
+    });
+    let wait_for_readiness = |ready: bool| {
+        let deadline = std::time::Instant::now() + WAIT;
+        while (server.get("/readyz").0 == 200) != ready {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "readiness never became {ready}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    runtime().block_on(async {
+        let admitted = server.connect(1).await;
+        common::edit(server.assets.path(), "server.toml", &relaxed, &overloaded);
+        wait_for_readiness(false);
+        assert!(server.get("/readyz").1.contains("shedding load"));
+        let refused = Client::connect(server.options(2)).await;
+        assert!(
+            matches!(refused, Err(ClientError::Closed { code: 1031, .. })),
+            "{refused:?}"
+        );
+        let create = RequestC2s::CreateSession(CreateSessionC2s {
+            kind: 0,
+            zone_id: 1,
+            difficulty: 0,
+            team_size: Some(1),
+            time_limit_s: None,
+        });
+        let busy = admitted.request(create.clone()).await;
+        assert!(
+            matches!(busy, Err(ClientError::Refused { code: 1, .. })),
+            "{busy:?}"
+        );
+        admitted.ping().await.expect("players already in keep playing");
+
+        common::edit(server.assets.path(), "server.toml", &overloaded, &relaxed);
+        wait_for_readiness(true);
+        server.connect(2).await;
+        assert!(matches!(
+            admitted.request(create).await,
+            Ok(ReplyBodyS2c::SessionCreated { .. })
+        ));
+        let metrics = scrape(&server);
+        assert_eq!(value(&metrics, "necpsim_load_shedding_engaged_total", &[]), 1.0);
+        assert_eq!(value(&metrics, "necpsim_load_shedding", &[]), 0.0);
+        assert!(value(&metrics, "necpsim_refusals_total", &[("code", "1031")]) >= 1.0);
+        assert_eq!(
+            value(&metrics, "necpsim_config_reloads_total", &[("outcome", "ok")]),
+            2.0
+        );
+    });
+}
+
+#[test]
+fn sigterm_during_economy_traffic_exits_cleanly_and_keeps_every_acknowledgement() {
+    let mut server = NetServer::start(|_| {});
+    let acknowledged: Arc<Mutex<Vec<(u64, u128)>>> = Arc::default();
+    let runtime = runtime();
+    let clients: Vec<Client> = runtime.block_on(async {
+        let mut clients = Vec::new();
+        for player in 1..=10 {
+            clients.push(server.connect(player).await);
+        }
+        clients
+    });
+    for (index, client) in clients.iter().enumerate() {
+        let client = client.clone();
+        let acknowledged = Arc::clone(&acknowledged);
+        let player = index as u64 + 1;
+        runtime.spawn(async move {
+            for n in 0u128.. {
+                let key = n << 64 | u128::from(player);
+                let transfer = RequestC2s::Economy(EconomyC2s {
+                    idempotency_key: key,
+                    op: EconomyOpC2s::Transfer {
+                        to: player % 10 + 1,
+                        currency: 1,
+                        amount_minor: 1,
+                    },
+                });
+                match client.request(transfer).await {
+                    Ok(_) => acknowledged.lock().expect("not poisoned").push((player, key)),
+                    Err(ClientError::Refused { .. }) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.process.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = server.process.wait_exit(WAIT).expect("exits within the deadline");
+    assert!(exit.success(), "{exit:?}");
+    let closed = runtime.block_on(async { tokio::time::timeout(WAIT, clients[0].closed()).await });
+    assert!(
+        matches!(closed, Ok(ClientError::Closed { code: 1040, .. })),
+        "clients are told of the shutdown: {closed:?}"
+    );
+    let acknowledged = acknowledged.lock().expect("not poisoned").clone();
+    assert!(acknowledged.len() > 50, "traffic ran: {}", acknowledged.len());
+    let store = SqliteStore::open_read_only(&server.data.path().join(DATABASE_FILE)).expect("store opens");
+    for (player, key) in acknowledged {
+        assert!(
+            store.has_key(PlayerId(player), key).expect("readable"),
+            "player {player} key {key:#x} lost"
+        );
+    }
+    necpsim::store::recovery::verify(&store).expect("the store verifies");
+}
