@@ -2,6 +2,11 @@
 //! (`/metrics` parsed as Prometheus text, `/healthz`, `/readyz`), load shedding switched on and
 //! off by editing `server.toml` on the running server, and SIGTERM during economy traffic.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "waiting on a live server needs the wall clock; the rule protects src/sim"
+)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};
