@@ -24,6 +24,10 @@ struct Cli {
     /// Log line format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
+    /// Also write every span of the run to FILE in the Chrome trace format (each tick's phases;
+    /// each ECS system's too in a build with `--features trace`).
+    #[arg(long, global = true, value_name = "FILE")]
+    trace_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -114,10 +118,13 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(err) = init_logging(cli.log_format) {
-        eprintln!("necpsim: {err}");
-        return ExitCode::FAILURE;
-    }
+    let _trace = match init_logging(cli.log_format, cli.trace_file.as_deref()) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("necpsim: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(cli.command) {
         Ok(code) => code,
         Err(err) => {

@@ -137,6 +137,40 @@ fn verify_and_replay_ledger_accept_a_store_the_server_wrote() {
 }
 
 #[test]
+fn serve_writes_a_chrome_trace_of_its_ticks_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("trace.json");
+    let data = dir.path().join("data");
+    let assets = common::bundled_assets();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_necpsim"))
+        .args(["--trace-file", trace.to_str().expect("utf-8"), "serve"])
+        .args(serve_args(&assets, &data, "127.0.0.1:0"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status = child.wait().expect("exits");
+    assert!(status.success(), "{status:?}");
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&trace).expect("trace written"))
+            .expect("trace is JSON");
+    for span in ["tick", "step", "store"] {
+        assert!(
+            events.iter().any(|e| e["name"] == span && e["ph"] == "B"),
+            "no {span} span in the trace"
+        );
+    }
+}
+
+#[test]
 fn bench_runs_the_schedule_and_writes_its_report() {
     let out_dir = tempfile::tempdir().expect("temp dir");
     let json = out_dir.path().join("bench.json");

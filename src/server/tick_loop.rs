@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tracing::{info, warn};
+use tracing::{info, info_span, warn};
 
 use super::adaptive::{AdaptiveRate, rate_for_players};
 use super::pacer::{Pace, TickPacer, interval_for};
@@ -141,13 +141,19 @@ impl TickLoop {
 
     fn run_tick(&mut self) {
         let started = Instant::now();
+        let _tick = info_span!("tick").entered();
         if let Some(network) = &mut self.network {
+            let _feed = info_span!("feed").entered();
             self.fed = network.feed(&mut self.sim);
         }
-        self.sim.step();
-        self.sim.drain_outputs(&mut self.outbox);
+        {
+            let _step = info_span!("step").entered();
+            self.sim.step();
+            self.sim.drain_outputs(&mut self.outbox);
+        }
         let tick = self.sim.tick();
         if let Some(store) = &self.store {
+            let _store = info_span!("store").entered();
             if let Some(batch) = Batch::of_tick(tick, &self.outbox, self.sim.economy()) {
                 store.submit(batch);
             }
@@ -169,6 +175,7 @@ impl TickLoop {
             }
         }
         if let Some(network) = &mut self.network {
+            let _deliver = info_span!("deliver").entered();
             network.deliver(&self.outbox, tick, self.sim.tick_rate(), &self.metrics);
         }
         let took = started.elapsed();

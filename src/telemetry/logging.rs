@@ -1,7 +1,12 @@
 //! Log output setup: one `tracing` subscriber writing to stderr, pretty or JSON, with `RUST_LOG`
 //! honoured (default `info`).
 
-use tracing_subscriber::EnvFilter;
+use std::path::Path;
+
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -24,18 +29,44 @@ pub enum LoggingError {
     AlreadySet,
 }
 
-/// Installs the global subscriber.
-pub fn init_logging(format: LogFormat) -> Result<(), LoggingError> {
+/// Keeps the Chrome trace being written; the file is completed when this is dropped.
+#[derive(Default)]
+pub struct TraceGuard(Option<tracing_chrome::FlushGuard>);
+
+impl std::fmt::Debug for TraceGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TraceGuard").field(&self.0.is_some()).finish()
+    }
+}
+
+/// Installs the global subscriber: log lines on stderr filtered by `RUST_LOG`, and, with
+/// `trace_file`, every span (the tick's phases; each system's too when built with the `trace`
+/// feature) written to that file in the Chrome trace format (open it in `chrome://tracing` or
+/// Perfetto).
+pub fn init_logging(format: LogFormat, trace_file: Option<&Path>) -> Result<TraceGuard, LoggingError> {
     let filter = match std::env::var_os(EnvFilter::DEFAULT_ENV) {
         Some(_) => EnvFilter::try_from_default_env()?,
         None => EnvFilter::new("info"),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let installed = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match format {
+        LogFormat::Pretty => lines.boxed(),
+        LogFormat::Json => lines.json().flatten_event(true).boxed(),
     };
-    installed.map_err(|_| LoggingError::AlreadySet)
+    let (chrome, guard) = match trace_file {
+        Some(path) => {
+            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+                .file(path)
+                .include_args(true)
+                .build();
+            (Some(layer.with_filter(LevelFilter::INFO)), Some(guard))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(lines.with_filter(filter))
+        .with(chrome)
+        .try_init()
+        .map_err(|_| LoggingError::AlreadySet)?;
+    Ok(TraceGuard(guard))
 }

@@ -7,5 +7,5 @@ mod logging;
 pub mod metrics;
 pub mod shedding;
 
-pub use logging::{LogFormat, LoggingError, init_logging};
+pub use logging::{LogFormat, LoggingError, TraceGuard, init_logging};
 pub use metrics::Metrics;
