@@ -142,14 +142,16 @@ fn serve_writes_a_chrome_trace_of_its_ticks_and_stops_on_sigterm() {
     let trace = dir.path().join("trace.json");
     let data = dir.path().join("data");
     let assets = common::bundled_assets();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_necpsim"))
-        .args(["--trace-file", trace.to_str().expect("utf-8"), "serve"])
-        .args(serve_args(&assets, &data, "127.0.0.1:0"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(Duration::from_millis(1500));
-    let pid = child.id().to_string();
+    let trace_arg = trace.to_str().expect("utf-8");
+    let args = [
+        &serve_args(&assets, &data, "127.0.0.1:0")[..],
+        &["--trace-file", trace_arg],
+    ]
+    .concat();
+    let mut server = ServerProcess::start(&args);
+    server.wait_for("serving", Duration::from_secs(20));
+    server.wait_for("tick summary", Duration::from_secs(20));
+    let pid = server.pid().to_string();
     assert!(
         std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -157,7 +159,7 @@ fn serve_writes_a_chrome_trace_of_its_ticks_and_stops_on_sigterm() {
             .expect("kill")
             .success()
     );
-    let status = child.wait().expect("exits");
+    let status = server.wait_exit(Duration::from_secs(20)).expect("exits");
     assert!(status.success(), "{status:?}");
     let events: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&trace).expect("trace written"))
