@@ -186,3 +186,104 @@ impl Restart {
         NetServer::start_in(self.assets, self.data)
     }
 }
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
+struct TinyDisk {
+    dir: tempfile::TempDir,
+}
+
+impl TinyDisk {
+    /// Mounts one, or `None` where the platform does not allow it (mounting needs privileges).
+    fn mount(size: &str) -> Option<TinyDisk> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then_some(TinyDisk { dir })
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
+    let Some(disk) = TinyDisk::mount("1m") else {
+        eprintln!("skipped: this platform does not allow mounting a small tmpfs");
+        return;
+    };
+    let data = tempfile::TempDir::new_in(disk.dir.path()).expect("data dir on the small disk");
+    let server = NetServer::start_in(common::assets_copy(), data);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let acknowledged: Acknowledged = Arc::default();
+    let refused_busy = runtime.block_on(async {
+        let mut clients = Vec::new();
+        for player in 1..=4 {
+            clients.push(server.connect(player).await);
+        }
+        let mut busy = 0;
+        for round in 0u128..4000 {
+            let pending: Vec<_> = clients
+                .iter()
+                .enumerate()
+                .map(|(index, client)| {
+                    let player = index as u64 + 1;
+                    let key = round << 64 | u128::from(player);
+                    let transfer = RequestC2s::Economy(EconomyC2s {
+                        idempotency_key: key,
+                        op: EconomyOpC2s::Transfer {
+                            to: player % 4 + 1,
+                            currency: EURODOLLARS,
+                            amount_minor: 1,
+                        },
+                    });
+                    (player, key, client.send(transfer).expect("queued"))
+                })
+                .collect();
+            for (player, key, reply) in pending {
+                match tokio::time::timeout(Duration::from_secs(2), reply).await {
+                    Ok(Ok(reply)) => match reply.body {
+                        ReplyBodyS2c::Transferred { .. } => {
+                            acknowledged.lock().expect("not poisoned").push((player, key));
+                        }
+                        // The writer failed: the economy refuses busy from then on.
+                        ReplyBodyS2c::Refused { code: 1 } => busy += 1,
+                        other => panic!("unexpected reply {other:?}"),
+                    },
+                    // Applied before the failure was seen, never acknowledged: it waits forever.
+                    Err(_) => {}
+                    Ok(Err(error)) => panic!("{error}"),
+                }
+            }
+            if busy > 0 {
+                break;
+            }
+        }
+        busy
+    });
+    assert!(refused_busy > 0, "the disk never filled");
+    let (status, body) = server.get("/readyz");
+    assert_eq!(status, 503);
+    assert!(body.contains("the store failed"), "{body}");
+    let (_assets, data) = server.kill();
+    let store = SqliteStore::open_read_only(&data.path().join(DATABASE_FILE)).expect("store opens");
+    for &(player, key) in acknowledged.lock().expect("not poisoned").iter() {
+        assert!(
+            store.has_key(PlayerId(player), key).expect("readable"),
+            "acknowledged key lost"
+        );
+    }
+    necpsim::store::recovery::verify(&store).expect("the last durable state verifies");
+    drop(store);
+    drop(data);
+}
