@@ -4,6 +4,7 @@
 //! store must pass `necpsim verify` (the journal replays to the stored ledger and balances, money
 //! is conserved, nothing is negative, every unique item has one owner) and hold every operation
 //! a client saw acknowledged (by its idempotency key); then the server restarts on the same data.
+//! And a disk that fills up stops acknowledgements without losing what was acknowledged.
 
 mod common;
 
