@@ -340,6 +340,7 @@ impl Metrics {
             "1 while new logins and sessions are refused.",
             self.shedding.get(),
         );
+        process(&mut out);
         counter(
             &mut out,
             "load_shedding_engaged_total",
@@ -347,6 +348,38 @@ impl Metrics {
             self.shedding_engaged.get(),
         );
         out
+    }
+}
+
+/// The process's CPU time and resident memory, where the platform tells (Linux's `/proc`).
+fn process(out: &mut String) {
+    // Fields 14 and 15 of /proc/self/stat, after the parenthesised command name: user and system
+    // time in clock ticks, which Linux reports to user space at 100 per second.
+    let cpu_s = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_ascii_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+    });
+    let rss_bytes = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            let kib: u64 = line.split_ascii_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        });
+    if let Some(cpu_s) = cpu_s {
+        let _ = writeln!(
+            out,
+            "# HELP necpsim_process_cpu_seconds_total CPU time the process has used.\n\
+             # TYPE necpsim_process_cpu_seconds_total counter\nnecpsim_process_cpu_seconds_total {cpu_s}"
+        );
+    }
+    if let Some(rss_bytes) = rss_bytes {
+        let _ = writeln!(
+            out,
+            "# HELP necpsim_process_resident_memory_bytes Resident memory of the process.\n\
+             # TYPE necpsim_process_resident_memory_bytes gauge\nnecpsim_process_resident_memory_bytes {rss_bytes}"
+        );
     }
 }
 
