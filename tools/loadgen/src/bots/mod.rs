@@ -1,0 +1,271 @@
+//! The bots: one tokio task per bot, each a QUIC client of the SDK ([`necpsim::client`]) playing
+//! one role of the scenario ([`plan`] decides which), measuring every round trip into the shared
+//! [`Stats`]. A bot connects at its start time, plays until the run's deadline, then closes.
+//! Bots never touch the server's internals; they only speak the protocol.
+
+mod fighting;
+mod plan;
+mod roaming;
+mod trading;
+mod transferring;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use necpsim::client::{Client, ClientError, ConnectOptions, PendingReply};
+use necpsim::net::auth::{Claims, TokenKey, unix_now_s};
+use necpsim::net::tls::ServerTrust;
+use necpsim::protocol::{InputC2s, ReplyBodyS2c, RequestC2s};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+use tokio::time::Instant;
+
+pub use plan::{Plan, Role, plan};
+
+use crate::scenario::Scenario;
+use crate::stats::{Op, Stats};
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may wait for its reply before it counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Extra validity of a bot's token beyond the run.
+const TOKEN_SLACK: Duration = Duration::from_secs(3600);
+
+/// What every bot of a run shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// Where the counts go.
+    pub stats: Arc<Stats>,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The roles.
+    pub plan: Plan,
+    /// The server's UDP address.
+    pub server: SocketAddr,
+    /// The pinned certificate fingerprint.
+    pub fingerprint: [u8; 32],
+    /// Signs the bots' tokens.
+    pub tokens: Arc<TokenKey>,
+    /// Bot `i` plays player `first_player + i`.
+    pub first_player: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// When every bot stops.
+    pub deadline: Instant,
+    /// Session ids published by each fight group's leader (0: none yet).
+    pub lobby: Vec<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Shared {
+    /// The player id of bot `index`.
+    pub fn player(&self, index: u32) -> u64 {
+        self.first_player + u64::from(index)
+    }
+}
+
+/// One bot's connection and what it needs to play.
+#[derive(Debug)]
+pub(crate) struct Bot {
+    shared: Arc<Shared>,
+    client: Client,
+    index: u32,
+    rng: ChaCha8Rng,
+    input_seq: u32,
+    entered: Instant,
+}
+
+/// How a measured request ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Answered, not refused.
+    Accepted(ReplyBodyS2c),
+    /// Refused (counted by code, not as an error).
+    Refused,
+    /// No reply in time; the connection may still be fine.
+    TimedOut,
+    /// The connection failed; the bot stops.
+    Failed,
+}
+
+/// Runs bot `index` from `start` to the deadline over `endpoint`.
+pub async fn run(shared: Arc<Shared>, index: u32, endpoint: quinn::Endpoint, start: Instant) {
+    tokio::time::sleep_until(start).await;
+    if Instant::now() >= shared.deadline {
+        return;
+    }
+    let stats = Arc::clone(&shared.stats);
+    let player = shared.player(index);
+    let expires = unix_now_s()
+        .saturating_add(
+            shared
+                .deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs(),
+        )
+        .saturating_add(TOKEN_SLACK.as_secs());
+    let token = shared.tokens.issue(Claims {
+        player,
+        expires_unix_s: expires,
+    });
+    let mut options = ConnectOptions::new(shared.server, ServerTrust::Fingerprint(shared.fingerprint), token);
+    options.endpoint = Some(endpoint);
+    let client = match tokio::time::timeout(CONNECT_TIMEOUT, Client::connect(options)).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(error)) => {
+            Stats::bump(&stats.connect_failures);
+            stats.error(format!("connect: {}", crate::stats::error_kind(&error)));
+            return;
+        }
+        Err(_) => {
+            Stats::bump(&stats.connect_failures);
+            stats.error("connect: timeout");
+            return;
+        }
+    };
+    Stats::bump(&stats.connected);
+    Stats::bump(&stats.live);
+    stats.set_tick_rate(client.welcome().tick_rate_hz);
+    let seed = shared.seed ^ u64::from(index).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut bot = Bot {
+        shared: Arc::clone(&shared),
+        client,
+        index,
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        input_seq: 0,
+        entered: Instant::now(),
+    };
+    match shared.plan.roles[index as usize] {
+        Role::Roaming => roaming::play(&mut bot).await,
+        Role::Fighting { group, seat } => fighting::play(&mut bot, group, seat).await,
+        Role::Trading => trading::play(&mut bot).await,
+        Role::Transferring => transferring::play(&mut bot).await,
+    }
+    bot.client.close();
+    stats.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl Bot {
+    /// The run's deadline.
+    fn deadline(&self) -> Instant {
+        self.shared.deadline
+    }
+
+    /// The stats.
+    fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Sends `body`, waits for its reply and records the round trip under `op`.
+    async fn call(&self, op: Op, body: RequestC2s) -> Outcome {
+        let sent = Instant::now();
+        match self.client.send(body) {
+            Ok(pending) => self.settle(op, sent, pending).await,
+            Err(error) => self.failed(&error),
+        }
+    }
+
+    /// Waits for a reply sent at `sent` and records it under `op`.
+    async fn settle(&self, op: Op, sent: Instant, pending: PendingReply) -> Outcome {
+        match tokio::time::timeout_at(sent + REQUEST_TIMEOUT, pending).await {
+            Ok(Ok(reply)) => {
+                let rtt = sent.elapsed();
+                match reply.body {
+                    ReplyBodyS2c::Refused { code } => {
+                        self.stats().reply(op, rtt, Some(code));
+                        Outcome::Refused
+                    }
+                    body => {
+                        self.stats().reply(op, rtt, None);
+                        Outcome::Accepted(body)
+                    }
+                }
+            }
+            Ok(Err(error)) => self.failed(&error),
+            Err(_) => {
+                self.stats().error(format!("timeout {}", op.name()));
+                Outcome::TimedOut
+            }
+        }
+    }
+
+    /// Counts `error` and says the bot should stop.
+    fn failed(&self, error: &ClientError) -> Outcome {
+        if Instant::now() < self.deadline() {
+            self.stats().client_error(error);
+        }
+        Outcome::Failed
+    }
+
+    /// Sends a movement input towards (`x`, `y`) (any length; the server normalises it). Returns
+    /// false when the connection is gone.
+    fn send_input(&mut self, x: f32, y: f32) -> bool {
+        self.input_seq += 1;
+        let welcome = self.client.welcome();
+        // The client's tick follows the server's clock from the welcome, so the server's
+        // time-compression check sees a steady lead.
+        let ticks = self.entered.elapsed().as_secs_f64() * f64::from(welcome.tick_rate_hz);
+        let client_tick = welcome.server_tick.saturating_add(ticks as u64) as u32;
+        let input = InputC2s {
+            seq: self.input_seq,
+            client_tick,
+            move_x: x,
+            move_y: y,
+            aim_x: x,
+            aim_y: y,
+            buttons: 0,
+            predicted: None,
+        };
+        match self.client.send_input(input) {
+            Ok(()) => {
+                Stats::bump(&self.stats().inputs);
+                true
+            }
+            Err(error) => {
+                self.failed(&error);
+                false
+            }
+        }
+    }
+
+    /// Takes the next snapshot's count; returns the entity positions, or `None` when the
+    /// connection has ended.
+    fn count_snapshot(
+        &self,
+        snapshot: Option<Result<necpsim::client::Snapshot, necpsim::client::ReceiveError>>,
+    ) -> Option<Option<necpsim::client::Snapshot>> {
+        match snapshot? {
+            Ok(snapshot) => {
+                Stats::bump(&self.stats().snapshots);
+                Some(Some(snapshot))
+            }
+            Err(_) => {
+                Stats::bump(&self.stats().snapshot_errors);
+                Some(None)
+            }
+        }
+    }
+
+    /// A uniform number in [0, 1).
+    fn unit(&mut self) -> f32 {
+        (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
+    }
+
+    /// A uniform number in [0, n).
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.rng.next_u64() % n }
+    }
+
+    /// A fresh idempotency key: the player in the high half, a random low half.
+    fn idempotency_key(&mut self) -> u128 {
+        (u128::from(self.shared.player(self.index)) << 64) | u128::from(self.rng.next_u64())
+    }
+
+    /// Records why the connection ended, if the server closed it during the run.
+    fn note_closed(&self, why: &ClientError) {
+        if Instant::now() < self.deadline() {
+            self.stats().client_error(why);
+        }
+    }
+}

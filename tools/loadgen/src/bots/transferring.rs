@@ -1,0 +1,80 @@
+//! The durable-transfer workload: each bot keeps a window of transfers in flight (sent with
+//! `send`, awaited in order through their `PendingReply`), starting at most `per_s` a second, to
+//! receivers drawn from a Zipf distribution over the bots. An acknowledged transfer is durable:
+//! the server acknowledges economy commands only once their tick's batch is committed.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use necpsim::client::PendingReply;
+use necpsim::protocol::{EconomyC2s, EconomyOpC2s, ReplyBodyS2c, RequestC2s};
+use tokio::time::{Instant, MissedTickBehavior, interval};
+
+use super::{Bot, Outcome};
+use crate::stats::{Op, Stats};
+use crate::zipf::Zipf;
+
+/// Plays until the deadline or the connection ends.
+pub(super) async fn play(bot: &mut Bot) {
+    let settings = bot.shared.scenario.transferring;
+    let bots = bot.shared.plan.roles.len() as u32;
+    let zipf = Zipf::new(bots, settings.zipf_alpha);
+    let mut pace = interval(Duration::from_secs_f64(1.0 / settings.per_s));
+    pace.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut window: VecDeque<(Instant, PendingReply)> = VecDeque::new();
+    let deadline = bot.deadline();
+    loop {
+        if window.len() < settings.window as usize {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => break,
+                _ = pace.tick() => {}
+            }
+            let mut rank = zipf.sample(f64::from(bot.unit()));
+            if rank == bot.index {
+                rank = (rank + 1) % bots.max(1);
+            }
+            let transfer = RequestC2s::Economy(EconomyC2s {
+                idempotency_key: bot.idempotency_key(),
+                op: EconomyOpC2s::Transfer {
+                    to: bot.shared.player(rank),
+                    currency: settings.currency,
+                    amount_minor: settings.amount_minor,
+                },
+            });
+            let sent = Instant::now();
+            match bot.client.send(transfer) {
+                Ok(pending) => window.push_back((sent, pending)),
+                Err(error) => {
+                    bot.failed(&error);
+                    return;
+                }
+            }
+            continue;
+        }
+        if !settle_oldest(bot, &mut window).await {
+            return;
+        }
+    }
+    // Replies still in flight at the deadline are collected, so every sent transfer is counted.
+    while !window.is_empty() {
+        if !settle_oldest(bot, &mut window).await {
+            return;
+        }
+    }
+}
+
+/// Waits for the oldest transfer in flight; false when the connection is gone.
+async fn settle_oldest(bot: &Bot, window: &mut VecDeque<(Instant, PendingReply)>) -> bool {
+    let Some((sent, pending)) = window.pop_front() else {
+        return true;
+    };
+    match bot.settle(Op::Transfer, sent, pending).await {
+        Outcome::Accepted(ReplyBodyS2c::Transferred { .. }) => {
+            Stats::bump(&bot.stats().economy_acks);
+            Stats::bump(&bot.stats().transfers);
+            true
+        }
+        Outcome::Failed => false,
+        Outcome::Accepted(_) | Outcome::Refused | Outcome::TimedOut => true,
+    }
+}
