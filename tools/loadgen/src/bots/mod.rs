@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use necpsim::client::{Client, ClientError, ConnectOptions, PendingReply};
+use necpsim::client::{Client, ClientError, ConnectOptions};
 use necpsim::net::auth::{Claims, TokenKey, unix_now_s};
 use necpsim::net::tls::ServerTrust;
 use necpsim::protocol::{InputC2s, ReplyBodyS2c, RequestC2s};
@@ -167,7 +167,12 @@ impl Bot {
     }
 
     /// Waits for a reply sent at `sent` and records it under `op`.
-    async fn settle(&self, op: Op, sent: Instant, pending: PendingReply) -> Outcome {
+    async fn settle(
+        &self,
+        op: Op,
+        sent: Instant,
+        pending: impl Future<Output = Result<necpsim::protocol::ReplyS2c, ClientError>>,
+    ) -> Outcome {
         match tokio::time::timeout_at(sent + REQUEST_TIMEOUT, pending).await {
             Ok(Ok(reply)) => {
                 let rtt = sent.elapsed();
