@@ -13,7 +13,7 @@ use tracing::debug;
 
 use super::NetContext;
 use super::bridge::Lifecycle;
-use super::limits::{CapGuard, DatagramVerdict, RateLimiter, RequestClass};
+use super::limits::{CapGuard, DatagramVerdict, RateLimiter, RequestClass, now};
 use super::outbox::{ConnectionOutbox, Lane, Pending};
 use crate::protocol::framing::{AlignedCopy, FrameError, FrameReader};
 use crate::protocol::{
@@ -191,11 +191,6 @@ async fn read_control(
     outbox: &ConnectionOutbox,
     context: &NetContext,
 ) -> Option<ErrorCode> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "rate limits run on the wall clock, outside the sim"
-    )]
-    let now = Instant::now;
     let mut limiter = RateLimiter::new(&context.config.rate_limits, now());
     let mut encoder = Encoder::default();
     loop {
@@ -282,11 +277,6 @@ async fn read_datagrams(
     client: ClientId,
     context: &NetContext,
 ) -> Option<ErrorCode> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "rate limits run on the wall clock, outside the sim"
-    )]
-    let now = Instant::now;
     let mut limiter = RateLimiter::new(&context.config.rate_limits, now());
     let mut aligned = AlignedCopy::default();
     loop {

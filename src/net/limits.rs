@@ -12,6 +12,15 @@ use crate::config::{Bucket, RateLimitsConfig};
 use crate::protocol::Request;
 use crate::sim::Command;
 
+/// The wall clock that rate limits run on.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "rate limits run on the wall clock, outside the sim"
+)]
+pub(crate) fn now() -> Instant {
+    Instant::now()
+}
+
 /// A token bucket.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenBucket {
