@@ -6,6 +6,8 @@
 //! assets/*.toml ──▶ config   (load, validate, hot reload)  ──Arc<Config>──▶ sim
 //! clients ──QUIC──▶ net (checked frames) ──bridge──▶ server::TickLoop ──Sim::submit──▶ sim
 //!          ◀──────── net (encoded once) ◀──bridge── Outbox ◀── (bevy_ecs, no IO, no clock)
+//!                          ▲ acknowledgements after commit      │ one batch per tick
+//!                          └──────────── store (writer thread, SQLite) ◀┘
 //! ```
 //!
 //! - [`config`]: the typed form of every designer file, with errors that name file, line and key.
@@ -17,7 +19,10 @@
 //!   limits, and the bridge between connection tasks and the tick thread.
 //! - [`server`]: the process around the sim: the fixed-rate tick thread with catch-up and drop
 //!   accounting, the asset watcher, the data directory lock and the network.
-//! - [`telemetry`]: logging setup.
+//! - [`store`]: durability: the economy's journal and queryable tables in SQLite, group commit on
+//!   a writer thread, recovery by replaying the journal, offline checks.
+//! - [`telemetry`]: logs, lock-free metrics, the `/metrics`, `/healthz` and `/readyz` endpoints,
+//!   load shedding.
 //! - [`client`]: the Rust client SDK over QUIC (requests, events, snapshots).
 //! - [`bench`]: `necpsim bench`, the real schedule driven by simulated bots, timed per tick.
 
