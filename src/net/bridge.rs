@@ -239,11 +239,6 @@ impl NetBridge {
     pub fn durable_gate(&self) -> Arc<DurableGate> {
         Arc::clone(&self.gate)
     }
-
-    /// Clients connected as far as the tick thread knows.
-    pub fn client_count(&self) -> usize {
-        self.clients.len()
-    }
 }
 
 /// Queues `command`; true when it took a place in the inbox.

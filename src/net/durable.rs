@@ -58,9 +58,4 @@ impl DurableGate {
             }
         }
     }
-
-    /// Frames waiting.
-    pub fn waiting(&self) -> usize {
-        self.lock().held.len()
-    }
 }

@@ -111,7 +111,6 @@ pub enum ServeError {
 pub struct Server {
     shutdown: Arc<AtomicBool>,
     tick_thread: JoinHandle<()>,
-    metrics: Arc<Metrics>,
     net: NetServer,
     http: HttpEndpoints,
     shutdown_deadline: Duration,
@@ -187,7 +186,6 @@ impl Server {
         Ok(Server {
             shutdown,
             tick_thread,
-            metrics,
             net,
             http,
             shutdown_deadline: Duration::from_secs_f32(config.server.telemetry.shutdown_deadline_s),
@@ -203,11 +201,6 @@ impl Server {
     /// SHA-256 of the TLS certificate, for clients to pin.
     pub fn fingerprint(&self) -> [u8; 32] {
         self.net.fingerprint()
-    }
-
-    /// The server's metrics.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
     }
 
     /// The address of the operators' HTTP endpoints.

@@ -19,7 +19,6 @@ const MAX_GROUP: usize = 256;
 /// The writer's progress, readable from any thread.
 #[derive(Debug, Default)]
 pub struct WriterStatus {
-    committed_tick: AtomicU64,
     submitted: AtomicU64,
     committed: AtomicU64,
     failed: AtomicBool,
@@ -29,11 +28,6 @@ pub struct WriterStatus {
 }
 
 impl WriterStatus {
-    /// The tick of the newest batch on disk (0: none yet).
-    pub fn committed_tick(&self) -> u64 {
-        self.committed_tick.load(Ordering::Acquire)
-    }
-
     /// Batches submitted but not yet on disk.
     pub fn backlog(&self) -> u64 {
         self.submitted
@@ -157,7 +151,6 @@ fn write_loop(
             .commit_micros
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         let newest = group.last().map_or(0, |batch| batch.tick);
-        status.committed_tick.store(newest, Ordering::Release);
         status.committed.fetch_add(group.len() as u64, Ordering::AcqRel);
         group.clear();
         on_commit(newest, took);
