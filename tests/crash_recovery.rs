@@ -104,11 +104,7 @@ async fn trade_until_killed(client: Client, player: u64, seed: u64, acknowledged
 
 #[test]
 fn acknowledged_economy_operations_survive_sigkill_round_after_round() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     let first = NetServer::start(|_| {});
     let tokens: Vec<String> = (1..=CLIENTS).map(|player| first.token(player, "1h")).collect();
     let mut server = Some(first);
@@ -221,11 +217,7 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
     };
     let data = tempfile::TempDir::new_in(disk.dir.path()).expect("data dir on the small disk");
     let server = NetServer::start_in(common::assets_copy(), data);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::runtime();
     let acknowledged: Acknowledged = Arc::default();
     let refused_busy = runtime.block_on(async {
         let mut clients = Vec::new();

@@ -40,14 +40,6 @@ fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 #[test]
 fn metrics_parse_and_move_under_real_traffic() {
     let server = NetServer::start(|_| {});
@@ -59,7 +51,7 @@ fn metrics_parse_and_move_under_real_traffic() {
         before.docs.contains_key("necpsim_tick_duration_seconds"),
         "HELP lines present"
     );
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let client = server.connect(1).await;
         for n in 0..5 {
             client
@@ -130,7 +122,7 @@ fn load_shedding_engages_and_releases_on_a_running_server() {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let admitted = server.connect(1).await;
         common::edit(server.assets.path(), "server.toml", &relaxed, &overloaded);
         wait_for_readiness(false);
@@ -176,7 +168,7 @@ fn load_shedding_engages_and_releases_on_a_running_server() {
 fn sigterm_during_economy_traffic_exits_cleanly_and_keeps_every_acknowledgement() {
     let mut server = NetServer::start(|_| {});
     let acknowledged: Arc<Mutex<Vec<(u64, u128)>>> = Arc::default();
-    let runtime = runtime();
+    let runtime = common::runtime();
     let clients: Vec<Client> = runtime.block_on(async {
         let mut clients = Vec::new();
         for player in 1..=10 {

@@ -169,6 +169,21 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Runs `sql` and calls `each` with every row, in order.
+    fn each_row(
+        &self,
+        operation: &'static str,
+        sql: &str,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.connection.prepare(sql).map_err(io(operation))?;
+        let mut rows = statement.query([]).map_err(io(operation))?;
+        while let Some(row) = rows.next().map_err(io(operation))? {
+            each(row)?;
+        }
+        Ok(())
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -461,69 +476,60 @@ impl Store for SqliteStore {
     }
 
     fn journal(&self, each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        let read = io("reading the journal");
-        let mut statement = self
-            .connection
-            .prepare("SELECT record FROM economy_journal ORDER BY tick")
-            .map_err(&read)?;
-        let mut rows = statement.query([]).map_err(&read)?;
-        while let Some(row) = rows.next().map_err(&read)? {
-            let bytes = row
-                .get_ref(0)
-                .map_err(&read)?
-                .as_blob()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            each(bytes)?;
-        }
-        Ok(())
+        self.each_row(
+            "reading the journal",
+            "SELECT record FROM economy_journal ORDER BY tick",
+            |row| {
+                let bytes = row
+                    .get_ref(0)
+                    .map_err(io("reading the journal"))?
+                    .as_blob()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                each(bytes)
+            },
+        )
     }
 
     fn ledger(&self, each: &mut dyn FnMut(Entry)) -> Result<(), StoreError> {
-        let read = io("reading the ledger");
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT seq, tick, kind, currency, debit_kind, debit_player, credit_kind, credit_player, \
-                 amount, reference FROM ledger ORDER BY seq",
-            )
-            .map_err(&read)?;
-        let mut rows = statement.query([]).map_err(&read)?;
-        while let Some(row) = rows.next().map_err(&read)? {
-            let int = |index| row.get::<_, i64>(index).map_err(&read);
-            let kind = ENTRY_KINDS
-                .get(int(2)? as usize)
-                .copied()
-                .ok_or_else(|| StoreError::Corrupt(format!("ledger entry kind {}", int(2).unwrap_or(-1))))?;
-            each(Entry {
-                seq: int(0)? as u64,
-                tick: int(1)? as u64,
-                kind,
-                currency: currency(int(3)?)?,
-                debit: account_of(int(4)?, int(5)?)?,
-                credit: account_of(int(6)?, int(7)?)?,
-                amount: int(8)?,
-                reference: int(9)? as u64,
-            });
-        }
-        Ok(())
+        self.each_row(
+            "reading the ledger",
+            "SELECT seq, tick, kind, currency, debit_kind, debit_player, credit_kind, credit_player, \
+             amount, reference FROM ledger ORDER BY seq",
+            |row| {
+                let int = |index| row.get::<_, i64>(index).map_err(io("reading the ledger"));
+                let kind = ENTRY_KINDS.get(int(2)? as usize).copied().ok_or_else(|| {
+                    StoreError::Corrupt(format!("ledger entry kind {}", int(2).unwrap_or(-1)))
+                })?;
+                each(Entry {
+                    seq: int(0)? as u64,
+                    tick: int(1)? as u64,
+                    kind,
+                    currency: currency(int(3)?)?,
+                    debit: account_of(int(4)?, int(5)?)?,
+                    credit: account_of(int(6)?, int(7)?)?,
+                    amount: int(8)?,
+                    reference: int(9)? as u64,
+                });
+                Ok(())
+            },
+        )
     }
 
     fn balances(&self) -> Result<Vec<BalanceRow>, StoreError> {
-        let read = io("reading balances");
-        let mut statement = self
-            .connection
-            .prepare("SELECT account_kind, player, currency, balance FROM balances")
-            .map_err(&read)?;
-        let mut rows = statement.query([]).map_err(&read)?;
         let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(&read)? {
-            let int = |index| row.get::<_, i64>(index).map_err(&read);
-            out.push(BalanceRow {
-                account: account_of(int(0)?, int(1)?)?,
-                currency: currency(int(2)?)?,
-                balance: int(3)?,
-            });
-        }
+        self.each_row(
+            "reading balances",
+            "SELECT account_kind, player, currency, balance FROM balances",
+            |row| {
+                let int = |index| row.get::<_, i64>(index).map_err(io("reading balances"));
+                out.push(BalanceRow {
+                    account: account_of(int(0)?, int(1)?)?,
+                    currency: currency(int(2)?)?,
+                    balance: int(3)?,
+                });
+                Ok(())
+            },
+        )?;
         out.sort_unstable();
         Ok(out)
     }

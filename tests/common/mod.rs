@@ -182,6 +182,15 @@ pub fn step_with(
     outbox
 }
 
+/// A tokio runtime for tests that drive clients from synchronous code.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A `necpsim serve` child process on a loopback port with its own assets and data directory,
 /// ready for clients: its address, certificate fingerprint (from its log) and tokens (from
 /// `necpsim token`, as an operator issues them).
