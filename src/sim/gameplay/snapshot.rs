@@ -121,10 +121,7 @@ pub(crate) fn send_snapshots(
     let radius = settings.view_radius_m;
     let outbox = &mut *outbox;
     let bump = arena.bump();
-    // Every body quantized once per tick, not once per client that sees it: a body is in about
-    // as many views as there are clients near it.
-    let mut states: &[EntityState] = &[];
-    // Sorting packed `id << 32 | slot` words is several times cheaper than sorting the states.
+    // Sorting packed `id << 32 | slot` words is cheaper than sorting the states.
     let mut by_id = bumpalo::collections::Vec::new_in(bump);
     let mut visible = bumpalo::collections::Vec::new_in(bump);
     for (player, &NetId(net_id), &handle, mut history) in &mut players {
@@ -133,14 +130,6 @@ pub(crate) fn send_snapshots(
         if !(tick.0 + u64::from(net_id)).is_multiple_of(every) {
             continue;
         }
-        if states.is_empty() {
-            states =
-                bump.alloc_slice_fill_iter(xs.iter().zip(ys).zip(ids).map(|((&x, &y), &id)| EntityState {
-                    id,
-                    qx: quantize(x, precision),
-                    qy: quantize(y, precision),
-                }));
-        }
         let [px, py] = motion.position(handle);
         by_id.clear();
         interest.grid().query(px, py, radius, |s, _, _| {
@@ -148,7 +137,14 @@ pub(crate) fn send_snapshots(
         });
         by_id.sort_unstable();
         visible.clear();
-        visible.extend(by_id.iter().map(|&key| states[key as u32 as usize]));
+        visible.extend(by_id.iter().map(|&key| {
+            let slot = key as u32 as usize;
+            EntityState {
+                id: (key >> 32) as u32,
+                qx: quantize(xs[slot], precision),
+                qy: quantize(ys[slot], precision),
+            }
+        }));
 
         let (baseline_seq, baseline) = history.baseline().unwrap_or((0, &[]));
         let header = SnapshotHeader {
