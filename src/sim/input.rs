@@ -58,7 +58,7 @@ pub(crate) fn route_commands(
         gameplay::apply_inputs(world, players, &moves, bump);
         combat::apply_actions(world, &actions, bump);
         gameplay::acknowledge(world, histories, &acks, bump);
-        combat::answer_reads(world, &reads);
+        combat::answer_reads(world, &reads, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;
 }

@@ -28,6 +28,7 @@ mod gameplay;
 mod hash;
 mod input;
 mod output;
+mod prefetch;
 mod resources;
 mod schedule;
 

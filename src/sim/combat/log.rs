@@ -135,6 +135,20 @@ impl CombatLog {
         (older, newer)
     }
 
+    /// The kept entries numbered after `seq`, oldest first, as two runs. Worked out from the
+    /// counts alone, since kept entries are numbered consecutively up to [`written`](Self::written):
+    /// a reader following a session does not touch entries it already holds. (Sequence numbers are
+    /// taken not to have wrapped, which needs 2³² entries in one session.)
+    pub fn after(&self, seq: u32) -> (&[LogEntry], &[LogEntry]) {
+        let (older, newer) = self.as_slices();
+        let kept = older.len() + newer.len();
+        let wanted = self.written.saturating_sub(u64::from(seq)).min(kept as u64) as usize;
+        match wanted.checked_sub(newer.len()) {
+            None => (&[], &newer[newer.len() - wanted..]),
+            Some(from_older) => (&older[older.len() - from_older..], newer),
+        }
+    }
+
     /// Entries ever written.
     pub fn written(&self) -> u64 {
         self.written
@@ -174,6 +188,26 @@ mod tests {
     fn an_entry_takes_twenty_bytes() {
         // Every session read copies the whole log; this is what one entry costs.
         assert_eq!(size_of::<LogEntry>(), 20);
+    }
+
+    #[test]
+    fn after_gives_exactly_the_entries_numbered_later() {
+        for capacity in [1, 3, 4] {
+            let mut log = CombatLog::default();
+            log.reset(capacity, 0);
+            for written in 0..=10u16 {
+                for seq in 0..=12u32 {
+                    let (older, newer) = log.after(seq);
+                    let expected: Vec<LogEntry> = entries(&log).into_iter().filter(|e| e.seq > seq).collect();
+                    assert_eq!(
+                        [older, newer].concat(),
+                        expected,
+                        "capacity {capacity}, seq {seq}"
+                    );
+                }
+                log.push(u64::from(written), joined(written));
+            }
+        }
     }
 
     #[test]

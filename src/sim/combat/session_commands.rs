@@ -3,6 +3,7 @@
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::world::World;
+use bumpalo::Bump;
 
 use super::fighter::Fighter;
 use super::kinds::{Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team};
@@ -285,8 +286,9 @@ pub(crate) enum SessionRead {
 }
 
 /// Answers this tick's reads, in order, once every change of the tick's input is applied. The
-/// outbox and the store are borrowed once for the whole batch.
-pub(crate) fn answer_reads(world: &mut World, reads: &[(ReplyTo, SessionRead)]) {
+/// outbox and the store are borrowed once for the whole batch, and every get's session is looked
+/// up before the first is answered, so that the loop can prefetch the records it reaches next.
+pub(crate) fn answer_reads(world: &mut World, reads: &[(ReplyTo, SessionRead)], bump: &Bump) {
     if reads.is_empty() {
         return;
     }
@@ -294,8 +296,16 @@ pub(crate) fn answer_reads(world: &mut World, reads: &[(ReplyTo, SessionRead)]) 
     world.resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
         world.resource_scope(|world, mut counters: bevy_ecs::world::Mut<SimCounters>| {
             let sessions = world.resource::<Sessions>();
-            for &(to, read) in reads {
-                let body = answer(sessions, read, &mut outbox);
+            let targets = bumpalo::collections::Vec::from_iter_in(
+                reads.iter().map(|(_, read)| match read {
+                    SessionRead::Get { session, .. } => sessions.get(*session),
+                    SessionRead::List(_) => None,
+                }),
+                bump,
+            );
+            for (i, (&(to, read), &target)) in reads.iter().zip(&targets).enumerate() {
+                prefetch_ahead(&targets, i);
+                let body = answer(sessions, read, target, &mut outbox);
                 count_refusal(&mut counters, &body);
                 outbox.replies.push(Reply::new(to, tick, body));
             }
@@ -303,10 +313,30 @@ pub(crate) fn answer_reads(world: &mut World, reads: &[(ReplyTo, SessionRead)]) 
     });
 }
 
-fn answer(sessions: &Sessions, read: SessionRead, outbox: &mut Outbox) -> ReplyBody {
+/// How many reads ahead a get's session record is prefetched; its participants and log follow at
+/// half the distance, once the record itself has arrived. A get in a large store misses cache
+/// twice in a row (record, then participants and log); prefetching overlaps those misses across
+/// gets.
+const PREFETCH_DISTANCE: usize = 8;
+
+fn prefetch_ahead(targets: &[Option<&Session>], at: usize) {
+    if let Some(&Some(session)) = targets.get(at + PREFETCH_DISTANCE) {
+        crate::sim::prefetch::prefetch(session);
+    }
+    if let Some(&Some(session)) = targets.get(at + PREFETCH_DISTANCE / 2) {
+        session.prefetch_contents();
+    }
+}
+
+/// Answers one read; `target` is the session a get names, if it exists.
+fn answer(
+    sessions: &Sessions,
+    read: SessionRead,
+    target: Option<&Session>,
+    outbox: &mut Outbox,
+) -> ReplyBody {
     match read {
-        SessionRead::Get { session, log_after } => sessions
-            .get(session)
+        SessionRead::Get { log_after, .. } => target
             .map_or(ReplyBody::Refused(Refusal::SessionNotFound), |session| {
                 ReplyBody::Session(write_view(session, log_after, outbox))
             }),
@@ -333,11 +363,9 @@ pub fn write_view(session: &Session, log_after: u32, outbox: &mut Outbox) -> Ses
         .extend(session.participants.iter().map(|participant| participant.view));
     let participants = Span::since(&outbox.participants, start);
     let start = outbox.log.len();
-    let (older, newer) = session.log.as_slices();
-    for run in [older, newer] {
-        let new = run.partition_point(|entry| entry.seq <= log_after);
-        outbox.log.extend_from_slice(&run[new..]);
-    }
+    let (older, newer) = session.log.after(log_after);
+    outbox.log.extend_from_slice(older);
+    outbox.log.extend_from_slice(newer);
     let log = Span::since(&outbox.log, start);
     SessionView {
         summary: session.summary(),

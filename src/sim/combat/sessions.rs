@@ -183,6 +183,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// Starts bringing the first lines of its participants and log into cache (the hardware
+    /// prefetcher follows the rest of each run).
+    pub(crate) fn prefetch_contents(&self) {
+        crate::sim::prefetch::prefetch(self.participants.as_ptr());
+        let (older, newer) = self.log.as_slices();
+        crate::sim::prefetch::prefetch(older.as_ptr());
+        crate::sim::prefetch::prefetch(newer.as_ptr());
+    }
+
     /// What `list` shows of it.
     pub fn summary(&self) -> SessionSummary {
         SessionSummary {
