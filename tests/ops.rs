@@ -1,6 +1,7 @@
 //! Operations through the doors an operator uses: the HTTP endpoints of a running server
 //! (`/metrics` parsed as Prometheus text, `/healthz`, `/readyz`), load shedding switched on and
-//! off by editing `server.toml` on the running server, and SIGTERM during economy traffic.
+//! off by editing `server.toml` on the running server, SIGTERM during economy traffic, and the
+//! huge-page policy as the kernel reports it.
 
 #![expect(
     clippy::disallowed_methods,
@@ -222,4 +223,28 @@ fn sigterm_during_economy_traffic_exits_cleanly_and_keeps_every_acknowledgement(
         );
     }
     necpsim::store::recovery::verify(&store).expect("the store verifies");
+}
+
+/// The kernel's view of the serving process: `sim.huge_pages = false` (the default) switches
+/// transparent huge pages off for it, and `true` leaves them to the system's setting.
+#[cfg(target_os = "linux")]
+#[test]
+fn huge_pages_follow_the_server_setting() {
+    let thp_enabled = |server: &NetServer| {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.process.pid()))
+            .expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("THP_enabled:"))
+            .map(|value| value.trim().to_owned())
+            .expect("a THP_enabled line")
+    };
+    let default = NetServer::start(|_| {});
+    assert_eq!(thp_enabled(&default), "0");
+    drop(default);
+
+    let allowed = NetServer::start(|assets| {
+        common::edit(assets, "server.toml", "huge_pages = false", "huge_pages = true");
+    });
+    assert_eq!(thp_enabled(&allowed), "1");
 }

@@ -161,6 +161,8 @@ pub struct SimConfig {
     pub inbox_capacity: u32,
     /// Bytes reserved up front for the per-tick frame arena (read at start).
     pub frame_arena_bytes: u32,
+    /// Whether `serve` lets the kernel back its heap with transparent huge pages (read at start).
+    pub huge_pages: bool,
 }
 
 impl Default for SimConfig {
@@ -169,6 +171,7 @@ impl Default for SimConfig {
             seed: 0x6e65_6370,
             inbox_capacity: 65_536,
             frame_arena_bytes: 1 << 20,
+            huge_pages: false,
         }
     }
 }
@@ -454,6 +457,9 @@ impl ServerConfig {
         }
         if self.sim.frame_arena_bytes != next.sim.frame_arena_bytes {
             changed.push("server.toml: sim.frame_arena_bytes");
+        }
+        if self.sim.huge_pages != next.sim.huge_pages {
+            changed.push("server.toml: sim.huge_pages");
         }
         if self.net != next.net {
             changed.push("server.toml: net");

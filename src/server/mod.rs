@@ -4,6 +4,7 @@
 
 mod adaptive;
 mod data_dir;
+mod memory;
 mod pacer;
 #[expect(
     clippy::disallowed_methods,
@@ -121,6 +122,7 @@ impl Server {
     /// Loads and checks everything, then starts ticking.
     pub fn start(options: &ServeOptions) -> Result<Server, ServeError> {
         let config = Arc::new(Config::load(&options.assets)?);
+        memory::apply_huge_pages_policy(config.server.sim.huge_pages);
         let data_dir = DataDir::lock(&options.data)?;
         let addr = options.bind.unwrap_or(config.server.net.bind);
         let store = SqliteStore::open(

@@ -95,7 +95,7 @@ impl Sim {
         world.insert_resource(Tick::default());
         world.insert_resource(SimRng::seeded(seed));
         let inbox_capacity = config.server.sim.inbox_capacity as usize;
-        world.insert_resource(Inbox::with_capacity(inbox_capacity));
+        world.insert_resource(Inbox::bounded(inbox_capacity));
         world.insert_resource(FrameArena::with_capacity(
             config.server.sim.frame_arena_bytes as usize,
         ));
@@ -113,7 +113,7 @@ impl Sim {
         Sim {
             world,
             schedule,
-            incoming: Inbox::with_capacity(inbox_capacity),
+            incoming: Inbox::bounded(inbox_capacity),
         }
     }
 

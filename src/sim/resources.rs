@@ -83,10 +83,11 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// An empty inbox that holds at most `capacity` commands, allocated up front.
-    pub fn with_capacity(capacity: usize) -> Self {
+    /// An empty inbox that holds at most `capacity` commands. Its buffer grows with the busiest
+    /// tick seen and keeps that size, so a quiet server does not pay for the bound up front.
+    pub fn bounded(capacity: usize) -> Self {
         Inbox {
-            commands: Vec::with_capacity(capacity),
+            commands: Vec::new(),
             capacity,
         }
     }

@@ -24,12 +24,18 @@ use crate::sim::resources::{ActiveConfig, FrameArena, SimCounters, Tick, TickRat
 pub const HISTORY: usize = 16;
 
 /// The snapshots recently sent to one client, and which one it acknowledged.
+///
+/// Only the acknowledged snapshot and those sent after it can become a baseline; the buffers of
+/// older ones go back to `spare` for the next snapshots to reuse. A client that acknowledges
+/// promptly therefore holds a round trip's worth of buffers, not [`HISTORY`] of them, and buffers
+/// circulate without touching the heap once they have grown to the crowd's size.
 #[derive(Component, Debug, Default)]
 pub struct SnapshotHistory {
     next_seq: u32,
     acked: Option<u32>,
     seqs: [u32; HISTORY],
     states: [Vec<EntityState>; HISTORY],
+    spare: Vec<Vec<EntityState>>,
 }
 
 impl SnapshotHistory {
@@ -46,8 +52,20 @@ impl SnapshotHistory {
         let held = seq != 0 && seq < self.next_seq.max(1) && self.seqs[seq as usize % HISTORY] == seq;
         if held && self.acked.is_none_or(|acked| seq > acked) {
             self.acked = Some(seq);
+            self.recycle_older_than(seq);
         }
         held
+    }
+
+    /// Moves the buffers of snapshots sent before `seq` to `spare`: none of them can be a
+    /// baseline any more.
+    fn recycle_older_than(&mut self, seq: u32) {
+        for (slot_seq, states) in self.seqs.iter_mut().zip(&mut self.states) {
+            if *slot_seq < seq && states.capacity() > 0 {
+                states.clear();
+                self.spare.push(std::mem::take(states));
+            }
+        }
     }
 
     /// Allocates the next sequence number and returns it with its (emptied) state buffer.
@@ -57,8 +75,14 @@ impl SnapshotHistory {
         self.next_seq += 1;
         let slot = seq as usize % HISTORY;
         self.seqs[slot] = seq;
-        self.states[slot].clear();
-        (seq, &mut self.states[slot])
+        let states = &mut self.states[slot];
+        if states.capacity() == 0
+            && let Some(spare) = self.spare.pop()
+        {
+            *states = spare;
+        }
+        states.clear();
+        (seq, states)
     }
 
     /// The last sequence number sent, 0 before any.
@@ -155,15 +179,73 @@ pub(crate) fn send_snapshots(
         let start = outbox.snapshot_bytes.len();
         encode(header, &visible, baseline, &mut outbox.snapshot_bytes);
         let (seq, record) = history.start_next();
-        if record.capacity() < visible.len() {
-            // Head-room, so that a crowd growing by a few entities does not reallocate every lap.
-            record.reserve((visible.len() * 2).max(64));
-        }
         record.extend_from_slice(&visible);
         outbox.snapshots.push(SnapshotOut {
             client: player.client,
             seq,
             bytes: start..outbox.snapshot_bytes.len(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(history: &mut SnapshotHistory, visible: u32) -> u32 {
+        let (seq, states) = history.start_next();
+        states.extend((0..visible).map(|id| EntityState { id, qx: 0, qy: 0 }));
+        seq
+    }
+
+    fn buffers(history: &SnapshotHistory) -> usize {
+        history
+            .states
+            .iter()
+            .filter(|states| states.capacity() > 0)
+            .count()
+            + history.spare.len()
+    }
+
+    #[test]
+    fn a_client_acknowledging_two_snapshots_behind_holds_four_buffers() {
+        let mut history = SnapshotHistory::default();
+        let mut sent = Vec::new();
+        for _ in 0..200 {
+            sent.push(send(&mut history, 500));
+            if sent.len() > 2 {
+                assert!(history.acknowledge(sent[sent.len() - 3]));
+            }
+            assert!(buffers(&history) <= 4, "{} buffers", buffers(&history));
+        }
+        let (seq, baseline) = history.baseline().expect("an acknowledged baseline");
+        assert_eq!(seq, sent[sent.len() - 3]);
+        assert_eq!(baseline.len(), 500, "the baseline's states survive recycling");
+    }
+
+    #[test]
+    fn a_client_that_never_acknowledges_holds_at_most_the_history() {
+        let mut history = SnapshotHistory::default();
+        for _ in 0..100 {
+            send(&mut history, 10);
+        }
+        assert_eq!(buffers(&history), HISTORY);
+        assert!(history.baseline().is_none());
+    }
+
+    #[test]
+    fn late_acknowledgements_of_recycled_snapshots_change_nothing() {
+        let mut history = SnapshotHistory::default();
+        let first = send(&mut history, 3);
+        let second = send(&mut history, 4);
+        assert!(history.acknowledge(second));
+        assert!(
+            history.acknowledge(first),
+            "still a snapshot that was sent and held"
+        );
+        assert_eq!(
+            history.baseline().map(|(seq, states)| (seq, states.len())),
+            Some((second, 4))
+        );
     }
 }
