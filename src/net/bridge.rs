@@ -5,7 +5,8 @@
 //! once into the outboxes of the clients that receive it.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, TrySendError, channel, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use bevy_platform::collections::HashMap;
 use tracing::warn;
@@ -47,18 +48,23 @@ pub enum Lifecycle {
 /// The connection tasks' end of the bridge.
 #[derive(Debug, Clone)]
 pub struct BridgeHandle {
-    commands: SyncSender<(ReplyTo, Command)>,
+    commands: Sender<(ReplyTo, Command)>,
+    queued: Arc<AtomicUsize>,
+    capacity: usize,
     lifecycle: Sender<Lifecycle>,
 }
 
 impl BridgeHandle {
     /// Queues a command for the next tick; refused with [`Refusal::Busy`] when the queue is full.
     pub fn submit(&self, to: ReplyTo, command: Command) -> Result<(), Refusal> {
-        self.commands
-            .try_send((to, command))
-            .map_err(|error| match error {
-                TrySendError::Full(_) | TrySendError::Disconnected(_) => Refusal::Busy,
-            })
+        if self.queued.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(Refusal::Busy);
+        }
+        self.commands.send((to, command)).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            Refusal::Busy
+        })
     }
 
     /// Announces a lifecycle change (never refused: there is one per connection event).
@@ -80,6 +86,7 @@ struct Subscriber {
 #[derive(Debug)]
 pub struct NetBridge {
     commands: Receiver<(ReplyTo, Command)>,
+    queued: Arc<AtomicUsize>,
     lifecycle: Receiver<Lifecycle>,
     clients: HashMap<ClientId, Subscriber>,
     encoder: Encoder,
@@ -89,17 +96,22 @@ pub struct NetBridge {
 }
 
 /// Both ends of a bridge whose command queue holds `capacity` commands (the simulation's inbox
-/// capacity, so that one tick's drain always fits).
+/// capacity, so that one tick's drain always fits). The queue is counted rather than preallocated:
+/// its memory follows the commands actually waiting, not the bound.
 pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
-    let (commands_tx, commands) = sync_channel(capacity);
+    let (commands_tx, commands) = channel();
     let (lifecycle_tx, lifecycle) = channel();
+    let queued = Arc::new(AtomicUsize::new(0));
     (
         BridgeHandle {
             commands: commands_tx,
+            queued: Arc::clone(&queued),
+            capacity,
             lifecycle: lifecycle_tx,
         },
         NetBridge {
             commands,
+            queued,
             lifecycle,
             clients: HashMap::default(),
             encoder: Encoder::default(),
@@ -154,6 +166,7 @@ impl NetBridge {
             let Ok((to, command)) = self.commands.try_recv() else {
                 break;
             };
+            self.queued.fetch_sub(1, Ordering::Relaxed);
             fed += usize::from(submit(sim, to, command));
         }
         fed
@@ -269,5 +282,28 @@ fn wants(subscriber: &Subscriber, event: &SimEvent) -> bool {
             subscriber.topics & topics::COMBAT != 0 && subscriber.session == session.0
         }
         SimEvent::TradeProposed { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::sim::ClientId;
+
+    #[test]
+    fn a_full_queue_refuses_until_the_tick_drains_it() {
+        let mut sim = Sim::new(Arc::new(Config::default()));
+        let (handle, mut bridge) = bridge(2);
+        let to = ReplyTo::from(ClientId(7));
+        assert_eq!(handle.submit(to, Command::Join), Ok(()));
+        assert_eq!(handle.submit(to, Command::Leave), Ok(()));
+        assert_eq!(handle.submit(to, Command::Join), Err(Refusal::Busy));
+        assert_eq!(bridge.feed(&mut sim), 2);
+        assert_eq!(
+            handle.submit(to, Command::Join),
+            Ok(()),
+            "room again after the drain"
+        );
     }
 }
