@@ -26,16 +26,18 @@ pub const HISTORY: usize = 16;
 /// The snapshots recently sent to one client, and which one it acknowledged.
 ///
 /// Only the acknowledged snapshot and those sent after it can become a baseline; the buffers of
-/// older ones go back to `spare` for the next snapshots to reuse. A client that acknowledges
-/// promptly therefore holds a round trip's worth of buffers, not [`HISTORY`] of them, and buffers
-/// circulate without touching the heap once they have grown to the crowd's size.
+/// older ones are marked `reusable`, and a new snapshot whose slot has no buffer takes one of them.
+/// A client that acknowledges promptly therefore holds a round trip's worth of buffers, not
+/// [`HISTORY`] of them, and buffers circulate without touching the heap once they have grown to
+/// the crowd's size. The bookkeeping is a bit mask inside the component, so it costs no memory
+/// access beyond the history itself.
 #[derive(Component, Debug, Default)]
 pub struct SnapshotHistory {
     next_seq: u32,
     acked: Option<u32>,
     seqs: [u32; HISTORY],
     states: [Vec<EntityState>; HISTORY],
-    spare: Vec<Vec<EntityState>>,
+    reusable: u16,
 }
 
 impl SnapshotHistory {
@@ -57,13 +59,12 @@ impl SnapshotHistory {
         held
     }
 
-    /// Moves the buffers of snapshots sent before `seq` to `spare`: none of them can be a
-    /// baseline any more.
+    /// Marks the buffers of snapshots sent before `seq` reusable: none of them can be a baseline
+    /// any more.
     fn recycle_older_than(&mut self, seq: u32) {
-        for (slot_seq, states) in self.seqs.iter_mut().zip(&mut self.states) {
-            if *slot_seq < seq && states.capacity() > 0 {
-                states.clear();
-                self.spare.push(std::mem::take(states));
+        for (slot, &slot_seq) in self.seqs.iter().enumerate() {
+            if slot_seq != 0 && slot_seq < seq {
+                self.reusable |= 1 << slot;
             }
         }
     }
@@ -75,12 +76,14 @@ impl SnapshotHistory {
         self.next_seq += 1;
         let slot = seq as usize % HISTORY;
         self.seqs[slot] = seq;
-        let states = &mut self.states[slot];
-        if states.capacity() == 0
-            && let Some(spare) = self.spare.pop()
-        {
-            *states = spare;
+        self.reusable &= !(1 << slot);
+        if self.states[slot].capacity() == 0 && self.reusable != 0 {
+            let donor = self.reusable.trailing_zeros() as usize;
+            self.reusable &= !(1 << donor);
+            self.seqs[donor] = 0;
+            self.states.swap(slot, donor);
         }
+        let states = &mut self.states[slot];
         states.clear();
         (seq, states)
     }
@@ -204,7 +207,6 @@ mod tests {
             .iter()
             .filter(|states| states.capacity() > 0)
             .count()
-            + history.spare.len()
     }
 
     #[test]

@@ -190,10 +190,13 @@ pub fn encode(
     // Counts come first so the decoder can bound its work; this costs a second and third walk of
     // the merge, which is cheap next to the bytes saved over a terminator-based layout.
     write_varint(out, removed as u64);
-    let mut gaps = GapWriter::default();
-    for change in Diff::new(current, baseline) {
-        if let Change::Removed(id) = change {
-            write_varint(out, u64::from(gaps.gap(id)));
+    // Bodies rarely leave view between two snapshots; most encodes skip this walk.
+    if removed > 0 {
+        let mut gaps = GapWriter::default();
+        for change in Diff::new(current, baseline) {
+            if let Change::Removed(id) = change {
+                write_varint(out, u64::from(gaps.gap(id)));
+            }
         }
     }
 
