@@ -182,6 +182,11 @@ pub(crate) fn send_snapshots(
         let start = outbox.snapshot_bytes.len();
         encode(header, &visible, baseline, &mut outbox.snapshot_bytes);
         let (seq, record) = history.start_next();
+        if record.capacity() < visible.len() {
+            // Head-room, so that a crowd growing by a few bodies does not reallocate every lap.
+            let wanted = visible.len() + visible.len() / 8 + 16;
+            record.reserve_exact(wanted.max(64));
+        }
         record.extend_from_slice(&visible);
         outbox.snapshots.push(SnapshotOut {
             client: player.client,
