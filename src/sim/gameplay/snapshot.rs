@@ -160,7 +160,10 @@ pub(crate) fn send_snapshots(
         let [px, py] = motion.position(handle);
         by_id.clear();
         interest.grid().query(px, py, radius, |s, _, _| {
-            by_id.push(u64::from(ids[s as usize]) << 32 | u64::from(s));
+            // A body removed after this tick's re-index leaves the grid a slot past the end.
+            if let Some(&id) = ids.get(s as usize) {
+                by_id.push(u64::from(id) << 32 | u64::from(s));
+            }
         });
         by_id.sort_unstable();
         visible.clear();
