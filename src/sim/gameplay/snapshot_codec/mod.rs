@@ -172,23 +172,36 @@ pub fn encode(
         "baseline ids must be strictly ascending"
     );
 
+    // The entries are written first, in the one walk of the merge that also counts; the header,
+    // counts and removed ids (whose lengths depend on those counts) are appended after them and
+    // rotated to the front. Moving the bytes once is cheaper than a second walk of the merge.
     let start = out.len();
     let (mut added, mut changed, mut unchanged, mut removed) = (0usize, 0usize, 0usize, 0usize);
+    let mut gaps = GapWriter::default();
     for change in Diff::new(current, baseline) {
         match change {
-            Change::Added(_) => added += 1,
-            Change::Moved { .. } => changed += 1,
+            Change::Added(cur) => {
+                added += 1;
+                write_varint(out, (u64::from(gaps.gap(cur.id)) << 1) | 1);
+                write_varint(out, zigzag(i64::from(cur.qx)));
+                write_varint(out, zigzag(i64::from(cur.qy)));
+            }
+            Change::Moved { cur, base } => {
+                changed += 1;
+                write_varint(out, u64::from(gaps.gap(cur.id)) << 1);
+                // In i64 the difference of two i32 values cannot overflow.
+                write_varint(out, zigzag(i64::from(cur.qx) - i64::from(base.qx)));
+                write_varint(out, zigzag(i64::from(cur.qy) - i64::from(base.qy)));
+            }
             Change::Unchanged => unchanged += 1,
             Change::Removed(_) => removed += 1,
         }
     }
+    let entries = out.len() - start;
 
     write_varint(out, u64::from(header.seq));
     write_varint(out, u64::from(header.baseline_seq));
     write_varint(out, header.tick);
-
-    // Counts come first so the decoder can bound its work; this costs a second and third walk of
-    // the merge, which is cheap next to the bytes saved over a terminator-based layout.
     write_varint(out, removed as u64);
     // Bodies rarely leave view between two snapshots; most encodes skip this walk.
     if removed > 0 {
@@ -199,25 +212,9 @@ pub fn encode(
             }
         }
     }
-
     write_varint(out, (added + changed) as u64);
-    let mut gaps = GapWriter::default();
-    for change in Diff::new(current, baseline) {
-        match change {
-            Change::Added(cur) => {
-                write_varint(out, (u64::from(gaps.gap(cur.id)) << 1) | 1);
-                write_varint(out, zigzag(i64::from(cur.qx)));
-                write_varint(out, zigzag(i64::from(cur.qy)));
-            }
-            Change::Moved { cur, base } => {
-                write_varint(out, u64::from(gaps.gap(cur.id)) << 1);
-                // In i64 the difference of two i32 values cannot overflow.
-                write_varint(out, zigzag(i64::from(cur.qx) - i64::from(base.qx)));
-                write_varint(out, zigzag(i64::from(cur.qy) - i64::from(base.qy)));
-            }
-            Change::Unchanged | Change::Removed(_) => {}
-        }
-    }
+    let prefix = out.len() - start - entries;
+    out[start..].rotate_right(prefix);
 
     EncodeStats {
         added: saturating_u32(added),
