@@ -1,6 +1,6 @@
 //! Interest management: which bodies each client can see. A uniform grid over the motion columns
-//! is rebuilt at the end of every Gameplay phase, after movement, so every later query sees this
-//! tick's positions.
+//! is rebuilt in the Output phase right before the snapshots, its only reader, so it holds every
+//! move, arrival and departure of the tick (combat takes NPCs out of the world after movement).
 
 use bevy_ecs::resource::Resource;
 use bevy_ecs::system::{Res, ResMut};
@@ -44,7 +44,7 @@ fn grid_settings(config: &Config) -> (GridBounds, f32) {
     (bounds, config.gameplay.interest.cell_size_m)
 }
 
-/// Re-indexes every body at its position after this tick's movement. Every
+/// Re-indexes every body where the tick leaves it, just before the snapshots read the grid. Every
 /// `spatial_sort_interval_s`, the motion slots are also put into the grid's cell order: bodies
 /// drift slowly, so memory order stays close to cell order in between, and re-indexing a million
 /// bodies walks memory mostly in sequence instead of at random.

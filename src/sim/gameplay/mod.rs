@@ -42,12 +42,15 @@ impl SimPlugin for GameplayPlugin {
                 movement::refresh_speeds,
                 movement::turn_wanderers,
                 movement::integrate_motion,
-                interest::index_interest,
             )
                 .chain()
                 .in_set(SimSet::Gameplay),
         );
-        schedule.add_systems(snapshot::send_snapshots.in_set(SimSet::Output));
+        schedule.add_systems(
+            (interest::index_interest, snapshot::send_snapshots)
+                .chain()
+                .in_set(SimSet::Output),
+        );
         players::spawn_ambient_npcs(world);
     }
 }

@@ -25,19 +25,16 @@ pub const HISTORY: usize = 16;
 
 /// The snapshots recently sent to one client, and which one it acknowledged.
 ///
-/// Only the acknowledged snapshot and those sent after it can become a baseline; the buffers of
-/// older ones are marked `reusable`, and a new snapshot whose slot has no buffer takes one of them.
-/// A client that acknowledges promptly therefore holds a round trip's worth of buffers, not
-/// [`HISTORY`] of them, and buffers circulate without touching the heap once they have grown to
-/// the crowd's size. The bookkeeping is a bit mask inside the component, so it costs no memory
-/// access beyond the history itself.
+/// Only the acknowledged snapshot and those sent after it can become a baseline; a new snapshot
+/// whose slot has no buffer takes the buffer of an older one. A client that acknowledges promptly
+/// therefore holds a round trip's worth of buffers, not [`HISTORY`] of them, and buffers circulate
+/// without touching the heap once they have grown to the crowd's size.
 #[derive(Component, Debug, Default)]
 pub struct SnapshotHistory {
     next_seq: u32,
     acked: Option<u32>,
     seqs: [u32; HISTORY],
     states: [Vec<EntityState>; HISTORY],
-    reusable: u16,
 }
 
 impl SnapshotHistory {
@@ -54,19 +51,18 @@ impl SnapshotHistory {
         let held = seq != 0 && seq < self.next_seq.max(1) && self.seqs[seq as usize % HISTORY] == seq;
         if held && self.acked.is_none_or(|acked| seq > acked) {
             self.acked = Some(seq);
-            self.recycle_older_than(seq);
         }
         held
     }
 
-    /// Marks the buffers of snapshots sent before `seq` reusable: none of them can be a baseline
-    /// any more.
-    fn recycle_older_than(&mut self, seq: u32) {
-        for (slot, &slot_seq) in self.seqs.iter().enumerate() {
-            if slot_seq != 0 && slot_seq < seq {
-                self.reusable |= 1 << slot;
-            }
-        }
+    /// A slot whose buffer holds a snapshot sent before the acknowledged one: it can never be a
+    /// baseline again, so its buffer is free for a new snapshot.
+    fn outdated_buffer(&self) -> Option<usize> {
+        let acked = self.acked?;
+        (0..HISTORY).find(|&slot| {
+            let seq = self.seqs[slot];
+            seq != 0 && seq < acked && self.states[slot].capacity() > 0
+        })
     }
 
     /// Allocates the next sequence number and returns it with its (emptied) state buffer.
@@ -76,10 +72,9 @@ impl SnapshotHistory {
         self.next_seq += 1;
         let slot = seq as usize % HISTORY;
         self.seqs[slot] = seq;
-        self.reusable &= !(1 << slot);
-        if self.states[slot].capacity() == 0 && self.reusable != 0 {
-            let donor = self.reusable.trailing_zeros() as usize;
-            self.reusable &= !(1 << donor);
+        if self.states[slot].capacity() == 0
+            && let Some(donor) = self.outdated_buffer()
+        {
             self.seqs[donor] = 0;
             self.states.swap(slot, donor);
         }
@@ -160,10 +155,7 @@ pub(crate) fn send_snapshots(
         let [px, py] = motion.position(handle);
         by_id.clear();
         interest.grid().query(px, py, radius, |s, _, _| {
-            // A body removed after this tick's re-index leaves the grid a slot past the end.
-            if let Some(&id) = ids.get(s as usize) {
-                by_id.push(u64::from(id) << 32 | u64::from(s));
-            }
+            by_id.push(u64::from(ids[s as usize]) << 32 | u64::from(s));
         });
         by_id.sort_unstable();
         visible.clear();
