@@ -85,6 +85,8 @@ pub struct InterestGrid {
     ys: Vec<f32>,
     /// Scratch: each slot's cell, computed once per rebuild and read by both the count and the scatter pass.
     slot_cell: Vec<u32>,
+    /// Cells holding at least one slot after the last rebuild.
+    occupied_cells: u32,
 }
 
 impl InterestGrid {
@@ -136,6 +138,7 @@ impl InterestGrid {
             xs: Vec::new(),
             ys: Vec::new(),
             slot_cell: Vec::new(),
+            occupied_cells: 0,
         }
     }
 
@@ -168,7 +171,9 @@ impl InterestGrid {
         // and decrements, leaving each entry at its cell's start with slots ascending inside each cell, and
         // without needing a second cursor array.
         let mut running = 0u32;
+        self.occupied_cells = 0;
         for entry in &mut self.cell_start[..cells] {
+            self.occupied_cells += u32::from(*entry > 0);
             running += *entry;
             *entry = running;
         }
@@ -190,67 +195,82 @@ impl InterestGrid {
     /// Calls `visit(slot, x, y)` for every slot whose distance to `(cx, cy)` is at most `radius_m`
     /// (inclusive), at the positions passed to the last rebuild.
     ///
-    /// The test is `dx * dx + dy * dy <= radius_m * radius_m` in f32 with `dx = x - cx`, `dy = y - cy`, so a
-    /// brute-force scan with that expression agrees exactly, including for NaN, infinite and out-of-bounds
-    /// inputs. Each slot is visited at most once, in cell order (row-major) then ascending slot order, which
-    /// is deterministic for a given rebuild. Only cells overlapping the circle's bounding box are read; the
-    /// box is widened by a tiny relative margin to absorb f32 rounding, and when `radius_m * radius_m`
-    /// overflows every cell is read, since then every non-NaN distance passes.
+    /// The test is [`within`]'s `dx * dx + dy * dy <= radius_m * radius_m` in f32, so a brute-force
+    /// scan with that expression agrees exactly, including for NaN, infinite and out-of-bounds inputs.
+    /// Each slot is visited at most once, in cell order (row-major) then ascending slot order, which
+    /// is deterministic for a given rebuild. Only the cells of [`query_cells`](Self::query_cells) are
+    /// read.
     pub fn query(&self, cx: f32, cy: f32, radius_m: f32, mut visit: impl FnMut(u32, f32, f32)) {
-        let r2 = radius_m * radius_m;
-        if self.slots.is_empty() || r2.is_nan() {
-            return;
-        }
-        let map = &self.map;
-        let (col_lo, col_hi, row_lo, row_hi) = if r2.is_infinite() {
-            (0, map.cols - 1, 0, map.rows - 1)
-        } else if cx.is_finite() && cy.is_finite() {
-            let reach_x = radius_m.abs() * (1.0 + QUERY_PAD_REL) + cx.abs() * QUERY_PAD_REL + QUERY_PAD_ABS;
-            let reach_y = radius_m.abs() * (1.0 + QUERY_PAD_REL) + cy.abs() * QUERY_PAD_REL + QUERY_PAD_ABS;
-            (
-                map.col(cx - reach_x),
-                map.col(cx + reach_x),
-                map.row(cy - reach_y),
-                map.row(cy + reach_y),
-            )
-        } else {
-            // With a finite r2, an infinite or NaN centre yields an infinite or NaN distance for every slot.
+        let Some(cells) = self.query_cells(cx, cy, radius_m) else {
             return;
         };
+        let r2 = radius_m * radius_m;
+        self.runs(cells, |slots, xs, ys| {
+            within(xs, ys, cx, cy, r2, |i| visit(slots[i], xs[i], ys[i]));
+        });
+    }
 
-        let cols = map.cols as usize;
-        for row in row_lo..=row_hi {
-            // Cells of one row are adjacent in the sorted order, so each row is a single contiguous run.
+    /// The cells that hold every slot within `radius_m` of `(cx, cy)`: those overlapping the
+    /// circle's bounding box, widened by a tiny relative margin to absorb f32 rounding, or every cell
+    /// when `radius_m * radius_m` overflows (then every non-NaN distance passes). `None` when no slot
+    /// can pass: nothing indexed, a NaN radius, or a non-finite centre with a finite radius.
+    pub fn query_cells(&self, cx: f32, cy: f32, radius_m: f32) -> Option<CellRange> {
+        let r2 = radius_m * radius_m;
+        if self.slots.is_empty() || r2.is_nan() {
+            return None;
+        }
+        let map = &self.map;
+        if r2.is_infinite() {
+            return Some(CellRange {
+                col_lo: 0,
+                col_hi: map.cols - 1,
+                row_lo: 0,
+                row_hi: map.rows - 1,
+            });
+        }
+        // With a finite r2, an infinite or NaN centre yields an infinite or NaN distance for every slot.
+        if !(cx.is_finite() && cy.is_finite()) {
+            return None;
+        }
+        let reach_x = radius_m.abs() * (1.0 + QUERY_PAD_REL) + cx.abs() * QUERY_PAD_REL + QUERY_PAD_ABS;
+        let reach_y = radius_m.abs() * (1.0 + QUERY_PAD_REL) + cy.abs() * QUERY_PAD_REL + QUERY_PAD_ABS;
+        Some(CellRange {
+            col_lo: map.col(cx - reach_x),
+            col_hi: map.col(cx + reach_x),
+            row_lo: map.row(cy - reach_y),
+            row_hi: map.row(cy + reach_y),
+        })
+    }
+
+    /// Calls `visit(slots, xs, ys)` once per row of `cells` with that row's slots and their
+    /// positions: the cells of one row are adjacent in the sorted order, so each row is one run.
+    pub fn runs(&self, cells: CellRange, mut visit: impl FnMut(&[u32], &[f32], &[f32])) {
+        let cols = self.map.cols as usize;
+        for row in cells.row_lo..=cells.row_hi {
             let base = row as usize * cols;
-            let start = self.cell_start[base + col_lo as usize] as usize;
-            let end = self.cell_start[base + col_hi as usize + 1] as usize;
-            let (slots, xs, ys) = (
+            let start = self.cell_start[base + cells.col_lo as usize] as usize;
+            let end = self.cell_start[base + cells.col_hi as usize + 1] as usize;
+            visit(
                 &self.slots[start..end],
                 &self.xs[start..end],
                 &self.ys[start..end],
             );
-            let mut chunks = slots
-                .chunks_exact(8)
-                .zip(xs.chunks_exact(8).zip(ys.chunks_exact(8)));
-            for (slots, (xs, ys)) in chunks.by_ref() {
-                let x = f32x8::new(lanes(xs));
-                let y = f32x8::new(lanes(ys));
-                let (dx, dy) = (x - f32x8::splat(cx), y - f32x8::splat(cy));
-                let mut inside = (dx * dx + dy * dy).simd_le(f32x8::splat(r2)).to_bitmask();
-                while inside != 0 {
-                    let lane = inside.trailing_zeros() as usize;
-                    inside &= inside - 1;
-                    visit(slots[lane], xs[lane], ys[lane]);
-                }
-            }
-            let tail = slots.len() - slots.len() % 8;
-            for ((&slot, &x), &y) in slots[tail..].iter().zip(&xs[tail..]).zip(&ys[tail..]) {
-                let (dx, dy) = (x - cx, y - cy);
-                if dx * dx + dy * dy <= r2 {
-                    visit(slot, x, y);
-                }
-            }
         }
+    }
+
+    /// The cell holding `(x, y)`, as an index below [`cell_count`](Self::cell_count).
+    pub fn cell_at(&self, x: f32, y: f32) -> u32 {
+        self.map.cell(x, y)
+    }
+
+    /// How many cells held at least one slot at the last rebuild.
+    pub fn occupied_cells(&self) -> u32 {
+        self.occupied_cells
+    }
+
+    /// How many cells the grid has.
+    pub fn cell_count(&self) -> usize {
+        self.map.cells()
     }
 
     /// The slots in cell order (row by row, ascending within a cell), as the last rebuild left them.
@@ -280,6 +300,55 @@ impl InterestGrid {
     /// The cell size actually used, which may be larger than asked (see [`new`](Self::new)).
     pub fn cell_size_m(&self) -> f32 {
         self.cell_size_m
+    }
+}
+
+/// An inclusive range of grid columns and rows: the cells one or more queries read. Only the
+/// grid makes them, so they always lie inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellRange {
+    col_lo: u32,
+    col_hi: u32,
+    row_lo: u32,
+    row_hi: u32,
+}
+
+impl CellRange {
+    /// The smallest range holding both.
+    pub fn union(self, other: CellRange) -> CellRange {
+        CellRange {
+            col_lo: self.col_lo.min(other.col_lo),
+            col_hi: self.col_hi.max(other.col_hi),
+            row_lo: self.row_lo.min(other.row_lo),
+            row_hi: self.row_hi.max(other.row_hi),
+        }
+    }
+}
+
+/// Calls `hit(i)`, in ascending `i`, for every position `(xs[i], ys[i])` with
+/// `dx * dx + dy * dy <= r2` in f32, where `dx = xs[i] - cx` and `dy = ys[i] - cy`: the one
+/// distance test of interest management, eight positions at a time. Only the common prefix of
+/// `xs` and `ys` is tested.
+#[inline]
+pub fn within(xs: &[f32], ys: &[f32], cx: f32, cy: f32, r2: f32, mut hit: impl FnMut(usize)) {
+    let n = xs.len().min(ys.len());
+    let (xs, ys) = (&xs[..n], &ys[..n]);
+    for start in (0..n - n % 8).step_by(8) {
+        let (dx, dy) = (
+            f32x8::new(lanes(&xs[start..start + 8])) - f32x8::splat(cx),
+            f32x8::new(lanes(&ys[start..start + 8])) - f32x8::splat(cy),
+        );
+        let mut inside = (dx * dx + dy * dy).simd_le(f32x8::splat(r2)).to_bitmask();
+        while inside != 0 {
+            hit(start + inside.trailing_zeros() as usize);
+            inside &= inside - 1;
+        }
+    }
+    for i in n - n % 8..n {
+        let (dx, dy) = (xs[i] - cx, ys[i] - cy);
+        if dx * dx + dy * dy <= r2 {
+            hit(i);
+        }
     }
 }
 

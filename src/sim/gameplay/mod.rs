@@ -10,6 +10,7 @@ mod movement;
 mod players;
 mod snapshot;
 pub mod snapshot_codec;
+mod visibility;
 
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::world::World;

@@ -5,7 +5,7 @@
 
 use bevy_ecs::component::Component;
 use bevy_ecs::query::QueryState;
-use bevy_ecs::system::{Query, Res, ResMut};
+use bevy_ecs::system::{Local, Query, Res, ResMut};
 use bevy_ecs::world::World;
 use bumpalo::Bump;
 
@@ -13,7 +13,8 @@ use super::components::{MotionHandle, NetId, Player};
 use super::interest::Interest;
 use super::motion::Motion;
 use super::players::Clients;
-use super::snapshot_codec::{EntityState, SnapshotHeader, encode, quantize};
+use super::snapshot_codec::{EntityState, SnapshotHeader, encode};
+use super::visibility::{CellGroupIndex, Visibility};
 use crate::sim::command::{ClientId, Refusal};
 use crate::sim::output::{Outbox, ReplyBody, SnapshotOut, respond};
 use crate::sim::resources::{ActiveConfig, FrameArena, SimCounters, Tick, TickRate};
@@ -135,38 +136,39 @@ pub(crate) fn send_snapshots(
     mut arena: ResMut<FrameArena>,
     mut outbox: ResMut<Outbox>,
     mut players: Query<(&Player, &NetId, &MotionHandle, &mut SnapshotHistory)>,
+    mut cell_groups: Local<CellGroupIndex>,
 ) {
     let settings = &config.0.gameplay.interest;
     let every = rate.ticks_in(1.0 / settings.snapshot_rate_hz);
-    let (xs, ys, ids) = (motion.xs(), motion.ys(), motion.net_ids());
-    let precision = settings.position_precision_m;
-    let radius = settings.view_radius_m;
+    // Each client has its own phase, so the snapshot work is spread evenly over the ticks of one
+    // snapshot interval instead of landing on one tick in `every`.
+    let due = |net_id: u32| (tick.0 + u64::from(net_id)).is_multiple_of(every);
     let outbox = &mut *outbox;
     let bump = arena.bump();
-    // Sorting packed `id << 32 | slot` words is cheaper than sorting the states.
-    let mut by_id = bumpalo::collections::Vec::new_in(bump);
+    let mut visibility = Visibility::new(
+        interest.grid(),
+        &motion,
+        settings.view_radius_m,
+        settings.position_precision_m,
+        &mut cell_groups,
+        bump,
+    );
+    if visibility.shares() {
+        for (_, &NetId(net_id), &handle, _) in players.iter() {
+            if due(net_id) {
+                let [x, y] = motion.position(handle);
+                visibility.add_client(x, y);
+            }
+        }
+        visibility.share();
+    }
     let mut visible = bumpalo::collections::Vec::new_in(bump);
     for (player, &NetId(net_id), &handle, mut history) in &mut players {
-        // Each client has its own phase, so the snapshot work is spread evenly over the ticks of
-        // one snapshot interval instead of landing on one tick in `every`.
-        if !(tick.0 + u64::from(net_id)).is_multiple_of(every) {
+        if !due(net_id) {
             continue;
         }
-        let [px, py] = motion.position(handle);
-        by_id.clear();
-        interest.grid().query(px, py, radius, |s, _, _| {
-            by_id.push(u64::from(ids[s as usize]) << 32 | u64::from(s));
-        });
-        by_id.sort_unstable();
-        visible.clear();
-        visible.extend(by_id.iter().map(|&key| {
-            let slot = key as u32 as usize;
-            EntityState {
-                id: (key >> 32) as u32,
-                qx: quantize(xs[slot], precision),
-                qy: quantize(ys[slot], precision),
-            }
-        }));
+        let [x, y] = motion.position(handle);
+        visibility.gather(x, y, &mut visible);
 
         let (baseline_seq, baseline) = history.baseline().unwrap_or((0, &[]));
         let header = SnapshotHeader {

@@ -182,16 +182,22 @@ pub fn encode(
         match change {
             Change::Added(cur) => {
                 added += 1;
-                write_varint(out, (u64::from(gaps.gap(cur.id)) << 1) | 1);
-                write_varint(out, zigzag(i64::from(cur.qx)));
-                write_varint(out, zigzag(i64::from(cur.qy)));
+                write_entry(
+                    out,
+                    (u64::from(gaps.gap(cur.id)) << 1) | 1,
+                    zigzag(i64::from(cur.qx)),
+                    zigzag(i64::from(cur.qy)),
+                );
             }
             Change::Moved { cur, base } => {
                 changed += 1;
-                write_varint(out, u64::from(gaps.gap(cur.id)) << 1);
                 // In i64 the difference of two i32 values cannot overflow.
-                write_varint(out, zigzag(i64::from(cur.qx) - i64::from(base.qx)));
-                write_varint(out, zigzag(i64::from(cur.qy) - i64::from(base.qy)));
+                write_entry(
+                    out,
+                    u64::from(gaps.gap(cur.id)) << 1,
+                    zigzag(i64::from(cur.qx) - i64::from(base.qx)),
+                    zigzag(i64::from(cur.qy) - i64::from(base.qy)),
+                );
             }
             Change::Unchanged => unchanged += 1,
             Change::Removed(_) => removed += 1,
@@ -364,6 +370,19 @@ fn write_varint(out: &mut Vec<u8>, mut v: u64) {
         v >>= 7;
     }
     out.push(v as u8);
+}
+
+/// Writes one entry's three varints. The common entry in a crowd (small gap, small move) is three
+/// one-byte varints, written with one append.
+#[inline]
+fn write_entry(out: &mut Vec<u8>, tag: u64, x: u64, y: u64) {
+    if (tag | x | y) < 0x80 {
+        out.extend_from_slice(&[tag as u8, x as u8, y as u8]);
+    } else {
+        write_varint(out, tag);
+        write_varint(out, x);
+        write_varint(out, y);
+    }
 }
 
 /// Produces the gap sequence for a strictly ascending id list.

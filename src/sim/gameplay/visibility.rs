@@ -1,0 +1,324 @@
+//! Which bodies each client due a snapshot can see this tick, as the id-sorted quantized states
+//! the delta encoder takes.
+//!
+//! Where bodies crowd, clients standing in the same grid cell share the work. The bodies in the
+//! union of their query cells are gathered, sorted by id and quantized once; each client then only
+//! runs the distance test over that list, which keeps its order. Elsewhere each client queries the
+//! grid and sorts its own result: a shared list holds more bodies than one client sees, and
+//! grouping the clients costs more than it saves where few share a cell. Both paths apply the
+//! grid's one distance test ([`within`]) to the same positions, so they give the same set.
+
+use std::ops::Range;
+
+use bumpalo::Bump;
+use bumpalo::collections::Vec as BumpVec;
+
+use super::interest_grid::{CellRange, InterestGrid, within};
+use super::motion::Motion;
+use super::snapshot_codec::{EntityState, quantize};
+
+/// Bodies per occupied cell from which clients are grouped at all: at a snapshot every third
+/// tick, about three clients per cell are then due together.
+const SHARE_FROM_BODIES_PER_CELL: u32 = 8;
+
+/// Clients in one cell from which a shared candidate list pays for its larger sort.
+const SHARE_FROM_CLIENTS: u32 = 2;
+
+/// Each grid cell's group of this tick, kept between ticks. An entry counts only when the group
+/// it points at names the same cell, so the table is never cleared.
+#[derive(Debug, Default)]
+pub(crate) struct CellGroupIndex {
+    group_of_cell: Vec<u32>,
+}
+
+/// The clients due a snapshot in one cell this tick.
+struct Group {
+    cell: u32,
+    clients: u32,
+    /// The union of the clients' query cells, once the group is known to be shared.
+    cells: Option<CellRange>,
+    /// Where the group's shared candidates are in the candidate columns; empty when the group
+    /// is not shared, where the grid query finds nothing either if the group's cells are empty.
+    shared: Range<u32>,
+}
+
+/// One tick's visibility work; everything it builds lives in the frame arena.
+pub(crate) struct Visibility<'t> {
+    grid: &'t InterestGrid,
+    motion: &'t Motion,
+    radius_m: f32,
+    precision_m: f32,
+    index: &'t mut CellGroupIndex,
+    groups: BumpVec<'t, Group>,
+    /// Whether clients are grouped this tick.
+    shares: bool,
+    /// The clients added, by position and cell.
+    clients: BumpVec<'t, ([f32; 2], u32)>,
+    /// Scratch for sorting `id << 32 | slot` words, cheaper to sort than states.
+    keys: BumpVec<'t, u64>,
+    candidate_xs: BumpVec<'t, f32>,
+    candidate_ys: BumpVec<'t, f32>,
+    candidate_states: BumpVec<'t, EntityState>,
+}
+
+impl<'t> Visibility<'t> {
+    /// Starts a tick's work over the grid as rebuilt from `motion` this tick.
+    pub(crate) fn new(
+        grid: &'t InterestGrid,
+        motion: &'t Motion,
+        radius_m: f32,
+        precision_m: f32,
+        index: &'t mut CellGroupIndex,
+        bump: &'t Bump,
+    ) -> Visibility<'t> {
+        if index.group_of_cell.len() != grid.cell_count() {
+            index.group_of_cell.clear();
+            index.group_of_cell.resize(grid.cell_count(), u32::MAX);
+        }
+        Visibility {
+            grid,
+            motion,
+            radius_m,
+            precision_m,
+            index,
+            groups: BumpVec::new_in(bump),
+            shares: grid.len() as u64
+                >= u64::from(grid.occupied_cells()) * u64::from(SHARE_FROM_BODIES_PER_CELL),
+            clients: BumpVec::new_in(bump),
+            keys: BumpVec::new_in(bump),
+            candidate_xs: BumpVec::new_in(bump),
+            candidate_ys: BumpVec::new_in(bump),
+            candidate_states: BumpVec::new_in(bump),
+        }
+    }
+
+    /// Whether this tick groups clients: if so, every client due a snapshot must be added with
+    /// [`add_client`](Self::add_client) and the groups built with [`share`](Self::share) before the
+    /// first [`gather`](Self::gather).
+    pub(crate) fn shares(&self) -> bool {
+        self.shares
+    }
+
+    /// Adds a client at `(x, y)` that is due a snapshot this tick.
+    pub(crate) fn add_client(&mut self, x: f32, y: f32) {
+        let cell = self.grid.cell_at(x, y);
+        self.clients.push(([x, y], cell));
+        if let Some(group) = self.group_at(cell) {
+            self.groups[group].clients += 1;
+        } else {
+            self.index.group_of_cell[cell as usize] = self.groups.len() as u32;
+            self.groups.push(Group {
+                cell,
+                clients: 1,
+                cells: None,
+                shared: 0..0,
+            });
+        }
+    }
+
+    /// Builds the shared candidate list of every cell with enough clients.
+    pub(crate) fn share(&mut self) {
+        for &([x, y], cell) in &self.clients {
+            let Some(group) = self.group_at(cell) else {
+                continue;
+            };
+            let group = &mut self.groups[group];
+            if group.clients >= SHARE_FROM_CLIENTS
+                && let Some(cells) = self.grid.query_cells(x, y, self.radius_m)
+            {
+                group.cells = Some(group.cells.map_or(cells, |union| union.union(cells)));
+            }
+        }
+        let (ids, xs, ys) = (self.motion.net_ids(), self.motion.xs(), self.motion.ys());
+        for group in &mut self.groups {
+            let Some(cells) = group.cells else {
+                continue;
+            };
+            self.keys.clear();
+            self.grid.runs(cells, |slots, _, _| {
+                self.keys.extend(slots.iter().map(|&slot| sort_key(ids, slot)));
+            });
+            let start = self.candidate_states.len();
+            for (state, slot) in sorted_states(&mut self.keys, xs, ys, self.precision_m) {
+                self.candidate_xs.push(xs[slot]);
+                self.candidate_ys.push(ys[slot]);
+                self.candidate_states.push(state);
+            }
+            group.shared = start as u32..self.candidate_states.len() as u32;
+        }
+    }
+
+    /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, sorted by id.
+    pub(crate) fn gather(&mut self, x: f32, y: f32, out: &mut BumpVec<'_, EntityState>) {
+        out.clear();
+        let r2 = self.radius_m * self.radius_m;
+        let shared = self
+            .shares
+            .then(|| self.group_at(self.grid.cell_at(x, y)))
+            .flatten()
+            .map(|group| self.groups[group].shared.clone())
+            .filter(|shared| !shared.is_empty());
+        if let Some(shared) = shared {
+            let range = shared.start as usize..shared.end as usize;
+            let states = &self.candidate_states[range.clone()];
+            within(
+                &self.candidate_xs[range.clone()],
+                &self.candidate_ys[range],
+                x,
+                y,
+                r2,
+                |i| out.push(states[i]),
+            );
+            return;
+        }
+        let (ids, xs, ys) = (self.motion.net_ids(), self.motion.xs(), self.motion.ys());
+        self.keys.clear();
+        self.grid.query(x, y, self.radius_m, |slot, _, _| {
+            self.keys.push(sort_key(ids, slot))
+        });
+        out.extend(sorted_states(&mut self.keys, xs, ys, self.precision_m).map(|(state, _)| state));
+    }
+
+    fn group_at(&self, cell: u32) -> Option<usize> {
+        let group = *self.index.group_of_cell.get(cell as usize)? as usize;
+        (self.groups.get(group)?.cell == cell).then_some(group)
+    }
+}
+
+fn sort_key(ids: &[u32], slot: u32) -> u64 {
+    u64::from(ids[slot as usize]) << 32 | u64::from(slot)
+}
+
+/// Sorts `keys` and yields each body's quantized state with its slot, in id order. The positions
+/// are the motion columns the grid copied this tick, so the distance tests saw the same values.
+fn sorted_states<'k>(
+    keys: &'k mut [u64],
+    xs: &'k [f32],
+    ys: &'k [f32],
+    precision_m: f32,
+) -> impl Iterator<Item = (EntityState, usize)> + 'k {
+    keys.sort_unstable();
+    keys.iter().map(move |&key| {
+        let slot = key as u32 as usize;
+        let state = EntityState {
+            id: (key >> 32) as u32,
+            qx: quantize(xs[slot], precision_m),
+            qy: quantize(ys[slot], precision_m),
+        };
+        (state, slot)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use bevy_ecs::entity::Entity;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::sim::gameplay::interest_grid::GridBounds;
+    use crate::sim::gameplay::motion::Body;
+
+    const RADIUS_M: f32 = 30.0;
+    const PRECISION_M: f32 = 0.01;
+
+    fn brute_force(motion: &Motion, x: f32, y: f32) -> Vec<EntityState> {
+        let (ids, xs, ys) = (motion.net_ids(), motion.xs(), motion.ys());
+        let mut seen: Vec<EntityState> = (0..motion.len())
+            .filter(|&slot| {
+                let (dx, dy) = (xs[slot] - x, ys[slot] - y);
+                dx * dx + dy * dy <= RADIUS_M * RADIUS_M
+            })
+            .map(|slot| EntityState {
+                id: ids[slot],
+                qx: quantize(xs[slot], PRECISION_M),
+                qy: quantize(ys[slot], PRECISION_M),
+            })
+            .collect();
+        seen.sort_unstable_by_key(|state| state.id);
+        seen
+    }
+
+    proptest! {
+        /// Crowded or sparse, grouped or not, every client sees exactly the bodies a brute-force
+        /// distance filter finds, in id order.
+        #[test]
+        fn every_client_sees_what_brute_force_finds(
+            spread_m in prop_oneof![Just(20.0f32), Just(60.0), Just(400.0)],
+            bodies in prop::collection::vec((0.0f32..1.0, 0.0f32..1.0), 1..300),
+            clients in prop::collection::vec(0usize..300, 1..120),
+        ) {
+            let mut motion = Motion::default();
+            for (i, &(u, v)) in bodies.iter().enumerate() {
+                motion.insert(Body {
+                    owner: Entity::PLACEHOLDER,
+                    // Ids out of slot order, so the sort is exercised.
+                    net_id: (i as u32).wrapping_mul(2_654_435_761) >> 8,
+                    x: (u - 0.5) * spread_m,
+                    y: (v - 0.5) * spread_m,
+                    speed: 0.0,
+                    wanders: false,
+                });
+            }
+            let bounds = GridBounds { min_x: -100.0, min_y: -100.0, max_x: 100.0, max_y: 100.0 };
+            let mut grid = InterestGrid::new(bounds, 16.0);
+            grid.rebuild(motion.xs(), motion.ys());
+            let positions: Vec<[f32; 2]> = clients
+                .iter()
+                .map(|&i| {
+                    let slot = i % motion.len();
+                    [motion.xs()[slot], motion.ys()[slot]]
+                })
+                .collect();
+
+            let bump = Bump::new();
+            let mut index = CellGroupIndex::default();
+            let mut visibility =
+                Visibility::new(&grid, &motion, RADIUS_M, PRECISION_M, &mut index, &bump);
+            let shares = visibility.shares();
+            if shares {
+                for &[x, y] in &positions {
+                    visibility.add_client(x, y);
+                }
+                visibility.share();
+            }
+            let mut seen = BumpVec::new_in(&bump);
+            for &[x, y] in &positions {
+                visibility.gather(x, y, &mut seen);
+                prop_assert_eq!(&seen[..], &brute_force(&motion, x, y)[..], "shares: {}", shares);
+            }
+        }
+    }
+
+    #[test]
+    fn a_crowd_is_grouped_and_a_sparse_world_is_not() {
+        let world = |spread_m: f32| {
+            let mut motion = Motion::default();
+            for i in 0..400u32 {
+                motion.insert(Body {
+                    owner: Entity::PLACEHOLDER,
+                    net_id: i,
+                    x: (i % 20) as f32 / 20.0 * spread_m,
+                    y: (i / 20) as f32 / 20.0 * spread_m,
+                    speed: 0.0,
+                    wanders: false,
+                });
+            }
+            motion
+        };
+        let bounds = GridBounds {
+            min_x: 0.0,
+            min_y: 0.0,
+            max_x: 1000.0,
+            max_y: 1000.0,
+        };
+        let bump = Bump::new();
+        for (spread_m, grouped) in [(30.0, true), (1000.0, false)] {
+            let motion = world(spread_m);
+            let mut grid = InterestGrid::new(bounds, 16.0);
+            grid.rebuild(motion.xs(), motion.ys());
+            let mut index = CellGroupIndex::default();
+            let visibility = Visibility::new(&grid, &motion, RADIUS_M, PRECISION_M, &mut index, &bump);
+            assert_eq!(visibility.shares(), grouped, "spread {spread_m} m");
+        }
+    }
+}
