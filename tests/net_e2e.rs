@@ -534,3 +534,21 @@ async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
     }
     assert!(admitted, "a freed place was not reused");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_and_client_ask_each_other_for_fewer_acknowledgements() {
+    let server = NetServer::start(|_| {});
+    let client = server.connect(1).await;
+    client.ping().await.expect("served");
+    let stats = client.connection().stats();
+    assert!(
+        stats.frame_rx.ack_frequency >= 1,
+        "the server asked for no acknowledgement frequency: {:?}",
+        stats.frame_rx
+    );
+    assert!(
+        stats.frame_tx.ack_frequency >= 1,
+        "the client asked for no acknowledgement frequency: {:?}",
+        stats.frame_tx
+    );
+}

@@ -28,6 +28,12 @@ pub const DEFAULT_MAX_FRAME_BYTES: u32 = 64 * 1024;
 const KEEP_ALIVE: Duration = Duration::from_secs(3);
 /// Without a packet from the server for this long, the connection is lost.
 const IDLE_TIMEOUT_MS: u32 = 10_000;
+/// Packets the server is asked to receive before it must acknowledge (QUIC acknowledgement
+/// frequency). Inputs and snapshot acknowledgements need no per-packet acknowledgement, and each
+/// acknowledgement-only packet costs the server a send and the client a decryption.
+const ACK_THRESHOLD_PACKETS: u32 = 10;
+/// The longest the server is asked to hold back an acknowledgement.
+const MAX_ACK_DELAY: Duration = Duration::from_millis(50);
 
 /// Where and how to connect.
 #[derive(Clone)]
@@ -141,6 +147,10 @@ impl Client {
         transport
             .keep_alive_interval(Some(KEEP_ALIVE))
             .max_idle_timeout(Some(VarInt::from_u32(IDLE_TIMEOUT_MS).into()));
+        let mut acks = quinn::AckFrequencyConfig::default();
+        acks.ack_eliciting_threshold(VarInt::from_u32(ACK_THRESHOLD_PACKETS))
+            .max_ack_delay(Some(MAX_ACK_DELAY));
+        transport.ack_frequency_config(Some(acks));
         config.transport_config(Arc::new(transport));
         let connection = endpoint.connect_with(config, server, &server_name)?.await?;
         let control = connection.open_bi().await?;

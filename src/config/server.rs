@@ -250,6 +250,11 @@ pub struct TransportConfig {
     pub idle_timeout_ms: u32,
     /// Keep-alive interval, below the idle timeout.
     pub keep_alive_ms: u32,
+    /// Packets a client is asked to receive before it must acknowledge (QUIC acknowledgement
+    /// frequency): fewer acknowledgement-only packets to send and to decrypt on both ends.
+    pub peer_ack_threshold_packets: u32,
+    /// The longest a client is asked to delay an acknowledgement.
+    pub peer_max_ack_delay_ms: u32,
 }
 
 impl Default for TransportConfig {
@@ -262,6 +267,8 @@ impl Default for TransportConfig {
             datagram_buffer_bytes: 64 * 1024,
             idle_timeout_ms: 10_000,
             keep_alive_ms: 3_000,
+            peer_ack_threshold_packets: 10,
+            peer_max_ack_delay_ms: 50,
         }
     }
 }
@@ -526,6 +533,18 @@ impl NetConfig {
             t.keep_alive_ms,
             100,
             t.idle_timeout_ms,
+        );
+        check.within(
+            "net.transport.peer_ack_threshold_packets",
+            t.peer_ack_threshold_packets,
+            0,
+            1000,
+        );
+        check.within(
+            "net.transport.peer_max_ack_delay_ms",
+            t.peer_max_ack_delay_ms,
+            1,
+            1000,
         );
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             check.refuse("net.tls", "cert_file and key_file must be set together");

@@ -217,6 +217,12 @@ fn server_config(config: &NetConfig, identity: &tls::ServerIdentity) -> Result<S
         .max_idle_timeout(Some(quinn::IdleTimeout::from(VarInt::from(
             limits.idle_timeout_ms,
         ))));
+    let mut acks = quinn::AckFrequencyConfig::default();
+    acks.ack_eliciting_threshold(VarInt::from(limits.peer_ack_threshold_packets))
+        .max_ack_delay(Some(Duration::from_millis(u64::from(
+            limits.peer_max_ack_delay_ms,
+        ))));
+    transport.ack_frequency_config(Some(acks));
     server.transport_config(Arc::new(transport));
     server.migration(false);
     Ok(server)
