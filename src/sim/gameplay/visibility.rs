@@ -37,8 +37,8 @@ struct Group {
     clients: u32,
     /// The union of the clients' query cells, once the group is known to be shared.
     cells: Option<CellRange>,
-    /// Where the group's shared candidates are in the candidate columns; empty when the group
-    /// is not shared, where the grid query finds nothing either if the group's cells are empty.
+    /// Where the group's shared candidates are in the candidate columns; empty when the group is
+    /// not shared, or when its cells hold no body (a grid query then finds none either).
     shared: Range<u32>,
 }
 
