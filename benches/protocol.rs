@@ -157,6 +157,7 @@ fn encode_decode_group(c: &mut Criterion) {
         aim_y: 0.0,
         buttons: 0b101,
         predicted: Some([120.5, -33.25]),
+        ack: 3_999,
     });
     encode_decode(&mut group, "input_datagram", &input, datagram);
     let ack = DatagramC2s::AckSnapshot(SnapshotAckC2s { seq: 4_000 });

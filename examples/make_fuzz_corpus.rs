@@ -62,6 +62,7 @@ fn input(seq: u32, predicted: Option<[f32; 2]>) -> InputC2s {
         aim_y: 0.0,
         buttons: 0b101,
         predicted,
+        ack: seq.saturating_sub(2),
     }
 }
 

@@ -379,7 +379,12 @@ async fn hostile_input_closes_only_the_offending_connection() {
 
     // Tokens: malformed, forged (signed by another secret's hand: one byte changed), expired.
     assert_eq!(
-        send_and_await_close(&server, &hello(1, "not-a-token".into()), false).await,
+        send_and_await_close(
+            &server,
+            &hello(necpsim::protocol::PROTOCOL_VERSION, "not-a-token".into()),
+            false
+        )
+        .await,
         1001
     );
     let mut forged = token.clone().into_bytes();
@@ -387,13 +392,23 @@ async fn hostile_input_closes_only_the_offending_connection() {
     forged[last] = if forged[last] == b'0' { b'1' } else { b'0' };
     let forged = String::from_utf8(forged).expect("hex");
     assert_eq!(
-        send_and_await_close(&server, &hello(1, forged), false).await,
+        send_and_await_close(
+            &server,
+            &hello(necpsim::protocol::PROTOCOL_VERSION, forged),
+            false
+        )
+        .await,
         1002
     );
     let short_lived = server.token(6, "1s");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
-        send_and_await_close(&server, &hello(1, short_lived), false).await,
+        send_and_await_close(
+            &server,
+            &hello(necpsim::protocol::PROTOCOL_VERSION, short_lived),
+            false
+        )
+        .await,
         1003
     );
     still_served().await;

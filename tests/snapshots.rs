@@ -192,3 +192,38 @@ fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
     sim.step();
     assert_eq!(sim.counters().unknown_acks, 1);
 }
+
+#[test]
+fn an_acknowledgement_riding_an_input_counts_like_one_sent_alone() {
+    let mut sim = Sim::new(crowd(20));
+    sim.submit(ClientId(7), Command::Join).expect("room");
+    let mut receiver = SnapshotReceiver::default();
+    let mut outbox = Outbox::default();
+    let mut headers = Vec::new();
+    for _ in 0..30 {
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        for snapshot in &outbox.snapshots {
+            let (header, _) = receiver
+                .receive(outbox.snapshot_payload(snapshot))
+                .expect("decodes");
+            headers.push((header.seq, header.baseline_seq));
+            if headers.len() == 2 {
+                let input = MoveInput {
+                    seq: 1,
+                    client_tick: sim.tick() as u32,
+                    ack: header.seq,
+                    ..MoveInput::default()
+                };
+                sim.submit(ClientId(7), Command::Move(input)).expect("room");
+            }
+        }
+    }
+    let acked = headers[1].0;
+    assert!(
+        headers[2..].iter().all(|&(_, baseline)| baseline == acked),
+        "{headers:?}"
+    );
+    assert_eq!(sim.counters().unknown_acks, 0);
+    assert_eq!(sim.counters().refused_commands, 0, "the input itself is applied");
+}

@@ -1,7 +1,7 @@
 //! Simulated clients for `necpsim bench`: each bot joins, picks a new random direction about once a
 //! second (fighting bots steer towards their opponents instead, see [`super::fighters`]), sends an
-//! input at about 30 Hz (staggered across bots) and acknowledges every snapshot it receives on the
-//! next tick, as a client on a perfect network would.
+//! input at about 30 Hz (staggered across bots) and acknowledges every snapshot it receives with
+//! its next input, as the client SDK does while inputs flow on a perfect network.
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -51,7 +51,7 @@ impl Bots {
         }
     }
 
-    /// Submits this tick's acknowledgements and inputs.
+    /// Submits this tick's inputs, with the acknowledgements riding them.
     pub(super) fn drive(&mut self, sim: &mut Sim) {
         self.client_tick += 1;
         let tick = self.client_tick;
@@ -59,10 +59,6 @@ impl Bots {
         fighters.drive(sim, |bot, towards| direction[bot] = towards);
         for bot in 0..self.direction.len() {
             let client = ClientId(bot as u64);
-            let ack = std::mem::take(&mut self.to_ack[bot]);
-            if ack != 0 {
-                let _ = sim.submit(client, Command::AckSnapshot { seq: ack });
-            }
             let phase = bot as u32;
             if (tick + phase).is_multiple_of(self.turn_every) && !self.fighters.includes(bot) {
                 self.direction[bot] = random_direction(&mut self.rng);
@@ -77,6 +73,8 @@ impl Bots {
                 client_tick: tick,
                 move_x,
                 move_y,
+                // As the client SDK does while inputs flow, the acknowledgement rides the input.
+                ack: std::mem::take(&mut self.to_ack[bot]),
                 ..MoveInput::default()
             };
             if sim.submit(client, Command::Move(input)).is_ok() {
@@ -94,7 +92,7 @@ impl Bots {
         self.observe(sim, outbox);
     }
 
-    /// Notes the snapshots each bot received, to acknowledge them next tick, and lets the fighters
+    /// Notes the snapshots each bot received, to acknowledge them with its next input, and lets the fighters
     /// follow their sessions.
     pub(super) fn observe(&mut self, sim: &mut Sim, outbox: &Outbox) {
         self.fighters.observe(sim, outbox);

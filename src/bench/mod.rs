@@ -1,6 +1,6 @@
 //! `necpsim bench`: the real tick schedule, headless, driven by simulated bots. Player bots steer
 //! like clients (a new random direction every second, an input at 30 Hz, every snapshot
-//! acknowledged on the next tick); ambient NPCs wander. Every `Sim::step` is timed; the report
+//! acknowledged by the next input); ambient NPCs wander. Every `Sim::step` is timed; the report
 //! gives tick percentiles and the cost per entity per tick.
 //!
 //! The world is sized for a fixed density (`area_per_entity_m2`), so that the work a client's

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use quinn::VarInt;
 use tokio::sync::{Mutex as AsyncMutex, mpsc};
 
+use super::acks::AckRider;
 use super::error::accepted;
 use super::tasks::{self, Deliveries, Shared};
 use super::{ClientError, PendingReply, ReceiveError, SnapshotReceiver};
@@ -106,6 +107,7 @@ struct Inner {
     events: AsyncMutex<mpsc::Receiver<EventS2c>>,
     unsolicited: AsyncMutex<mpsc::Receiver<ReplyS2c>>,
     snapshots: AsyncMutex<Follower>,
+    acks: AckRider,
 }
 
 /// Snapshot payloads as they arrive, and the decoded snapshots deltas are decoded against.
@@ -169,6 +171,7 @@ impl Client {
                 payloads: snapshots,
                 receiver: SnapshotReceiver::default(),
             }),
+            acks: AckRider::default(),
         });
         let hello = RequestC2s::Hello(HelloC2s {
             protocol_version: PROTOCOL_VERSION,
@@ -217,8 +220,18 @@ impl Client {
     }
 
     /// Sends a movement input as a datagram, which may be lost; a refused input is answered on
-    /// the control stream as an unsolicited reply.
-    pub fn send_input(&self, input: InputC2s) -> Result<(), ClientError> {
+    /// the control stream as an unsolicited reply. Unless `input.ack` names a snapshot already,
+    /// the input carries the acknowledgement of the newest snapshot [`Client::next_snapshot`]
+    /// decoded since the last input (see there).
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "whether inputs flow is judged on the wall clock; the client is no simulation"
+    )]
+    pub fn send_input(&self, mut input: InputC2s) -> Result<(), ClientError> {
+        let riding = self.inner.acks.on_input(Instant::now());
+        if input.ack == 0 {
+            input.ack = riding;
+        }
         self.inner.shared.send_datagram(&DatagramC2s::Input(input))
     }
 
@@ -238,9 +251,14 @@ impl Client {
     }
 
     /// The next snapshot, from a datagram or the event stream, in arrival order (datagrams may be
-    /// reordered; compare `header.seq`), decoded against the baseline it names and acknowledged.
-    /// `None` once the connection has ended. Snapshots not read in time are dropped, which only
-    /// means later ones are deltas against an older baseline.
+    /// reordered; compare `header.seq`), decoded against the baseline it names and acknowledged:
+    /// by the next [`Client::send_input`] while inputs flow (one sent within the last 50 ms), by a
+    /// datagram of its own otherwise. `None` once the connection has ended. Snapshots not read in
+    /// time are dropped, which only means later ones are deltas against an older baseline.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "whether inputs flow is judged on the wall clock; the client is no simulation"
+    )]
     pub async fn next_snapshot(&self) -> Option<Result<Snapshot, ReceiveError>> {
         let mut follower = self.inner.snapshots.lock().await;
         let Follower { payloads, receiver } = &mut *follower;
@@ -248,7 +266,9 @@ impl Client {
         Some(receiver.receive(&payload).map(|(header, states)| {
             // A lost acknowledgement is like one the network dropped: the server keeps sending
             // deltas against an older baseline, which the receiver still holds.
-            let _ = self.ack_snapshot(header.seq);
+            if self.inner.acks.on_snapshot(header.seq, Instant::now()) {
+                let _ = self.ack_snapshot(header.seq);
+            }
             Snapshot {
                 header,
                 states: states.to_vec(),

@@ -56,6 +56,7 @@
 //! # }
 //! ```
 
+mod acks;
 mod connection;
 mod error;
 mod pending;

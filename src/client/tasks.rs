@@ -62,7 +62,7 @@ pub(super) struct Deliveries {
 
 /// A mutex's contents, even if a panicking holder poisoned it (every critical section here leaves
 /// its data consistent).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -110,6 +110,9 @@ pub struct InputC2s {
     pub buttons: u8,
     /// Where the client's prediction puts its player, if it predicts.
     pub predicted: Option<[f32; 2]>,
+    /// The newest snapshot the client holds, acknowledged as [`SnapshotAckC2s`] would, without a
+    /// datagram of its own; 0 acknowledges nothing.
+    pub ack: u32,
 }
 
 /// The client holds snapshot `seq`.

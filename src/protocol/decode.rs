@@ -223,6 +223,7 @@ fn move_input(input: &ArchivedInputC2s) -> MoveInput {
             .predicted
             .as_ref()
             .map(|[x, y]| [x.to_native(), y.to_native()]),
+        ack: input.ack.to_native(),
     }
 }
 

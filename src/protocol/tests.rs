@@ -216,6 +216,7 @@ fn datagrams_carry_inputs_and_acks() {
         client_tick: 90,
         move_x: 1.0,
         predicted: Some([3.0, 4.0]),
+        ack: 3,
         ..InputC2s::default()
     };
     let mut encoder = Encoder::default();
@@ -231,6 +232,7 @@ fn datagrams_carry_inputs_and_acks() {
             client_tick: 90,
             move_x: 1.0,
             predicted: Some([3.0, 4.0]),
+            ack: 3,
             ..MoveInput::default()
         }))
     );

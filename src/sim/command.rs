@@ -316,6 +316,8 @@ pub struct MoveInput {
     /// Where the client's prediction puts its player, if it predicts; checked against the server's
     /// position (teleport) and the world bounds.
     pub predicted: Option<[f32; 2]>,
+    /// A snapshot acknowledgement riding on the input (as [`Command::AckSnapshot`]); 0 for none.
+    pub ack: u32,
 }
 
 /// Why a command was refused. The discriminant is the stable code clients see.

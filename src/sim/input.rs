@@ -1,7 +1,8 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
 //! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
 //! sorted by client and sequence number, so reordered datagrams resolve the same way every time;
-//! combat actions follow in arrival order, then snapshot acknowledgements. Session operations
+//! combat actions follow in arrival order, then snapshot acknowledgements (alone or riding an
+//! input). Session operations
 //! apply in arrival order (a player leaving the world leaves its session first); reads of the
 //! session store are answered last, in one batch, so they see every change of the tick's input.
 
@@ -11,7 +12,7 @@ use bevy_ecs::world::{Mut, World};
 use super::combat;
 use super::command::Command;
 use super::economy::EconomyInbox;
-use super::gameplay::{self, InputState, MotionHandle, SnapshotHistory};
+use super::gameplay::{self, Acknowledgement, InputState, MotionHandle, SnapshotHistory};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
@@ -37,8 +38,21 @@ pub(crate) fn route_commands(
                     combat::leave_world(world, client);
                     gameplay::leave(world, to);
                 }
-                Command::Move(input) => moves.push((client, input)),
-                Command::AckSnapshot { seq } => acks.push((client, seq)),
+                Command::Move(input) => {
+                    if input.ack != 0 {
+                        acks.push(Acknowledgement {
+                            client,
+                            seq: input.ack,
+                            alone: false,
+                        });
+                    }
+                    moves.push((client, input));
+                }
+                Command::AckSnapshot { seq } => acks.push(Acknowledgement {
+                    client,
+                    seq,
+                    alone: true,
+                }),
                 Command::CreateSession(settings) => combat::create(world, to, settings),
                 Command::JoinSession { session, team, role } => combat::join(world, to, session, team, role),
                 Command::LeaveSession { session } => combat::leave(world, to, session),

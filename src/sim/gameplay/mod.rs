@@ -21,7 +21,7 @@ pub use motion::Motion;
 pub(crate) use movement::apply_inputs;
 pub use players::Clients;
 pub(crate) use players::{join, leave, point_in_unit_disc, spawn_body_at, unit_interval};
-pub(crate) use snapshot::acknowledge;
+pub(crate) use snapshot::{Acknowledgement, acknowledge};
 pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
 
 use super::resources::ActiveConfig;

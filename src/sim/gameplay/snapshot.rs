@@ -95,24 +95,35 @@ impl SnapshotHistory {
     }
 }
 
+/// One snapshot acknowledgement of the tick.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Acknowledgement {
+    pub client: ClientId,
+    pub seq: u32,
+    /// Sent on its own rather than riding an input: only then is a client that is not in the
+    /// world told so, since the input it rides gets that refusal already.
+    pub alone: bool,
+}
+
 /// Applies this tick's snapshot acknowledgements. `histories` is the caller's cached query.
 pub(crate) fn acknowledge(
     world: &mut World,
     histories: &mut QueryState<&mut SnapshotHistory>,
-    acks: &[(ClientId, u32)],
+    acks: &[Acknowledgement],
     bump: &Bump,
 ) {
     // Resolve clients first, so the loop below needs no shared borrow of the world.
     let clients = world.resource::<Clients>();
     let resolved = bumpalo::collections::Vec::from_iter_in(
-        acks.iter()
-            .map(|&(client, seq)| (client, clients.entity(client), seq)),
+        acks.iter().map(|&ack| (ack, clients.entity(ack.client))),
         bump,
     );
     let mut unknown = 0;
-    for &(client, entity, seq) in &resolved {
+    for &(Acknowledgement { client, seq, alone }, entity) in &resolved {
         let Some(entity) = entity else {
-            respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+            if alone {
+                respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+            }
             continue;
         };
         let held = histories

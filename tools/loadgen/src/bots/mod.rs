@@ -221,6 +221,8 @@ impl Bot {
             aim_y: y,
             buttons: 0,
             predicted: None,
+            // The client fills in the newest snapshot it holds.
+            ack: 0,
         };
         match self.client.send_input(input) {
             Ok(()) => {
