@@ -152,8 +152,9 @@ fn entities_leaving_and_entering_view_are_removed_and_added() {
     assert_eq!(transitions, [2, 1, 2]);
 }
 
-#[test]
-fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
+/// Runs client 7 in a crowd for 30 ticks, submitting `acknowledge(seq)` when its `nth` snapshot
+/// arrives; returns the sim and every snapshot's `(seq, baseline_seq)`.
+fn headers_acknowledging(nth: usize, acknowledge: impl Fn(&Sim, u32) -> Command) -> (Sim, Vec<(u32, u32)>) {
     let mut sim = Sim::new(crowd(20));
     sim.submit(ClientId(7), Command::Join).expect("room");
     let mut receiver = SnapshotReceiver::default();
@@ -167,12 +168,18 @@ fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
                 .receive(outbox.snapshot_payload(snapshot))
                 .expect("decodes");
             headers.push((header.seq, header.baseline_seq));
-            if headers.len() == 4 {
-                sim.submit(ClientId(7), Command::AckSnapshot { seq: header.seq })
-                    .expect("room");
+            if headers.len() == nth {
+                let command = acknowledge(&sim, header.seq);
+                sim.submit(ClientId(7), command).expect("room");
             }
         }
     }
+    (sim, headers)
+}
+
+#[test]
+fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
+    let (mut sim, headers) = headers_acknowledging(4, |_, seq| Command::AckSnapshot { seq });
     // Until the fourth snapshot is acknowledged, every snapshot is full; from then on, every one is
     // a delta against the fourth.
     assert_eq!(headers.len(), 10);
@@ -195,30 +202,14 @@ fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
 
 #[test]
 fn an_acknowledgement_riding_an_input_counts_like_one_sent_alone() {
-    let mut sim = Sim::new(crowd(20));
-    sim.submit(ClientId(7), Command::Join).expect("room");
-    let mut receiver = SnapshotReceiver::default();
-    let mut outbox = Outbox::default();
-    let mut headers = Vec::new();
-    for _ in 0..30 {
-        sim.step();
-        sim.drain_outputs(&mut outbox);
-        for snapshot in &outbox.snapshots {
-            let (header, _) = receiver
-                .receive(outbox.snapshot_payload(snapshot))
-                .expect("decodes");
-            headers.push((header.seq, header.baseline_seq));
-            if headers.len() == 2 {
-                let input = MoveInput {
-                    seq: 1,
-                    client_tick: sim.tick() as u32,
-                    ack: header.seq,
-                    ..MoveInput::default()
-                };
-                sim.submit(ClientId(7), Command::Move(input)).expect("room");
-            }
-        }
-    }
+    let (sim, headers) = headers_acknowledging(2, |sim, seq| {
+        Command::Move(MoveInput {
+            seq: 1,
+            client_tick: sim.tick() as u32,
+            ack: seq,
+            ..MoveInput::default()
+        })
+    });
     let acked = headers[1].0;
     assert!(
         headers[2..].iter().all(|&(_, baseline)| baseline == acked),
