@@ -155,3 +155,17 @@ fn every_error_in_every_file_is_listed() {
         ]
     );
 }
+
+#[test]
+fn a_view_radius_too_fine_for_sixteen_bits_is_refused() {
+    let error = single_error(
+        "gameplay/interest.toml",
+        "position_precision_m = 0.01",
+        "position_precision_m = 0.001",
+    );
+    assert_eq!(error.key, "view_radius_m");
+    assert_eq!(
+        error.reason,
+        "must be at most 32000 position_precision_m steps (32 m at 0.001 m), got 120000"
+    );
+}

@@ -250,12 +250,28 @@ impl CharactersConfig {
     }
 }
 
+/// The view radius in quantization steps that kept snapshots can hold relative to the viewer.
+pub const MAX_VIEW_STEPS: f32 = 32_000.0;
+
 impl InterestConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
         check.within("cell_size_m", self.cell_size_m, 1.0, 10_000.0);
         check.within("view_radius_m", self.view_radius_m, 1.0, 10_000.0);
         check.within("snapshot_rate_hz", self.snapshot_rate_hz, 0.1, 1000.0);
         check.within("position_precision_m", self.position_precision_m, 0.001, 1.0);
+        // Kept snapshots hold positions relative to the viewer in 16 bits.
+        let steps = self.view_radius_m / self.position_precision_m;
+        if steps > MAX_VIEW_STEPS {
+            check.refuse(
+                "view_radius_m",
+                format!(
+                    "must be at most {MAX_VIEW_STEPS} position_precision_m steps \
+                     ({} m at {} m), got {steps:.0}",
+                    MAX_VIEW_STEPS * self.position_precision_m,
+                    self.position_precision_m
+                ),
+            );
+        }
         check.within(
             "spatial_sort_interval_s",
             self.spatial_sort_interval_s,

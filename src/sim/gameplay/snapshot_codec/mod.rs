@@ -147,28 +147,54 @@ pub fn dequantize(q: i32, precision_m: f32) -> f32 {
     (f64::from(q) * f64::from(precision_m)) as f32
 }
 
+/// The states a delta is taken against, however the sender keeps them: sorted by id ascending
+/// with unique ids.
+pub trait Baseline {
+    /// How many states there are.
+    fn len(&self) -> usize;
+
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The state at `index`, below [`len`](Self::len).
+    fn state(&self, index: usize) -> EntityState;
+}
+
+/// Plain states: a slice, an array or a vector of them.
+impl<T: AsRef<[EntityState]> + ?Sized> Baseline for T {
+    fn len(&self) -> usize {
+        self.as_ref().len()
+    }
+
+    fn state(&self, index: usize) -> EntityState {
+        self.as_ref()[index]
+    }
+}
+
 /// Appends the encoding of `current` relative to `baseline` to `out`.
 ///
 /// `current` and `baseline` are sorted by id ascending with unique ids. When `header.baseline_seq`
 /// is 0 the snapshot is full and `baseline` is ignored. Nothing already in `out` is touched, so a
 /// caller that reuses one buffer pays no allocation once its capacity has grown.
-pub fn encode(
+pub fn encode<B: Baseline + ?Sized>(
     header: SnapshotHeader,
     current: &[EntityState],
-    baseline: &[EntityState],
+    baseline: &B,
     out: &mut Vec<u8>,
 ) -> EncodeStats {
-    let baseline = if header.baseline_seq == 0 {
-        &[][..]
+    let baseline_len = if header.baseline_seq == 0 {
+        0
     } else {
-        baseline
+        baseline.len()
     };
     debug_assert!(
         is_strictly_ascending(current),
         "current ids must be strictly ascending"
     );
     debug_assert!(
-        is_strictly_ascending(baseline),
+        (1..baseline_len).all(|i| baseline.state(i - 1).id < baseline.state(i).id),
         "baseline ids must be strictly ascending"
     );
 
@@ -178,7 +204,7 @@ pub fn encode(
     let start = out.len();
     let (mut added, mut changed, mut unchanged, mut removed) = (0usize, 0usize, 0usize, 0usize);
     let mut gaps = GapWriter::default();
-    for change in Diff::new(current, baseline) {
+    for change in Diff::new(current, baseline, baseline_len) {
         match change {
             Change::Added(cur) => {
                 added += 1;
@@ -212,7 +238,7 @@ pub fn encode(
     // Bodies rarely leave view between two snapshots; most encodes skip this walk.
     if removed > 0 {
         let mut gaps = GapWriter::default();
-        for change in Diff::new(current, baseline) {
+        for change in Diff::new(current, baseline, baseline_len) {
             if let Change::Removed(id) = change {
                 write_varint(out, u64::from(gaps.gap(id)));
             }
@@ -373,16 +399,21 @@ fn write_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Writes one entry's three varints. The common entry in a crowd (small gap, small move) is three
-/// one-byte varints, written with one append.
-#[inline]
+/// one-byte varints, written with one append in line; the others take a call.
+#[inline(always)]
 fn write_entry(out: &mut Vec<u8>, tag: u64, x: u64, y: u64) {
     if (tag | x | y) < 0x80 {
         out.extend_from_slice(&[tag as u8, x as u8, y as u8]);
     } else {
-        write_varint(out, tag);
-        write_varint(out, x);
-        write_varint(out, y);
+        write_long_entry(out, tag, x, y);
     }
+}
+
+#[inline(never)]
+fn write_long_entry(out: &mut Vec<u8>, tag: u64, x: u64, y: u64) {
+    write_varint(out, tag);
+    write_varint(out, x);
+    write_varint(out, y);
 }
 
 /// Produces the gap sequence for a strictly ascending id list.
@@ -407,53 +438,59 @@ impl GapWriter {
 /// What the merge of `current` against `baseline` says about one id.
 enum Change<'a> {
     Added(&'a EntityState),
-    Moved {
-        cur: &'a EntityState,
-        base: &'a EntityState,
-    },
+    Moved { cur: &'a EntityState, base: EntityState },
     Unchanged,
     Removed(u32),
 }
 
-/// Merge-walk of two id-sorted slices; every step consumes at least one element, so it always ends.
-struct Diff<'a> {
+/// Merge-walk of an id-sorted slice against the first `baseline_len` states of an id-sorted
+/// baseline; every step consumes at least one element, so it always ends.
+struct Diff<'a, B: ?Sized> {
     current: &'a [EntityState],
-    baseline: &'a [EntityState],
+    baseline: &'a B,
+    next_base: usize,
+    baseline_len: usize,
 }
 
-impl<'a> Diff<'a> {
-    fn new(current: &'a [EntityState], baseline: &'a [EntityState]) -> Self {
-        Self { current, baseline }
+impl<'a, B: Baseline + ?Sized> Diff<'a, B> {
+    fn new(current: &'a [EntityState], baseline: &'a B, baseline_len: usize) -> Self {
+        Self {
+            current,
+            baseline,
+            next_base: 0,
+            baseline_len,
+        }
     }
 }
 
-impl<'a> Iterator for Diff<'a> {
+impl<'a, B: Baseline + ?Sized> Iterator for Diff<'a, B> {
     type Item = Change<'a>;
 
     fn next(&mut self) -> Option<Change<'a>> {
-        match (self.current.split_first(), self.baseline.split_first()) {
+        let base = (self.next_base < self.baseline_len).then(|| self.baseline.state(self.next_base));
+        match (self.current.split_first(), base) {
             (None, None) => None,
             (Some((cur, cur_rest)), None) => {
                 self.current = cur_rest;
                 Some(Change::Added(cur))
             }
-            (None, Some((base, base_rest))) => {
-                self.baseline = base_rest;
+            (None, Some(base)) => {
+                self.next_base += 1;
                 Some(Change::Removed(base.id))
             }
-            (Some((cur, cur_rest)), Some((base, base_rest))) => match cur.id.cmp(&base.id) {
+            (Some((cur, cur_rest)), Some(base)) => match cur.id.cmp(&base.id) {
                 Ordering::Less => {
                     self.current = cur_rest;
                     Some(Change::Added(cur))
                 }
                 Ordering::Greater => {
-                    self.baseline = base_rest;
+                    self.next_base += 1;
                     Some(Change::Removed(base.id))
                 }
                 Ordering::Equal => {
                     self.current = cur_rest;
-                    self.baseline = base_rest;
-                    Some(if cur == base {
+                    self.next_base += 1;
+                    Some(if *cur == base {
                         Change::Unchanged
                     } else {
                         Change::Moved { cur, base }
