@@ -75,16 +75,14 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
     ALLOCATIONS.with(Cell::get)
 }
 
-const PLAYERS: u64 = 10_000;
-
 /// One input per player, steering in a direction that depends on the tick, and an acknowledgement
 /// of each snapshot in `received`.
-fn submit_inputs(sim: &mut Sim, seq: u32, received: &Outbox) {
+fn submit_inputs(sim: &mut Sim, players: u64, seq: u32, received: &Outbox) {
     for snapshot in &received.snapshots {
         let ack = Command::AckSnapshot { seq: snapshot.seq };
         sim.submit(snapshot.client, ack).expect("inbox has room");
     }
-    for client in 0..PLAYERS {
+    for client in 0..players {
         let angle = (client as f32 * 0.37 + seq as f32 * 0.05).sin();
         let input = MoveInput {
             seq,
@@ -98,16 +96,15 @@ fn submit_inputs(sim: &mut Sim, seq: u32, received: &Outbox) {
     }
 }
 
-/// The bundled assets with 2,000 wanderers, everyone spread over the whole world (about 35
-/// neighbours in view each, rather than a crowd of thousands in the spawn disc), and frequent
-/// spatial sorts.
-fn spread_config() -> Arc<Config> {
+/// The bundled assets with `npcs` wanderers, everyone spawned within `spawn_radius_m` of the
+/// centre, and frequent spatial sorts.
+fn world_config(players: u64, npcs: u32, spawn_radius_m: f32) -> Arc<Config> {
     let mut config = common::load_bundled();
-    config.gameplay.world.ambient.npcs = 2_000;
+    config.gameplay.world.ambient.npcs = npcs;
     // Renumber slots into cell order every 15 ticks, so the measured ticks include some.
     config.gameplay.interest.spatial_sort_interval_s = 0.25;
-    config.gameplay.world.spawn.radius_m = config.gameplay.world.bounds.max_x_m;
-    config.server.sim.inbox_capacity = 4 * PLAYERS as u32;
+    config.gameplay.world.spawn.radius_m = spawn_radius_m;
+    config.server.sim.inbox_capacity = 4 * players as u32;
     Arc::new(config)
 }
 
@@ -120,24 +117,38 @@ fn the_counter_sees_an_allocation() {
     );
 }
 
+/// 10,000 players and 2,000 wanderers spread over the whole world: about 35 neighbours in view
+/// each, and each client queries the grid for its own snapshot.
 #[test]
 fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
-    let mut sim = Sim::new(spread_config());
-    for client in 0..PLAYERS {
+    let bounds = common::load_bundled().gameplay.world.bounds.max_x_m;
+    steady_ticks_do_not_allocate(10_000, world_config(10_000, 2_000, bounds));
+}
+
+/// 400 players in a disc of 40 m: everybody sees everybody, and the clients in one grid cell
+/// share their snapshots' candidate list.
+#[test]
+fn a_steady_state_tick_in_a_crowd_does_not_allocate() {
+    steady_ticks_do_not_allocate(400, world_config(400, 0, 40.0));
+}
+
+fn steady_ticks_do_not_allocate(players: u64, config: Arc<Config>) {
+    let mut sim = Sim::new(config);
+    for client in 0..players {
         sim.submit(ClientId(client), Command::Join)
             .expect("inbox has room");
     }
     let mut outbox = Outbox::default();
     sim.step();
     sim.drain_outputs(&mut outbox);
-    assert_eq!(sim.player_count(), PLAYERS as usize);
+    assert_eq!(sim.player_count(), players as usize);
 
     // Warm-up: enough snapshot rounds to fill every client's history ring, so every buffer has
     // reached its steady-state size.
     let warm_up = 3 * SNAPSHOT_HISTORY as u32 + 12;
     for seq in 1..=warm_up {
         let received = outbox.clone();
-        submit_inputs(&mut sim, seq, &received);
+        submit_inputs(&mut sim, players, seq, &received);
         sim.step();
         sim.drain_outputs(&mut outbox);
     }
@@ -147,7 +158,7 @@ fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
     for seq in warm_up + 1..=warm_up + 30 {
         let received = outbox.clone();
         let counted = allocations_during(|| {
-            submit_inputs(&mut sim, seq, &received);
+            submit_inputs(&mut sim, players, seq, &received);
             sim.step();
             sim.drain_outputs(&mut outbox);
         });
@@ -161,7 +172,7 @@ fn a_steady_state_tick_over_10_000_players_does_not_allocate() {
     );
     assert_eq!(
         snapshots,
-        10 * PLAYERS as usize,
+        10 * players as usize,
         "30 ticks at 60 Hz carry 10 snapshot rounds"
     );
     let counters = sim.counters();
