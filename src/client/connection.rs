@@ -16,6 +16,7 @@ use super::acks::AckRider;
 use super::error::accepted;
 use super::tasks::{self, Deliveries, Shared};
 use super::{ClientError, PendingReply, ReceiveError, SnapshotReceiver};
+use crate::net;
 use crate::net::tls::{self, ServerTrust};
 use crate::protocol::{
     DatagramC2s, EventS2c, HelloC2s, InputC2s, PROTOCOL_VERSION, PingC2s, ReplyBodyS2c, ReplyS2c, RequestC2s,
@@ -149,10 +150,7 @@ impl Client {
         transport
             .keep_alive_interval(Some(KEEP_ALIVE))
             .max_idle_timeout(Some(VarInt::from_u32(IDLE_TIMEOUT_MS).into()));
-        let mut acks = quinn::AckFrequencyConfig::default();
-        acks.ack_eliciting_threshold(VarInt::from_u32(ACK_THRESHOLD_PACKETS))
-            .max_ack_delay(Some(MAX_ACK_DELAY));
-        transport.ack_frequency_config(Some(acks));
+        net::ask_peer_to_acknowledge(&mut transport, ACK_THRESHOLD_PACKETS, MAX_ACK_DELAY);
         config.transport_config(Arc::new(transport));
         let connection = endpoint.connect_with(config, server, &server_name)?.await?;
         let control = connection.open_bi().await?;

@@ -217,15 +217,28 @@ fn server_config(config: &NetConfig, identity: &tls::ServerIdentity) -> Result<S
         .max_idle_timeout(Some(quinn::IdleTimeout::from(VarInt::from(
             limits.idle_timeout_ms,
         ))));
-    let mut acks = quinn::AckFrequencyConfig::default();
-    acks.ack_eliciting_threshold(VarInt::from(limits.peer_ack_threshold_packets))
-        .max_ack_delay(Some(Duration::from_millis(u64::from(
-            limits.peer_max_ack_delay_ms,
-        ))));
-    transport.ack_frequency_config(Some(acks));
+    ask_peer_to_acknowledge(
+        &mut transport,
+        limits.peer_ack_threshold_packets,
+        Duration::from_millis(u64::from(limits.peer_max_ack_delay_ms)),
+    );
     server.transport_config(Arc::new(transport));
     server.migration(false);
     Ok(server)
+}
+
+/// Asks the peer (QUIC acknowledgement frequency) to acknowledge once more than
+/// `threshold_packets` packets have arrived, or after `max_delay`, instead of every other packet.
+/// The server and the client SDK both ask it of each other.
+pub(crate) fn ask_peer_to_acknowledge(
+    transport: &mut quinn::TransportConfig,
+    threshold_packets: u32,
+    max_delay: Duration,
+) {
+    let mut acks = quinn::AckFrequencyConfig::default();
+    acks.ack_eliciting_threshold(VarInt::from(threshold_packets))
+        .max_ack_delay(Some(max_delay));
+    transport.ack_frequency_config(Some(acks));
 }
 
 /// Judges every connection attempt before its handshake: caps first, then address validation.
