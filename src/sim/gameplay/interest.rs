@@ -59,7 +59,7 @@ pub(crate) fn index_interest(
     if settings != interest.built_for {
         *interest = Interest::new(&config.0);
     }
-    interest.grid.rebuild(motion.xs(), motion.ys());
+    interest.grid.rebuild(motion.xs(), motion.ys(), motion.net_ids());
     let every_s = config.0.gameplay.interest.spatial_sort_interval_s;
     let every = rate.ticks_in(every_s);
     // From the first tick on, so a freshly spawned world starts in order.

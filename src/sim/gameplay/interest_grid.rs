@@ -5,11 +5,15 @@
 //! which is cheaper and simpler than tracking moves incrementally when most things move every tick, and
 //! after warm-up it runs without touching the heap.
 //!
-//! The scatter copies each slot's position next to it, so a query reads one contiguous run of positions
-//! per row of cells and tests them eight at a time (`wide::f32x8`), with the same f32 arithmetic as the
-//! scalar distance test.
+//! The scatter copies each slot's position and tag (a `u32` the caller attaches, such as an id) next to
+//! it, so a query reads one contiguous run of positions per row of cells and tests them eight at a time
+//! (`wide::f32x8`), with the same f32 arithmetic as the scalar distance test, and never reaches back into
+//! the caller's arrays. A caller walking many queries can [`prefetch`](InterestGrid::prefetch_cells)
+//! the rows of the queries it will run next, so that their cache misses overlap.
 
 use wide::f32x8;
+
+use crate::sim::prefetch::prefetch;
 
 /// The rectangle the grid covers, in metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,7 +84,8 @@ pub struct InterestGrid {
     cell_start: Vec<u32>,
     /// Slot indices grouped by cell, ascending within each cell.
     slots: Vec<u32>,
-    /// `xs[i]`, `ys[i]`: the position of `slots[i]` as of the last rebuild.
+    /// `tags[i]`, `xs[i]`, `ys[i]`: the tag and position of `slots[i]` as of the last rebuild.
+    tags: Vec<u32>,
     xs: Vec<f32>,
     ys: Vec<f32>,
     /// Scratch: each slot's cell, computed once per rebuild and read by both the count and the scatter pass.
@@ -135,6 +140,7 @@ impl InterestGrid {
             cell_size_m,
             cell_start: vec![0; map.cells() + 1],
             slots: Vec::new(),
+            tags: Vec::new(),
             xs: Vec::new(),
             ys: Vec::new(),
             slot_cell: Vec::new(),
@@ -142,17 +148,17 @@ impl InterestGrid {
         }
     }
 
-    /// Re-indexes slots `0..xs.len()` at positions `(xs[i], ys[i])`; callers pass slices of equal length
-    /// (if not, only the common prefix is indexed, and at most `u32::MAX` slots are).
+    /// Re-indexes slots `0..xs.len()` at positions `(xs[i], ys[i])`, each carrying `tags[i]`; callers pass
+    /// slices of equal length (if not, only the common prefix is indexed, and at most `u32::MAX` slots are).
     ///
     /// Positions outside the bounds go to the nearest edge cell and NaN positions to the first cell; queries
     /// still filter by true distance, so such slots are found exactly when the distance test says so.
     ///
     /// Uses a counting sort into buffers kept inside the grid whose capacity is never released, so once it has
     /// run with at least as many slots as this call passes, it performs no heap allocation.
-    pub fn rebuild(&mut self, xs: &[f32], ys: &[f32]) {
-        let n = xs.len().min(ys.len()).min(u32::MAX as usize);
-        let (xs, ys) = (&xs[..n], &ys[..n]);
+    pub fn rebuild(&mut self, xs: &[f32], ys: &[f32], tags: &[u32]) {
+        let n = xs.len().min(ys.len()).min(tags.len()).min(u32::MAX as usize);
+        let (xs, ys, tags) = (&xs[..n], &ys[..n], &tags[..n]);
         let map = self.map;
         let cells = map.cells();
 
@@ -180,34 +186,51 @@ impl InterestGrid {
         self.cell_start[cells] = running;
 
         self.slots.resize(n, 0);
-        self.xs.resize(n, 0.0);
-        self.ys.resize(n, 0.0);
+        self.tags.resize(n, 0);
+        // Past the slots, NaN: readable by a query's last chunk of eight, and never within reach.
+        for column in [&mut self.xs, &mut self.ys] {
+            column.resize(n, 0.0);
+            column.resize(n + LANES - 1, f32::NAN);
+        }
         for (slot, &c) in self.slot_cell.iter().enumerate().rev() {
             let cursor = &mut self.cell_start[c as usize];
             *cursor -= 1;
             let at = *cursor as usize;
             self.slots[at] = slot as u32;
+            self.tags[at] = tags[slot];
             self.xs[at] = xs[slot];
             self.ys[at] = ys[slot];
         }
     }
 
-    /// Calls `visit(slot, x, y)` for every slot whose distance to `(cx, cy)` is at most `radius_m`
-    /// (inclusive), at the positions passed to the last rebuild.
+    /// Calls `visit` with every slot whose distance to `(cx, cy)` is at most `radius_m` (inclusive),
+    /// at the positions passed to the last rebuild.
     ///
     /// The test is [`within`]'s `dx * dx + dy * dy <= radius_m * radius_m` in f32, so a brute-force
     /// scan with that expression agrees exactly, including for NaN, infinite and out-of-bounds inputs.
     /// Each slot is visited at most once, in cell order (row-major) then ascending slot order, which
     /// is deterministic for a given rebuild. Only the cells of [`query_cells`](Self::query_cells) are
     /// read.
-    pub fn query(&self, cx: f32, cy: f32, radius_m: f32, mut visit: impl FnMut(u32, f32, f32)) {
+    pub fn query(&self, cx: f32, cy: f32, radius_m: f32, mut visit: impl FnMut(Hit)) {
         let Some(cells) = self.query_cells(cx, cy, radius_m) else {
             return;
         };
         let r2 = radius_m * radius_m;
-        self.runs(cells, |slots, xs, ys| {
-            within(xs, ys, cx, cy, r2, |i| visit(slots[i], xs[i], ys[i]));
-        });
+        for row in cells.row_lo..=cells.row_hi {
+            let range = self.row_range(cells, row);
+            // From the run's start to the padded end of the columns, so its last positions are
+            // tested eight at a time as well.
+            let (xs, ys) = (&self.xs[range.start..], &self.ys[range.start..]);
+            within(xs, ys, range.len(), cx, cy, r2, |i| {
+                let at = range.start + i;
+                visit(Hit {
+                    slot: self.slots[at],
+                    tag: self.tags[at],
+                    x: self.xs[at],
+                    y: self.ys[at],
+                })
+            });
+        }
     }
 
     /// The cells that hold every slot within `radius_m` of `(cx, cy)`: those overlapping the
@@ -242,19 +265,53 @@ impl InterestGrid {
         })
     }
 
-    /// Calls `visit(slots, xs, ys)` once per row of `cells` with that row's slots and their
-    /// positions: the cells of one row are adjacent in the sorted order, so each row is one run.
-    pub fn runs(&self, cells: CellRange, mut visit: impl FnMut(&[u32], &[f32], &[f32])) {
+    /// Calls `visit` once per row of `cells` with that row's slots: the cells of one row are
+    /// adjacent in the sorted order, so each row is one run.
+    pub fn runs(&self, cells: CellRange, mut visit: impl FnMut(Run<'_>)) {
+        for row in cells.row_lo..=cells.row_hi {
+            let range = self.row_range(cells, row);
+            visit(Run {
+                slots: &self.slots[range.clone()],
+                tags: &self.tags[range.clone()],
+                xs: &self.xs[range.clone()],
+                ys: &self.ys[range],
+            });
+        }
+    }
+
+    /// Where the slots of `cells` in one `row` lie in the sorted columns.
+    fn row_range(&self, cells: CellRange, row: u32) -> std::ops::Range<usize> {
+        let base = row as usize * self.map.cols as usize;
+        let start = self.cell_start[base + cells.col_lo as usize] as usize;
+        let end = self.cell_start[base + cells.col_hi as usize + 1] as usize;
+        start..end
+    }
+
+    /// The first of two prefetch steps for a query over `cells` that runs soon: brings the cell
+    /// bounds of its rows towards the core. [`prefetch_runs`](Self::prefetch_runs), a little
+    /// later, then reads them to fetch the runs themselves.
+    pub fn prefetch_cells(&self, cells: CellRange) {
         let cols = self.map.cols as usize;
         for row in cells.row_lo..=cells.row_hi {
             let base = row as usize * cols;
-            let start = self.cell_start[base + cells.col_lo as usize] as usize;
-            let end = self.cell_start[base + cells.col_hi as usize + 1] as usize;
-            visit(
-                &self.slots[start..end],
-                &self.xs[start..end],
-                &self.ys[start..end],
-            );
+            prefetch(&self.cell_start[base + cells.col_lo as usize]);
+            prefetch(&self.cell_start[base + cells.col_hi as usize + 1]);
+        }
+    }
+
+    /// The second prefetch step: brings the tags and positions of each row of `cells` towards
+    /// the core (a row of a few cells is a line or two of each).
+    pub fn prefetch_runs(&self, cells: CellRange) {
+        for row in cells.row_lo..=cells.row_hi {
+            let range = self.row_range(cells, row);
+            if range.is_empty() {
+                continue;
+            }
+            for at in [range.start, range.end - 1] {
+                prefetch(&self.tags[at]);
+                prefetch(&self.xs[at]);
+                prefetch(&self.ys[at]);
+            }
         }
     }
 
@@ -303,6 +360,45 @@ impl InterestGrid {
     }
 }
 
+/// One slot found by a query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// The slot, an index into the arrays passed to the last rebuild.
+    pub slot: u32,
+    /// The tag passed with it.
+    pub tag: u32,
+    /// Its east position at the last rebuild.
+    pub x: f32,
+    /// Its north position at the last rebuild.
+    pub y: f32,
+}
+
+/// The slots of one row of a [`CellRange`], in the grid's sorted order, with their tags and
+/// positions at the last rebuild (all four of equal length).
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'g> {
+    /// The slots, in cell order then ascending.
+    pub slots: &'g [u32],
+    /// Their tags.
+    pub tags: &'g [u32],
+    /// Their east positions.
+    pub xs: &'g [f32],
+    /// Their north positions.
+    pub ys: &'g [f32],
+}
+
+impl Run<'_> {
+    /// The `i`th slot of the run.
+    pub fn hit(&self, i: usize) -> Hit {
+        Hit {
+            slot: self.slots[i],
+            tag: self.tags[i],
+            x: self.xs[i],
+            y: self.ys[i],
+        }
+    }
+}
+
 /// An inclusive range of grid columns and rows: the cells one or more queries read. Only the
 /// grid makes them, so they always lie inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,32 +421,47 @@ impl CellRange {
     }
 }
 
-/// Calls `hit(i)`, in ascending `i`, for every position `(xs[i], ys[i])` with
+/// Calls `hit(i)`, in ascending `i < n`, for every position `(xs[i], ys[i])` with
 /// `dx * dx + dy * dy <= r2` in f32, where `dx = xs[i] - cx` and `dy = ys[i] - cy`: the one
-/// distance test of interest management, eight positions at a time. Only the common prefix of
-/// `xs` and `ys` is tested.
+/// distance test of interest management, eight positions at a time. Only `i` below `n` and below
+/// both lengths is tested. Where the slices hold readable values past `n` (the grid pads its
+/// columns for this), the last few positions are tested eight at a time too, and the lanes past
+/// `n` are dropped; otherwise they are tested one by one, with the same arithmetic.
 #[inline]
-pub fn within(xs: &[f32], ys: &[f32], cx: f32, cy: f32, r2: f32, mut hit: impl FnMut(usize)) {
-    let n = xs.len().min(ys.len());
-    let (xs, ys) = (&xs[..n], &ys[..n]);
-    for start in (0..n - n % 8).step_by(8) {
+pub fn within(xs: &[f32], ys: &[f32], n: usize, cx: f32, cy: f32, r2: f32, mut hit: impl FnMut(usize)) {
+    let n = n.min(xs.len()).min(ys.len());
+    let readable = xs.len().min(ys.len());
+    let mut start = 0;
+    while start < n {
+        if start + LANES > readable {
+            for i in start..n {
+                let (dx, dy) = (xs[i] - cx, ys[i] - cy);
+                if dx * dx + dy * dy <= r2 {
+                    hit(i);
+                }
+            }
+            return;
+        }
         let (dx, dy) = (
-            f32x8::new(lanes(&xs[start..start + 8])) - f32x8::splat(cx),
-            f32x8::new(lanes(&ys[start..start + 8])) - f32x8::splat(cy),
+            f32x8::new(lanes(&xs[start..start + LANES])) - f32x8::splat(cx),
+            f32x8::new(lanes(&ys[start..start + LANES])) - f32x8::splat(cy),
         );
-        let mut inside = (dx * dx + dy * dy).simd_le(f32x8::splat(r2)).to_bitmask();
+        let wanted = if n - start >= LANES {
+            u32::MAX
+        } else {
+            (1 << (n - start)) - 1
+        };
+        let mut inside = (dx * dx + dy * dy).simd_le(f32x8::splat(r2)).to_bitmask() & wanted;
         while inside != 0 {
             hit(start + inside.trailing_zeros() as usize);
             inside &= inside - 1;
         }
-    }
-    for i in n - n % 8..n {
-        let (dx, dy) = (xs[i] - cx, ys[i] - cy);
-        if dx * dx + dy * dy <= r2 {
-            hit(i);
-        }
+        start += LANES;
     }
 }
+
+/// Positions tested together by [`within`].
+const LANES: usize = 8;
 
 /// Eight consecutive values as a SIMD lane array (callers pass exact chunks of eight).
 #[inline]
@@ -376,10 +487,29 @@ mod tests {
             .collect()
     }
 
-    fn collect(grid: &InterestGrid, cx: f32, cy: f32, r: f32) -> Vec<u32> {
+    /// The tag each test attaches to a slot: not the slot itself, so a mixed-up tag shows.
+    fn tag_of(slot: u32) -> u32 {
+        slot.wrapping_mul(2_654_435_761) ^ 0x5555
+    }
+
+    fn index(grid: &mut InterestGrid, xs: &[f32], ys: &[f32]) {
+        let tags: Vec<u32> = (0..xs.len() as u32).map(tag_of).collect();
+        grid.rebuild(xs, ys, &tags);
+    }
+
+    fn hits(grid: &InterestGrid, cx: f32, cy: f32, r: f32) -> Vec<Hit> {
         let mut out = Vec::new();
-        grid.query(cx, cy, r, |s, _, _| out.push(s));
+        grid.query(cx, cy, r, |hit| out.push(hit));
         out
+    }
+
+    /// The slots a query visits, each checked to carry its own tag.
+    fn collect(grid: &InterestGrid, cx: f32, cy: f32, r: f32) -> Vec<u32> {
+        let hits = hits(grid, cx, cy, r);
+        for hit in &hits {
+            assert_eq!(hit.tag, tag_of(hit.slot), "slot {} carries another tag", hit.slot);
+        }
+        hits.iter().map(|hit| hit.slot).collect()
     }
 
     /// Checks one query against brute force: same set, no duplicates, repeatable, and in the documented
@@ -394,6 +524,11 @@ mod tests {
     ) -> Result<(), TestCaseError> {
         let got = collect(grid, cx, cy, r);
         let again = collect(grid, cx, cy, r);
+        for hit in hits(grid, cx, cy, r) {
+            let slot = hit.slot as usize;
+            prop_assert_eq!(hit.x.to_bits(), xs[slot].to_bits(), "x of slot {}", slot);
+            prop_assert_eq!(hit.y.to_bits(), ys[slot].to_bits(), "y of slot {}", slot);
+        }
         prop_assert_eq!(&got, &again, "query is not deterministic");
 
         let mut unique = got.clone();
@@ -463,7 +598,7 @@ mod tests {
             queries in prop::collection::vec((centre(), centre(), radius()), 1..8),
         ) {
             let mut grid = InterestGrid::new(bounds, cell);
-            grid.rebuild(&xs, &ys);
+            index(&mut grid, &xs, &ys);
             prop_assert_eq!(grid.len(), xs.len());
             for (cx, cy, r) in queries {
                 check(&grid, &xs, &ys, cx, cy, r)?;
@@ -479,8 +614,8 @@ mod tests {
             queries in prop::collection::vec((centre(), centre(), radius()), 1..8),
         ) {
             let mut grid = InterestGrid::new(bounds, cell);
-            grid.rebuild(&xs1, &ys1);
-            grid.rebuild(&xs2, &ys2);
+            index(&mut grid, &xs1, &ys1);
+            index(&mut grid, &xs2, &ys2);
             prop_assert_eq!(grid.len(), xs2.len());
             for (cx, cy, r) in queries {
                 check(&grid, &xs2, &ys2, cx, cy, r)?;
@@ -502,12 +637,12 @@ mod tests {
         let mut grid = InterestGrid::new(world(), 10.0);
         let xs1 = vec![100.0; 1000];
         let ys1 = vec![100.0; 1000];
-        grid.rebuild(&xs1, &ys1);
+        index(&mut grid, &xs1, &ys1);
         assert_eq!(collect(&grid, 100.0, 100.0, 1.0).len(), 1000);
 
         let xs2 = [-200.0, -199.0, 300.0];
         let ys2 = [-200.0, -200.0, 300.0];
-        grid.rebuild(&xs2, &ys2);
+        index(&mut grid, &xs2, &ys2);
         assert_eq!(grid.len(), 3);
         assert!(collect(&grid, 100.0, 100.0, 50.0).is_empty());
         assert_eq!(collect(&grid, -200.0, -200.0, 1.0), vec![0, 1]);
@@ -520,7 +655,7 @@ mod tests {
         let n = 5000;
         let xs: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 - 500.0).collect();
         let ys: Vec<f32> = (0..n).map(|i| (i * 7 % 1000) as f32 - 500.0).collect();
-        grid.rebuild(&xs, &ys);
+        index(&mut grid, &xs, &ys);
         let buffers = |g: &InterestGrid| {
             [
                 (g.cell_start.as_ptr() as usize, g.cell_start.capacity()),
@@ -529,9 +664,9 @@ mod tests {
             ]
         };
         let before = buffers(&grid);
-        grid.rebuild(&ys, &xs);
-        grid.rebuild(&xs[..n / 2], &ys[..n / 2]);
-        grid.rebuild(&xs, &ys);
+        index(&mut grid, &ys, &xs);
+        index(&mut grid, &xs[..n / 2], &ys[..n / 2]);
+        index(&mut grid, &xs, &ys);
         assert_eq!(buffers(&grid), before);
     }
 
@@ -541,9 +676,9 @@ mod tests {
         assert!(grid.is_empty());
         assert_eq!(grid.len(), 0);
         assert!(collect(&grid, 0.0, 0.0, 1e30).is_empty());
-        grid.rebuild(&[1.0], &[1.0]);
+        index(&mut grid, &[1.0], &[1.0]);
         assert!(!grid.is_empty());
-        grid.rebuild(&[], &[]);
+        index(&mut grid, &[], &[]);
         assert!(grid.is_empty());
         assert!(collect(&grid, 1.0, 1.0, 10.0).is_empty());
     }
@@ -576,7 +711,7 @@ mod tests {
             }
         }
         let mut grid = InterestGrid::new(world(), 7.0);
-        grid.rebuild(&xs, &ys);
+        index(&mut grid, &xs, &ys);
         let centres = [
             0.0,
             1e-30,
@@ -632,7 +767,7 @@ mod tests {
                 max_y: 1000.0,
             };
             let mut grid = InterestGrid::new(along_x, 1.0);
-            grid.rebuild(&[outside], &[0.0]);
+            index(&mut grid, &[outside], &[0.0]);
             check(&grid, &[outside], &[0.0], cx, 0.0, r).unwrap();
             assert_eq!(collect(&grid, cx, 0.0, r), vec![0]);
 
@@ -643,7 +778,7 @@ mod tests {
                 max_y: lo + 100.0,
             };
             let mut grid = InterestGrid::new(along_y, 1.0);
-            grid.rebuild(&[0.0], &[outside]);
+            index(&mut grid, &[0.0], &[outside]);
             assert_eq!(collect(&grid, 0.0, cx, r), vec![0]);
         }
     }
@@ -670,7 +805,7 @@ mod tests {
         assert!(grid.map.cells() as u64 <= MAX_CELLS);
         let xs: Vec<f32> = (0..1000).map(|i| i as f32 * 1e6).collect();
         let ys: Vec<f32> = (0..1000).map(|i| (i % 10) as f32 * 1e-4).collect();
-        grid.rebuild(&xs, &ys);
+        index(&mut grid, &xs, &ys);
         for q in 0..50 {
             check(&grid, &xs, &ys, q as f32 * 2e7, 0.0, 3e6).unwrap();
         }
@@ -717,7 +852,7 @@ mod tests {
         for (bounds, cell) in odd {
             let mut grid = InterestGrid::new(bounds, cell);
             assert!(grid.map.cells() as u64 <= MAX_CELLS);
-            grid.rebuild(&xs, &ys);
+            index(&mut grid, &xs, &ys);
             for &(cx, cy, r) in &[(0.0, 0.0, 100.0), (-600.0, 480.0, 45.0), (1e30, 0.0, 1.0)] {
                 check(&grid, &xs, &ys, cx, cy, r).unwrap();
             }
@@ -727,7 +862,7 @@ mod tests {
     #[test]
     fn mismatched_slices_do_not_panic() {
         let mut grid = InterestGrid::new(world(), 10.0);
-        grid.rebuild(&[1.0, 2.0, 3.0], &[1.0, 2.0]);
+        index(&mut grid, &[1.0, 2.0, 3.0], &[1.0, 2.0]);
         assert_eq!(grid.len(), 2);
         assert_eq!(collect(&grid, 1.0, 1.0, 5.0), vec![0, 1]);
     }

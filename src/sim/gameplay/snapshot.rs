@@ -11,12 +11,14 @@ use bumpalo::Bump;
 
 use super::components::{MotionHandle, NetId, Player};
 use super::interest::Interest;
+use super::interest_grid::CellRange;
 use super::motion::Motion;
 use super::players::Clients;
 use super::snapshot_codec::{Baseline, EntityState, SnapshotHeader, encode, quantize};
 use super::visibility::{CellGroupIndex, Visibility};
 use crate::sim::command::{ClientId, Refusal};
 use crate::sim::output::{Outbox, ReplyBody, SnapshotOut, respond};
+use crate::sim::prefetch::prefetch;
 use crate::sim::resources::{ActiveConfig, FrameArena, SimCounters, Tick, TickRate};
 
 /// How many sent snapshots per client are kept as possible baselines: 0.8 s at 20 Hz, above any
@@ -76,8 +78,15 @@ pub struct SnapshotHistory {
     next_seq: u32,
     acked: Option<u32>,
     seqs: [u32; HISTORY],
-    origins: [[i32; 2]; HISTORY],
-    states: [Vec<HeldState>; HISTORY],
+    kept: [Kept; HISTORY],
+}
+
+/// One slot of a history: where its snapshot was seen from, and its bodies (together, so that
+/// reading a baseline touches one cache line of the history besides its sequence numbers).
+#[derive(Debug, Default)]
+struct Kept {
+    origin: [i32; 2],
+    states: Vec<HeldState>,
 }
 
 impl SnapshotHistory {
@@ -86,9 +95,10 @@ impl SnapshotHistory {
         let seq = self.acked?;
         let slot = seq as usize % HISTORY;
         (self.seqs[slot] == seq).then(|| {
+            let kept = &self.kept[slot];
             let held = HeldSnapshot {
-                origin: self.origins[slot],
-                states: &self.states[slot],
+                origin: kept.origin,
+                states: &kept.states,
             };
             (seq, held)
         })
@@ -110,7 +120,7 @@ impl SnapshotHistory {
         let acked = self.acked?;
         (0..HISTORY).find(|&slot| {
             let seq = self.seqs[slot];
-            seq != 0 && seq < acked && self.states[slot].capacity() > 0
+            seq != 0 && seq < acked && self.kept[slot].states.capacity() > 0
         })
     }
 
@@ -122,13 +132,15 @@ impl SnapshotHistory {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = seq as usize % HISTORY;
-        if self.states[slot].capacity() == 0
+        if self.kept[slot].states.capacity() == 0
             && let Some(donor) = self.outdated_buffer()
         {
             self.seqs[donor] = 0;
-            self.states.swap(slot, donor);
+            let given = std::mem::take(&mut self.kept[donor].states);
+            self.kept[slot].states = given;
         }
-        let held = &mut self.states[slot];
+        let kept = &mut self.kept[slot];
+        let held = &mut kept.states;
         held.clear();
         if held.capacity() < states.len() {
             // Head-room, so that a crowd growing by a few bodies does not reallocate every lap.
@@ -149,8 +161,19 @@ impl SnapshotHistory {
             }
         }));
         self.seqs[slot] = if fits { seq } else { 0 };
-        self.origins[slot] = origin;
+        kept.origin = origin;
         seq
+    }
+
+    /// Where the baseline's bodies and the next snapshot's buffer are, for a prefetch (either
+    /// may be a dangling pointer to an empty buffer).
+    fn buffers_in_use(&self) -> [*const HeldState; 2] {
+        let next = self.next_seq.max(1) as usize % HISTORY;
+        let baseline = self.acked.map_or(next, |acked| acked as usize % HISTORY);
+        [
+            self.kept[baseline].states.as_ptr(),
+            self.kept[next].states.as_ptr(),
+        ]
     }
 
     /// The last sequence number sent, 0 before any.
@@ -205,6 +228,20 @@ pub(crate) fn acknowledge(
     world.resource_mut::<SimCounters>().unknown_acks += unknown;
 }
 
+/// How many clients ahead the encoding pass asks for the grid cells of a client's query, and
+/// then for the runs those cells point at and for the client's kept snapshots.
+const PREFETCH_CELLS_AHEAD: usize = 8;
+const PREFETCH_RUNS_AHEAD: usize = 4;
+
+/// A client due a snapshot this tick, as the first pass found it.
+struct DueClient {
+    x: f32,
+    y: f32,
+    /// The cells its grid query will read, when they are worth prefetching.
+    cells: Option<CellRange>,
+    buffers: [*const HeldState; 2],
+}
+
 /// Sends every client its snapshot when one is due.
 #[expect(clippy::too_many_arguments, reason = "a system names every resource it reads")]
 pub(crate) fn send_snapshots(
@@ -227,27 +264,56 @@ pub(crate) fn send_snapshots(
     let bump = arena.bump();
     let mut visibility = Visibility::new(
         interest.grid(),
-        &motion,
         settings.view_radius_m,
         settings.position_precision_m,
         &mut cell_groups,
         bump,
     );
-    if visibility.shares() {
-        for (_, &NetId(net_id), &handle, _) in players.iter() {
-            if due(net_id) {
-                let [x, y] = motion.position(handle);
-                visibility.add_client(x, y);
-            }
+    // The clients due are found first in a pass that does nothing else, so the cache misses of
+    // reaching their positions and histories overlap; the pass that encodes then prefetches a few
+    // clients ahead what it will read.
+    let grid = interest.grid();
+    let shares = visibility.shares();
+    let mut due_clients = bumpalo::collections::Vec::new_in(bump);
+    for (_, &NetId(net_id), &handle, history) in players.iter() {
+        if due(net_id) {
+            let [x, y] = motion.position(handle);
+            due_clients.push(DueClient {
+                x,
+                y,
+                // A crowd's grid stays in cache, and its clients mostly read shared lists.
+                cells: (!shares)
+                    .then(|| grid.query_cells(x, y, settings.view_radius_m))
+                    .flatten(),
+                buffers: history.buffers_in_use(),
+            });
+        }
+    }
+    if shares {
+        for client in &due_clients {
+            visibility.add_client(client.x, client.y);
         }
         visibility.share();
     }
     let mut visible = bumpalo::collections::Vec::new_in(bump);
-    for (player, &NetId(net_id), &handle, mut history) in &mut players {
+    let mut clients = due_clients.iter().enumerate();
+    for (player, &NetId(net_id), _, mut history) in &mut players {
         if !due(net_id) {
             continue;
         }
-        let [x, y] = motion.position(handle);
+        let Some((at, client)) = clients.next() else {
+            break;
+        };
+        if let Some(Some(cells)) = due_clients.get(at + PREFETCH_CELLS_AHEAD).map(|c| c.cells) {
+            grid.prefetch_cells(cells);
+        }
+        if let Some(ahead) = due_clients.get(at + PREFETCH_RUNS_AHEAD) {
+            if let Some(cells) = ahead.cells {
+                grid.prefetch_runs(cells);
+            }
+            ahead.buffers.into_iter().for_each(prefetch);
+        }
+        let (x, y) = (client.x, client.y);
         visibility.gather(x, y, &mut visible);
 
         let (baseline_seq, baseline) = history.baseline().unwrap_or((0, HeldSnapshot::NONE));
@@ -330,9 +396,9 @@ mod tests {
 
     fn buffers(history: &SnapshotHistory) -> usize {
         history
-            .states
+            .kept
             .iter()
-            .filter(|states| states.capacity() > 0)
+            .filter(|kept| kept.states.capacity() > 0)
             .count()
     }
 

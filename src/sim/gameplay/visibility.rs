@@ -14,7 +14,6 @@ use bumpalo::Bump;
 use bumpalo::collections::Vec as BumpVec;
 
 use super::interest_grid::{CellRange, InterestGrid, within};
-use super::motion::Motion;
 use super::snapshot_codec::{EntityState, quantize};
 
 /// Bodies per occupied cell from which clients are grouped at all: at a snapshot every third
@@ -45,7 +44,6 @@ struct Group {
 /// One tick's visibility work; everything it builds lives in the frame arena.
 pub(crate) struct Visibility<'t> {
     grid: &'t InterestGrid,
-    motion: &'t Motion,
     radius_m: f32,
     precision_m: f32,
     index: &'t mut CellGroupIndex,
@@ -54,18 +52,20 @@ pub(crate) struct Visibility<'t> {
     shares: bool,
     /// The clients added, by position and cell.
     clients: BumpVec<'t, ([f32; 2], u32)>,
-    /// Scratch for sorting `id << 32 | slot` words, cheaper to sort than states.
+    /// Scratch for sorting bodies found by a query or for a group: `id << 32 | index` words
+    /// (cheaper to sort than states), the index pointing into the found positions.
     keys: BumpVec<'t, u64>,
+    found_xs: BumpVec<'t, f32>,
+    found_ys: BumpVec<'t, f32>,
     candidate_xs: BumpVec<'t, f32>,
     candidate_ys: BumpVec<'t, f32>,
     candidate_states: BumpVec<'t, EntityState>,
 }
 
 impl<'t> Visibility<'t> {
-    /// Starts a tick's work over the grid as rebuilt from `motion` this tick.
+    /// Starts a tick's work over the grid as rebuilt this tick, tagged with the bodies' ids.
     pub(crate) fn new(
         grid: &'t InterestGrid,
-        motion: &'t Motion,
         radius_m: f32,
         precision_m: f32,
         index: &'t mut CellGroupIndex,
@@ -77,7 +77,6 @@ impl<'t> Visibility<'t> {
         }
         Visibility {
             grid,
-            motion,
             radius_m,
             precision_m,
             index,
@@ -86,6 +85,8 @@ impl<'t> Visibility<'t> {
                 >= u64::from(grid.occupied_cells()) * u64::from(SHARE_FROM_BODIES_PER_CELL),
             clients: BumpVec::new_in(bump),
             keys: BumpVec::new_in(bump),
+            found_xs: BumpVec::new_in(bump),
+            found_ys: BumpVec::new_in(bump),
             candidate_xs: BumpVec::new_in(bump),
             candidate_ys: BumpVec::new_in(bump),
             candidate_states: BumpVec::new_in(bump),
@@ -129,19 +130,20 @@ impl<'t> Visibility<'t> {
                 group.cells = Some(group.cells.map_or(cells, |union| union.union(cells)));
             }
         }
-        let (ids, xs, ys) = (self.motion.net_ids(), self.motion.xs(), self.motion.ys());
         for group in &mut self.groups {
             let Some(cells) = group.cells else {
                 continue;
             };
-            self.keys.clear();
-            self.grid.runs(cells, |slots, _, _| {
-                self.keys.extend(slots.iter().map(|&slot| sort_key(ids, slot)));
+            let mut found = Found::start(&mut self.keys, &mut self.found_xs, &mut self.found_ys);
+            self.grid.runs(cells, |run| {
+                for i in 0..run.tags.len() {
+                    found.push(run.tags[i], run.xs[i], run.ys[i]);
+                }
             });
             let start = self.candidate_states.len();
-            for (state, slot) in sorted_states(&mut self.keys, xs, ys, self.precision_m) {
-                self.candidate_xs.push(xs[slot]);
-                self.candidate_ys.push(ys[slot]);
+            for (state, [x, y]) in found.sorted_states(self.precision_m) {
+                self.candidate_xs.push(x);
+                self.candidate_ys.push(y);
                 self.candidate_states.push(state);
             }
             group.shared = start as u32..self.candidate_states.len() as u32;
@@ -161,9 +163,11 @@ impl<'t> Visibility<'t> {
         if let Some(shared) = shared {
             let range = shared.start as usize..shared.end as usize;
             let states = &self.candidate_states[range.clone()];
+            // Reading on into the next group's candidates lets the last few be tested together.
             within(
-                &self.candidate_xs[range.clone()],
-                &self.candidate_ys[range],
+                &self.candidate_xs[range.start..],
+                &self.candidate_ys[range.start..],
+                range.len(),
                 x,
                 y,
                 r2,
@@ -171,12 +175,10 @@ impl<'t> Visibility<'t> {
             );
             return;
         }
-        let (ids, xs, ys) = (self.motion.net_ids(), self.motion.xs(), self.motion.ys());
-        self.keys.clear();
-        self.grid.query(x, y, self.radius_m, |slot, _, _| {
-            self.keys.push(sort_key(ids, slot))
-        });
-        out.extend(sorted_states(&mut self.keys, xs, ys, self.precision_m).map(|(state, _)| state));
+        let mut found = Found::start(&mut self.keys, &mut self.found_xs, &mut self.found_ys);
+        self.grid
+            .query(x, y, self.radius_m, |hit| found.push(hit.tag, hit.x, hit.y));
+        out.extend(found.sorted_states(self.precision_m).map(|(state, _)| state));
     }
 
     fn group_at(&self, cell: u32) -> Option<usize> {
@@ -185,28 +187,48 @@ impl<'t> Visibility<'t> {
     }
 }
 
-fn sort_key(ids: &[u32], slot: u32) -> u64 {
-    u64::from(ids[slot as usize]) << 32 | u64::from(slot)
+/// Bodies found by a query or for a group, to be put in id order.
+struct Found<'s, 't> {
+    keys: &'s mut BumpVec<'t, u64>,
+    xs: &'s mut BumpVec<'t, f32>,
+    ys: &'s mut BumpVec<'t, f32>,
 }
 
-/// Sorts `keys` and yields each body's quantized state with its slot, in id order. The positions
-/// are the motion columns the grid copied this tick, so the distance tests saw the same values.
-fn sorted_states<'k>(
-    keys: &'k mut [u64],
-    xs: &'k [f32],
-    ys: &'k [f32],
-    precision_m: f32,
-) -> impl Iterator<Item = (EntityState, usize)> + 'k {
-    keys.sort_unstable();
-    keys.iter().map(move |&key| {
-        let slot = key as u32 as usize;
-        let state = EntityState {
-            id: (key >> 32) as u32,
-            qx: quantize(xs[slot], precision_m),
-            qy: quantize(ys[slot], precision_m),
-        };
-        (state, slot)
-    })
+impl<'s, 't> Found<'s, 't> {
+    /// Starts over in the given scratch columns.
+    fn start(
+        keys: &'s mut BumpVec<'t, u64>,
+        xs: &'s mut BumpVec<'t, f32>,
+        ys: &'s mut BumpVec<'t, f32>,
+    ) -> Found<'s, 't> {
+        keys.clear();
+        xs.clear();
+        ys.clear();
+        Found { keys, xs, ys }
+    }
+
+    fn push(&mut self, id: u32, x: f32, y: f32) {
+        self.keys.push(u64::from(id) << 32 | self.xs.len() as u64);
+        self.xs.push(x);
+        self.ys.push(y);
+    }
+
+    /// Each body's quantized state with its position, in id order. The positions are the ones
+    /// the grid copied this tick, so the distance tests saw the same values.
+    fn sorted_states(self, precision_m: f32) -> impl Iterator<Item = (EntityState, [f32; 2])> {
+        self.keys.sort_unstable();
+        let (keys, xs, ys) = (&*self.keys, &*self.xs, &*self.ys);
+        keys.iter().map(move |&key| {
+            let found = key as u32 as usize;
+            let (x, y) = (xs[found], ys[found]);
+            let state = EntityState {
+                id: (key >> 32) as u32,
+                qx: quantize(x, precision_m),
+                qy: quantize(y, precision_m),
+            };
+            (state, [x, y])
+        })
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +238,7 @@ mod tests {
 
     use super::*;
     use crate::sim::gameplay::interest_grid::GridBounds;
-    use crate::sim::gameplay::motion::Body;
+    use crate::sim::gameplay::motion::{Body, Motion};
 
     const RADIUS_M: f32 = 30.0;
     const PRECISION_M: f32 = 0.01;
@@ -261,7 +283,7 @@ mod tests {
             }
             let bounds = GridBounds { min_x: -100.0, min_y: -100.0, max_x: 100.0, max_y: 100.0 };
             let mut grid = InterestGrid::new(bounds, 16.0);
-            grid.rebuild(motion.xs(), motion.ys());
+            grid.rebuild(motion.xs(), motion.ys(), motion.net_ids());
             let positions: Vec<[f32; 2]> = clients
                 .iter()
                 .map(|&i| {
@@ -273,7 +295,7 @@ mod tests {
             let bump = Bump::new();
             let mut index = CellGroupIndex::default();
             let mut visibility =
-                Visibility::new(&grid, &motion, RADIUS_M, PRECISION_M, &mut index, &bump);
+                Visibility::new(&grid, RADIUS_M, PRECISION_M, &mut index, &bump);
             let shares = visibility.shares();
             if shares {
                 for &[x, y] in &positions {
@@ -315,9 +337,9 @@ mod tests {
         for (spread_m, grouped) in [(30.0, true), (1000.0, false)] {
             let motion = world(spread_m);
             let mut grid = InterestGrid::new(bounds, 16.0);
-            grid.rebuild(motion.xs(), motion.ys());
+            grid.rebuild(motion.xs(), motion.ys(), motion.net_ids());
             let mut index = CellGroupIndex::default();
-            let visibility = Visibility::new(&grid, &motion, RADIUS_M, PRECISION_M, &mut index, &bump);
+            let visibility = Visibility::new(&grid, RADIUS_M, PRECISION_M, &mut index, &bump);
             assert_eq!(visibility.shares(), grouped, "spread {spread_m} m");
         }
     }
