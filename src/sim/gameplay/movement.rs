@@ -5,7 +5,7 @@
 use bevy_ecs::change_detection::DetectChanges;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::system::{Res, ResMut};
-use bevy_ecs::world::World;
+use bevy_ecs::world::{Mut, World};
 use bumpalo::Bump;
 
 use super::components::{InputState, MotionHandle};
@@ -35,39 +35,38 @@ pub(crate) fn apply_inputs(
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
     let server_tick = world.resource::<Tick>().0;
     let mut stale = 0;
-    for &(client, entity, input) in &resolved {
-        let Some(entity) = entity else {
-            respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
-            continue;
-        };
-        let Ok((&handle, state)) = players.get(world, entity) else {
-            continue;
-        };
-        if input.seq <= state.last_seq {
-            stale += 1;
-            continue;
-        }
-        let position = world.resource::<Motion>().position(handle);
-        let (lead, lead_floor) = client_lead(&input, server_tick, state.lead_floor);
-        if let Err(refusal) = check_input(&config, &input, position, lead, lead_floor) {
-            respond(world, client, ReplyBody::Refused(refusal));
-            continue;
-        }
-        // Not `hypot`: a library call, and overflow to infinity only zeroes a hostile vector.
-        let length = (input.move_x * input.move_x + input.move_y * input.move_y).sqrt();
-        let scale = if length > 1.0 { 1.0 / length } else { 1.0 };
-        world
-            .resource_mut::<Motion>()
-            .steer(handle, input.move_x * scale, input.move_y * scale);
-        if let Ok((_, mut state)) = players.get_mut(world, entity) {
+    // Motion is held apart from the world for the loop, so each input looks its player up once.
+    world.resource_scope(|world, mut motion: Mut<Motion>| {
+        for &(client, entity, input) in &resolved {
+            let Some(entity) = entity else {
+                respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+                continue;
+            };
+            let Ok((&handle, mut state)) = players.get_mut(world, entity) else {
+                continue;
+            };
+            if input.seq <= state.last_seq {
+                stale += 1;
+                continue;
+            }
+            let position = motion.position(handle);
+            let (lead, lead_floor) = client_lead(&input, server_tick, state.lead_floor);
+            if let Err(refusal) = check_input(&config, &input, position, lead, lead_floor) {
+                respond(world, client, ReplyBody::Refused(refusal));
+                continue;
+            }
             *state = InputState {
                 last_seq: input.seq,
                 lead_floor: Some(lead_floor),
                 aim: [input.aim_x, input.aim_y],
                 buttons: input.buttons,
             };
+            // Not `hypot`: a library call, and overflow to infinity only zeroes a hostile vector.
+            let length = (input.move_x * input.move_x + input.move_y * input.move_y).sqrt();
+            let scale = if length > 1.0 { 1.0 / length } else { 1.0 };
+            motion.steer(handle, input.move_x * scale, input.move_y * scale);
         }
-    }
+    });
     world.resource_mut::<SimCounters>().stale_inputs += stale;
 }
 
