@@ -221,13 +221,14 @@ impl InterestGrid {
             // From the run's start to the padded end of the columns, so its last positions are
             // tested eight at a time as well.
             let (xs, ys) = (&self.xs[range.start..], &self.ys[range.start..]);
-            within(xs, ys, range.len(), cx, cy, r2, |i| {
-                let at = range.start + i;
-                visit(Hit {
-                    slot: self.slots[at],
-                    tag: self.tags[at],
-                    x: self.xs[at],
-                    y: self.ys[at],
+            within(xs, ys, range.len(), cx, cy, r2, |start, lanes| {
+                each_lane(range.start + start, lanes, |at| {
+                    visit(Hit {
+                        slot: self.slots[at],
+                        tag: self.tags[at],
+                        x: self.xs[at],
+                        y: self.ys[at],
+                    })
                 })
             });
         }
@@ -421,14 +422,25 @@ impl CellRange {
     }
 }
 
-/// Calls `hit(i)`, in ascending `i < n`, for every position `(xs[i], ys[i])` with
-/// `dx * dx + dy * dy <= r2` in f32, where `dx = xs[i] - cx` and `dy = ys[i] - cy`: the one
-/// distance test of interest management, eight positions at a time. Only `i` below `n` and below
-/// both lengths is tested. Where the slices hold readable values past `n` (the grid pads its
-/// columns for this), the last few positions are tested eight at a time too, and the lanes past
-/// `n` are dropped; otherwise they are tested one by one, with the same arithmetic.
+/// Finds, in ascending `i < n`, every position `(xs[i], ys[i])` with `dx * dx + dy * dy <= r2`
+/// in f32, where `dx = xs[i] - cx` and `dy = ys[i] - cy`: the one distance test of interest
+/// management, eight positions at a time. Only `i` below `n` and below both lengths is tested.
+///
+/// `found(start, lanes)` is called with a bit mask of the positions `start + lane` that pass,
+/// once per chunk of eight (with no bit at or past `n`), so a caller can consume a chunk without
+/// a branch per position. Where the slices hold readable values past `n` (the grid pads its
+/// columns for this), the last few positions are a chunk too; otherwise they are tested one by
+/// one, with the same arithmetic, and each that passes is reported as a chunk of one.
 #[inline]
-pub fn within(xs: &[f32], ys: &[f32], n: usize, cx: f32, cy: f32, r2: f32, mut hit: impl FnMut(usize)) {
+pub fn within(
+    xs: &[f32],
+    ys: &[f32],
+    n: usize,
+    cx: f32,
+    cy: f32,
+    r2: f32,
+    mut found: impl FnMut(usize, u32),
+) {
     let n = n.min(xs.len()).min(ys.len());
     let readable = xs.len().min(ys.len());
     let mut start = 0;
@@ -437,7 +449,7 @@ pub fn within(xs: &[f32], ys: &[f32], n: usize, cx: f32, cy: f32, r2: f32, mut h
             for i in start..n {
                 let (dx, dy) = (xs[i] - cx, ys[i] - cy);
                 if dx * dx + dy * dy <= r2 {
-                    hit(i);
+                    found(i, 1);
                 }
             }
             return;
@@ -451,17 +463,23 @@ pub fn within(xs: &[f32], ys: &[f32], n: usize, cx: f32, cy: f32, r2: f32, mut h
         } else {
             (1 << (n - start)) - 1
         };
-        let mut inside = (dx * dx + dy * dy).simd_le(f32x8::splat(r2)).to_bitmask() & wanted;
-        while inside != 0 {
-            hit(start + inside.trailing_zeros() as usize);
-            inside &= inside - 1;
-        }
+        let inside = (dx * dx + dy * dy).simd_le(f32x8::splat(r2)).to_bitmask() & wanted;
+        found(start, inside);
         start += LANES;
     }
 }
 
+/// Calls `hit(start + lane)` for each set bit of `lanes`, lowest first.
+#[inline]
+pub fn each_lane(start: usize, mut lanes: u32, mut hit: impl FnMut(usize)) {
+    while lanes != 0 {
+        hit(start + lanes.trailing_zeros() as usize);
+        lanes &= lanes - 1;
+    }
+}
+
 /// Positions tested together by [`within`].
-const LANES: usize = 8;
+pub const LANES: usize = 8;
 
 /// Eight consecutive values as a SIMD lane array (callers pass exact chunks of eight).
 #[inline]

@@ -13,7 +13,7 @@ use std::ops::Range;
 use bumpalo::Bump;
 use bumpalo::collections::Vec as BumpVec;
 
-use super::interest_grid::{CellRange, InterestGrid, within};
+use super::interest_grid::{CellRange, InterestGrid, LANES, within};
 use super::snapshot_codec::{EntityState, quantize};
 
 /// Bodies per occupied cell from which clients are grouped at all: at a snapshot every third
@@ -148,6 +148,12 @@ impl<'t> Visibility<'t> {
             }
             group.shared = start as u32..self.candidate_states.len() as u32;
         }
+        // Never within reach, so a gather may read a whole chunk of eight past any group.
+        for _ in 1..LANES {
+            self.candidate_xs.push(f32::NAN);
+            self.candidate_ys.push(f32::NAN);
+            self.candidate_states.push(EntityState::default());
+        }
     }
 
     /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, sorted by id.
@@ -162,8 +168,9 @@ impl<'t> Visibility<'t> {
             .filter(|shared| !shared.is_empty());
         if let Some(shared) = shared {
             let range = shared.start as usize..shared.end as usize;
-            let states = &self.candidate_states[range.clone()];
-            // Reading on into the next group's candidates lets the last few be tested together.
+            // From the group's first candidate on: the columns are padded past the last group,
+            // so every chunk of eight can be read whole.
+            let states = &self.candidate_states[range.start..];
             within(
                 &self.candidate_xs[range.start..],
                 &self.candidate_ys[range.start..],
@@ -171,7 +178,18 @@ impl<'t> Visibility<'t> {
                 x,
                 y,
                 r2,
-                |i| out.push(states[i]),
+                |start, lanes| {
+                    // Packs the states that pass with a fixed sequence of copies, where a
+                    // branch per state mispredicts.
+                    let chunk = &states[start..start + LANES];
+                    let mut picked = [EntityState::default(); LANES];
+                    let mut count = 0;
+                    for (lane, &state) in chunk.iter().enumerate() {
+                        picked[count % LANES] = state;
+                        count += (lanes >> lane & 1) as usize;
+                    }
+                    out.extend_from_slice(&picked[..count]);
+                },
             );
             return;
         }
