@@ -188,7 +188,11 @@ impl<'t> Visibility<'t> {
                         picked[count % LANES] = state;
                         count += (lanes >> lane & 1) as usize;
                     }
-                    out.extend_from_slice(&picked[..count]);
+                    // A whole chunk, then cut back: a copy of fixed size is a few moves, one
+                    // of varying size a call.
+                    let at = out.len();
+                    out.extend_from_slice(&picked);
+                    out.truncate(at + count);
                 },
             );
             return;
