@@ -87,6 +87,19 @@ fn metrics_parse_and_move_under_real_traffic() {
         assert_eq!(value(&after, "necpsim_refusals_total", &[("code", "304")]), 1.0);
         assert!(value(&after, "necpsim_process_resident_memory_bytes", &[]) > 1e6);
         assert!(value(&after, "necpsim_process_cpu_seconds_total", &[]) > 0.0);
+        // A tick's CPU time is measured inside its wall time, so it can never add up to more.
+        let text = server.get("/metrics").1;
+        let total = |line: &str| -> f64 {
+            let found = text.lines().find_map(|l| l.strip_prefix(line));
+            found
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {line}"))
+        };
+        assert!(total("necpsim_tick_cpu_seconds_count ") > 0.0, "{text}");
+        assert!(
+            total("necpsim_tick_cpu_seconds_sum ") <= total("necpsim_tick_duration_seconds_sum "),
+            "{text}"
+        );
         assert!(
             value(
                 &after,

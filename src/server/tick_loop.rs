@@ -18,6 +18,7 @@ use crate::sim::{Outbox, Sim};
 use crate::store::Batch;
 use crate::store::writer::StoreWriter;
 use crate::telemetry::Metrics;
+use crate::telemetry::metrics::thread_cpu_time;
 use crate::telemetry::shedding::{Load, LoadShedder};
 
 /// Longest single sleep, so that a shutdown request is noticed promptly even at low tick rates.
@@ -141,6 +142,7 @@ impl TickLoop {
 
     fn run_tick(&mut self) {
         let started = Instant::now();
+        let cpu_before = thread_cpu_time();
         let _tick = info_span!("tick").entered();
         if let Some(network) = &mut self.network {
             let _feed = info_span!("feed").entered();
@@ -179,6 +181,9 @@ impl TickLoop {
             network.deliver(&self.outbox, tick, self.sim.tick_rate(), &self.metrics);
         }
         let took = started.elapsed();
+        if let (Some(before), Some(after)) = (cpu_before, thread_cpu_time()) {
+            self.metrics.tick_cpu.observe(after.saturating_sub(before));
+        }
 
         self.window.ticks += 1;
         self.window.total += took;

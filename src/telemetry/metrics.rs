@@ -131,6 +131,9 @@ pub struct Metrics {
     pub ticks_dropped: Counter,
     /// How long ticks take.
     pub tick_duration: Histogram,
+    /// CPU time the tick thread spends on each tick: the work itself, without the time the
+    /// thread waited for a core (where the platform tells; see [`thread_cpu_time`]).
+    pub tick_cpu: Histogram,
     /// Players in the world.
     pub players: Gauge,
     /// Bodies in the world (players and NPCs).
@@ -173,6 +176,7 @@ impl Default for Metrics {
             tick_overruns: Counter::default(),
             ticks_dropped: Counter::default(),
             tick_duration: Histogram::default(),
+            tick_cpu: Histogram::default(),
             players: Gauge::default(),
             bodies: Gauge::default(),
             sessions: Gauge::default(),
@@ -242,6 +246,12 @@ impl Metrics {
             "tick_duration_seconds",
             "How long ticks take.",
             &self.tick_duration,
+        );
+        histogram(
+            &mut out,
+            "tick_cpu_seconds",
+            "CPU time the tick thread spends on each tick (below the tick's duration by the time it waited for a core).",
+            &self.tick_cpu,
         );
         gauge(&mut out, "players", "Players in the world.", self.players.get());
         gauge(
@@ -346,6 +356,28 @@ impl Metrics {
     }
 }
 
+/// CPU time the calling thread has used, where the platform tells (Linux's thread CPU clock).
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable timespec for the call's duration; the clock id is
+        // a constant the platform defines.
+        let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        (status == 0).then(|| {
+            Duration::new(
+                u64::try_from(now.tv_sec).unwrap_or(0),
+                u32::try_from(now.tv_nsec).unwrap_or(0),
+            )
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
 /// The process's CPU time and resident memory, where the platform tells (Linux's `/proc`).
 fn process(out: &mut String) {
     // Fields 14 and 15 of /proc/self/stat, after the parenthesised command name: user and system
@@ -415,6 +447,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("necpsim_tick_duration_seconds_count 2\n"), "{text}");
+        assert!(text.contains("necpsim_tick_cpu_seconds_count 0\n"), "{text}");
         assert!(
             text.contains("necpsim_refusals_total{code=\"300\"} 1\n"),
             "{text}"

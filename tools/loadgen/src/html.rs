@@ -45,6 +45,7 @@ pub fn render(report: &Report) -> String {
             format!("{:.1}", report.durable_transfers_per_s),
         ),
         ("server tick p99", maybe(report.server_tick_ms_p99, " ms")),
+        ("tick thread CPU p99", maybe(report.server_tick_cpu_ms_p99, " ms")),
         ("tick budget", maybe(report.server_tick_budget_ms, " ms")),
         ("server CPU", maybe(report.server_cpu_percent, " %")),
         ("server RSS", maybe(report.server_rss_mb, " MiB")),

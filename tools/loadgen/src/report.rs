@@ -69,6 +69,10 @@ pub struct ServerSide {
     pub tick_ms_p50: Option<f64>,
     /// 99th percentile tick duration, milliseconds.
     pub tick_ms_p99: Option<f64>,
+    /// Median CPU time of the tick thread per tick, milliseconds.
+    pub tick_cpu_ms_p50: Option<f64>,
+    /// 99th percentile CPU time of the tick thread per tick, milliseconds.
+    pub tick_cpu_ms_p99: Option<f64>,
     /// CPU the server used, percent of one core.
     pub cpu_percent: Option<f64>,
     /// The server's largest resident memory seen, MiB.
@@ -144,6 +148,11 @@ pub struct Report {
     pub server_tick_ms_p99: Option<f64>,
     /// Median server tick, milliseconds.
     pub server_tick_ms_p50: Option<f64>,
+    /// 99th percentile CPU time the server's tick thread spent per tick, milliseconds: the
+    /// tick's own work, without the time it waited for a core on a busy machine.
+    pub server_tick_cpu_ms_p99: Option<f64>,
+    /// Median CPU time of the server's tick thread per tick, milliseconds.
+    pub server_tick_cpu_ms_p50: Option<f64>,
     /// Server CPU, percent of one core.
     pub server_cpu_percent: Option<f64>,
     /// Server resident memory (largest seen), MiB.
@@ -249,6 +258,8 @@ impl Report {
             server_tick_budget_ms: tick_rate.filter(|hz| *hz > 0.0).map(|hz| 1000.0 / hz),
             server_tick_ms_p99: server.tick_ms_p99,
             server_tick_ms_p50: server.tick_ms_p50,
+            server_tick_cpu_ms_p99: server.tick_cpu_ms_p99,
+            server_tick_cpu_ms_p50: server.tick_cpu_ms_p50,
             server_cpu_percent: server.cpu_percent,
             server_rss_mb: server.rss_mb,
             metrics_error: server.metrics_error,
@@ -340,10 +351,12 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            "server: tick p50 {} p99 {} (budget {}) | cpu {} | rss {}",
+            "server: tick p50 {} p99 {} (budget {}; tick thread CPU p50 {} p99 {}) | cpu {} | rss {}",
             maybe(self.server_tick_ms_p50, " ms"),
             maybe(self.server_tick_ms_p99, " ms"),
             maybe(self.server_tick_budget_ms, " ms"),
+            maybe(self.server_tick_cpu_ms_p50, " ms"),
+            maybe(self.server_tick_cpu_ms_p99, " ms"),
             maybe(self.server_cpu_percent, " %"),
             maybe(self.server_rss_mb, " MiB")
         )?;

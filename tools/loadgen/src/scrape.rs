@@ -1,5 +1,6 @@
 //! Reads the server's `/metrics` (the Prometheus text format) over plain HTTP/1.1: the tick
-//! duration histogram (`necpsim_tick_duration_seconds`), and, where the server exports them, its
+//! duration histogram (`necpsim_tick_duration_seconds`), and, where the server exports them, the
+//! tick thread's CPU time per tick (`necpsim_tick_cpu_seconds`), its
 //! CPU time (`necpsim_process_cpu_seconds_total`) and resident memory
 //! (`necpsim_process_resident_memory_bytes`). Percentiles of a window come from the difference of
 //! two scrapes' cumulative buckets.
@@ -44,6 +45,9 @@ pub enum ScrapeError {
 pub struct Scrape {
     /// Cumulative tick-duration buckets: (upper bound in seconds, count), `+Inf` last.
     pub tick_buckets: Vec<(f64, u64)>,
+    /// Cumulative buckets of the tick thread's CPU time per tick, like `tick_buckets`; empty
+    /// where the server does not export them.
+    pub tick_cpu_buckets: Vec<(f64, u64)>,
     /// CPU seconds the server process has used, if exported.
     pub cpu_seconds: Option<f64>,
     /// The server's resident memory in bytes, if exported.
@@ -87,7 +91,13 @@ pub fn parse(body: &str) -> Scrape {
         let Ok(value) = value.trim().parse::<f64>() else {
             continue;
         };
-        if let Some(labels) = name.strip_prefix("necpsim_tick_duration_seconds_bucket{") {
+        let buckets = if let Some(labels) = name.strip_prefix("necpsim_tick_duration_seconds_bucket{") {
+            Some((&mut scrape.tick_buckets, labels))
+        } else {
+            name.strip_prefix("necpsim_tick_cpu_seconds_bucket{")
+                .map(|labels| (&mut scrape.tick_cpu_buckets, labels))
+        };
+        if let Some((buckets, labels)) = buckets {
             let bound = labels
                 .split(',')
                 .find_map(|label| label.trim().strip_prefix("le=\""))
@@ -100,7 +110,7 @@ pub fn parse(body: &str) -> Scrape {
                     }
                 });
             if let Some(bound) = bound {
-                scrape.tick_buckets.push((bound, value as u64));
+                buckets.push((bound, value as u64));
             }
         } else if name == "necpsim_process_cpu_seconds_total" {
             scrape.cpu_seconds = Some(value);
@@ -109,23 +119,24 @@ pub fn parse(body: &str) -> Scrape {
         }
     }
     scrape.tick_buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    scrape.tick_cpu_buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     scrape
 }
 
-/// The `quantile` (0..1) of the ticks observed between `before` and `after`, in milliseconds,
-/// interpolated linearly within its bucket; `None` when no tick was observed or the buckets
-/// differ. A quantile in the `+Inf` bucket is reported as the largest finite bound.
-pub fn tick_quantile_ms(before: &Scrape, after: &Scrape, quantile: f64) -> Option<f64> {
-    let deltas: Vec<(f64, u64)> = if before.tick_buckets.is_empty() {
-        after.tick_buckets.clone()
+/// The `quantile` (0..1) of the ticks observed between two scrapes' cumulative buckets of one
+/// histogram (`before` and `after`), in milliseconds, interpolated linearly within its bucket;
+/// `None` when no tick was observed or the buckets differ. A quantile in the `+Inf` bucket is
+/// reported as the largest finite bound.
+pub fn quantile_ms(before: &[(f64, u64)], after: &[(f64, u64)], quantile: f64) -> Option<f64> {
+    let deltas: Vec<(f64, u64)> = if before.is_empty() {
+        after.to_vec()
     } else {
-        if before.tick_buckets.len() != after.tick_buckets.len() {
+        if before.len() != after.len() {
             return None;
         }
         after
-            .tick_buckets
             .iter()
-            .zip(&before.tick_buckets)
+            .zip(before)
             .map(|(a, b)| (a.0, a.1.saturating_sub(b.1)))
             .collect()
     };
@@ -159,12 +170,19 @@ mod tests {
         necpsim_tick_duration_seconds_bucket{le=\"0.004\"} 100\n\
         necpsim_tick_duration_seconds_bucket{le=\"+Inf\"} 100\n\
         necpsim_tick_duration_seconds_count 100\n\
+        necpsim_tick_cpu_seconds_bucket{le=\"0.001\"} 99\n\
+        necpsim_tick_cpu_seconds_bucket{le=\"0.002\"} 100\n\
+        necpsim_tick_cpu_seconds_bucket{le=\"+Inf\"} 100\n\
         necpsim_process_resident_memory_bytes 1048576\n";
 
     #[test]
     fn parses_buckets_and_process_metrics() {
         let scrape = parse(TEXT);
         assert_eq!(scrape.tick_buckets.len(), 4);
+        assert_eq!(
+            scrape.tick_cpu_buckets,
+            [(0.001, 99), (0.002, 100), (f64::INFINITY, 100)]
+        );
         assert_eq!(scrape.rss_bytes, Some(1_048_576.0));
         assert_eq!(scrape.cpu_seconds, None, "absent metrics stay absent");
     }
@@ -172,14 +190,16 @@ mod tests {
     #[test]
     fn quantiles_come_from_bucket_deltas() {
         let after = parse(TEXT);
-        let p99 = tick_quantile_ms(&Scrape::default(), &after, 0.99).expect("ticks observed");
+        let p99 = quantile_ms(&[], &after.tick_buckets, 0.99).expect("ticks observed");
         assert!((p99 - 2.0).abs() < 1e-9, "{p99}");
-        let p50 = tick_quantile_ms(&Scrape::default(), &after, 0.5).expect("ticks observed");
+        let p50 = quantile_ms(&[], &after.tick_buckets, 0.5).expect("ticks observed");
         assert!(p50 > 0.0 && p50 <= 1.0, "{p50}");
         assert_eq!(
-            tick_quantile_ms(&after, &after, 0.99),
+            quantile_ms(&after.tick_buckets, &after.tick_buckets, 0.99),
             None,
             "no ticks in between"
         );
+        let cpu_p99 = quantile_ms(&[], &after.tick_cpu_buckets, 0.99).expect("ticks observed");
+        assert!((cpu_p99 - 1.0).abs() < 1e-9, "{cpu_p99}");
     }
 }

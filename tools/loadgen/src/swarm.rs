@@ -84,7 +84,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, LoadgenError> {
             && let Some(addr) = options.metrics
             && let Ok(now) = scrape::scrape(addr).await
         {
-            tick_ms_p99 = scrape::tick_quantile_ms(&previous, &now, 0.99);
+            tick_ms_p99 = scrape::quantile_ms(&previous.tick_buckets, &now.tick_buckets, 0.99);
             rss_max = larger(rss_max, now.rss_bytes);
             previous = now;
         }
@@ -131,8 +131,13 @@ pub async fn run(options: &RunOptions) -> Result<Report, LoadgenError> {
     {
         match scrape::scrape(addr).await {
             Ok(last) => {
-                server.tick_ms_p50 = scrape::tick_quantile_ms(&first_scrape, &last, 0.5);
-                server.tick_ms_p99 = scrape::tick_quantile_ms(&first_scrape, &last, 0.99);
+                let ticks = |before: &[(f64, u64)], after: &[(f64, u64)]| {
+                    [0.5, 0.99].map(|quantile| scrape::quantile_ms(before, after, quantile))
+                };
+                [server.tick_ms_p50, server.tick_ms_p99] =
+                    ticks(&first_scrape.tick_buckets, &last.tick_buckets);
+                [server.tick_cpu_ms_p50, server.tick_cpu_ms_p99] =
+                    ticks(&first_scrape.tick_cpu_buckets, &last.tick_cpu_buckets);
                 if let (Some(before), Some(after)) = (first_scrape.cpu_seconds, last.cpu_seconds) {
                     server.cpu_percent = Some((after - before) / start.elapsed().as_secs_f64() * 100.0);
                 }

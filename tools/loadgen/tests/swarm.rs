@@ -86,6 +86,12 @@ fn mixed_swarm_reports_every_role() {
     assert!(report.acted > 0, "fights produced Acted replies: {report}");
     assert!(report.economy_acks > 0, "trades were acknowledged: {report}");
     assert!(report.server_tick_ms_p99.is_some(), "{report}");
+    // A tick's CPU time lies within its duration, so every quantile of it does too.
+    if let (Some(cpu), Some(wall)) = (report.server_tick_cpu_ms_p99, report.server_tick_ms_p99) {
+        assert!(cpu <= wall, "{report}");
+    }
+    #[cfg(target_os = "linux")]
+    assert!(report.server_tick_cpu_ms_p99.is_some(), "{report}");
     // Exported by servers that have the process metrics; absent ones are reported as absent.
     assert!(report.server_rss_mb.is_none_or(|mb| mb > 0.0), "{report}");
     assert!(report.server_tick_budget_ms.is_some(), "{report}");
@@ -99,6 +105,7 @@ fn mixed_swarm_reports_every_role() {
         "rtt_ms_p50",
         "rtt_ms_p99",
         "server_tick_ms_p99",
+        "server_tick_cpu_ms_p99",
         "server_rss_mb",
         "snapshots_per_s",
         "refusals_by_code",
