@@ -228,7 +228,7 @@ impl InterestGrid {
                         tag: self.tags[at],
                         x: self.xs[at],
                         y: self.ys[at],
-                    })
+                    });
                 })
             });
         }
@@ -266,13 +266,12 @@ impl InterestGrid {
         })
     }
 
-    /// Calls `visit` once per row of `cells` with that row's slots: the cells of one row are
-    /// adjacent in the sorted order, so each row is one run.
+    /// Calls `visit` once per row of `cells` with that row's tags and positions: the cells of
+    /// one row are adjacent in the sorted order, so each row is one run.
     pub fn runs(&self, cells: CellRange, mut visit: impl FnMut(Run<'_>)) {
         for row in cells.row_lo..=cells.row_hi {
             let range = self.row_range(cells, row);
             visit(Run {
-                slots: &self.slots[range.clone()],
                 tags: &self.tags[range.clone()],
                 xs: &self.xs[range.clone()],
                 ys: &self.ys[range],
@@ -374,30 +373,16 @@ pub struct Hit {
     pub y: f32,
 }
 
-/// The slots of one row of a [`CellRange`], in the grid's sorted order, with their tags and
-/// positions at the last rebuild (all four of equal length).
+/// The slots of one row of a [`CellRange`], in the grid's sorted order (cell order, then
+/// ascending slot), as their tags and positions at the last rebuild (all three of equal length).
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'g> {
-    /// The slots, in cell order then ascending.
-    pub slots: &'g [u32],
-    /// Their tags.
+    /// The tags.
     pub tags: &'g [u32],
     /// Their east positions.
     pub xs: &'g [f32],
     /// Their north positions.
     pub ys: &'g [f32],
-}
-
-impl Run<'_> {
-    /// The `i`th slot of the run.
-    pub fn hit(&self, i: usize) -> Hit {
-        Hit {
-            slot: self.slots[i],
-            tag: self.tags[i],
-            x: self.xs[i],
-            y: self.ys[i],
-        }
-    }
 }
 
 /// An inclusive range of grid columns and rows: the cells one or more queries read. Only the
