@@ -96,6 +96,12 @@ fn metrics_parse_and_move_under_real_traffic() {
                 .unwrap_or_else(|| panic!("no {line}"))
         };
         assert!(total("necpsim_tick_cpu_seconds_count ") > 0.0, "{text}");
+        // Lateness is observed once per wake-up, before the ticks it runs are counted.
+        let late = total("necpsim_tick_lateness_seconds_count ");
+        assert!(
+            late > 0.0 && late <= total("necpsim_ticks_total ") + 1.0,
+            "{text}"
+        );
         assert!(
             total("necpsim_tick_cpu_seconds_sum ") <= total("necpsim_tick_duration_seconds_sum "),
             "{text}"

@@ -47,6 +47,11 @@ impl TickPacer {
         self.interval
     }
 
+    /// When the next tick is due, as elapsed time since the epoch.
+    pub fn next_due(&self) -> Duration {
+        self.next_due
+    }
+
     /// Decides what to do `elapsed` after the epoch, advancing the grid past everything it
     /// returns as run or dropped.
     pub fn poll(&mut self, elapsed: Duration) -> Pace {

@@ -111,9 +111,11 @@ impl TickLoop {
                 self.apply_reload(outcome);
             }
             let elapsed = epoch.elapsed();
+            let due = self.pacer.next_due();
             match self.pacer.poll(elapsed) {
                 Pace::WaitUntil(due) => thread::sleep((due - elapsed).min(MAX_SLEEP)),
                 Pace::Run { ticks, dropped } => {
+                    self.metrics.tick_lateness.observe(elapsed.saturating_sub(due));
                     if dropped > 0 {
                         self.metrics.ticks_dropped.add(dropped);
                         self.window.dropped += dropped;

@@ -134,6 +134,9 @@ pub struct Metrics {
     /// CPU time the tick thread spends on each tick: the work itself, without the time the
     /// thread waited for a core (where the platform tells; see [`thread_cpu_time`]).
     pub tick_cpu: Histogram,
+    /// How long after its due time each tick started: time the tick thread waited for a core
+    /// (or for the tick before it), which every request waits too.
+    pub tick_lateness: Histogram,
     /// Players in the world.
     pub players: Gauge,
     /// Bodies in the world (players and NPCs).
@@ -177,6 +180,7 @@ impl Default for Metrics {
             ticks_dropped: Counter::default(),
             tick_duration: Histogram::default(),
             tick_cpu: Histogram::default(),
+            tick_lateness: Histogram::default(),
             players: Gauge::default(),
             bodies: Gauge::default(),
             sessions: Gauge::default(),
@@ -252,6 +256,12 @@ impl Metrics {
             "tick_cpu_seconds",
             "CPU time the tick thread spends on each tick (below the tick's duration by the time it waited for a core).",
             &self.tick_cpu,
+        );
+        histogram(
+            &mut out,
+            "tick_lateness_seconds",
+            "How long after its due time each tick started.",
+            &self.tick_lateness,
         );
         gauge(&mut out, "players", "Players in the world.", self.players.get());
         gauge(
@@ -359,34 +369,42 @@ impl Metrics {
 /// CPU time the calling thread has used, where the platform tells (Linux's thread CPU clock).
 pub fn thread_cpu_time() -> Option<Duration> {
     #[cfg(target_os = "linux")]
-    {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `now` is a valid, writable timespec for the call's duration; the clock id is
-        // a constant the platform defines.
-        let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-        (status == 0).then(|| {
-            Duration::new(
-                u64::try_from(now.tv_sec).unwrap_or(0),
-                u32::try_from(now.tv_nsec).unwrap_or(0),
-            )
-        })
-    }
+    return cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID);
     #[cfg(not(target_os = "linux"))]
     None
 }
 
-/// The process's CPU time and resident memory, where the platform tells (Linux's `/proc`).
+/// CPU time the whole process has used, where the platform tells (Linux's process CPU clock,
+/// to the nanosecond rather than the 10 ms ticks of `/proc/self/stat`).
+fn process_cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    return cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID);
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// The reading of the CPU-time clock `clock`.
+#[cfg(target_os = "linux")]
+fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the call's duration; the clock id is a
+    // constant the platform defines.
+    let status = unsafe { libc::clock_gettime(clock, &mut now) };
+    (status == 0).then(|| {
+        Duration::new(
+            u64::try_from(now.tv_sec).unwrap_or(0),
+            u32::try_from(now.tv_nsec).unwrap_or(0),
+        )
+    })
+}
+
+/// The process's CPU time and resident memory, where the platform tells (Linux's CPU clock and
+/// `/proc`).
 fn process(out: &mut String) {
-    // Fields 14 and 15 of /proc/self/stat, after the parenthesised command name: user and system
-    // time in clock ticks, which Linux reports to user space at 100 per second.
-    let cpu_s = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_ascii_whitespace().collect();
-        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
-        Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
-    });
+    let cpu_s = process_cpu_time().map(|cpu| cpu.as_secs_f64());
     let rss_bytes = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
