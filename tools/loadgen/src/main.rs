@@ -12,6 +12,9 @@ use loadgen::find_max::{FindMaxOptions, find_max};
 use loadgen::options::{DEFAULT_PER_SOURCE_ADDRESS, parse_duration, parse_fingerprint, token_key};
 use loadgen::{RunOptions, Scenario, html, write_file};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A QUIC bot swarm for necpsim, with a latency and tick-time report.
 #[derive(Debug, Parser)]
 #[command(version, about)]

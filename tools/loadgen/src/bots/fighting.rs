@@ -12,7 +12,7 @@ use necpsim::protocol::combat::SessionS2c;
 use necpsim::protocol::{
     ActC2s, CreateSessionC2s, GetSessionC2s, JoinSessionC2s, ReplyBodyS2c, RequestC2s, TargetC2s,
 };
-use tokio::time::{Instant, MissedTickBehavior, interval};
+use tokio::time::Instant;
 
 use super::{Bot, Outcome};
 use crate::stats::{Op, Stats};
@@ -102,24 +102,21 @@ async fn create(bot: &mut Bot) -> Option<u64> {
 /// Fights `session` until it ends (true) or the run or the connection does (false).
 async fn fight(bot: &mut Bot, session: u64, team: u8) -> bool {
     let fighting = bot.shared.scenario.fighting;
-    let mut poll = interval(Duration::from_millis(fighting.poll_interval_ms));
-    let mut fire = interval(Duration::from_millis(fighting.fire_interval_ms));
-    let mut steer = interval(Duration::from_secs_f64(1.0 / fighting.steer_hz));
-    for timer in [&mut poll, &mut fire, &mut steer] {
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    }
+    let mut poll = bot.timer(Duration::from_millis(fighting.poll_interval_ms));
+    let mut fire = bot.timer(Duration::from_millis(fighting.fire_interval_ms));
+    let mut steer = bot.timer(Duration::from_secs_f64(1.0 / fighting.steer_hz));
     let client = bot.client.clone();
     let me = client.welcome().net_id;
-    let deadline = bot.deadline();
+    let end = bot.end();
+    tokio::pin!(end);
     let mut status = PENDING;
     let mut alive = true;
     let mut target: Option<u32> = None;
     let mut view: Option<Snapshot> = None;
     loop {
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return false,
-            why = client.closed() => {
-                bot.note_closed(&why);
+            why = &mut end => {
+                bot.note_end(why);
                 return false;
             }
             _ = poll.tick() => {

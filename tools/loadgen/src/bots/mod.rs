@@ -19,7 +19,7 @@ use necpsim::net::tls::ServerTrust;
 use necpsim::protocol::{InputC2s, ReplyBodyS2c, RequestC2s};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
 
 pub use plan::{Plan, Role, plan};
 
@@ -254,6 +254,20 @@ impl Bot {
         }
     }
 
+    /// A timer that ticks every `period`, first at a random point of its first period. Real
+    /// players' requests fall anywhere within the server's tick; a bot's timers would otherwise
+    /// all start on the reply that let it in, which leaves the server at the end of a tick, and
+    /// every scenario interval is a whole number of 60 Hz ticks, so each request would arrive just
+    /// after a tick began and wait a whole one. Missed ticks (while a reply is awaited, or while the
+    /// timer's action is not possible) are skipped, keeping the phase: resuming on the moment a
+    /// reply arrives would lock the timer to the server's tick again.
+    fn timer(&mut self, period: Duration) -> Interval {
+        let phase = period.mul_f32(self.unit());
+        let mut timer = interval_at(Instant::now() + phase, period);
+        timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        timer
+    }
+
     /// A uniform number in [0, 1).
     fn unit(&mut self) -> f32 {
         (self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
@@ -269,10 +283,25 @@ impl Bot {
         (u128::from(self.shared.player(self.index)) << 64) | u128::from(self.rng.next_u64())
     }
 
+    /// Ends at the run's deadline (`None`) or when the connection closes first (`Some(why)`).
+    /// A bot's loop pins one for its whole run rather than arming a timer per event.
+    fn end(&self) -> impl Future<Output = Option<ClientError>> + 'static {
+        let client = self.client.clone();
+        let deadline = self.deadline();
+        async move {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => None,
+                why = client.closed() => Some(why),
+            }
+        }
+    }
+
     /// Records why the connection ended, if the server closed it during the run.
-    fn note_closed(&self, why: &ClientError) {
-        if Instant::now() < self.deadline() {
-            self.stats().client_error(why);
+    fn note_end(&self, why: Option<ClientError>) {
+        if let Some(why) = why
+            && Instant::now() < self.deadline()
+        {
+            self.stats().client_error(&why);
         }
     }
 }

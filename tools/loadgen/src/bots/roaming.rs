@@ -4,27 +4,22 @@
 
 use std::time::Duration;
 
-use tokio::time::{MissedTickBehavior, interval};
-
 use super::{Bot, Outcome};
 use crate::stats::Op;
 
 /// Plays until the deadline or the connection ends.
 pub(super) async fn play(bot: &mut Bot) {
     let scenario = bot.shared.scenario.roaming;
-    let mut input = interval(Duration::from_secs_f64(1.0 / scenario.input_hz));
-    let mut turn = interval(Duration::from_millis(scenario.turn_interval_ms));
-    let mut ping = interval(Duration::from_millis(scenario.ping_interval_ms));
-    for timer in [&mut input, &mut turn, &mut ping] {
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    }
+    let mut input = bot.timer(Duration::from_secs_f64(1.0 / scenario.input_hz));
+    let mut turn = bot.timer(Duration::from_millis(scenario.turn_interval_ms));
+    let mut ping = bot.timer(Duration::from_millis(scenario.ping_interval_ms));
     let client = bot.client.clone();
-    let deadline = bot.deadline();
+    let end = bot.end();
+    tokio::pin!(end);
     let mut heading = [0.0f32, 0.0];
     loop {
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return,
-            why = client.closed() => return bot.note_closed(&why),
+            why = &mut end => return bot.note_end(why),
             _ = turn.tick() => {
                 let angle = bot.unit() * std::f32::consts::TAU;
                 heading = [angle.cos(), angle.sin()];

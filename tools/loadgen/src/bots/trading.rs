@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use necpsim::protocol::{EconomyC2s, EconomyOpC2s, EconomyReadC2s, ReplyBodyS2c, RequestC2s};
-use tokio::time::{MissedTickBehavior, interval};
 
 use super::{Bot, Outcome};
 use crate::stats::{Op, Stats};
@@ -14,15 +13,13 @@ use crate::stats::{Op, Stats};
 /// Plays until the deadline or the connection ends.
 pub(super) async fn play(bot: &mut Bot) {
     let trading = bot.shared.scenario.trading.clone();
-    let mut every = interval(Duration::from_millis(trading.interval_ms));
-    every.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let client = bot.client.clone();
-    let deadline = bot.deadline();
+    let mut every = bot.timer(Duration::from_millis(trading.interval_ms));
+    let end = bot.end();
+    tokio::pin!(end);
     let bots = u64::from(bot.shared.plan.roles.len() as u32);
     loop {
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return,
-            why = client.closed() => return bot.note_closed(&why),
+            why = &mut end => return bot.note_end(why),
             _ = every.tick() => {}
         }
         let item = trading.items[bot.below(trading.items.len() as u64) as usize];

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use necpsim::client::PendingReply;
 use necpsim::protocol::{EconomyC2s, EconomyOpC2s, ReplyBodyS2c, RequestC2s};
-use tokio::time::{Instant, MissedTickBehavior, interval};
+use tokio::time::Instant;
 
 use super::{Bot, Outcome};
 use crate::stats::{Op, Stats};
@@ -21,15 +21,15 @@ pub(super) async fn play(bot: &mut Bot) {
     let settings = bot.shared.scenario.transferring;
     let bots = bot.shared.plan.roles.len() as u32;
     let zipf = Zipf::new(bots, settings.zipf_alpha);
-    let mut pace = interval(Duration::from_secs_f64(1.0 / settings.per_s));
-    pace.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut pace = bot.timer(Duration::from_secs_f64(1.0 / settings.per_s));
     let mut window: VecDeque<(Instant, PendingReply)> = VecDeque::new();
-    let deadline = bot.deadline();
+    let stop = tokio::time::sleep_until(bot.deadline());
+    tokio::pin!(stop);
     let mut open = true;
     while open || !window.is_empty() {
         let room = open && window.len() < settings.window as usize;
         tokio::select! {
-            () = tokio::time::sleep_until(deadline), if open => open = false,
+            () = &mut stop, if open => open = false,
             _ = pace.tick(), if room => {
                 if !send(bot, &zipf, &mut window) {
                     return;
