@@ -89,6 +89,14 @@ pub(crate) enum Outcome {
     Failed,
 }
 
+/// A timer ticking every `period`, first after `phase` (in [0, 1)) of a period, skipping missed
+/// ticks so that it keeps that phase.
+fn phased_timer(period: Duration, phase: f32) -> Interval {
+    let mut timer = interval_at(Instant::now() + period.mul_f32(phase), period);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    timer
+}
+
 /// Runs bot `index` from `start` to the deadline over `endpoint`.
 pub async fn run(shared: Arc<Shared>, index: u32, endpoint: quinn::Endpoint, start: Instant) {
     tokio::time::sleep_until(start).await;
@@ -262,10 +270,7 @@ impl Bot {
     /// timer's action is not possible) are skipped, keeping the phase: resuming on the moment a
     /// reply arrives would lock the timer to the server's tick again.
     fn timer(&mut self, period: Duration) -> Interval {
-        let phase = period.mul_f32(self.unit());
-        let mut timer = interval_at(Instant::now() + phase, period);
-        timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        timer
+        phased_timer(period, self.unit())
     }
 
     /// A uniform number in [0, 1).
@@ -303,5 +308,28 @@ impl Bot {
         {
             self.stats().client_error(&why);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_starts_at_its_phase_and_keeps_it_after_missed_ticks() {
+        let start = Instant::now();
+        let mut timer = phased_timer(100 * MS, 0.25);
+        assert_eq!(timer.tick().await - start, 25 * MS);
+        // Busy (awaiting a reply, say) until 255 ms: the ticks due at 125 and 225 ms are missed.
+        tokio::time::advance(230 * MS).await;
+        assert_eq!(timer.tick().await - start, 125 * MS, "one overdue tick, at once");
+        assert_eq!(Instant::now() - start, 255 * MS);
+        assert_eq!(
+            timer.tick().await - start,
+            325 * MS,
+            "back on the 25-ms phase, not 100 ms after the late tick"
+        );
     }
 }
