@@ -14,7 +14,9 @@ use tracing::warn;
 use super::durable::DurableGate;
 use super::outbox::{ConnectionOutbox, Lane};
 use crate::protocol::{Encode, Encoder};
-use crate::protocol::{EventS2c, PROTOCOL_VERSION, PushS2c, ReplyS2c, SnapshotS2c, WelcomeS2c, topics};
+use crate::protocol::{
+    EventS2c, PROTOCOL_VERSION, PushS2c, ReplyS2c, SnapshotRefS2c, SnapshotS2c, WelcomeS2c, topics,
+};
 use crate::sim::{ClientId, Command, Outbox, Refusal, ReplyTo, Sim, SimEvent};
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::MessageKind;
@@ -91,8 +93,30 @@ pub struct NetBridge {
     clients: HashMap<ClientId, Subscriber>,
     encoder: Encoder,
     frame: Vec<u8>,
+    datagrams: DatagramArena,
     capacity: usize,
     gate: Arc<DurableGate>,
+}
+
+/// Bytes of datagrams cut from one allocation.
+const DATAGRAM_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Cuts snapshot datagrams from shared chunks: one allocation per chunk, not per datagram. A
+/// chunk is freed once the network thread has sent (and dropped) every datagram cut from it.
+#[derive(Debug, Default)]
+struct DatagramArena {
+    chunk: bytes::BytesMut,
+}
+
+impl DatagramArena {
+    /// A datagram holding a copy of `bytes`.
+    fn copy(&mut self, bytes: &[u8]) -> bytes::Bytes {
+        if self.chunk.capacity() < bytes.len() {
+            self.chunk = bytes::BytesMut::with_capacity(DATAGRAM_CHUNK_BYTES.max(bytes.len()));
+        }
+        self.chunk.extend_from_slice(bytes);
+        self.chunk.split().freeze()
+    }
 }
 
 /// Both ends of a bridge whose command queue holds `capacity` commands (the simulation's inbox
@@ -116,6 +140,7 @@ pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
             clients: HashMap::default(),
             encoder: Encoder::default(),
             frame: Vec::new(),
+            datagrams: DatagramArena::default(),
             capacity,
             gate: Arc::new(DurableGate::default()),
         },
@@ -226,20 +251,19 @@ impl NetBridge {
             let Some(subscriber) = self.clients.get(&snapshot.client) else {
                 continue;
             };
-            let message = SnapshotS2c {
-                payload: outbox.snapshot_payload(snapshot).to_vec(),
-            };
-            let Ok(bytes) = self.encoder.encode(&message) else {
+            let payload = outbox.snapshot_payload(snapshot);
+            let Ok(bytes) = self.encoder.encode(&SnapshotRefS2c { payload }) else {
                 continue;
             };
             metrics.sent(MessageKind::Snapshot, bytes.len());
             if bytes.len() <= subscriber.outbox.max_datagram_bytes() {
-                subscriber
-                    .outbox
-                    .push_datagram(bytes::Bytes::copy_from_slice(bytes));
+                subscriber.outbox.push_datagram(self.datagrams.copy(bytes));
             } else {
+                let message = PushS2c::Snapshot(SnapshotS2c {
+                    payload: payload.to_vec(),
+                });
                 self.frame.clear();
-                encode_frame(&mut self.encoder, &PushS2c::Snapshot(message), &mut self.frame);
+                encode_frame(&mut self.encoder, &message, &mut self.frame);
                 subscriber
                     .outbox
                     .push_frames(Lane::Events, |out| out.extend_from_slice(&self.frame));
@@ -304,6 +328,32 @@ mod tests {
             handle.submit(to, Command::Join),
             Ok(()),
             "room again after the drain"
+        );
+    }
+
+    #[test]
+    fn datagrams_are_cut_from_one_chunk_until_it_is_full() {
+        let mut arena = DatagramArena::default();
+        let first = arena.copy(b"first");
+        let second = arena.copy(b"second");
+        assert_eq!((&first[..], &second[..]), (&b"first"[..], &b"second"[..]));
+        assert_eq!(
+            second.as_ptr(),
+            first.as_ptr().wrapping_add(first.len()),
+            "one allocation"
+        );
+        let rest = vec![7u8; arena.chunk.capacity()];
+        let filling = arena.copy(&rest);
+        assert_eq!(filling.as_ptr(), second.as_ptr().wrapping_add(second.len()));
+        assert_eq!(arena.chunk.capacity(), 0, "the chunk is full");
+        let next = arena.copy(b"next");
+        assert_eq!(arena.chunk.capacity(), DATAGRAM_CHUNK_BYTES - 4, "a new chunk");
+        let large = vec![9u8; 2 * DATAGRAM_CHUNK_BYTES];
+        assert_eq!(&arena.copy(&large)[..], &large[..], "larger than a chunk");
+        assert_eq!(
+            (&first[..], &second[..], &next[..]),
+            (&b"first"[..], &b"second"[..], &b"next"[..]),
+            "earlier datagrams are untouched"
         );
     }
 }

@@ -3,7 +3,11 @@
 //! too large for a datagram), and snapshot datagrams ([`SnapshotS2c`]). Built from the simulation's
 //! outputs here, so the network layer only routes them.
 
-use rkyv::{Archive, Deserialize, Serialize};
+use rkyv::munge::munge;
+use rkyv::rancor::Fallible;
+use rkyv::ser::{Allocator, Writer};
+use rkyv::vec::{ArchivedVec, VecResolver};
+use rkyv::{Archive, Deserialize, Place, Serialize};
 
 use super::combat::{SessionListS2c, SessionS2c, SessionSummaryS2c};
 use crate::sim::{ClientId, Outbox, Reply, ReplyBody, SimEvent};
@@ -269,6 +273,30 @@ pub enum EventS2c {
 pub struct SnapshotS2c {
     /// The encoded snapshot.
     pub payload: Vec<u8>,
+}
+
+/// A [`SnapshotS2c`] whose payload is borrowed. It archives to the same bytes, so the server
+/// encodes a snapshot straight from the frame arena instead of copying it into an owned message.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotRefS2c<'a> {
+    /// The encoded snapshot.
+    pub payload: &'a [u8],
+}
+
+impl Archive for SnapshotRefS2c<'_> {
+    type Archived = ArchivedSnapshotS2c;
+    type Resolver = VecResolver;
+
+    fn resolve(&self, resolver: VecResolver, out: Place<ArchivedSnapshotS2c>) {
+        munge!(let ArchivedSnapshotS2c { payload } = out);
+        ArchivedVec::resolve_from_len(self.payload.len(), resolver, payload);
+    }
+}
+
+impl<S: Fallible + Allocator + Writer + ?Sized> Serialize<S> for SnapshotRefS2c<'_> {
+    fn serialize(&self, serializer: &mut S) -> Result<VecResolver, S::Error> {
+        ArchivedVec::serialize_from_slice(self.payload, serializer)
+    }
 }
 
 impl ReplyS2c {

@@ -267,6 +267,30 @@ fn replies_survive_a_checked_round_trip() {
 }
 
 #[test]
+fn a_borrowed_snapshot_encodes_to_the_owned_ones_bytes() {
+    let mut encoder = Encoder::default();
+    let mut aligned = framing::AlignedCopy::default();
+    for len in [0, 1, 3, 17, 1_000] {
+        let payload: Vec<u8> = (0..len).map(|n| (n * 7 % 251) as u8).collect();
+        let owned = encoder
+            .encode(&SnapshotS2c {
+                payload: payload.clone(),
+            })
+            .expect("encodes")
+            .to_vec();
+        let borrowed = encoder
+            .encode(&SnapshotRefS2c { payload: &payload })
+            .expect("encodes")
+            .to_vec();
+        assert_eq!(borrowed, owned, "{len} bytes");
+        assert_eq!(
+            read_owned::<SnapshotS2c>(aligned.of(&borrowed)),
+            Ok(SnapshotS2c { payload })
+        );
+    }
+}
+
+#[test]
 fn every_code_has_its_own_number_and_message() {
     let mut codes: Vec<u16> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
     codes.sort_unstable();
