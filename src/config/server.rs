@@ -202,6 +202,10 @@ pub struct NetConfig {
     pub outbox_datagrams: u32,
     /// Threads serving the network (connection tasks, TLS, encryption).
     pub io_threads: u32,
+    /// Receive buffer asked of the kernel for the UDP socket: datagrams that arrive while the
+    /// network thread is busy wait here instead of being dropped (and resent by QUIC a round trip
+    /// later). Linux grants at most `net.core.rmem_max`.
+    pub udp_receive_buffer_bytes: u32,
     /// `[net.transport]`: QUIC limits.
     pub transport: TransportConfig,
     /// `[net.tls]`: the server's certificate.
@@ -224,6 +228,7 @@ impl Default for NetConfig {
             outbox_bytes: 1 << 20,
             outbox_datagrams: 64,
             io_threads: 1,
+            udp_receive_buffer_bytes: 4 << 20,
             transport: TransportConfig::default(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
@@ -506,6 +511,12 @@ impl NetConfig {
         );
         check.within("net.outbox_datagrams", self.outbox_datagrams, 1, 65_536);
         check.within("net.io_threads", self.io_threads, 1, 64);
+        check.within(
+            "net.udp_receive_buffer_bytes",
+            self.udp_receive_buffer_bytes,
+            64 << 10,
+            1 << 30,
+        );
         let t = &self.transport;
         check.within("net.transport.max_bidi_streams", t.max_bidi_streams, 1, 16);
         check.within("net.transport.max_uni_streams", t.max_uni_streams, 0, 64);

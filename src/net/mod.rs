@@ -141,6 +141,17 @@ impl NetServer {
             .map_err(NetError::Runtime)?;
         let socket =
             std::net::UdpSocket::bind(bind).map_err(|source| NetError::Bind { addr: bind, source })?;
+        let asked = config.udp_receive_buffer_bytes as usize;
+        match receive_buffer(&socket, asked) {
+            Ok(granted) if granted >= asked => info!(asked, granted, "UDP receive buffer"),
+            Ok(granted) => warn!(
+                asked,
+                granted,
+                "the kernel granted a smaller UDP receive buffer than net.udp_receive_buffer_bytes \
+                 asks; bursts may be dropped (raise the net.core.rmem_max sysctl)"
+            ),
+            Err(error) => warn!(%error, asked, "cannot size the UDP receive buffer"),
+        }
         let local_addr = socket
             .local_addr()
             .map_err(|source| NetError::Bind { addr: bind, source })?;
@@ -227,6 +238,14 @@ fn server_config(config: &NetConfig, identity: &tls::ServerIdentity) -> Result<S
     Ok(server)
 }
 
+/// Asks the kernel for a receive buffer of `bytes` on `socket`; returns the size it granted (on
+/// Linux twice the usable size, which includes the kernel's bookkeeping).
+fn receive_buffer(socket: &std::net::UdpSocket, bytes: usize) -> std::io::Result<usize> {
+    let socket = socket2::SockRef::from(socket);
+    socket.set_recv_buffer_size(bytes)?;
+    socket.recv_buffer_size()
+}
+
 /// Asks the peer (QUIC acknowledgement frequency) to acknowledge once more than
 /// `threshold_packets` packets have arrived, or after `max_delay`, instead of every other packet.
 /// The server and the client SDK both ask it of each other.
@@ -265,5 +284,26 @@ async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
         }
         context.handshaking.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(connection::serve(incoming, Arc::clone(&context), cap));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_receive_buffer_grows_to_what_the_kernel_allows() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let before = socket2::SockRef::from(&socket).recv_buffer_size().expect("size");
+        let asked = 1 << 20;
+        let granted = receive_buffer(&socket, asked).expect("sized");
+        // Linux caps the request at net.core.rmem_max and reports twice what it keeps.
+        let cap = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|max| max.trim().parse::<usize>().ok());
+        match cap {
+            Some(max) => assert_eq!(granted, 2 * asked.min(max), "was {before}"),
+            None => assert!(granted > 0),
+        }
     }
 }
