@@ -151,10 +151,11 @@ impl TickLoop {
             self.fed = network.feed(&mut self.sim);
         }
         {
-            let _step = info_span!("step").entered();
-            self.sim.step();
+            let _simulate = info_span!("simulate").entered();
+            self.sim.simulate();
             self.sim.drain_outputs(&mut self.outbox);
         }
+        self.count_outcomes();
         let tick = self.sim.tick();
         if let Some(store) = &self.store {
             let _store = info_span!("store").entered();
@@ -178,10 +179,15 @@ impl TickLoop {
                 }
             }
         }
-        if let Some(network) = &mut self.network {
-            let _deliver = info_span!("deliver").entered();
-            network.deliver(&self.outbox, tick, self.sim.tick_rate(), &self.metrics);
+        // Replies and events leave before the snapshots are built, and the store starts on the
+        // tick's batch meanwhile; the snapshots follow in a second drain.
+        self.deliver(tick);
+        {
+            let _output = info_span!("output").entered();
+            self.sim.write_snapshots();
+            self.sim.drain_outputs(&mut self.outbox);
         }
+        self.deliver(tick);
         let took = started.elapsed();
         if let (Some(before), Some(after)) = (cpu_before, thread_cpu_time()) {
             self.metrics.tick_cpu.observe(after.saturating_sub(before));
@@ -197,6 +203,26 @@ impl TickLoop {
         self.measure(took);
     }
 
+    /// Counts the refusals and economy operations of the simulated tick in the outbox.
+    fn count_outcomes(&self) {
+        for reply in &self.outbox.replies {
+            if let ReplyBody::Refused(refusal) = reply.body {
+                self.metrics.refused(refusal.code());
+            }
+        }
+        if let Some(record) = self.outbox.economy_record() {
+            self.metrics.economy_operations.add(record.requests.len() as u64);
+        }
+    }
+
+    /// Hands what the outbox holds to the network.
+    fn deliver(&mut self, tick: u64) {
+        if let Some(network) = &mut self.network {
+            let _deliver = info_span!("deliver").entered();
+            network.deliver(&self.outbox, tick, self.sim.tick_rate(), &self.metrics);
+        }
+    }
+
     /// Updates the metrics after a tick and decides on load shedding.
     fn measure(&mut self, took: Duration) {
         let metrics = &self.metrics;
@@ -205,14 +231,6 @@ impl TickLoop {
         metrics.players.set(self.sim.player_count() as i64);
         metrics.bodies.set(self.sim.motion().len() as i64);
         metrics.sessions.set(self.sim.sessions().len() as i64);
-        for reply in &self.outbox.replies {
-            if let ReplyBody::Refused(refusal) = reply.body {
-                metrics.refused(refusal.code());
-            }
-        }
-        if let Some(record) = self.outbox.economy_record() {
-            metrics.economy_operations.add(record.requests.len() as u64);
-        }
         let backlog = self.store.as_ref().map_or(0, |store| store.status().backlog());
         metrics.store_backlog.set(backlog as i64);
         let capacity = self.sim.config().server.sim.inbox_capacity.max(1);

@@ -34,7 +34,7 @@ mod schedule;
 
 use std::sync::Arc;
 
-use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::schedule::IntoScheduleConfigs;
 use bevy_ecs::world::World;
 
 pub use command::{
@@ -50,10 +50,10 @@ pub use output::{
     SnapshotOut, Span,
 };
 pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick, TickRate};
-pub use schedule::{SimSet, TickSchedule};
+pub use schedule::{OutputSchedule, SimSet, TickSchedule};
 
 use crate::config::Config;
-use schedule::SimPlugin;
+use schedule::{SimPlugin, TickSchedules};
 
 /// A point in the world, in metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,10 +64,10 @@ pub struct Position {
     pub y: f32,
 }
 
-/// One simulated world and the schedule that advances it.
+/// One simulated world and the schedules that advance it.
 pub struct Sim {
     world: World,
-    schedule: Schedule,
+    schedules: TickSchedules,
     /// Commands submitted since the last step; swapped with the world's [`Inbox`] at the step, so
     /// that a submit is a bounded push with no lookup in the world.
     incoming: Inbox,
@@ -105,14 +105,16 @@ impl Sim {
         world.insert_resource(TickRate(config.server.tick.rate_hz));
         world.insert_resource(ActiveConfig(config));
 
-        let mut schedule = schedule::tick_schedule();
-        schedule.add_systems(input::route_commands.in_set(SimSet::Input));
-        gameplay::GameplayPlugin.build(&mut world, &mut schedule);
-        combat::CombatPlugin.build(&mut world, &mut schedule);
-        economy::EconomyPlugin.build(&mut world, &mut schedule);
+        let mut schedules = schedule::tick_schedules();
+        schedules
+            .simulate
+            .add_systems(input::route_commands.in_set(SimSet::Input));
+        gameplay::GameplayPlugin.build(&mut world, &mut schedules);
+        combat::CombatPlugin.build(&mut world, &mut schedules);
+        economy::EconomyPlugin.build(&mut world, &mut schedules);
         Sim {
             world,
-            schedule,
+            schedules,
             incoming: Inbox::bounded(inbox_capacity),
         }
     }
@@ -129,16 +131,29 @@ impl Sim {
         self.incoming.push(to, command)
     }
 
-    /// Advances exactly one tick: resets the frame arena, runs every phase once, then ages bevy's
-    /// change trackers (without which removal records would pile up tick after tick).
+    /// Advances exactly one tick: [`Sim::simulate`], then [`Sim::write_snapshots`].
     pub fn step(&mut self) {
+        self.simulate();
+        self.write_snapshots();
+    }
+
+    /// Starts the next tick: resets the frame arena and runs every phase before the output. The
+    /// tick's replies, events and economy changes are then complete and can be drained and sent
+    /// while [`Sim::write_snapshots`] finishes the tick.
+    pub fn simulate(&mut self) {
         std::mem::swap(
             &mut self.incoming.commands,
             &mut self.world.resource_mut::<Inbox>().commands,
         );
         self.world.resource_mut::<FrameArena>().reset();
         self.world.resource_mut::<Tick>().0 += 1;
-        self.schedule.run(&mut self.world);
+        self.schedules.simulate.run(&mut self.world);
+    }
+
+    /// Finishes the tick [`Sim::simulate`] started: writes its snapshots, then ages bevy's change
+    /// trackers (without which removal records would pile up tick after tick).
+    pub fn write_snapshots(&mut self) {
+        self.schedules.output.run(&mut self.world);
         self.world.clear_trackers();
     }
 

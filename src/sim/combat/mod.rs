@@ -20,7 +20,7 @@ mod sessions;
 mod status;
 
 use bevy_ecs::entity::Entity;
-use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::schedule::IntoScheduleConfigs;
 use bevy_ecs::world::World;
 
 pub use effects::{EffectChange, EffectRule, EffectSlot, Effects};
@@ -38,24 +38,24 @@ pub(crate) use session_commands::{SessionRead, answer_reads, create, end, join, 
 use super::command::ClientId;
 use super::gameplay::Clients;
 use super::resources::{ActiveConfig, TickRate, refresh_rules};
-use super::schedule::{SimPlugin, SimSet};
+use super::schedule::{SimPlugin, SimSet, TickSchedules};
 
 /// Adds the combat resources and systems.
 #[derive(Debug, Default)]
 pub(crate) struct CombatPlugin;
 
 impl SimPlugin for CombatPlugin {
-    fn build(&self, world: &mut World, schedule: &mut Schedule) {
+    fn build(&self, world: &mut World, schedules: &mut TickSchedules) {
         let rules = CombatRules::resolve(&world.resource::<ActiveConfig>().0, *world.resource::<TickRate>());
         world.insert_resource(rules);
         world.init_resource::<Sessions>();
         world.init_resource::<HitQueue>();
-        schedule.add_systems(
+        schedules.simulate.add_systems(
             refresh_rules::<CombatRules>
                 .in_set(SimSet::Input)
                 .before(super::input::route_commands),
         );
-        schedule.add_systems(
+        schedules.simulate.add_systems(
             (
                 status::advance_effects,
                 ai::run_npc_ai,

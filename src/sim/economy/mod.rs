@@ -21,7 +21,7 @@ pub mod trades;
 use std::collections::BTreeSet;
 
 use bevy_ecs::resource::Resource;
-use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::schedule::IntoScheduleConfigs;
 use bevy_ecs::system::ResMut;
 use bevy_ecs::world::{Mut, World};
 
@@ -42,7 +42,7 @@ use trades::Trades;
 use super::command::{EconomyRead, EconomyRequest, ReplyTo};
 use super::output::{Grant, Outbox, ReplyBody, Reward, SimEvent};
 use super::resources::{ActiveConfig, Tick, TickRate, refresh_rules};
-use super::schedule::{SimPlugin, SimSet};
+use super::schedule::{SimPlugin, SimSet, TickSchedules};
 
 /// The economy's whole state.
 #[derive(Debug, Default, Resource)]
@@ -191,13 +191,13 @@ pub struct EconomyInbox {
 pub(crate) struct EconomyPlugin;
 
 impl SimPlugin for EconomyPlugin {
-    fn build(&self, world: &mut World, schedule: &mut Schedule) {
+    fn build(&self, world: &mut World, schedules: &mut TickSchedules) {
         let rules = EconomyRules::resolve(&world.resource::<ActiveConfig>().0, *world.resource::<TickRate>());
         world.insert_resource(rules);
         world.init_resource::<Economy>();
         world.init_resource::<EconomyInbox>();
         world.init_resource::<EconomyJournal>();
-        schedule.add_systems(
+        schedules.simulate.add_systems(
             (
                 refresh_rules::<EconomyRules>,
                 begin_tick,

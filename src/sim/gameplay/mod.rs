@@ -12,7 +12,7 @@ mod snapshot;
 pub mod snapshot_codec;
 mod visibility;
 
-use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::schedule::IntoScheduleConfigs;
 use bevy_ecs::world::World;
 
 pub use components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
@@ -25,20 +25,20 @@ pub(crate) use snapshot::{Acknowledgement, acknowledge};
 pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
 
 use super::resources::ActiveConfig;
-use super::schedule::{SimPlugin, SimSet};
+use super::schedule::{SimPlugin, SimSet, TickSchedules};
 
 /// Adds the gameplay resources and systems, then the world's ambient wanderers.
 #[derive(Debug, Default)]
 pub(crate) struct GameplayPlugin;
 
 impl SimPlugin for GameplayPlugin {
-    fn build(&self, world: &mut World, schedule: &mut Schedule) {
+    fn build(&self, world: &mut World, schedules: &mut TickSchedules) {
         let interest = Interest::new(&world.resource::<ActiveConfig>().0);
         world.insert_resource(interest);
         world.init_resource::<Clients>();
         world.init_resource::<Motion>();
         world.init_resource::<players::NextNetId>();
-        schedule.add_systems(
+        schedules.simulate.add_systems(
             (
                 movement::refresh_speeds,
                 movement::turn_wanderers,
@@ -47,7 +47,7 @@ impl SimPlugin for GameplayPlugin {
                 .chain()
                 .in_set(SimSet::Gameplay),
         );
-        schedule.add_systems(
+        schedules.output.add_systems(
             (interest::index_interest, snapshot::send_snapshots)
                 .chain()
                 .in_set(SimSet::Output),
