@@ -164,7 +164,7 @@ fn serve_writes_a_chrome_trace_of_its_ticks_and_stops_on_sigterm() {
     let events: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&trace).expect("trace written"))
             .expect("trace is JSON");
-    for span in ["tick", "step", "store"] {
+    for span in ["tick", "simulate", "store", "output"] {
         assert!(
             events.iter().any(|e| e["name"] == span && e["ph"] == "B"),
             "no {span} span in the trace"
