@@ -134,8 +134,9 @@ pub struct Metrics {
     /// CPU time the tick thread spends on each tick: the work itself, without the time the
     /// thread waited for a core (where the platform tells; see [`thread_cpu_time`]).
     pub tick_cpu: Histogram,
-    /// How long after its due time each tick started: time the tick thread waited for a core
-    /// (or for the tick before it), which every request waits too.
+    /// How long after its due time the tick thread started the earliest tick it found due: time
+    /// it waited for a core or for the tick before it, which every request waits too. Overdue
+    /// ticks run back to back after a stall count once.
     pub tick_lateness: Histogram,
     /// Players in the world.
     pub players: Gauge,
@@ -260,7 +261,7 @@ impl Metrics {
         histogram(
             &mut out,
             "tick_lateness_seconds",
-            "How long after its due time each tick started.",
+            "How long after its due time the tick thread started the earliest tick it found due (overdue ticks run back to back count once).",
             &self.tick_lateness,
         );
         gauge(&mut out, "players", "Players in the world.", self.players.get());
