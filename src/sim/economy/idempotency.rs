@@ -6,11 +6,14 @@
 //! conflict. Records are forgotten after a caller-chosen window of ticks
 //! (the window must exceed the clients' retry horizon). It also provides a
 //! stable FNV-1a 64-bit [`fingerprint`] that is identical on every machine
-//! and Rust version. Everything is deterministic (ordered maps only).
+//! and Rust version. Everything is deterministic: the records are kept in
+//! recording order, and the hash index over them is only looked up.
 
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
-use bevy_platform::collections::HashMap;
+use bevy_platform::collections::HashTable;
+use bevy_platform::hash::FixedHasher;
 
 use super::ledger::PlayerId;
 
@@ -55,9 +58,31 @@ pub enum IdempotencyError {
 
 #[derive(Debug, Clone)]
 struct Record<R> {
+    player: PlayerId,
+    /// The key's low and high halves: a `u128` field would align the record
+    /// to 16 bytes and pad every one of them.
+    key: [u64; 2],
     fingerprint: u64,
-    result: R,
     tick: u64,
+    result: R,
+}
+
+impl<R> Record<R> {
+    fn is(&self, player: PlayerId, key: IdempotencyKey) -> bool {
+        self.player == player && self.key == halves(key)
+    }
+
+    fn hash(&self) -> u64 {
+        FixedHasher.hash_one((self.player, self.key))
+    }
+}
+
+fn halves(key: IdempotencyKey) -> [u64; 2] {
+    [key.0 as u64, (key.0 >> 64) as u64]
+}
+
+fn hash_of(player: PlayerId, key: IdempotencyKey) -> u64 {
+    FixedHasher.hash_one((player, halves(key)))
 }
 
 /// Remembers, per (player, key), the payload fingerprint, the first result
@@ -65,14 +90,18 @@ struct Record<R> {
 ///
 /// Memory is proportional to the number of commands recorded within the
 /// expiry window; callers should rate-limit commands per player. The records
-/// sit in a hash map with a fixed hasher that is only looked up, never
-/// iterated, so nothing depends on its order; it keeps its capacity, so a
-/// steady stream of keys does not allocate.
+/// sit once, in recording order, in a queue that expiry pops from the front;
+/// a hash table of record numbers finds them by (player, key). Both keep their
+/// capacity, so a steady stream of keys does not allocate.
 #[derive(Debug, Clone)]
 pub struct IdempotencyStore<R> {
-    records: HashMap<(PlayerId, IdempotencyKey), Record<R>>,
-    /// Recording order; ticks are non-decreasing front to back.
-    fifo: VecDeque<(u64, PlayerId, IdempotencyKey)>,
+    /// Live records; ticks are non-decreasing front to back. Record number
+    /// `n` (counted from the store's first) sits at `n - first`.
+    records: VecDeque<Record<R>>,
+    /// The number of the front record.
+    first: u64,
+    /// The number of every live record, hashed by its (player, key).
+    index: HashTable<u64>,
 }
 
 impl<R: Clone> Default for IdempotencyStore<R> {
@@ -85,15 +114,25 @@ impl<R: Clone> IdempotencyStore<R> {
     /// An empty store.
     pub fn new() -> Self {
         Self {
-            records: HashMap::default(),
-            fifo: VecDeque::new(),
+            records: VecDeque::new(),
+            first: 0,
+            index: HashTable::new(),
         }
+    }
+
+    /// The live record of (player, key).
+    fn find(&self, player: PlayerId, key: IdempotencyKey) -> Option<&Record<R>> {
+        let at = |n: u64| &self.records[(n - self.first) as usize];
+        let found = self
+            .index
+            .find(hash_of(player, key), |&n| at(n).is(player, key))?;
+        Some(at(*found))
     }
 
     /// Classifies a command before executing it: [`Lookup::New`],
     /// [`Lookup::Replay`] with the first result, or [`Lookup::Conflict`].
     pub fn check(&self, player: PlayerId, key: IdempotencyKey, fingerprint: u64) -> Lookup<R> {
-        match self.records.get(&(player, key)) {
+        match self.find(player, key) {
             None => Lookup::New,
             Some(r) if r.fingerprint == fingerprint => Lookup::Replay(r.result.clone()),
             Some(_) => Lookup::Conflict,
@@ -111,23 +150,26 @@ impl<R: Clone> IdempotencyStore<R> {
         result: R,
         tick: u64,
     ) -> Result<(), IdempotencyError> {
-        if let Some(&(last, _, _)) = self.fifo.back()
+        if let Some(last) = self.records.back().map(|r| r.tick)
             && tick < last
         {
             return Err(IdempotencyError::TickRegressed { tick, last });
         }
-        if self.records.contains_key(&(player, key)) {
+        if self.find(player, key).is_some() {
             return Err(IdempotencyError::AlreadyRecorded { player, key });
         }
-        self.records.insert(
-            (player, key),
-            Record {
-                fingerprint,
-                result,
-                tick,
-            },
-        );
-        self.fifo.push_back((tick, player, key));
+        let number = self.first + self.records.len() as u64;
+        self.records.push_back(Record {
+            player,
+            key: halves(key),
+            fingerprint,
+            tick,
+            result,
+        });
+        let (records, first) = (&self.records, self.first);
+        self.index.insert_unique(hash_of(player, key), number, |&n| {
+            records[(n - first) as usize].hash()
+        });
         Ok(())
     }
 
@@ -137,12 +179,16 @@ impl<R: Clone> IdempotencyStore<R> {
     /// number of records forgotten.
     pub fn expire(&mut self, now: u64, window_ticks: u64) -> usize {
         let mut removed = 0;
-        while let Some(&(tick, player, key)) = self.fifo.front() {
-            if now.saturating_sub(tick) <= window_ticks {
+        while let Some(front) = self.records.front() {
+            if now.saturating_sub(front.tick) <= window_ticks {
                 break;
             }
-            self.fifo.pop_front();
-            self.records.remove(&(player, key));
+            let number = self.first;
+            if let Ok(entry) = self.index.find_entry(front.hash(), |&n| n == number) {
+                entry.remove();
+            }
+            self.records.pop_front();
+            self.first += 1;
             removed += 1;
         }
         removed
@@ -150,7 +196,7 @@ impl<R: Clone> IdempotencyStore<R> {
 
     /// Tick at which (player, key) was recorded, if its record is live.
     pub fn recorded_at(&self, player: PlayerId, key: IdempotencyKey) -> Option<u64> {
-        self.records.get(&(player, key)).map(|r| r.tick)
+        self.find(player, key).map(|r| r.tick)
     }
 
     /// Number of live records.
@@ -308,6 +354,12 @@ mod tests {
         assert_eq!(s.record(P1, IdempotencyKey(1), 1, 11, 156), Ok(()));
         assert_eq!(s.expire(0, 0), 0);
         assert_eq!(s.expire(157, 0), 1);
+    }
+
+    #[test]
+    fn a_record_of_the_economy_fits_64_bytes() {
+        // Kept for the whole expiry window (a day by default), one per mutating command.
+        assert_eq!(std::mem::size_of::<Record<super::super::Receipt>>(), 64);
     }
 
     #[test]
