@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn a_record_of_the_economy_fits_64_bytes() {
         // Kept for the whole expiry window (a day by default), one per mutating command.
-        assert_eq!(std::mem::size_of::<Record<super::super::Receipt>>(), 64);
+        assert_eq!(size_of::<Record<super::super::Receipt>>(), 64);
     }
 
     #[test]
