@@ -157,31 +157,11 @@ impl TickLoop {
         }
         self.count_outcomes();
         let tick = self.sim.tick();
-        if let Some(store) = &self.store {
-            let _store = info_span!("store").entered();
-            if let Some(batch) = Batch::of_tick(tick, &self.outbox, self.sim.economy()) {
-                store.submit(batch);
-            }
-            let status = store.status();
-            let limit = u64::from(self.sim.config().server.store.max_backlog_batches);
-            let paused = status.failure().is_some() || status.backlog() > limit;
-            if paused != self.economy_paused {
-                self.economy_paused = paused;
-                self.sim.pause_economy(paused);
-                match status.failure() {
-                    Some(failure) => warn!(tick, %failure, "economy paused: the store failed"),
-                    None if paused => warn!(
-                        tick,
-                        backlog = status.backlog(),
-                        "economy paused: the store is behind"
-                    ),
-                    None => info!(tick, "economy resumed: the store caught up"),
-                }
-            }
-        }
-        // Replies and events leave before the snapshots are built, and the store starts on the
-        // tick's batch meanwhile; the snapshots follow in a second drain.
+        // Replies and events leave first (economy acknowledgements wait in the durable gate), then
+        // the store starts on the tick's batch while the snapshots are built and sent in a second
+        // drain.
         self.deliver(tick);
+        self.persist(tick);
         {
             let _output = info_span!("output").entered();
             self.sim.write_snapshots();
@@ -201,6 +181,34 @@ impl TickLoop {
             self.window.overruns += 1;
         }
         self.measure(took);
+    }
+
+    /// Hands the tick's durable changes to the store, and pauses or resumes the economy as the
+    /// store falls behind or catches up.
+    fn persist(&mut self, tick: u64) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let _store = info_span!("store").entered();
+        if let Some(batch) = Batch::of_tick(tick, &self.outbox, self.sim.economy()) {
+            store.submit(batch);
+        }
+        let status = store.status();
+        let limit = u64::from(self.sim.config().server.store.max_backlog_batches);
+        let paused = status.failure().is_some() || status.backlog() > limit;
+        if paused != self.economy_paused {
+            self.economy_paused = paused;
+            self.sim.pause_economy(paused);
+            match status.failure() {
+                Some(failure) => warn!(tick, %failure, "economy paused: the store failed"),
+                None if paused => warn!(
+                    tick,
+                    backlog = status.backlog(),
+                    "economy paused: the store is behind"
+                ),
+                None => info!(tick, "economy resumed: the store caught up"),
+            }
+        }
     }
 
     /// Counts the refusals and economy operations of the simulated tick in the outbox.
