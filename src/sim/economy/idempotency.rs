@@ -73,7 +73,7 @@ impl<R> Record<R> {
     }
 
     fn hash(&self) -> u64 {
-        FixedHasher.hash_one((self.player, self.key))
+        hash_of(self.player, self.key)
     }
 }
 
@@ -81,8 +81,9 @@ fn halves(key: IdempotencyKey) -> [u64; 2] {
     [key.0 as u64, (key.0 >> 64) as u64]
 }
 
-fn hash_of(player: PlayerId, key: IdempotencyKey) -> u64 {
-    FixedHasher.hash_one((player, halves(key)))
+/// The index's hash of a record's identity; lookups and rehashes must agree on it.
+fn hash_of(player: PlayerId, key: [u64; 2]) -> u64 {
+    FixedHasher.hash_one((player, key))
 }
 
 /// Remembers, per (player, key), the payload fingerprint, the first result
@@ -125,7 +126,7 @@ impl<R: Clone> IdempotencyStore<R> {
         let at = |n: u64| &self.records[(n - self.first) as usize];
         let found = self
             .index
-            .find(hash_of(player, key), |&n| at(n).is(player, key))?;
+            .find(hash_of(player, halves(key)), |&n| at(n).is(player, key))?;
         Some(at(*found))
     }
 
@@ -167,9 +168,10 @@ impl<R: Clone> IdempotencyStore<R> {
             result,
         });
         let (records, first) = (&self.records, self.first);
-        self.index.insert_unique(hash_of(player, key), number, |&n| {
-            records[(n - first) as usize].hash()
-        });
+        self.index
+            .insert_unique(hash_of(player, halves(key)), number, |&n| {
+                records[(n - first) as usize].hash()
+            });
         Ok(())
     }
 
