@@ -112,6 +112,30 @@ fn a_transfer_happens_once_per_key() {
 }
 
 #[test]
+fn a_player_is_remembered_for_its_last_keys_only() {
+    use necpsim::sim::economy::idempotency::KEYS_PER_PLAYER;
+    let mut sim = world(&[1, 2]);
+    let sent = KEYS_PER_PLAYER as u128 + 1;
+    for key in 1..=sent {
+        let out = step(&mut sim, &[(1, request(key, transfer(2, 1)))]);
+        assert!(matches!(reply(&out, 1), ReplyBody::Transferred { .. }));
+    }
+    assert_eq!(
+        sim.economy().receipts.len(),
+        KEYS_PER_PLAYER,
+        "one player's keys are bounded"
+    );
+    // The newest keys are still retries; the oldest, one command too far back, is new again.
+    let out = step(&mut sim, &[(1, request(2, transfer(2, 1)))]);
+    assert!(matches!(reply(&out, 1), ReplyBody::Transferred { .. }));
+    assert!(out.ledger.is_empty(), "a retry of a remembered key moves nothing");
+    let out = step(&mut sim, &[(1, request(1, transfer(2, 1)))]);
+    assert!(matches!(reply(&out, 1), ReplyBody::Transferred { .. }));
+    assert_eq!(out.ledger.len(), 1, "a forgotten key executes again");
+    assert_eq!(wallet(&sim, 2), 100_000 + sent as i64 + 1);
+}
+
+#[test]
 fn refused_transfers_change_nothing() {
     let mut sim = world(&[1, 2]);
     let cases = [

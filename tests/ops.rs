@@ -85,6 +85,8 @@ fn metrics_parse_and_move_under_real_traffic() {
         assert_eq!(value(&after, "necpsim_connections", &[]), 1.0);
         assert_eq!(value(&after, "necpsim_players", &[]), 1.0);
         assert_eq!(value(&after, "necpsim_refusals_total", &[("code", "304")]), 1.0);
+        // Even a refused economy command's key is remembered, so that its retry is refused alike.
+        assert_eq!(value(&after, "necpsim_idempotency_keys", &[]), 1.0);
         assert!(value(&after, "necpsim_process_resident_memory_bytes", &[]) > 1e6);
         assert!(value(&after, "necpsim_process_cpu_seconds_total", &[]) > 0.0);
         // A tick's CPU time is measured inside its wall time, so it can never add up to more.

@@ -239,6 +239,9 @@ impl TickLoop {
         metrics.players.set(self.sim.player_count() as i64);
         metrics.bodies.set(self.sim.motion().len() as i64);
         metrics.sessions.set(self.sim.sessions().len() as i64);
+        metrics
+            .idempotency_keys
+            .set(self.sim.economy().receipts.len() as i64);
         let backlog = self.store.as_ref().map_or(0, |store| store.status().backlog());
         metrics.store_backlog.set(backlog as i64);
         let capacity = self.sim.config().server.sim.inbox_capacity.max(1);

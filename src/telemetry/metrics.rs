@@ -144,6 +144,8 @@ pub struct Metrics {
     pub bodies: Gauge,
     /// Combat sessions the world holds.
     pub sessions: Gauge,
+    /// Idempotency keys the economy holds.
+    pub idempotency_keys: Gauge,
     /// Open client connections.
     pub connections: Gauge,
     /// Commands waiting for the next tick.
@@ -185,6 +187,7 @@ impl Default for Metrics {
             players: Gauge::default(),
             bodies: Gauge::default(),
             sessions: Gauge::default(),
+            idempotency_keys: Gauge::default(),
             connections: Gauge::default(),
             inbox: Gauge::default(),
             messages: Default::default(),
@@ -276,6 +279,12 @@ impl Metrics {
             "combat_sessions",
             "Combat sessions the world holds.",
             self.sessions.get(),
+        );
+        gauge(
+            &mut out,
+            "idempotency_keys",
+            "Idempotency keys of economy commands held (expired ones until their memory is freed).",
+            self.idempotency_keys.get(),
         );
         gauge(
             &mut out,

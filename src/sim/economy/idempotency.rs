@@ -4,16 +4,16 @@
 //! so a retried command returns the original result instead of executing
 //! twice, and a key reused for a different command is detected as a
 //! conflict. Records are forgotten after a caller-chosen window of ticks
-//! (the window must exceed the clients' retry horizon). It also provides a
-//! stable FNV-1a 64-bit [`fingerprint`] that is identical on every machine
-//! and Rust version. Everything is deterministic: the records are kept in
-//! recording order, and the hash index over them is only looked up.
+//! (the window must exceed the clients' retry horizon), or once their player
+//! has sent [`KEYS_PER_PLAYER`] newer commands. It also provides a stable
+//! FNV-1a 64-bit [`fingerprint`] that is identical on every machine and Rust
+//! version. Everything is deterministic: each player's records are kept in
+//! recording order, and expiry visits the players in an order fixed by the
+//! commands alone.
 
 use std::collections::VecDeque;
-use std::hash::BuildHasher;
 
-use bevy_platform::collections::HashTable;
-use bevy_platform::hash::FixedHasher;
+use bevy_platform::collections::HashMap;
 
 use super::ledger::PlayerId;
 
@@ -56,53 +56,106 @@ pub enum IdempotencyError {
     },
 }
 
+/// How many keys of one player are remembered at most: a player's command older than its last
+/// `KEYS_PER_PLAYER` is forgotten even within the window. This bounds the memory one player can
+/// claim (about 14 KiB) whatever its rate and the window. It is part of what a journal means:
+/// replay forgets the same keys the live economy forgot.
+pub const KEYS_PER_PLAYER: usize = 256;
+
+/// How many players each [`IdempotencyStore::expire`] call looks at for expired keys.
+const SWEPT_PER_CALL: usize = 64;
+
 #[derive(Debug, Clone)]
 struct Record<R> {
-    player: PlayerId,
-    /// The key's low and high halves: a `u128` field would align the record
-    /// to 16 bytes and pad every one of them.
-    key: [u64; 2],
+    /// The key's high half (the low half is in [`PlayerKeys::low`]).
+    high: u64,
     fingerprint: u64,
     tick: u64,
     result: R,
-}
-
-impl<R> Record<R> {
-    fn is(&self, player: PlayerId, key: IdempotencyKey) -> bool {
-        self.player == player && self.key == halves(key)
-    }
-
-    fn hash(&self) -> u64 {
-        hash_of(self.player, self.key)
-    }
 }
 
 fn halves(key: IdempotencyKey) -> [u64; 2] {
     [key.0 as u64, (key.0 >> 64) as u64]
 }
 
-/// The index's hash of a record's identity; lookups and rehashes must agree on it.
-fn hash_of(player: PlayerId, key: [u64; 2]) -> u64 {
-    FixedHasher.hash_one((player, key))
+/// One player's remembered keys, oldest first.
+#[derive(Debug, Clone)]
+struct PlayerKeys<R> {
+    player: PlayerId,
+    /// Each record's key's low half, apart, so that a lookup scans 8 bytes per key.
+    low: VecDeque<u64>,
+    records: VecDeque<Record<R>>,
+}
+
+impl<R> PlayerKeys<R> {
+    /// How many of the oldest records were made more than `window` ticks before `now`.
+    fn expired(&self, now: u64, window: u64) -> usize {
+        self.records
+            .partition_point(|r| now.saturating_sub(r.tick) > window)
+    }
+
+    /// Drops the oldest `count` records.
+    fn drop_oldest(&mut self, count: usize) {
+        self.low.drain(..count);
+        self.records.drain(..count);
+    }
+
+    /// Drops the expired records; returns how many.
+    fn expire(&mut self, now: u64, window: u64) -> usize {
+        if self
+            .records
+            .front()
+            .is_some_and(|r| now.saturating_sub(r.tick) <= window)
+        {
+            return 0;
+        }
+        let expired = self.expired(now, window);
+        self.drop_oldest(expired);
+        expired
+    }
+
+    /// The position of the live record of `key`, newest first.
+    fn position(&self, [low, high]: [u64; 2], now: u64, window: u64) -> Option<usize> {
+        let live = self.expired(now, window);
+        let (older, newer) = self.low.as_slices();
+        fn matches(slice: &[u64], low: u64, offset: usize) -> impl Iterator<Item = usize> + '_ {
+            slice
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(move |&(_, &k)| k == low)
+                .map(move |(at, _)| offset + at)
+        }
+        matches(newer, low, older.len())
+            .chain(matches(older, low, 0))
+            .take_while(|&at| at >= live)
+            .find(|&at| self.records[at].high == high)
+    }
 }
 
 /// Remembers, per (player, key), the payload fingerprint, the first result
 /// and the tick it was recorded at.
 ///
-/// Memory is proportional to the number of commands recorded within the
-/// expiry window; callers should rate-limit commands per player. The records
-/// sit once, in recording order, in a queue that expiry pops from the front;
-/// a hash table of record numbers finds them by (player, key). Both keep their
-/// capacity, so a steady stream of keys does not allocate.
+/// A record lives for the window given to [`expire`](Self::expire), and for at most
+/// [`KEYS_PER_PLAYER`] of its player's commands: memory is bounded by the number of players
+/// who sent a command within the window, not by their rate. Each player's records sit in
+/// recording order; a lookup scans that player's keys. Expiry looks at a few players per call,
+/// in turn, so a player who left is forgotten within one pass over the players after the window;
+/// until then its expired records are ignored by every lookup.
 #[derive(Debug, Clone)]
 pub struct IdempotencyStore<R> {
-    /// Live records; ticks are non-decreasing front to back. Record number
-    /// `n` (counted from the store's first) sits at `n - first`.
-    records: VecDeque<Record<R>>,
-    /// The number of the front record.
-    first: u64,
-    /// The number of every live record, hashed by its (player, key).
-    index: HashTable<u64>,
+    players: Vec<PlayerKeys<R>>,
+    /// Where each player's keys are in `players`.
+    slots: HashMap<PlayerId, usize>,
+    /// The next player `expire` looks at.
+    sweep: usize,
+    /// The tick and window of the last `expire`: a record older than that is gone.
+    now: u64,
+    window: u64,
+    /// Records held, expired ones not yet swept included.
+    held: usize,
+    /// The tick of the latest record.
+    last_tick: Option<u64>,
 }
 
 impl<R: Clone> Default for IdempotencyStore<R> {
@@ -115,19 +168,21 @@ impl<R: Clone> IdempotencyStore<R> {
     /// An empty store.
     pub fn new() -> Self {
         Self {
-            records: VecDeque::new(),
-            first: 0,
-            index: HashTable::new(),
+            players: Vec::new(),
+            slots: HashMap::default(),
+            sweep: 0,
+            now: 0,
+            window: u64::MAX,
+            held: 0,
+            last_tick: None,
         }
     }
 
     /// The live record of (player, key).
     fn find(&self, player: PlayerId, key: IdempotencyKey) -> Option<&Record<R>> {
-        let at = |n: u64| &self.records[(n - self.first) as usize];
-        let found = self
-            .index
-            .find(hash_of(player, halves(key)), |&n| at(n).is(player, key))?;
-        Some(at(*found))
+        let keys = &self.players[*self.slots.get(&player)?];
+        let at = keys.position(halves(key), self.now, self.window)?;
+        Some(&keys.records[at])
     }
 
     /// Classifies a command before executing it: [`Lookup::New`],
@@ -142,7 +197,8 @@ impl<R: Clone> IdempotencyStore<R> {
 
     /// Records the first result of a command executed at `tick`. Ticks must
     /// be non-decreasing across calls; a live (player, key) cannot be
-    /// recorded twice.
+    /// recorded twice. A player's oldest record makes way for its newest
+    /// beyond [`KEYS_PER_PLAYER`].
     pub fn record(
         &mut self,
         player: PlayerId,
@@ -151,49 +207,66 @@ impl<R: Clone> IdempotencyStore<R> {
         result: R,
         tick: u64,
     ) -> Result<(), IdempotencyError> {
-        if let Some(last) = self.records.back().map(|r| r.tick)
-            && tick < last
-        {
+        if let Some(last) = self.last_tick.filter(|&last| tick < last) {
             return Err(IdempotencyError::TickRegressed { tick, last });
         }
         if self.find(player, key).is_some() {
             return Err(IdempotencyError::AlreadyRecorded { player, key });
         }
-        let number = self.first + self.records.len() as u64;
-        self.records.push_back(Record {
-            player,
-            key: halves(key),
+        self.last_tick = Some(tick);
+        let slot = *self.slots.entry(player).or_insert_with(|| {
+            self.players.push(PlayerKeys {
+                player,
+                low: VecDeque::new(),
+                records: VecDeque::new(),
+            });
+            self.players.len() - 1
+        });
+        let keys = &mut self.players[slot];
+        // Expired records go first, so that a forgotten key recorded again is held once.
+        self.held -= keys.expire(self.now, self.window);
+        if keys.records.len() >= KEYS_PER_PLAYER {
+            keys.drop_oldest(1);
+            self.held -= 1;
+        }
+        let [low, high] = halves(key);
+        keys.low.push_back(low);
+        keys.records.push_back(Record {
+            high,
             fingerprint,
             tick,
             result,
         });
-        let (records, first) = (&self.records, self.first);
-        self.index
-            .insert_unique(hash_of(player, halves(key)), number, |&n| {
-                records[(n - first) as usize].hash()
-            });
+        self.held += 1;
         Ok(())
     }
 
-    /// Forgets every record made more than `window_ticks` before `now`
-    /// (i.e. `now - recorded_tick > window_ticks`); a record exactly
-    /// `window_ticks` old is kept. O(1) when nothing expires. Returns the
-    /// number of records forgotten.
+    /// From now on, forgets every record made more than `window_ticks` before `now`
+    /// (`now - recorded_tick > window_ticks`; a record exactly `window_ticks` old is kept), and
+    /// frees the memory of the expired records of the next few players in turn. Returns the number
+    /// of records freed.
     pub fn expire(&mut self, now: u64, window_ticks: u64) -> usize {
-        let mut removed = 0;
-        while let Some(front) = self.records.front() {
-            if now.saturating_sub(front.tick) <= window_ticks {
-                break;
+        self.now = now;
+        self.window = window_ticks;
+        let mut freed = 0;
+        for _ in 0..SWEPT_PER_CALL.min(self.players.len()) {
+            if self.sweep >= self.players.len() {
+                self.sweep = 0;
             }
-            let number = self.first;
-            if let Ok(entry) = self.index.find_entry(front.hash(), |&n| n == number) {
-                entry.remove();
+            let keys = &mut self.players[self.sweep];
+            freed += keys.expire(now, window_ticks);
+            if keys.records.is_empty() {
+                let gone = self.players.swap_remove(self.sweep);
+                self.slots.remove(&gone.player);
+                if let Some(moved) = self.players.get(self.sweep) {
+                    self.slots.insert(moved.player, self.sweep);
+                }
+            } else {
+                self.sweep += 1;
             }
-            self.records.pop_front();
-            self.first += 1;
-            removed += 1;
         }
-        removed
+        self.held -= freed;
+        freed
     }
 
     /// Tick at which (player, key) was recorded, if its record is live.
@@ -201,14 +274,20 @@ impl<R: Clone> IdempotencyStore<R> {
         self.find(player, key).map(|r| r.tick)
     }
 
-    /// Number of live records.
+    /// Number of records held: the live ones, and expired ones whose memory is not freed yet.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.held
     }
 
-    /// Whether no record is live.
+    /// Whether no record is held.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.held == 0
+    }
+
+    /// Players with records held.
+    #[cfg(test)]
+    fn players(&self) -> usize {
+        self.players.len()
     }
 }
 
@@ -359,9 +438,58 @@ mod tests {
     }
 
     #[test]
-    fn a_record_of_the_economy_fits_64_bytes() {
-        // Kept for the whole expiry window (a day by default), one per mutating command.
-        assert_eq!(size_of::<Record<super::super::Receipt>>(), 64);
+    fn a_key_of_the_economy_takes_56_bytes() {
+        // Kept for the whole expiry window (a day by default), up to KEYS_PER_PLAYER per player.
+        assert_eq!(size_of::<u64>() + size_of::<Record<super::super::Receipt>>(), 56);
+    }
+
+    #[test]
+    fn a_player_keeps_its_last_keys_and_no_more() {
+        let mut s: IdempotencyStore<u32> = IdempotencyStore::new();
+        assert_eq!(s.record(P2, K, 7, 70, 0), Ok(()));
+        for key in 0..KEYS_PER_PLAYER as u128 + 10 {
+            assert_eq!(s.record(P1, IdempotencyKey(key), 1, key as u32, 1), Ok(()));
+        }
+        assert_eq!(s.len(), KEYS_PER_PLAYER + 1);
+        assert_eq!(s.check(P1, IdempotencyKey(9), 1), Lookup::New, "made way");
+        assert_eq!(s.check(P1, IdempotencyKey(10), 1), Lookup::Replay(10));
+        assert_eq!(s.check(P2, K, 7), Lookup::Replay(70), "other players keep theirs");
+    }
+
+    #[test]
+    fn players_who_stop_sending_are_freed_a_few_per_call() {
+        let mut s: IdempotencyStore<u32> = IdempotencyStore::new();
+        let players = 3 * SWEPT_PER_CALL as u64 + 5;
+        for player in 0..players {
+            assert_eq!(s.record(PlayerId(player), K, 1, 1, 10), Ok(()));
+        }
+        // Out of the window at once, for every lookup, before their memory is freed.
+        assert_eq!(s.expire(21, 10), SWEPT_PER_CALL);
+        let unswept = PlayerId(1);
+        assert_eq!(s.check(unswept, K, 1), Lookup::New);
+        assert_eq!(s.len() as u64, players - SWEPT_PER_CALL as u64);
+        // An expired key recorded again is held once.
+        assert_eq!(s.record(unswept, K, 2, 2, 21), Ok(()));
+        assert_eq!(s.check(unswept, K, 2), Lookup::Replay(2));
+        assert_eq!(s.len() as u64, players - SWEPT_PER_CALL as u64);
+        while s.expire(22, 10) > 0 {}
+        assert_eq!((s.len(), s.players()), (1, 1), "only the fresh record is left");
+    }
+
+    #[test]
+    fn keys_that_share_a_half_are_told_apart() {
+        let mut s: IdempotencyStore<u32> = IdempotencyStore::new();
+        let (a, b) = (IdempotencyKey(5), IdempotencyKey(5 | 1 << 64));
+        assert_eq!(s.record(P1, b, 2, 20, 0), Ok(()));
+        assert_eq!(s.record(P1, IdempotencyKey(6), 3, 30, 0), Ok(()));
+        assert_eq!(s.check(P1, a, 1), Lookup::New);
+        assert_eq!(s.record(P1, a, 1, 10, 0), Ok(()));
+        assert_eq!(s.check(P1, a, 1), Lookup::Replay(10));
+        assert_eq!(
+            s.check(P1, b, 2),
+            Lookup::Replay(20),
+            "found behind a newer match of its low half"
+        );
     }
 
     #[test]
