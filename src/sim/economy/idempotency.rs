@@ -102,6 +102,7 @@ impl<R> PlayerKeys<R> {
 
     /// Drops the expired records; returns how many.
     fn expire(&mut self, now: u64, window: u64) -> usize {
+        // Most players swept have nothing expired: their oldest record settles it.
         if self
             .records
             .front()
