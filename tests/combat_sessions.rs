@@ -413,3 +413,44 @@ fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_se
     let out = tick(&mut sim, &[(2, join(next, Team::TeamA, Role::Assault))]);
     assert!(matches!(reply(&out, 2), ReplyBody::SessionJoined { .. }));
 }
+
+#[test]
+fn beyond_max_ended_sessions_the_first_to_close_is_forgotten_first() {
+    let mut sim = world_with(|config| {
+        config.combat.sessions.limits.ended_retention_s = 3600.0;
+        config.combat.sessions.limits.max_ended_sessions = 2;
+    });
+    join_world(&mut sim, &[1]);
+    let get = |session| Command::GetSession {
+        session,
+        log_after: 0,
+    };
+    let mut ended = Vec::new();
+    for _ in 0..3 {
+        let session = create(&mut sim, 1, settings(SessionKind::ExtractZone, 1));
+        tick(&mut sim, &[(1, join(session, Team::Solo, Role::Assault))]);
+        let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
+        assert!(
+            matches!(reply(&out, 1), ReplyBody::SessionEnded { .. }),
+            "{:?}",
+            reply(&out, 1)
+        );
+        ended.push(session);
+    }
+
+    let out = tick(&mut sim, &[(1, get(ended[0]))]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotFound));
+    for &session in &ended[1..] {
+        let out = tick(&mut sim, &[(1, get(session))]);
+        let ReplyBody::Session(view) = reply(&out, 1) else {
+            panic!("a recent ended session is forgotten")
+        };
+        assert_eq!(view.summary.status, SessionStatus::Ended);
+    }
+    let out = tick(&mut sim, &[(1, Command::ListSessions(ListQuery::default()))]);
+    let ReplyBody::SessionList { summaries } = reply(&out, 1) else {
+        panic!("list refused")
+    };
+    let listed: Vec<SessionId> = summaries.of(&out.summaries).iter().map(|s| s.id).collect();
+    assert_eq!(listed, [ended[2], ended[1]]);
+}

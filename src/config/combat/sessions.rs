@@ -38,6 +38,8 @@ pub struct SessionLimits {
     pub pending_expiry_s: f32,
     /// Ended and aborted sessions stay readable through get and list for this long.
     pub ended_retention_s: f32,
+    /// Ended and aborted sessions kept at most; beyond, the oldest are forgotten first.
+    pub max_ended_sessions: u32,
     /// Damage dealt this long before a kill earns an assist.
     pub assist_window_s: f32,
 }
@@ -228,6 +230,7 @@ impl SessionsConfig {
         check.within("limits.log_capacity", l.log_capacity, 1, 4096);
         check.within("limits.pending_expiry_s", l.pending_expiry_s, 1.0, 86_400.0);
         check.within("limits.ended_retention_s", l.ended_retention_s, 0.0, 86_400.0);
+        check.within("limits.max_ended_sessions", l.max_ended_sessions, 0, 1_000_000);
         check.within("limits.assist_window_s", l.assist_window_s, 0.0, 600.0);
         for (name, kind) in self.types.named() {
             let key = |field: &str| format!("types.{name}.{field}");

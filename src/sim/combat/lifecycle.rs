@@ -23,7 +23,6 @@ use crate::sim::resources::{ActiveConfig, FrameArena, SimRng, Tick};
 enum Transition {
     Start,
     Close(SessionStatus, Option<Team>),
-    Forget,
 }
 
 /// Starts, ends, aborts and forgets sessions as their state requires.
@@ -46,9 +45,10 @@ pub(crate) fn update_sessions(world: &mut World) {
             let Some(session) = sessions.get(id) else {
                 continue;
             };
-            match transition(session, rules, tick) {
-                Some(change) => changes.push((id, change)),
-                None => later.push((id, next_deadline(session, rules))),
+            if let Some(change) = transition(session, rules, tick) {
+                changes.push((id, change));
+            } else if let Some(at) = next_deadline(session, rules) {
+                later.push((id, at));
             }
         }
         let mut sessions = world.resource_mut::<Sessions>();
@@ -59,9 +59,14 @@ pub(crate) fn update_sessions(world: &mut World) {
             match change {
                 Transition::Start => start_session(world, id),
                 Transition::Close(status, winner) => end_session(world, id, status, winner),
-                Transition::Forget => world.resource_mut::<Sessions>().remove(id),
             }
         }
+        let limits = world.resource::<CombatRules>().limits;
+        world.resource_mut::<Sessions>().forget_closed(
+            tick,
+            limits.ended_retention_ticks,
+            limits.max_ended_sessions,
+        );
     });
 }
 
@@ -81,20 +86,18 @@ fn transition(session: &Session, rules: &CombatRules, tick: u64) -> Option<Trans
             (tick >= session.started_tick + time_limit_ticks(session, rules.rate_hz))
                 .then(|| Transition::Close(SessionStatus::Ended, leading_team(session, kind.teams)))
         }
-        SessionStatus::Ended | SessionStatus::Aborted => {
-            (tick >= session.ended_tick + limits.ended_retention_ticks).then_some(Transition::Forget)
-        }
+        SessionStatus::Ended | SessionStatus::Aborted => None,
     }
 }
 
 /// When a session with no change due is next to be looked at, under the rules in force (they
-/// may have changed since its last deadline was set).
-fn next_deadline(session: &Session, rules: &CombatRules) -> u64 {
-    let limits = &rules.limits;
+/// may have changed since its last deadline was set). Closed sessions are never looked at again:
+/// they are forgotten in the order they closed.
+fn next_deadline(session: &Session, rules: &CombatRules) -> Option<u64> {
     match session.status() {
-        SessionStatus::Pending => session.created_tick + limits.pending_expiry_ticks,
-        SessionStatus::Active => session.started_tick + time_limit_ticks(session, rules.rate_hz),
-        SessionStatus::Ended | SessionStatus::Aborted => session.ended_tick + limits.ended_retention_ticks,
+        SessionStatus::Pending => Some(session.created_tick + rules.limits.pending_expiry_ticks),
+        SessionStatus::Active => Some(session.started_tick + time_limit_ticks(session, rules.rate_hz)),
+        SessionStatus::Ended | SessionStatus::Aborted => None,
     }
 }
 
@@ -269,12 +272,9 @@ fn players_centre(world: &World, id: SessionId) -> [f32; 2] {
 /// aborted), logs and announces the change, and releases every fighter.
 pub(crate) fn end_session(world: &mut World, id: SessionId, status: SessionStatus, winner: Option<Team>) {
     let tick = world.resource::<Tick>().0;
-    let retention = world.resource::<CombatRules>().limits.ended_retention_ticks;
-    let mut sessions = world.resource_mut::<Sessions>();
-    if !sessions.close(id, status, tick, winner) {
+    if !world.resource_mut::<Sessions>().close(id, status, tick, winner) {
         return;
     }
-    sessions.look_at(id, tick + retention);
     if status == SessionStatus::Ended {
         pay_rewards(world, id);
     }

@@ -154,6 +154,8 @@ pub struct LimitRule {
     pub pending_expiry_ticks: u64,
     /// Ended sessions are forgotten after this many ticks.
     pub ended_retention_ticks: u64,
+    /// Ended sessions kept at most; beyond, the oldest are forgotten first.
+    pub max_ended_sessions: u32,
     /// Assist window.
     pub assist_window_ticks: u64,
 }
@@ -360,6 +362,7 @@ impl CombatRules {
                 log_capacity: limits.log_capacity,
                 pending_expiry_ticks: seconds(limits.pending_expiry_s),
                 ended_retention_ticks: seconds(limits.ended_retention_s),
+                max_ended_sessions: limits.max_ended_sessions,
                 assist_window_ticks: seconds(limits.assist_window_s),
             },
             rarity_weights_pct: combat.loot.rarity_weights_pct.in_order(),

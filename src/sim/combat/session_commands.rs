@@ -67,6 +67,8 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             session.creator = Some(client);
             session.team_size = team_size;
             session.time_limit_s = time_limit_s;
+            // Exactly its size, not the next power of two: an ended session stays in memory.
+            session.participants.reserve_exact(participants as usize);
             session.log.push(
                 tick,
                 LogEvent::StateChanged {

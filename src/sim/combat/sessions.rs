@@ -1,11 +1,12 @@
 //! The [`Sessions`] store: every combat session by id, with its participants and combat log, in a
-//! slab whose slots (and their allocations) are reused, and the creation order that `list` walks
-//! newest first. Holds data and answers queries; the rules of the fight live in the systems.
+//! slab whose slots (and their allocations) are reused, the creation order that `list` walks
+//! newest first, and the closing order in which finished sessions are forgotten. Holds data and
+//! answers queries; the rules of the fight live in the systems.
 
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use bevy_platform::collections::HashMap;
 
@@ -264,7 +265,10 @@ pub struct Sessions {
     by_id: HashMap<SessionId, u32>,
     /// Slot and id in creation order; entries whose slot now holds another id are stale and
     /// skipped, and dropped once they reach the front.
-    order: std::collections::VecDeque<(u32, SessionId)>,
+    order: VecDeque<(u32, SessionId)>,
+    /// Ended and aborted sessions in the order they closed, oldest first: the order they are
+    /// forgotten in, whether for their age or for their number.
+    closed: VecDeque<SessionId>,
     next_id: u64,
     open: u32,
     /// Sessions whose participants changed this tick: the lifecycle looks at them next.
@@ -355,18 +359,31 @@ impl Sessions {
         session.ended_tick = tick;
         session.winner = winner;
         self.open -= 1;
+        self.closed.push_back(id);
         true
     }
 
-    /// Forgets `id`; its slot is reused by a later create.
-    pub(crate) fn remove(&mut self, id: SessionId) {
+    /// Forgets, oldest first, the closed sessions that closed `retention_ticks` or more before
+    /// `tick`, and then as many more as keep at most `max_closed` of them.
+    pub(crate) fn forget_closed(&mut self, tick: u64, retention_ticks: u64, max_closed: u32) {
+        while let Some(&oldest) = self.closed.front() {
+            let expired = self
+                .get(oldest)
+                .is_none_or(|session| tick >= session.ended_tick.saturating_add(retention_ticks));
+            if !expired && self.closed.len() <= max_closed as usize {
+                return;
+            }
+            self.closed.pop_front();
+            self.remove(oldest);
+        }
+    }
+
+    /// Forgets closed session `id`; its slot is reused by a later create.
+    fn remove(&mut self, id: SessionId) {
         let Some(slot) = self.by_id.remove(&id) else {
             return;
         };
         if let Some(session) = self.slots.get_mut(slot as usize) {
-            if session.status().is_open() {
-                self.open -= 1;
-            }
             session.id = SessionId(0);
             session.status = None;
         }
