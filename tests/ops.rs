@@ -269,3 +269,72 @@ fn huge_pages_follow_the_server_setting() {
     });
     assert_eq!(thp_enabled(&allowed), "1");
 }
+
+/// The scheduling policy and real-time priority of the serving process's tick thread, as the
+/// kernel reports them (`/proc/PID/task/TID/stat` fields 41 and 40), once they are `expected` (the
+/// thread sets its policy when it starts) or after `WAIT`.
+#[cfg(target_os = "linux")]
+fn tick_thread_policy(server: &NetServer, expected: (u32, u32)) -> Option<(u32, u32)> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let policy = read_tick_thread_policy(server);
+        if policy == Some(expected) || std::time::Instant::now() > deadline {
+            return policy;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn read_tick_thread_policy(server: &NetServer) -> Option<(u32, u32)> {
+    let tasks = format!("/proc/{}/task", server.process.pid());
+    for task in std::fs::read_dir(tasks).expect("the server's threads") {
+        let path = task.expect("a thread").path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim() != "tick" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).expect("the tick thread's stat");
+        let after_name = &stat[stat.rfind(')').expect("a name in parentheses") + 1..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |n: usize| fields[n - 3].parse::<u32>().expect("a number");
+        return Some((field(41), field(40)));
+    }
+    None
+}
+
+/// `tick.realtime_priority`: 0 (the default) leaves the tick thread under the normal policy; a
+/// priority puts it under `SCHED_FIFO` wherever this machine lets a process do so (and otherwise
+/// the server runs on under the normal policy).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_tick_thread_runs_at_the_configured_realtime_priority() {
+    const SCHED_OTHER: u32 = 0;
+    const SCHED_FIFO: u32 = 1;
+    let default = NetServer::start(|_| {});
+    let normal = (SCHED_OTHER, 0);
+    assert_eq!(tick_thread_policy(&default, normal), Some(normal));
+    drop(default);
+
+    let allowed = std::thread::spawn(|| {
+        let param = libc::sched_param { sched_priority: 7 };
+        // SAFETY: `param` outlives the call; pid 0 is this short-lived probe thread.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) == 0 }
+    })
+    .join()
+    .expect("the probe thread");
+    let realtime = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "realtime_priority = 0",
+            "realtime_priority = 7",
+        );
+    });
+    let expected = if allowed { (SCHED_FIFO, 7) } else { normal };
+    assert_eq!(
+        tick_thread_policy(&realtime, expected),
+        Some(expected),
+        "SCHED_FIFO allowed here: {allowed}"
+    );
+}

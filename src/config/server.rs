@@ -92,6 +92,9 @@ pub struct TickConfig {
     /// After a stall, at most this many overdue ticks run back to back; older ones are dropped
     /// (and counted) so that an overload never spirals.
     pub max_catch_up_ticks: u32,
+    /// 0: the tick thread runs under the normal policy. 1 to 99: under Linux's `SCHED_FIFO` at this
+    /// priority, so that no other thread takes its core mid-tick (needs `CAP_SYS_NICE`).
+    pub realtime_priority: u8,
     /// `[tick.adaptive]`: the rate follows the number of players.
     pub adaptive: AdaptiveTickConfig,
 }
@@ -101,6 +104,7 @@ impl Default for TickConfig {
         TickConfig {
             rate_hz: 60.0,
             max_catch_up_ticks: 3,
+            realtime_priority: 0,
             adaptive: AdaptiveTickConfig::default(),
         }
     }
@@ -407,6 +411,7 @@ impl ServerConfig {
             previous = Some(step.max_players);
         }
         check.within("tick.max_catch_up_ticks", self.tick.max_catch_up_ticks, 0, 1000);
+        check.within("tick.realtime_priority", self.tick.realtime_priority, 0, 99);
         check.within("sim.inbox_capacity", self.sim.inbox_capacity, 16, 1 << 24);
         check.within("sim.frame_arena_bytes", self.sim.frame_arena_bytes, 4096, 1 << 30);
         self.net.validate(check);
@@ -461,6 +466,9 @@ impl ServerConfig {
     /// differing.
     pub(crate) fn restart_only_changes(&self, next: &ServerConfig) -> Vec<&'static str> {
         let mut changed = Vec::new();
+        if self.tick.realtime_priority != next.tick.realtime_priority {
+            changed.push("server.toml: tick.realtime_priority");
+        }
         if self.sim.seed != next.sim.seed {
             changed.push("server.toml: sim.seed");
         }

@@ -6,6 +6,7 @@ mod adaptive;
 mod data_dir;
 mod memory;
 mod pacer;
+mod priority;
 #[expect(
     clippy::disallowed_methods,
     reason = "the tick loop is where wall-clock time enters the server: it paces and measures ticks"
@@ -171,9 +172,13 @@ impl Server {
             .with_store(writer);
         let rate_hz = tick_loop.tick_rate();
         let shutdown = Arc::new(AtomicBool::new(false));
+        let realtime_priority = config.server.tick.realtime_priority;
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({
             let shutdown = Arc::clone(&shutdown);
-            move || tick_loop.run(&shutdown)
+            move || {
+                priority::apply_to_tick_thread(realtime_priority);
+                tick_loop.run(&shutdown)
+            }
         })?;
 
         info!(

@@ -1,7 +1,8 @@
 //! The life of a session: a pending session starts when its teams are full (a raid spawns its NPCs
 //! then) or is aborted when it waits too long; an active one ends when one side remains or its time
-//! limit passes; a finished one is forgotten after the retention time. Ending pays the rewards and
-//! releases every fighter. Only sessions that changed this tick or reached a deadline are looked
+//! limit passes; finished ones are forgotten in the order they closed, after the retention time or
+//! sooner when more than the configured number are kept. Ending pays the rewards and releases
+//! every fighter. Only sessions that changed this tick or reached a deadline are looked
 //! at, so ten thousand quiet sessions cost nothing per tick.
 
 use bevy_ecs::entity::Entity;
