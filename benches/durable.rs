@@ -277,6 +277,7 @@ fn run_necpsim(dir: &Path, secs: Duration, window: usize) -> NecpsimRun {
         Box::new(move |tick, _took| {
             let _ = commit_sender.send((tick, Instant::now()));
         }),
+        || {},
     )
     .expect("the writer thread starts");
     let mut sim = Sim::new(Arc::clone(&config));

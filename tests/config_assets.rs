@@ -70,6 +70,16 @@ fn a_value_of_the_wrong_type_is_refused() {
 }
 
 #[test]
+fn a_realtime_priority_that_leaves_no_room_below_it_is_refused() {
+    let error = single_error("server.toml", "realtime_priority = 0", "realtime_priority = 1");
+    assert_eq!(error.key, "threads.realtime_priority");
+    assert_eq!(
+        error.reason,
+        "must be 0 (off) or 2 to 99: the network and store threads run one below it"
+    );
+}
+
+#[test]
 fn a_reference_to_an_undefined_name_is_refused() {
     let error = single_error(
         "economy/items.toml",

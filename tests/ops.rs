@@ -270,14 +270,14 @@ fn huge_pages_follow_the_server_setting() {
     assert_eq!(thp_enabled(&allowed), "1");
 }
 
-/// The scheduling policy and real-time priority of the serving process's tick thread, as the
-/// kernel reports them (`/proc/PID/task/TID/stat` fields 41 and 40), once they are `expected` (the
-/// thread sets its policy when it starts) or after `WAIT`.
+/// The scheduling policy and real-time priority of the serving process's thread named `name`, as
+/// the kernel reports them (`/proc/PID/task/TID/stat` fields 41 and 40), once they are `expected`
+/// (a thread sets its policy when it starts) or after `WAIT`.
 #[cfg(target_os = "linux")]
-fn tick_thread_policy(server: &NetServer, expected: (u32, u32)) -> Option<(u32, u32)> {
+fn thread_policy(server: &NetServer, name: &str, expected: (u32, u32)) -> Option<(u32, u32)> {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let policy = read_tick_thread_policy(server);
+        let policy = read_thread_policy(server, name);
         if policy == Some(expected) || std::time::Instant::now() > deadline {
             return policy;
         }
@@ -286,15 +286,15 @@ fn tick_thread_policy(server: &NetServer, expected: (u32, u32)) -> Option<(u32, 
 }
 
 #[cfg(target_os = "linux")]
-fn read_tick_thread_policy(server: &NetServer) -> Option<(u32, u32)> {
+fn read_thread_policy(server: &NetServer, name: &str) -> Option<(u32, u32)> {
     let tasks = format!("/proc/{}/task", server.process.pid());
     for task in std::fs::read_dir(tasks).expect("the server's threads") {
         let path = task.expect("a thread").path();
         let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if comm.trim() != "tick" {
+        if comm.trim() != name {
             continue;
         }
-        let stat = std::fs::read_to_string(path.join("stat")).expect("the tick thread's stat");
+        let stat = std::fs::read_to_string(path.join("stat")).expect("the thread's stat");
         let after_name = &stat[stat.rfind(')').expect("a name in parentheses") + 1..];
         let fields: Vec<&str> = after_name.split_whitespace().collect();
         let field = |n: usize| fields[n - 3].parse::<u32>().expect("a number");
@@ -303,17 +303,21 @@ fn read_tick_thread_policy(server: &NetServer) -> Option<(u32, u32)> {
     None
 }
 
-/// `tick.realtime_priority`: 0 (the default) leaves the tick thread under the normal policy; a
-/// priority puts it under `SCHED_FIFO` wherever this machine lets a process do so (and otherwise
-/// the server runs on under the normal policy).
+/// `threads.realtime_priority`: 0 (the default) leaves every thread under the normal policy; a
+/// priority puts the tick thread under `SCHED_FIFO` at it and the network and store threads one
+/// below, wherever this machine lets a process do so (and otherwise the server runs on under the
+/// normal policy).
 #[cfg(target_os = "linux")]
 #[test]
-fn the_tick_thread_runs_at_the_configured_realtime_priority() {
+fn the_server_threads_run_at_the_configured_realtime_priorities() {
     const SCHED_OTHER: u32 = 0;
     const SCHED_FIFO: u32 = 1;
-    let default = NetServer::start(|_| {});
+    const THREADS: [&str; 3] = ["tick", "net", "store"];
     let normal = (SCHED_OTHER, 0);
-    assert_eq!(tick_thread_policy(&default, normal), Some(normal));
+    let default = NetServer::start(|_| {});
+    for name in THREADS {
+        assert_eq!(thread_policy(&default, name, normal), Some(normal), "{name}");
+    }
     drop(default);
 
     let allowed = std::thread::spawn(|| {
@@ -331,10 +335,13 @@ fn the_tick_thread_runs_at_the_configured_realtime_priority() {
             "realtime_priority = 7",
         );
     });
-    let expected = if allowed { (SCHED_FIFO, 7) } else { normal };
-    assert_eq!(
-        tick_thread_policy(&realtime, expected),
-        Some(expected),
-        "SCHED_FIFO allowed here: {allowed}"
-    );
+    for name in THREADS {
+        let priority = if name == "tick" { 7 } else { 6 };
+        let expected = if allowed { (SCHED_FIFO, priority) } else { normal };
+        assert_eq!(
+            thread_policy(&realtime, name, expected),
+            Some(expected),
+            "{name}; SCHED_FIFO allowed here: {allowed}"
+        );
+    }
 }

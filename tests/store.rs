@@ -94,7 +94,7 @@ fn committed_batches_mirror_the_economy_and_replay_into_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join(DATABASE_FILE);
     let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
-    let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {})).expect("writer");
+    let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {}), || {}).expect("writer");
     let mut sim = Sim::new(common::bundled_config());
     let mut outbox = Outbox::default();
     let mut rng = ChaCha8Rng::seed_from_u64(11);

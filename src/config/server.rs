@@ -23,6 +23,18 @@ pub struct ServerConfig {
     pub telemetry: TelemetryConfig,
     /// `[shedding]`: when new logins and sessions are refused.
     pub shedding: SheddingConfig,
+    /// `[threads]`: how the server's threads are scheduled.
+    pub threads: ThreadsConfig,
+}
+
+/// `[threads]` in `server.toml` (read at start).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThreadsConfig {
+    /// 0: every thread runs under the normal policy. 2 to 99: the tick thread runs under Linux's
+    /// `SCHED_FIFO` at this priority and the network and store threads one below it, so that no
+    /// other process takes their cores while they work (needs `CAP_SYS_NICE`).
+    pub realtime_priority: u8,
 }
 
 /// `[telemetry]` in `server.toml` (read at start).
@@ -92,9 +104,6 @@ pub struct TickConfig {
     /// After a stall, at most this many overdue ticks run back to back; older ones are dropped
     /// (and counted) so that an overload never spirals.
     pub max_catch_up_ticks: u32,
-    /// 0: the tick thread runs under the normal policy. 1 to 99: under Linux's `SCHED_FIFO` at this
-    /// priority, so that no other thread takes its core mid-tick (needs `CAP_SYS_NICE`).
-    pub realtime_priority: u8,
     /// `[tick.adaptive]`: the rate follows the number of players.
     pub adaptive: AdaptiveTickConfig,
 }
@@ -104,7 +113,6 @@ impl Default for TickConfig {
         TickConfig {
             rate_hz: 60.0,
             max_catch_up_ticks: 3,
-            realtime_priority: 0,
             adaptive: AdaptiveTickConfig::default(),
         }
     }
@@ -411,7 +419,13 @@ impl ServerConfig {
             previous = Some(step.max_players);
         }
         check.within("tick.max_catch_up_ticks", self.tick.max_catch_up_ticks, 0, 1000);
-        check.within("tick.realtime_priority", self.tick.realtime_priority, 0, 99);
+        check.within("threads.realtime_priority", self.threads.realtime_priority, 0, 99);
+        if self.threads.realtime_priority == 1 {
+            check.refuse(
+                "threads.realtime_priority",
+                "must be 0 (off) or 2 to 99: the network and store threads run one below it",
+            );
+        }
         check.within("sim.inbox_capacity", self.sim.inbox_capacity, 16, 1 << 24);
         check.within("sim.frame_arena_bytes", self.sim.frame_arena_bytes, 4096, 1 << 30);
         self.net.validate(check);
@@ -466,9 +480,6 @@ impl ServerConfig {
     /// differing.
     pub(crate) fn restart_only_changes(&self, next: &ServerConfig) -> Vec<&'static str> {
         let mut changed = Vec::new();
-        if self.tick.realtime_priority != next.tick.realtime_priority {
-            changed.push("server.toml: tick.realtime_priority");
-        }
         if self.sim.seed != next.sim.seed {
             changed.push("server.toml: sim.seed");
         }
@@ -486,6 +497,9 @@ impl ServerConfig {
         }
         if self.store != next.store {
             changed.push("server.toml: store");
+        }
+        if self.threads != next.threads {
+            changed.push("server.toml: threads");
         }
         if self.telemetry != next.telemetry {
             changed.push("server.toml: telemetry");

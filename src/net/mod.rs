@@ -103,13 +103,15 @@ pub struct NetServer {
 
 impl NetServer {
     /// Loads the TLS identity and token secret, binds `bind` and starts accepting clients, whose
-    /// commands arrive through `bridge`; counts into `metrics`.
+    /// commands arrive through `bridge`; counts into `metrics`. Each network thread runs
+    /// `on_thread_start` first.
     pub fn start(
         config: &NetConfig,
         data_dir: &Path,
         bind: SocketAddr,
         bridge: BridgeHandle,
         metrics: Arc<Metrics>,
+        on_thread_start: impl Fn() + Send + Sync + 'static,
     ) -> Result<NetServer, NetError> {
         let loopback = bind.ip().is_loopback();
         let (tokens, source) = auth::resolve_secret(config.auth.secret_file.as_deref(), data_dir, loopback)?;
@@ -136,6 +138,7 @@ impl NetServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.io_threads as usize)
             .thread_name("net")
+            .on_thread_start(on_thread_start)
             .enable_all()
             .build()
             .map_err(NetError::Runtime)?;

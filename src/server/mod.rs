@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use tracing::{error, info};
 
+use priority::ThreadRole;
+
 pub use adaptive::{AdaptiveRate, rate_for_players};
 pub use data_dir::{DataDir, DataDirError};
 pub use pacer::{Pace, TickPacer, interval_for};
@@ -142,6 +144,9 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let (handle, bridge) = crate::net::bridge(config.server.sim.inbox_capacity as usize);
         let gate = bridge.durable_gate();
+        let realtime_priority = config.server.threads.realtime_priority;
+        let helper_thread_start =
+            move || priority::apply_to_current_thread(realtime_priority, ThreadRole::Helper);
         let writer = StoreWriter::spawn(
             Box::new(store),
             Box::new({
@@ -151,6 +156,7 @@ impl Server {
                     gate.release(tick);
                 }
             }),
+            helper_thread_start,
         )?;
         let http_addr = options.http.unwrap_or(config.server.telemetry.http_bind);
         let http = HttpEndpoints::start(http_addr, Arc::clone(&metrics), readiness(&writer, &metrics))
@@ -164,6 +170,7 @@ impl Server {
             addr,
             handle,
             Arc::clone(&metrics),
+            helper_thread_start,
         )?;
         let watcher = AssetWatcher::start(&options.assets, Arc::clone(&config))?;
 
@@ -172,11 +179,10 @@ impl Server {
             .with_store(writer);
         let rate_hz = tick_loop.tick_rate();
         let shutdown = Arc::new(AtomicBool::new(false));
-        let realtime_priority = config.server.tick.realtime_priority;
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({
             let shutdown = Arc::clone(&shutdown);
             move || {
-                priority::apply_to_tick_thread(realtime_priority);
+                priority::apply_to_current_thread(realtime_priority, ThreadRole::Tick);
                 tick_loop.run(&shutdown)
             }
         })?;

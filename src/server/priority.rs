@@ -1,26 +1,45 @@
-//! The tick thread's scheduling policy. With `tick.realtime_priority` set, the tick thread runs
-//! under Linux's real-time `SCHED_FIFO` policy: a thread woken mid-tick (the network's, the store's,
-//! another process's) then waits for the tick to finish instead of taking its core, so a tick lasts
-//! its own CPU time. Off by default: it needs `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` of at least the
-//! priority, and a real-time thread that never sleeps would keep its core from everything else.
+//! The scheduling policy of the threads a request waits for. With `threads.realtime_priority` set,
+//! the tick thread runs under Linux's real-time `SCHED_FIFO` policy at that priority, and the
+//! network and store threads one below it: no thread of another process takes their core while
+//! they work, a tick lasts its own CPU time, and the threads a tick wakes (to send its replies, to
+//! commit its batch) start at once on the other core instead of waiting for the tick to end. Off by
+//! default: it needs `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` of at least the priority, and a real-time
+//! thread that never sleeps keeps its core from everything else.
 
 use tracing::{info, warn};
 
-/// Applies `tick.realtime_priority` to the calling thread: nothing for 0, `SCHED_FIFO` at that
-/// priority otherwise. Where the system refuses, the thread keeps its normal policy, with a warning.
-pub(crate) fn apply_to_tick_thread(priority: u8) {
-    if priority == 0 {
+/// Which of the server's threads is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ThreadRole {
+    /// The tick thread: the configured priority.
+    Tick,
+    /// The network and store threads: one below, so that waking them never preempts a tick.
+    Helper,
+}
+
+/// Applies `threads.realtime_priority` to the calling thread: nothing for 0, `SCHED_FIFO` at the
+/// priority of `role` otherwise. Where the system refuses, the thread keeps its normal policy,
+/// with a warning.
+pub(crate) fn apply_to_current_thread(realtime_priority: u8, role: ThreadRole) {
+    if realtime_priority == 0 {
         return;
     }
+    let priority = match role {
+        ThreadRole::Tick => realtime_priority,
+        ThreadRole::Helper => realtime_priority.saturating_sub(1).max(1),
+    };
+    let thread = std::thread::current();
+    let thread = thread.name().unwrap_or("unnamed");
     match set_fifo(priority) {
         Ok(()) => info!(
-            priority,
-            "tick thread runs under SCHED_FIFO (tick.realtime_priority)"
+            thread,
+            priority, "thread runs under SCHED_FIFO (threads.realtime_priority)"
         ),
         Err(error) => warn!(
+            thread,
             priority,
             %error,
-            "tick.realtime_priority not applied: the tick thread keeps the normal policy \
+            "threads.realtime_priority not applied: the thread keeps the normal policy \
              (it needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority)"
         ),
     }

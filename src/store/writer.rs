@@ -68,13 +68,21 @@ pub struct StoreWriter {
 pub type OnCommit = Box<dyn FnMut(u64, std::time::Duration) + Send>;
 
 impl StoreWriter {
-    /// Starts the writer thread over `store`; `on_commit` runs after every commit.
-    pub fn spawn(store: Box<dyn Store>, on_commit: OnCommit) -> std::io::Result<StoreWriter> {
+    /// Starts the writer thread over `store`; it runs `on_start` first, and `on_commit` after
+    /// every commit.
+    pub fn spawn(
+        store: Box<dyn Store>,
+        on_commit: OnCommit,
+        on_start: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<StoreWriter> {
         let (sender, batches) = channel();
         let status = Arc::new(WriterStatus::default());
         let thread = thread::Builder::new().name("store".into()).spawn({
             let status = Arc::clone(&status);
-            move || write_loop(store, &batches, &status, on_commit)
+            move || {
+                on_start();
+                write_loop(store, &batches, &status, on_commit)
+            }
         })?;
         Ok(StoreWriter {
             batches: Some(sender),
