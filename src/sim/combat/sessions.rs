@@ -181,6 +181,9 @@ pub struct Session {
     pub participants: Vec<Participant>,
     /// Its combat log.
     pub log: CombatLog,
+    /// The latest tick the lifecycle was asked to look at it, so that asking again for the same
+    /// tick (every hit asks) adds nothing to the deadlines.
+    next_look: Option<u64>,
 }
 
 impl Session {
@@ -336,6 +339,7 @@ impl Sessions {
         session.started_tick = 0;
         session.ended_tick = 0;
         session.winner = None;
+        session.next_look = None;
         init(session);
         session
     }
@@ -437,8 +441,16 @@ impl Sessions {
         self.touched.extend(ids);
     }
 
-    /// Asks the lifecycle to look at `id` at `tick`.
+    /// Asks the lifecycle to look at `id` at `tick`. The deadlines hold one entry per session and
+    /// tick asked for, however often it is asked.
     pub(crate) fn look_at(&mut self, id: SessionId, tick: u64) {
+        let Some(session) = self.get_mut(id) else {
+            return;
+        };
+        if session.next_look == Some(tick) {
+            return;
+        }
+        session.next_look = Some(tick);
         self.deadlines.push(Reverse((tick, id)));
     }
 
@@ -454,5 +466,28 @@ impl Sessions {
         }
         due.sort_unstable();
         due.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asking_again_for_the_same_tick_adds_no_deadline() {
+        let mut sessions = Sessions::default();
+        let id = sessions.create(8, 0, |_| {}).id;
+        for _ in 0..1000 {
+            sessions.look_at(id, 600);
+        }
+        sessions.look_at(id, 900);
+        sessions.look_at(id, 900);
+        assert_eq!(sessions.deadlines.len(), 2);
+        sessions.look_at(SessionId(id.0 + 1), 600);
+        assert_eq!(
+            sessions.deadlines.len(),
+            2,
+            "an unknown session is never looked at"
+        );
     }
 }
