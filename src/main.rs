@@ -223,6 +223,10 @@ fn print_report(r: &BenchReport) {
         "tick ms: p50 {:.3}  p99 {:.3}  max {:.3}  mean {:.3}",
         r.tick_ms_p50, r.tick_ms_p99, r.tick_ms_max, r.tick_ms_mean
     );
+    println!(
+        "of which p50: simulation {:.3} ms, output (interest grid and snapshots) {:.3} ms",
+        r.simulate_ms_p50, r.output_ms_p50
+    );
     println!("ns per entity per tick: {:.1}", r.ns_per_entity_tick);
     println!(
         "snapshots: {} ({:.1} bytes mean), inputs: {}, refused: {}",

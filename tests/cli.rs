@@ -197,6 +197,7 @@ fn bench_runs_the_schedule_and_writes_its_report() {
         "{stdout}"
     );
     assert!(stdout.contains("ns per entity per tick"), "{stdout}");
+    assert!(stdout.contains("of which p50: simulation"), "{stdout}");
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written")).expect("json");
@@ -204,7 +205,14 @@ fn bench_runs_the_schedule_and_writes_its_report() {
         (report["ticks"].as_u64(), report["entities"].as_u64()),
         (Some(30), Some(50))
     );
-    for field in ["tick_ms_p50", "tick_ms_p99", "tick_ms_max", "ns_per_entity_tick"] {
+    for field in [
+        "tick_ms_p50",
+        "tick_ms_p99",
+        "tick_ms_max",
+        "ns_per_entity_tick",
+        "simulate_ms_p50",
+        "output_ms_p50",
+    ] {
         assert!(
             report[field].as_f64().is_some_and(|v| v > 0.0),
             "{field}: {}",

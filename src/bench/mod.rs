@@ -63,6 +63,10 @@ pub struct BenchReport {
     pub tick_ms_mean: f64,
     /// Mean tick time divided by the entity count.
     pub ns_per_entity_tick: f64,
+    /// Median time of the tick's simulation (inputs, movement, combat, economy).
+    pub simulate_ms_p50: f64,
+    /// Median time of the tick's output (interest grid and snapshots).
+    pub output_ms_p50: f64,
     /// Snapshots produced over the measured ticks.
     pub snapshots: u64,
     /// Mean snapshot size.
@@ -106,6 +110,8 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
 
     let progress = progress_bar(options);
     let mut times = Vec::with_capacity(options.ticks as usize);
+    let mut simulate_times = Vec::with_capacity(options.ticks as usize);
+    let mut output_times = Vec::with_capacity(options.ticks as usize);
     let (mut snapshots, mut snapshot_bytes) = (0u64, 0u64);
     let refused_before = sim.counters().refused_commands;
     let fights_before = bots.fight_stats();
@@ -113,8 +119,13 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
     for _ in 0..options.ticks {
         bots.drive(&mut sim);
         let started = Instant::now();
-        sim.step();
-        times.push(started.elapsed());
+        sim.simulate();
+        let simulated = started.elapsed();
+        sim.write_snapshots();
+        let took = started.elapsed();
+        times.push(took);
+        simulate_times.push(simulated);
+        output_times.push(took - simulated);
         sim.drain_outputs(&mut outbox);
         bots.observe(&mut sim, &outbox);
         snapshots += outbox.snapshots.len() as u64;
@@ -123,13 +134,7 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
     }
     progress.finish_and_clear();
 
-    times.sort_unstable();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let at = |q: f64| {
-        times
-            .get(((times.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-    };
     let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
     let fights = bots.fight_stats();
     BenchReport {
@@ -139,11 +144,13 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
         npcs: options.npcs,
         tick_rate_hz: sim.tick_rate(),
         world_side_m: world_side_m(options),
-        tick_ms_p50: at(0.5).map_or(0.0, ms),
-        tick_ms_p99: at(0.99).map_or(0.0, ms),
-        tick_ms_max: times.last().copied().map_or(0.0, ms),
+        tick_ms_p50: ms(percentile(&mut times, 0.5)),
+        tick_ms_p99: ms(percentile(&mut times, 0.99)),
+        tick_ms_max: ms(percentile(&mut times, 1.0)),
         tick_ms_mean: mean * 1e3,
         ns_per_entity_tick: mean * 1e9 / f64::from(entities.max(1)),
+        simulate_ms_p50: ms(percentile(&mut simulate_times, 0.5)),
+        output_ms_p50: ms(percentile(&mut output_times, 0.5)),
         snapshots,
         snapshot_bytes_mean: snapshot_bytes as f64 / snapshots.max(1) as f64,
         inputs: bots.inputs_sent() - inputs_before,
@@ -154,6 +161,16 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
         kills: fights.kills - fights_before.kills,
         sessions_ended: fights.sessions_ended - fights_before.sessions_ended,
     }
+}
+
+/// The `q` quantile (0 to 1) of `times`, which it sorts; zero for none.
+fn percentile(times: &mut [Duration], q: f64) -> Duration {
+    times.sort_unstable();
+    let last = times.len().saturating_sub(1);
+    times
+        .get((last as f64 * q).round() as usize)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Side of the square world for `options`' density.
