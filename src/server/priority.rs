@@ -18,15 +18,19 @@ pub(crate) enum ThreadRole {
 }
 
 /// Applies `threads.realtime_priority` to the calling thread: nothing for 0, `SCHED_FIFO` at the
-/// priority of `role` otherwise. Where the system refuses, the thread keeps its normal policy,
-/// with a warning.
+/// priority of `role` otherwise. Where the system refuses, or the process may run on one core
+/// only (which the real-time threads would then keep from everything else, the kernel's own
+/// threads included), the thread keeps its normal policy, with a warning.
 pub(crate) fn apply_to_current_thread(realtime_priority: u8, role: ThreadRole) {
-    if realtime_priority == 0 {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let Some(priority) = priority_for(realtime_priority, role, cores) else {
+        if realtime_priority != 0 {
+            warn!(
+                realtime_priority,
+                cores, "threads.realtime_priority not applied: this process may use one core only"
+            );
+        }
         return;
-    }
-    let priority = match role {
-        ThreadRole::Tick => realtime_priority,
-        ThreadRole::Helper => realtime_priority.saturating_sub(1).max(1),
     };
     let thread = std::thread::current();
     let thread = thread.name().unwrap_or("unnamed");
@@ -43,6 +47,18 @@ pub(crate) fn apply_to_current_thread(realtime_priority: u8, role: ThreadRole) {
              (it needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority)"
         ),
     }
+}
+
+/// The `SCHED_FIFO` priority of a thread in `role` for `threads.realtime_priority`, on a process
+/// that may use `cores` cores; `None` for the normal policy.
+fn priority_for(realtime_priority: u8, role: ThreadRole, cores: usize) -> Option<u8> {
+    if realtime_priority == 0 || cores < 2 {
+        return None;
+    }
+    Some(match role {
+        ThreadRole::Tick => realtime_priority,
+        ThreadRole::Helper => realtime_priority.saturating_sub(1).max(1),
+    })
 }
 
 #[cfg(target_os = "linux")]
@@ -65,4 +81,23 @@ fn set_fifo(_priority: u8) -> std::io::Result<()> {
         std::io::ErrorKind::Unsupported,
         "SCHED_FIFO is set here through Linux's sched_setscheduler",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tick_runs_at_the_priority_and_its_helpers_one_below_on_two_cores_or_more() {
+        assert_eq!(priority_for(10, ThreadRole::Tick, 2), Some(10));
+        assert_eq!(priority_for(10, ThreadRole::Helper, 2), Some(9));
+        assert_eq!(priority_for(99, ThreadRole::Helper, 64), Some(98));
+    }
+
+    #[test]
+    fn zero_or_a_single_core_leaves_the_normal_policy() {
+        assert_eq!(priority_for(0, ThreadRole::Tick, 8), None);
+        assert_eq!(priority_for(10, ThreadRole::Tick, 1), None);
+        assert_eq!(priority_for(10, ThreadRole::Helper, 1), None);
+    }
 }
