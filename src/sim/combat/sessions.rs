@@ -364,7 +364,25 @@ impl Sessions {
         session.winner = winner;
         self.open -= 1;
         self.closed.push_back(id);
+        self.drop_stale_deadlines();
         true
+    }
+
+    /// Once the deadlines hold many more entries than there are open sessions, keeps only each
+    /// open session's latest: a closed session's, or one a later deadline replaced, would only be
+    /// skipped when due. The cost is amortised over the closes, and the heap stays proportional to
+    /// the open sessions however fast sessions come and go.
+    fn drop_stale_deadlines(&mut self) {
+        if self.deadlines.len() <= 2 * self.open as usize + 64 {
+            return;
+        }
+        let (by_id, slots) = (&self.by_id, &self.slots);
+        self.deadlines.retain(|&Reverse((at, id))| {
+            by_id
+                .get(&id)
+                .and_then(|&slot| slots.get(slot as usize))
+                .is_some_and(|session| session.status().is_open() && session.next_look == Some(at))
+        });
     }
 
     /// Forgets, oldest first, the closed sessions that closed `retention_ticks` or more before
@@ -488,6 +506,30 @@ mod tests {
             sessions.deadlines.len(),
             2,
             "an unknown session is never looked at"
+        );
+    }
+
+    #[test]
+    fn deadlines_stay_proportional_to_the_open_sessions() {
+        let mut sessions = Sessions::default();
+        let kept_open = sessions.create(8, 0, |_| {}).id;
+        sessions.look_at(kept_open, 100);
+        sessions.look_at(kept_open, 200);
+        for tick in 1..10_000 {
+            let id = sessions.create(8, tick, |_| {}).id;
+            sessions.look_at(id, tick + 300);
+            sessions.look_at(id, tick + 900);
+            assert!(sessions.close(id, SessionStatus::Ended, tick, None));
+            // Two per open session and 64 before a compaction, plus this one's two.
+            let bound = 2 * sessions.open_count() as usize + 64 + 2;
+            assert!(sessions.deadlines.len() <= bound, "{}", sessions.deadlines.len());
+        }
+        assert!(
+            sessions
+                .deadlines
+                .iter()
+                .any(|&Reverse(entry)| entry == (200, kept_open)),
+            "an open session keeps its latest deadline"
         );
     }
 }
