@@ -376,13 +376,13 @@ impl Sessions {
         if self.deadlines.len() <= 2 * self.open as usize + 64 {
             return;
         }
-        let (by_id, slots) = (&self.by_id, &self.slots);
-        self.deadlines.retain(|&Reverse((at, id))| {
-            by_id
-                .get(&id)
-                .and_then(|&slot| slots.get(slot as usize))
+        // Taken out while `get` reads the sessions; it keeps its capacity.
+        let mut deadlines = std::mem::take(&mut self.deadlines);
+        deadlines.retain(|&Reverse((at, id))| {
+            self.get(id)
                 .is_some_and(|session| session.status().is_open() && session.next_look == Some(at))
         });
+        self.deadlines = deadlines;
     }
 
     /// Forgets, oldest first, the closed sessions that closed `retention_ticks` or more before
