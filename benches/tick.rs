@@ -20,6 +20,7 @@ fn options(players: u32, npcs: u32) -> BenchOptions {
         ticks: 0,
         seed: 1,
         area_per_entity_m2: 2500.0,
+        snapshot_threads: None,
         progress: false,
     }
 }
@@ -35,7 +36,8 @@ fn tick(c: &mut Criterion) {
         ("players_and_10x_npcs", 1_000, 10_000),
         ("players_and_10x_npcs", 10_000, 100_000),
     ] {
-        let (mut sim, mut bots, mut outbox) = prepare(config.clone(), &options(players, npcs));
+        let (mut sim, mut bots, mut outbox) =
+            prepare(config.clone(), &options(players, npcs)).expect("the bundled assets start one thread");
         group.throughput(Throughput::Elements(u64::from(players + npcs)));
         group.bench_function(BenchmarkId::new(name, players), |b| {
             b.iter(|| bots.tick(&mut sim, &mut outbox));

@@ -70,6 +70,9 @@ enum Cmd {
         /// World area per entity in square metres (sets the world size, and so the crowding).
         #[arg(long, value_name = "M2", default_value_t = 2500.0)]
         area_per_entity_m2: f32,
+        /// Threads that encode snapshots (default: `[threads] snapshot_threads` of the assets).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        snapshot_threads: Option<u16>,
         /// Directory of designer TOML files.
         #[arg(long, value_name = "DIR", default_value = "assets")]
         assets: PathBuf,
@@ -187,6 +190,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             ticks,
             seed,
             area_per_entity_m2,
+            snapshot_threads,
             assets,
             json,
         } => {
@@ -199,9 +203,11 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 ticks,
                 seed,
                 area_per_entity_m2,
+                snapshot_threads,
                 progress: true,
             };
-            let report = necpsim::bench::run(config, &options);
+            let report =
+                necpsim::bench::run(config, &options).context("cannot start the snapshot threads")?;
             print_report(&report);
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&report)?;
@@ -223,6 +229,9 @@ fn print_report(r: &BenchReport) {
         "tick ms: p50 {:.3}  p99 {:.3}  max {:.3}  mean {:.3}",
         r.tick_ms_p50, r.tick_ms_p99, r.tick_ms_max, r.tick_ms_mean
     );
+    if r.snapshot_threads > 1 {
+        println!("snapshots encoded by {} threads", r.snapshot_threads);
+    }
     println!(
         "of which p50: simulation {:.3} ms, output (interest grid and snapshots) {:.3} ms",
         r.simulate_ms_p50, r.output_ms_p50

@@ -2,8 +2,9 @@
 //! players and 2,000 wanderers performs zero allocations, with a fresh input from every player and an
 //! acknowledgement of every snapshot each tick, snapshots encoded for every player and outputs
 //! drained; and ticks full of combat session gets, lists and creates in a world of 10,000
-//! sessions, or of market orders that trade and wallet transfers, allocate nothing either. A counting global allocator, armed only on this thread,
-//! proves it. On the wire side, encoding an input datagram with a reused encoder and decoding it
+//! sessions, or of market orders that trade and wallet transfers, allocate nothing either; nor do
+//! ticks whose snapshots three threads encode. A counting global allocator, armed only on the
+//! test's thread and on its snapshot threads, proves it. On the wire side, encoding an input datagram with a reused encoder and decoding it
 //! from a reused aligned copy allocates nothing either.
 
 mod common;
@@ -11,6 +12,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use necpsim::config::Config;
 use necpsim::protocol::framing::AlignedCopy;
@@ -25,15 +27,24 @@ struct CountingAllocator;
 thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Set on the snapshot threads of the one test that starts them.
+    static SNAPSHOT_THREAD: Cell<bool> = const { Cell::new(false) };
 }
+
+/// Counting on the snapshot threads, whose allocations add up across threads.
+static SNAPSHOT_THREADS_ARMED: AtomicBool = AtomicBool::new(false);
+static SNAPSHOT_THREAD_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 fn note_allocation() {
     // `try_with` because the allocator may run while thread-locals are being torn down.
-    let _ = ARMED.try_with(|armed| {
-        if armed.get() {
-            let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-        }
-    });
+    let armed = ARMED.try_with(Cell::get).unwrap_or(false);
+    if armed {
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+    } else if SNAPSHOT_THREADS_ARMED.load(Ordering::Relaxed)
+        && SNAPSHOT_THREAD.try_with(Cell::get).unwrap_or(false)
+    {
+        SNAPSHOT_THREAD_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; counting has no effect on
@@ -66,13 +77,16 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Heap allocations made on this thread while `f` runs.
+/// Heap allocations made on this thread and on snapshot threads while `f` runs.
 fn allocations_during(f: impl FnOnce()) -> u64 {
     ALLOCATIONS.with(|count| count.set(0));
+    SNAPSHOT_THREAD_ALLOCATIONS.store(0, Ordering::SeqCst);
+    SNAPSHOT_THREADS_ARMED.store(true, Ordering::SeqCst);
     ARMED.with(|armed| armed.set(true));
     f();
     ARMED.with(|armed| armed.set(false));
-    ALLOCATIONS.with(Cell::get)
+    SNAPSHOT_THREADS_ARMED.store(false, Ordering::SeqCst);
+    ALLOCATIONS.with(Cell::get) + SNAPSHOT_THREAD_ALLOCATIONS.load(Ordering::SeqCst)
 }
 
 /// One input per player, steering in a direction that depends on the tick, and an acknowledgement
@@ -98,14 +112,14 @@ fn submit_inputs(sim: &mut Sim, players: u64, seq: u32, received: &Outbox) {
 
 /// The bundled assets with `npcs` wanderers, everyone spawned within `spawn_radius_m` of the
 /// centre, and frequent spatial sorts.
-fn world_config(players: u64, npcs: u32, spawn_radius_m: f32) -> Arc<Config> {
+fn world_config(players: u64, npcs: u32, spawn_radius_m: f32) -> Config {
     let mut config = common::load_bundled();
     config.gameplay.world.ambient.npcs = npcs;
     // Renumber slots into cell order every 15 ticks, so the measured ticks include some.
     config.gameplay.interest.spatial_sort_interval_s = 0.25;
     config.gameplay.world.spawn.radius_m = spawn_radius_m;
     config.server.sim.inbox_capacity = 4 * players as u32;
-    Arc::new(config)
+    config
 }
 
 #[test]
@@ -132,8 +146,27 @@ fn a_steady_state_tick_in_a_crowd_does_not_allocate() {
     steady_ticks_do_not_allocate(400, world_config(400, 0, 40.0));
 }
 
-fn steady_ticks_do_not_allocate(players: u64, config: Arc<Config>) {
-    let mut sim = Sim::new(config);
+/// The 10,000 players again, their snapshots encoded by three threads, the tick loop on one of
+/// them as the server runs it: 3,333 clients are due each tick, enough to share out.
+#[test]
+fn a_steady_state_tick_with_three_snapshot_threads_does_not_allocate() {
+    let bounds = common::load_bundled().gameplay.world.bounds.max_x_m;
+    let mut config = world_config(10_000, 2_000, bounds);
+    config.server.threads.snapshot_threads = 3;
+    steady_ticks_do_not_allocate(10_000, config);
+}
+
+fn steady_ticks_do_not_allocate(players: u64, config: Config) {
+    let threads_wanted = usize::from(config.server.threads.snapshot_threads);
+    let mut sim = Sim::new(Arc::new(config));
+    let threads = sim
+        .spawn_snapshot_threads(|| SNAPSHOT_THREAD.with(|flag| flag.set(true)))
+        .expect("the snapshot threads start");
+    assert_eq!(threads.count(), threads_wanted);
+    threads.run(|| steady_ticks_on_this_thread(players, &mut sim));
+}
+
+fn steady_ticks_on_this_thread(players: u64, sim: &mut Sim) {
     for client in 0..players {
         sim.submit(ClientId(client), Command::Join)
             .expect("inbox has room");
@@ -148,7 +181,7 @@ fn steady_ticks_do_not_allocate(players: u64, config: Arc<Config>) {
     let warm_up = 3 * SNAPSHOT_HISTORY as u32 + 12;
     for seq in 1..=warm_up {
         let received = outbox.clone();
-        submit_inputs(&mut sim, players, seq, &received);
+        submit_inputs(sim, players, seq, &received);
         sim.step();
         sim.drain_outputs(&mut outbox);
     }
@@ -158,7 +191,7 @@ fn steady_ticks_do_not_allocate(players: u64, config: Arc<Config>) {
     for seq in warm_up + 1..=warm_up + 30 {
         let received = outbox.clone();
         let counted = allocations_during(|| {
-            submit_inputs(&mut sim, players, seq, &received);
+            submit_inputs(sim, players, seq, &received);
             sim.step();
             sim.drain_outputs(&mut outbox);
         });

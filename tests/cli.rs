@@ -222,6 +222,55 @@ fn bench_runs_the_schedule_and_writes_its_report() {
     // 20 bots over 30 ticks at 20 Hz snapshots: 200 snapshots, all honest inputs accepted.
     assert_eq!(report["snapshots"].as_u64(), Some(200));
     assert_eq!(report["refused"].as_u64(), Some(0));
+    assert_eq!(report["snapshot_threads"].as_u64(), Some(1));
+}
+
+#[test]
+fn bench_shares_snapshots_out_to_the_threads_asked_for() {
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let assets = common::bundled_assets();
+    let report = |threads: &str| {
+        let json = out_dir.path().join(format!("bench-{threads}.json"));
+        // 3,300 clients: 1,100 due a snapshot each tick, enough to share out.
+        let out = necpsim(&[
+            "bench",
+            "--players",
+            "3300",
+            "--ticks",
+            "6",
+            "--snapshot-threads",
+            threads,
+            "--assets",
+            assets.to_str().expect("utf-8 path"),
+            "--json",
+            json.to_str().expect("utf-8 path"),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (
+            text(&out.stdout),
+            serde_json::from_str::<serde_json::Value>(
+                &std::fs::read_to_string(&json).expect("report written"),
+            )
+            .expect("json"),
+        )
+    };
+    let (_, alone) = report("1");
+    let (stdout, shared) = report("3");
+    assert!(stdout.contains("snapshots encoded by 3 threads"), "{stdout}");
+    assert_eq!(shared["snapshot_threads"].as_u64(), Some(3));
+    assert_eq!(shared["snapshots"].as_u64(), Some(3300 * 6 / 3));
+    // The same world and bots: the same snapshots, so the same mean size.
+    for field in ["snapshots", "snapshot_bytes_mean", "inputs"] {
+        assert_eq!(shared[field], alone[field], "{field}");
+    }
+
+    let refused = necpsim(&["bench", "--players", "1", "--snapshot-threads", "0"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("--snapshot-threads"),
+        "{}",
+        text(&refused.stderr)
+    );
 }
 
 #[test]

@@ -80,6 +80,13 @@ fn a_realtime_priority_that_leaves_no_room_below_it_is_refused() {
 }
 
 #[test]
+fn no_snapshot_threads_at_all_is_refused() {
+    let error = single_error("server.toml", "snapshot_threads = 1", "snapshot_threads = 0");
+    assert_eq!(error.key, "threads.snapshot_threads");
+    assert_eq!(error.reason, "must be between 1 and 256, got 0");
+}
+
+#[test]
 fn a_reference_to_an_undefined_name_is_refused() {
     let error = single_error(
         "economy/items.toml",

@@ -334,9 +334,15 @@ fn the_server_threads_run_at_the_configured_realtime_priorities() {
             "realtime_priority = 0",
             "realtime_priority = 7",
         );
+        common::edit(
+            assets,
+            "server.toml",
+            "snapshot_threads = 1",
+            "snapshot_threads = 2",
+        );
     });
-    for name in THREADS {
-        let priority = if name == "tick" { 7 } else { 6 };
+    for name in THREADS.into_iter().chain(["snapshot-0", "snapshot-1"]) {
+        let priority = if name == "net" || name == "store" { 6 } else { 7 };
         let expected = if allowed { (SCHED_FIFO, priority) } else { normal };
         assert_eq!(
             thread_policy(&realtime, name, expected),

@@ -218,3 +218,68 @@ fn an_acknowledgement_riding_an_input_counts_like_one_sent_alone() {
     assert_eq!(sim.counters().unknown_acks, 0);
     assert_eq!(sim.counters().refused_commands, 0, "the input itself is applied");
 }
+
+/// Steps `sims` side by side with the same joins, inputs and acknowledgements (each client
+/// acknowledging what the first sim sent it), asserting every tick that all of them send the
+/// same snapshots, byte for byte. Returns how many snapshots were compared.
+fn same_snapshots_every_tick(sims: &mut [Sim], clients: u64, ticks: u32) -> usize {
+    for sim in sims.iter_mut() {
+        for client in 0..clients {
+            sim.submit(ClientId(client), Command::Join).expect("room");
+        }
+    }
+    let mut outboxes: Vec<Outbox> = sims.iter().map(|_| Outbox::default()).collect();
+    let mut compared = 0;
+    for tick in 1..=ticks {
+        let acks: Vec<(ClientId, u32)> = outboxes[0]
+            .snapshots
+            .iter()
+            .map(|snapshot| (snapshot.client, snapshot.seq))
+            .collect();
+        for (sim, outbox) in sims.iter_mut().zip(&mut outboxes) {
+            for &(client, seq) in &acks {
+                sim.submit(client, Command::AckSnapshot { seq }).expect("room");
+            }
+            for client in 0..clients {
+                let angle = client as f32 * 0.7 + tick as f32 * 0.03;
+                let input = MoveInput {
+                    seq: tick,
+                    client_tick: tick,
+                    move_x: angle.cos(),
+                    move_y: angle.sin(),
+                    ..MoveInput::default()
+                };
+                sim.submit(ClientId(client), Command::Move(input)).expect("room");
+            }
+            sim.step();
+            sim.drain_outputs(outbox);
+        }
+        let (first, others) = outboxes.split_first().expect("at least one sim");
+        for other in others {
+            assert_eq!(other.snapshots, first.snapshots, "tick {tick}");
+            assert_eq!(other.snapshot_bytes, first.snapshot_bytes, "tick {tick}");
+        }
+        compared += first.snapshots.len();
+    }
+    compared
+}
+
+#[test]
+fn snapshot_threads_send_the_same_bytes_as_the_tick_thread_alone() {
+    let clients = 4_000;
+    let mut sims: Vec<Sim> = [1, 2, 3]
+        .into_iter()
+        .map(|threads| {
+            let mut config = common::load_bundled();
+            config.server.threads.snapshot_threads = threads;
+            config.server.sim.inbox_capacity = 4 * clients as u32;
+            let mut sim = Sim::new(Arc::new(config));
+            let started = sim.spawn_snapshot_threads(|| {}).expect("threads start");
+            assert_eq!(started.count(), usize::from(threads));
+            sim
+        })
+        .collect();
+    // 1,333 clients due each tick: the pools share them out.
+    let compared = same_snapshots_every_tick(&mut sims, clients, 60);
+    assert_eq!(compared, 4_000 * 60 / 3);
+}

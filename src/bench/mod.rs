@@ -34,6 +34,8 @@ pub struct BenchOptions {
     pub seed: u64,
     /// World area per entity; the world is a square of `entities × area` square metres.
     pub area_per_entity_m2: f32,
+    /// Threads that encode snapshots; `None` keeps `[threads] snapshot_threads` of the assets.
+    pub snapshot_threads: Option<u16>,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -51,6 +53,8 @@ pub struct BenchReport {
     pub npcs: u32,
     /// Tick rate the simulation integrated at.
     pub tick_rate_hz: f32,
+    /// Threads that encoded snapshots (1: the tick thread alone).
+    pub snapshot_threads: usize,
     /// Side of the square world, metres.
     pub world_side_m: f32,
     /// Median tick time.
@@ -88,25 +92,30 @@ pub struct BenchReport {
     pub sessions_ended: u64,
 }
 
-/// A world shaped for `options` with its bots joined and one second of ticks run, so that what
-/// follows measures steady state. The criterion tick bench starts from here too.
-pub fn prepare(mut config: Config, options: &BenchOptions) -> (Sim, Bots, Outbox) {
+/// A world shaped for `options` with its snapshot threads started, its bots joined and one second
+/// of ticks run, so that what follows measures steady state. The criterion tick bench starts from
+/// here too.
+pub fn prepare(
+    mut config: Config,
+    options: &BenchOptions,
+) -> Result<(Sim, Bots, Outbox), rayon::ThreadPoolBuildError> {
     shape_world(&mut config, options);
     let rate_hz = config.server.tick.rate_hz;
     let mut bots = Bots::new(options.players, options.fighters, options.seed, &config);
     let mut sim = Sim::with_seed(Arc::new(config), options.seed);
+    sim.spawn_snapshot_threads(|| {})?;
     let mut outbox = Outbox::default();
     bots.join(&mut sim);
     for _ in 0..rate_hz.ceil() as u32 {
         bots.tick(&mut sim, &mut outbox);
     }
-    (sim, bots, outbox)
+    Ok((sim, bots, outbox))
 }
 
 /// Runs the bench on `config` (the bundled assets, usually) with `options`' overrides.
-pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
+pub fn run(config: Config, options: &BenchOptions) -> Result<BenchReport, rayon::ThreadPoolBuildError> {
     let entities = options.players + options.npcs;
-    let (mut sim, mut bots, mut outbox) = prepare(config, options);
+    let (mut sim, mut bots, mut outbox) = prepare(config, options)?;
 
     let progress = progress_bar(options);
     let mut times = Vec::with_capacity(options.ticks as usize);
@@ -116,33 +125,37 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
     let refused_before = sim.counters().refused_commands;
     let fights_before = bots.fight_stats();
     let inputs_before = bots.inputs_sent();
-    for _ in 0..options.ticks {
-        bots.drive(&mut sim);
-        let started = Instant::now();
-        sim.simulate();
-        let simulated = started.elapsed();
-        sim.write_snapshots();
-        let took = started.elapsed();
-        times.push(took);
-        simulate_times.push(simulated);
-        output_times.push(took - simulated);
-        sim.drain_outputs(&mut outbox);
-        bots.observe(&mut sim, &outbox);
-        snapshots += outbox.snapshots.len() as u64;
-        snapshot_bytes += outbox.snapshot_bytes.len() as u64;
-        progress.inc(1);
-    }
+    // On a snapshot thread, as the server's tick loop runs.
+    sim.snapshot_threads().run(|| {
+        for _ in 0..options.ticks {
+            bots.drive(&mut sim);
+            let started = Instant::now();
+            sim.simulate();
+            let simulated = started.elapsed();
+            sim.write_snapshots();
+            let took = started.elapsed();
+            times.push(took);
+            simulate_times.push(simulated);
+            output_times.push(took - simulated);
+            sim.drain_outputs(&mut outbox);
+            bots.observe(&mut sim, &outbox);
+            snapshots += outbox.snapshots.len() as u64;
+            snapshot_bytes += outbox.snapshot_bytes.len() as u64;
+            progress.inc(1);
+        }
+    });
     progress.finish_and_clear();
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
     let fights = bots.fight_stats();
-    BenchReport {
+    Ok(BenchReport {
         ticks: options.ticks,
         entities,
         players: options.players,
         npcs: options.npcs,
         tick_rate_hz: sim.tick_rate(),
+        snapshot_threads: sim.snapshot_threads().count(),
         world_side_m: world_side_m(options),
         tick_ms_p50: ms(percentile(&mut times, 0.5)),
         tick_ms_p99: ms(percentile(&mut times, 0.99)),
@@ -160,7 +173,7 @@ pub fn run(config: Config, options: &BenchOptions) -> BenchReport {
         hits: fights.hits - fights_before.hits,
         kills: fights.kills - fights_before.kills,
         sessions_ended: fights.sessions_ended - fights_before.sessions_ended,
-    }
+    })
 }
 
 /// The `q` quantile (0 to 1) of `times`, which it sorts; zero for none.
@@ -193,6 +206,9 @@ fn shape_world(config: &mut Config, options: &BenchOptions) {
     world.spawn.center_y_m = 0.0;
     world.spawn.radius_m = half;
     world.ambient.npcs = options.npcs;
+    if let Some(threads) = options.snapshot_threads {
+        config.server.threads.snapshot_threads = threads;
+    }
     let commands_per_tick = options.players.saturating_mul(3).max(1024);
     config.server.sim.inbox_capacity = config.server.sim.inbox_capacity.max(commands_per_tick);
 }

@@ -28,13 +28,27 @@ pub struct ServerConfig {
 }
 
 /// `[threads]` in `server.toml` (read at start).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThreadsConfig {
     /// 0: every thread runs under the normal policy. 2 to 99: the tick thread runs under Linux's
-    /// `SCHED_FIFO` at this priority and the network and store threads one below it, so that no
-    /// other process takes their cores while they work (needs `CAP_SYS_NICE`).
+    /// `SCHED_FIFO` at this priority (and so do the snapshot threads) and the network and store
+    /// threads one below it, so that no other process takes their cores while they work (needs
+    /// `CAP_SYS_NICE`).
     pub realtime_priority: u8,
+    /// 1: the tick thread encodes every snapshot. N > 1: a pool of N threads, the tick loop
+    /// running on one of them, encodes them, each thread a contiguous share of the clients due;
+    /// the bytes sent are the same.
+    pub snapshot_threads: u16,
+}
+
+impl Default for ThreadsConfig {
+    fn default() -> Self {
+        ThreadsConfig {
+            realtime_priority: 0,
+            snapshot_threads: 1,
+        }
+    }
 }
 
 /// `[telemetry]` in `server.toml` (read at start).
@@ -426,6 +440,7 @@ impl ServerConfig {
                 "must be 0 (off) or 2 to 99: the network and store threads run one below it",
             );
         }
+        check.within("threads.snapshot_threads", self.threads.snapshot_threads, 1, 256);
         check.within("sim.inbox_capacity", self.sim.inbox_capacity, 16, 1 << 24);
         check.within("sim.frame_arena_bytes", self.sim.frame_arena_bytes, 4096, 1 << 30);
         self.net.validate(check);

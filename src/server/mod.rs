@@ -105,6 +105,9 @@ pub enum ServeError {
     /// A server thread could not be started.
     #[error("cannot start the tick thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// The snapshot threads could not be started.
+    #[error("cannot start the snapshot threads: {0}")]
+    SnapshotThreads(#[from] rayon::ThreadPoolBuildError),
     /// The tick thread panicked.
     #[error("the tick thread panicked")]
     TickThreadPanicked,
@@ -145,6 +148,9 @@ impl Server {
         let (handle, bridge) = crate::net::bridge(config.server.sim.inbox_capacity as usize);
         let gate = bridge.durable_gate();
         let realtime_priority = config.server.threads.realtime_priority;
+        let snapshot_threads = sim.spawn_snapshot_threads(move || {
+            priority::apply_to_current_thread(realtime_priority, ThreadRole::Tick);
+        })?;
         let helper_thread_start =
             move || priority::apply_to_current_thread(realtime_priority, ThreadRole::Helper);
         let writer = StoreWriter::spawn(
@@ -183,7 +189,9 @@ impl Server {
             let shutdown = Arc::clone(&shutdown);
             move || {
                 priority::apply_to_current_thread(realtime_priority, ThreadRole::Tick);
-                tick_loop.run(&shutdown)
+                // With snapshot threads, the loop runs on one of them, which then encodes its
+                // share of each tick's snapshots too.
+                snapshot_threads.run(|| tick_loop.run(&shutdown));
             }
         })?;
 

@@ -43,7 +43,7 @@ pub use command::{
 };
 pub use gameplay::{
     Clients, Defense, InputState, Interest, Motion, MotionHandle, NetId, Npc, Player, SNAPSHOT_HISTORY,
-    SnapshotHistory, Vitals, interest_grid, motion, snapshot_codec,
+    SnapshotHistory, SnapshotThreads, Vitals, interest_grid, motion, snapshot_codec,
 };
 pub use output::{
     Balance, Grant, MarketView, Outbox, PlayerRecord, Reply, ReplyBody, Reward, SessionView, SimEvent,
@@ -117,6 +117,25 @@ impl Sim {
             schedules,
             incoming: Inbox::bounded(inbox_capacity),
         }
+    }
+
+    /// Starts the snapshot threads `[threads] snapshot_threads` asks for (none for 1: the tick
+    /// thread then encodes every snapshot), each running `on_start` first. Until this is called,
+    /// or when it fails, the stepping thread encodes them all. Step the world from inside
+    /// [`SnapshotThreads::run`] of the result, so that the stepping thread is one of them.
+    pub fn spawn_snapshot_threads(
+        &mut self,
+        on_start: impl Fn() + Send + Sync + 'static,
+    ) -> Result<SnapshotThreads, rayon::ThreadPoolBuildError> {
+        let count = self.config().server.threads.snapshot_threads;
+        let threads = SnapshotThreads::spawn(usize::from(count), on_start)?;
+        self.world.insert_resource(threads.clone());
+        Ok(threads)
+    }
+
+    /// The snapshot threads started, or none.
+    pub fn snapshot_threads(&self) -> SnapshotThreads {
+        self.world.resource::<SnapshotThreads>().clone()
     }
 
     /// Queues `command` from `client` for the next tick; refused with [`Refusal::Busy`] when the

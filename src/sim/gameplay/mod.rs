@@ -10,6 +10,7 @@ mod movement;
 mod players;
 mod snapshot;
 pub mod snapshot_codec;
+mod snapshot_threads;
 mod visibility;
 
 use bevy_ecs::schedule::IntoScheduleConfigs;
@@ -23,6 +24,7 @@ pub use players::Clients;
 pub(crate) use players::{join, leave, point_in_unit_disc, spawn_body_at, unit_interval};
 pub(crate) use snapshot::{Acknowledgement, acknowledge};
 pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
+pub use snapshot_threads::SnapshotThreads;
 
 use super::resources::ActiveConfig;
 use super::schedule::{SimPlugin, SimSet, TickSchedules};
@@ -38,6 +40,7 @@ impl SimPlugin for GameplayPlugin {
         world.init_resource::<Clients>();
         world.init_resource::<Motion>();
         world.init_resource::<players::NextNetId>();
+        world.init_resource::<SnapshotThreads>();
         schedules.simulate.add_systems(
             (
                 movement::refresh_speeds,

@@ -3,6 +3,7 @@
 //! has acknowledged none that the server still holds). Visible sets are gathered in the frame arena;
 //! the encoded bytes go straight into the outbox, which outlives the tick.
 
+use bevy_ecs::change_detection::Mut;
 use bevy_ecs::component::Component;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::system::{Local, Query, Res, ResMut};
@@ -11,11 +12,12 @@ use bumpalo::Bump;
 
 use super::components::{MotionHandle, NetId, Player};
 use super::interest::Interest;
-use super::interest_grid::CellRange;
+use super::interest_grid::{CellRange, InterestGrid};
 use super::motion::Motion;
 use super::players::Clients;
 use super::snapshot_codec::{Baseline, EntityState, SnapshotHeader, encode, quantize};
-use super::visibility::{CellGroupIndex, Visibility};
+use super::snapshot_threads::SnapshotThreads;
+use super::visibility::{CellGroupIndex, GatherScratch, Visibility, VisibleSets};
 use crate::sim::command::{ClientId, Refusal};
 use crate::sim::output::{Outbox, ReplyBody, SnapshotOut, respond};
 use crate::sim::prefetch::prefetch;
@@ -234,12 +236,82 @@ const PREFETCH_CELLS_AHEAD: usize = 8;
 const PREFETCH_RUNS_AHEAD: usize = 4;
 
 /// A client due a snapshot this tick, as the first pass found it.
-struct DueClient {
+pub(crate) struct DueClient<'w> {
+    client: ClientId,
     x: f32,
     y: f32,
     /// The cells its grid query will read, when they are worth prefetching.
     cells: Option<CellRange>,
-    buffers: [*const HeldState; 2],
+    /// Addresses of its baseline's bodies and of its next snapshot's buffer, for a prefetch
+    /// (either may dangle: an empty buffer).
+    buffers: [usize; 2],
+    history: Mut<'w, SnapshotHistory>,
+}
+
+/// What every snapshot of one tick shares.
+#[derive(Clone, Copy)]
+pub(crate) struct SnapshotFrame<'v> {
+    sets: VisibleSets<'v>,
+    grid: &'v InterestGrid,
+    precision_m: f32,
+    tick: u64,
+}
+
+/// The buffers one snapshot thread works in, kept between ticks so that they stop allocating.
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotWorker {
+    scratch: GatherScratch,
+    visible: Vec<EntityState>,
+    /// The snapshots this thread encoded, back to back; `snapshots` index `bytes`.
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) snapshots: Vec<SnapshotOut>,
+}
+
+impl SnapshotWorker {
+    /// Encodes the snapshot of every client in `clients`, in order, appending the bytes and one
+    /// [`SnapshotOut`] per client.
+    pub(crate) fn encode(&mut self, frame: &SnapshotFrame<'_>, clients: &mut [DueClient<'_>]) {
+        let SnapshotWorker {
+            scratch,
+            visible,
+            bytes,
+            snapshots,
+        } = self;
+        let frame = *frame;
+        for at in 0..clients.len() {
+            if let Some(Some(cells)) = clients.get(at + PREFETCH_CELLS_AHEAD).map(|c| c.cells) {
+                frame.grid.prefetch_cells(cells);
+            }
+            if let Some(ahead) = clients.get(at + PREFETCH_RUNS_AHEAD) {
+                if let Some(cells) = ahead.cells {
+                    frame.grid.prefetch_runs(cells);
+                }
+                for address in ahead.buffers {
+                    prefetch(std::ptr::without_provenance::<HeldState>(address));
+                }
+            }
+            let client = &mut clients[at];
+            let (x, y) = (client.x, client.y);
+            frame.sets.gather(scratch, x, y, visible);
+
+            let history = &mut *client.history;
+            let (baseline_seq, baseline) = history.baseline().unwrap_or((0, HeldSnapshot::NONE));
+            let header = SnapshotHeader {
+                seq: history.last_sent() + 1,
+                baseline_seq,
+                tick: frame.tick,
+            };
+            let start = bytes.len();
+            encode(header, visible, &baseline, bytes);
+            let origin = [quantize(x, frame.precision_m), quantize(y, frame.precision_m)];
+            let seq = history.record(origin, visible);
+            snapshots.push(SnapshotOut {
+                client: client.client,
+                seq,
+                bytes: start..bytes.len(),
+            });
+        }
+    }
 }
 
 /// Sends every client its snapshot when one is due.
@@ -250,17 +322,18 @@ pub(crate) fn send_snapshots(
     tick: Res<Tick>,
     motion: Res<Motion>,
     interest: Res<Interest>,
+    threads: Res<SnapshotThreads>,
     mut arena: ResMut<FrameArena>,
     mut outbox: ResMut<Outbox>,
     mut players: Query<(&Player, &NetId, &MotionHandle, &mut SnapshotHistory)>,
     mut cell_groups: Local<CellGroupIndex>,
+    mut workers: Local<Vec<SnapshotWorker>>,
 ) {
     let settings = &config.0.gameplay.interest;
     let every = rate.ticks_in(1.0 / settings.snapshot_rate_hz);
     // Each client has its own phase, so the snapshot work is spread evenly over the ticks of one
     // snapshot interval instead of landing on one tick in `every`.
     let due = |net_id: u32| (tick.0 + u64::from(net_id)).is_multiple_of(every);
-    let outbox = &mut *outbox;
     let bump = arena.bump();
     let mut visibility = Visibility::new(
         interest.grid(),
@@ -275,63 +348,36 @@ pub(crate) fn send_snapshots(
     let grid = interest.grid();
     let shares = visibility.shares();
     let mut due_clients = bumpalo::collections::Vec::new_in(bump);
-    for (_, &NetId(net_id), &handle, history) in players.iter() {
+    for (player, &NetId(net_id), &handle, history) in &mut players {
         if due(net_id) {
             let [x, y] = motion.position(handle);
             due_clients.push(DueClient {
+                client: player.client,
                 x,
                 y,
                 // A crowd's grid stays in cache, and its clients mostly read shared lists.
                 cells: (!shares)
                     .then(|| grid.query_cells(x, y, settings.view_radius_m))
                     .flatten(),
-                buffers: history.buffers_in_use(),
+                buffers: history.buffers_in_use().map(<*const HeldState>::addr),
+                history,
             });
         }
     }
+    workers.resize_with(threads.count(), SnapshotWorker::default);
     if shares {
         for client in &due_clients {
             visibility.add_client(client.x, client.y);
         }
-        visibility.share();
+        visibility.share(&mut workers[0].scratch);
     }
-    let mut visible = bumpalo::collections::Vec::new_in(bump);
-    let mut clients = due_clients.iter().enumerate();
-    for (player, &NetId(net_id), _, mut history) in &mut players {
-        if !due(net_id) {
-            continue;
-        }
-        let Some((at, client)) = clients.next() else {
-            break;
-        };
-        if let Some(Some(cells)) = due_clients.get(at + PREFETCH_CELLS_AHEAD).map(|c| c.cells) {
-            grid.prefetch_cells(cells);
-        }
-        if let Some(ahead) = due_clients.get(at + PREFETCH_RUNS_AHEAD) {
-            if let Some(cells) = ahead.cells {
-                grid.prefetch_runs(cells);
-            }
-            ahead.buffers.into_iter().for_each(prefetch);
-        }
-        let (x, y) = (client.x, client.y);
-        visibility.gather(x, y, &mut visible);
-
-        let (baseline_seq, baseline) = history.baseline().unwrap_or((0, HeldSnapshot::NONE));
-        let header = SnapshotHeader {
-            seq: history.last_sent() + 1,
-            baseline_seq,
-            tick: tick.0,
-        };
-        let start = outbox.snapshot_bytes.len();
-        encode(header, &visible, &baseline, &mut outbox.snapshot_bytes);
-        let precision = settings.position_precision_m;
-        let seq = history.record([quantize(x, precision), quantize(y, precision)], &visible);
-        outbox.snapshots.push(SnapshotOut {
-            client: player.client,
-            seq,
-            bytes: start..outbox.snapshot_bytes.len(),
-        });
-    }
+    let frame = SnapshotFrame {
+        sets: visibility.sets(),
+        grid,
+        precision_m: settings.position_precision_m,
+        tick: tick.0,
+    };
+    threads.encode(&frame, &mut due_clients, &mut workers, &mut outbox);
 }
 
 #[cfg(test)]

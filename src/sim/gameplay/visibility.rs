@@ -7,6 +7,9 @@
 //! grid and sorts its own result: a shared list holds more bodies than one client sees, and
 //! grouping the clients costs more than it saves where few share a cell. Both paths apply the
 //! grid's one distance test ([`within`]) to the same positions, so they give the same set.
+//!
+//! The groups are built on the tick thread ([`Visibility`]); the gathering reads them through a
+//! [`VisibleSets`], which snapshot threads share, each with its own [`GatherScratch`].
 
 use std::ops::Range;
 
@@ -31,6 +34,7 @@ pub(crate) struct CellGroupIndex {
 }
 
 /// The clients due a snapshot in one cell this tick.
+#[derive(Debug)]
 struct Group {
     cell: u32,
     clients: u32,
@@ -39,6 +43,16 @@ struct Group {
     /// Where the group's shared candidates are in the candidate columns; empty when the group is
     /// not shared, or when its cells hold no body (a grid query then finds none either).
     shared: Range<u32>,
+}
+
+/// Scratch for sorting the bodies a query or a group finds: `id << 32 | index` words (cheaper to
+/// sort than states), the index pointing into the found positions. One per thread that gathers,
+/// kept between ticks so that it stops allocating once grown.
+#[derive(Debug, Default)]
+pub(crate) struct GatherScratch {
+    keys: Vec<u64>,
+    xs: Vec<f32>,
+    ys: Vec<f32>,
 }
 
 /// One tick's visibility work; everything it builds lives in the frame arena.
@@ -52,11 +66,6 @@ pub(crate) struct Visibility<'t> {
     shares: bool,
     /// The clients added, by position and cell.
     clients: BumpVec<'t, ([f32; 2], u32)>,
-    /// Scratch for sorting bodies found by a query or for a group: `id << 32 | index` words
-    /// (cheaper to sort than states), the index pointing into the found positions.
-    keys: BumpVec<'t, u64>,
-    found_xs: BumpVec<'t, f32>,
-    found_ys: BumpVec<'t, f32>,
     candidate_xs: BumpVec<'t, f32>,
     candidate_ys: BumpVec<'t, f32>,
     candidate_states: BumpVec<'t, EntityState>,
@@ -84,9 +93,6 @@ impl<'t> Visibility<'t> {
             shares: grid.len() as u64
                 >= u64::from(grid.occupied_cells()) * u64::from(SHARE_FROM_BODIES_PER_CELL),
             clients: BumpVec::new_in(bump),
-            keys: BumpVec::new_in(bump),
-            found_xs: BumpVec::new_in(bump),
-            found_ys: BumpVec::new_in(bump),
             candidate_xs: BumpVec::new_in(bump),
             candidate_ys: BumpVec::new_in(bump),
             candidate_states: BumpVec::new_in(bump),
@@ -94,8 +100,8 @@ impl<'t> Visibility<'t> {
     }
 
     /// Whether this tick groups clients: if so, every client due a snapshot must be added with
-    /// [`add_client`](Self::add_client) and the groups built with [`share`](Self::share) before the
-    /// first [`gather`](Self::gather).
+    /// [`add_client`](Self::add_client) and the groups built with [`share`](Self::share) before
+    /// [`sets`](Self::sets) is asked for.
     pub(crate) fn shares(&self) -> bool {
         self.shares
     }
@@ -104,7 +110,7 @@ impl<'t> Visibility<'t> {
     pub(crate) fn add_client(&mut self, x: f32, y: f32) {
         let cell = self.grid.cell_at(x, y);
         self.clients.push(([x, y], cell));
-        if let Some(group) = self.group_at(cell) {
+        if let Some(group) = self.sets().group_at(cell) {
             self.groups[group].clients += 1;
         } else {
             self.index.group_of_cell[cell as usize] = self.groups.len() as u32;
@@ -118,9 +124,9 @@ impl<'t> Visibility<'t> {
     }
 
     /// Builds the shared candidate list of every cell with enough clients.
-    pub(crate) fn share(&mut self) {
+    pub(crate) fn share(&mut self, scratch: &mut GatherScratch) {
         for &([x, y], cell) in &self.clients {
-            let Some(group) = self.group_at(cell) else {
+            let Some(group) = self.sets().group_at(cell) else {
                 continue;
             };
             let group = &mut self.groups[group];
@@ -134,7 +140,7 @@ impl<'t> Visibility<'t> {
             let Some(cells) = group.cells else {
                 continue;
             };
-            let mut found = Found::start(&mut self.keys, &mut self.found_xs, &mut self.found_ys);
+            let mut found = Found::start(scratch);
             self.grid.runs(cells, |run| {
                 for i in 0..run.tags.len() {
                     found.push(run.tags[i], run.xs[i], run.ys[i]);
@@ -156,8 +162,39 @@ impl<'t> Visibility<'t> {
         }
     }
 
+    /// What the gathering reads: plain slices, which threads can share.
+    pub(crate) fn sets(&self) -> VisibleSets<'_> {
+        VisibleSets {
+            grid: self.grid,
+            radius_m: self.radius_m,
+            precision_m: self.precision_m,
+            shares: self.shares,
+            group_of_cell: &self.index.group_of_cell,
+            groups: &self.groups,
+            candidate_xs: &self.candidate_xs,
+            candidate_ys: &self.candidate_ys,
+            candidate_states: &self.candidate_states,
+        }
+    }
+}
+
+/// The finished groups of a tick, read by every client's gather.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VisibleSets<'v> {
+    grid: &'v InterestGrid,
+    radius_m: f32,
+    precision_m: f32,
+    shares: bool,
+    group_of_cell: &'v [u32],
+    groups: &'v [Group],
+    candidate_xs: &'v [f32],
+    candidate_ys: &'v [f32],
+    candidate_states: &'v [EntityState],
+}
+
+impl VisibleSets<'_> {
     /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, sorted by id.
-    pub(crate) fn gather(&mut self, x: f32, y: f32, out: &mut BumpVec<'_, EntityState>) {
+    pub(crate) fn gather(&self, scratch: &mut GatherScratch, x: f32, y: f32, out: &mut Vec<EntityState>) {
         out.clear();
         let r2 = self.radius_m * self.radius_m;
         let shared = self
@@ -197,49 +234,43 @@ impl<'t> Visibility<'t> {
             );
             return;
         }
-        let mut found = Found::start(&mut self.keys, &mut self.found_xs, &mut self.found_ys);
+        let mut found = Found::start(scratch);
         self.grid
             .query(x, y, self.radius_m, |hit| found.push(hit.tag, hit.x, hit.y));
         out.extend(found.sorted_states(self.precision_m).map(|(state, _)| state));
     }
 
     fn group_at(&self, cell: u32) -> Option<usize> {
-        let group = *self.index.group_of_cell.get(cell as usize)? as usize;
+        let group = *self.group_of_cell.get(cell as usize)? as usize;
         (self.groups.get(group)?.cell == cell).then_some(group)
     }
 }
 
 /// Bodies found by a query or for a group, to be put in id order.
-struct Found<'s, 't> {
-    keys: &'s mut BumpVec<'t, u64>,
-    xs: &'s mut BumpVec<'t, f32>,
-    ys: &'s mut BumpVec<'t, f32>,
-}
+struct Found<'s>(&'s mut GatherScratch);
 
-impl<'s, 't> Found<'s, 't> {
+impl<'s> Found<'s> {
     /// Starts over in the given scratch columns.
-    fn start(
-        keys: &'s mut BumpVec<'t, u64>,
-        xs: &'s mut BumpVec<'t, f32>,
-        ys: &'s mut BumpVec<'t, f32>,
-    ) -> Found<'s, 't> {
-        keys.clear();
-        xs.clear();
-        ys.clear();
-        Found { keys, xs, ys }
+    fn start(scratch: &'s mut GatherScratch) -> Found<'s> {
+        scratch.keys.clear();
+        scratch.xs.clear();
+        scratch.ys.clear();
+        Found(scratch)
     }
 
     fn push(&mut self, id: u32, x: f32, y: f32) {
-        self.keys.push(u64::from(id) << 32 | self.xs.len() as u64);
-        self.xs.push(x);
-        self.ys.push(y);
+        let scratch = &mut *self.0;
+        scratch.keys.push(u64::from(id) << 32 | scratch.xs.len() as u64);
+        scratch.xs.push(x);
+        scratch.ys.push(y);
     }
 
     /// Each body's quantized state with its position, in id order. The positions are the ones
     /// the grid copied this tick, so the distance tests saw the same values.
     fn sorted_states(self, precision_m: f32) -> impl Iterator<Item = (EntityState, [f32; 2])> {
-        self.keys.sort_unstable();
-        let (keys, xs, ys) = (&*self.keys, &*self.xs, &*self.ys);
+        let scratch = self.0;
+        scratch.keys.sort_unstable();
+        let (keys, xs, ys) = (&*scratch.keys, &*scratch.xs, &*scratch.ys);
         keys.iter().map(move |&key| {
             let found = key as u32 as usize;
             let (x, y) = (xs[found], ys[found]);
@@ -319,15 +350,16 @@ mod tests {
             let mut visibility =
                 Visibility::new(&grid, RADIUS_M, PRECISION_M, &mut index, &bump);
             let shares = visibility.shares();
+            let mut scratch = GatherScratch::default();
             if shares {
                 for &[x, y] in &positions {
                     visibility.add_client(x, y);
                 }
-                visibility.share();
+                visibility.share(&mut scratch);
             }
-            let mut seen = BumpVec::new_in(&bump);
+            let mut seen = Vec::new();
             for &[x, y] in &positions {
-                visibility.gather(x, y, &mut seen);
+                visibility.sets().gather(&mut scratch, x, y, &mut seen);
                 prop_assert_eq!(&seen[..], &brute_force(&motion, x, y)[..], "shares: {}", shares);
             }
         }
