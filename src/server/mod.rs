@@ -151,6 +151,7 @@ impl Server {
         let snapshot_threads = sim.spawn_snapshot_threads(move || {
             priority::apply_to_current_thread(realtime_priority, ThreadRole::Tick);
         })?;
+        let snapshot_threads_count = snapshot_threads.count();
         let helper_thread_start =
             move || priority::apply_to_current_thread(realtime_priority, ThreadRole::Helper);
         let writer = StoreWriter::spawn(
@@ -202,6 +203,7 @@ impl Server {
             http = %http.local_addr(),
             rate_hz,
             adaptive = config.server.tick.adaptive.enabled,
+            snapshot_threads = snapshot_threads_count,
             "serving"
         );
         Ok(Server {
