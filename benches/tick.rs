@@ -1,9 +1,11 @@
 //! Whole ticks of the real schedule with simulated clients, the same workload as `necpsim bench`:
 //! N player bots steering at 30 Hz and acknowledging every snapshot, in a world of 2,500 m² per
-//! entity (about 18 others in each client's view), with and without 10× as many wandering NPCs.
-//! Criterion's throughput is per entity. Run: `cargo bench --bench tick`.
+//! entity (about 18 others in each client's view), with and without 10× as many wandering NPCs,
+//! and the 10,000 players again with two snapshot threads, stepped from one of them as the server
+//! does. Criterion's throughput is per entity. Run: `cargo bench --bench tick`.
 
 use std::path::Path;
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use necpsim::bench::{BenchOptions, prepare};
@@ -12,7 +14,7 @@ use necpsim::config::Config;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn options(players: u32, npcs: u32) -> BenchOptions {
+fn options(players: u32, npcs: u32, snapshot_threads: u16) -> BenchOptions {
     BenchOptions {
         players,
         npcs,
@@ -20,7 +22,7 @@ fn options(players: u32, npcs: u32) -> BenchOptions {
         ticks: 0,
         seed: 1,
         area_per_entity_m2: 2500.0,
-        snapshot_threads: None,
+        snapshot_threads: Some(snapshot_threads),
         progress: false,
     }
 }
@@ -30,17 +32,28 @@ fn tick(c: &mut Criterion) {
     let config = Config::load(&assets).expect("bundled assets are valid");
     let mut group = c.benchmark_group("tick");
     group.sample_size(20);
-    for (name, players, npcs) in [
-        ("players", 1_000, 0),
-        ("players", 10_000, 0),
-        ("players_and_10x_npcs", 1_000, 10_000),
-        ("players_and_10x_npcs", 10_000, 100_000),
+    for (name, players, npcs, snapshot_threads) in [
+        ("players", 1_000, 0, 1),
+        ("players", 10_000, 0, 1),
+        ("players_2_snapshot_threads", 10_000, 0, 2),
+        ("players_and_10x_npcs", 1_000, 10_000, 1),
+        ("players_and_10x_npcs", 10_000, 100_000, 1),
     ] {
         let (mut sim, mut bots, mut outbox) =
-            prepare(config.clone(), &options(players, npcs)).expect("the bundled assets start one thread");
+            prepare(config.clone(), &options(players, npcs, snapshot_threads))
+                .expect("the snapshot threads start");
         group.throughput(Throughput::Elements(u64::from(players + npcs)));
+        let threads = sim.snapshot_threads();
         group.bench_function(BenchmarkId::new(name, players), |b| {
-            b.iter(|| bots.tick(&mut sim, &mut outbox));
+            b.iter_custom(|ticks| {
+                threads.run(|| {
+                    let started = Instant::now();
+                    for _ in 0..ticks {
+                        bots.tick(&mut sim, &mut outbox);
+                    }
+                    started.elapsed()
+                })
+            });
         });
     }
     group.finish();
