@@ -1,7 +1,9 @@
 //! Snapshots: at the configured rate, each client is sent the bodies within its view radius,
 //! quantized and delta-encoded against the last snapshot it acknowledged (a full snapshot when it
-//! has acknowledged none that the server still holds). Visible sets are gathered in the frame arena;
-//! the encoded bytes go straight into the outbox, which outlives the tick.
+//! has acknowledged none that the server still holds). The clients due are listed in the frame
+//! arena; each encoding thread gathers visible sets in buffers it keeps between ticks
+//! ([`SnapshotWorker`]), and the encoded bytes end up in the outbox, which outlives the tick
+//! ([`SnapshotThreads`] shares the clients out).
 
 use bevy_ecs::change_detection::Mut;
 use bevy_ecs::component::Component;
