@@ -168,8 +168,11 @@ impl TickLoop {
             self.sim.drain_outputs(&mut self.outbox);
         }
         self.deliver(tick);
+        // The CPU clock is read inside the wall-clock interval, so a tick's CPU time never
+        // comes out longer than its duration.
+        let cpu_after = thread_cpu_time();
         let took = started.elapsed();
-        if let (Some(before), Some(after)) = (cpu_before, thread_cpu_time()) {
+        if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
             self.metrics.tick_cpu.observe(after.saturating_sub(before));
         }
 
