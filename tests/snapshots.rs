@@ -33,6 +33,22 @@ fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
     states
 }
 
+/// Submits tick `tick`'s input of clients `0..clients`: each steers at an angle that starts at
+/// `client × spread` radians and turns by `turn` radians a tick.
+fn steer_in_circles(sim: &mut Sim, clients: u64, tick: u32, spread: f32, turn: f32) {
+    for client in 0..clients {
+        let angle = client as f32 * spread + tick as f32 * turn;
+        let input = MoveInput {
+            seq: tick,
+            client_tick: tick,
+            move_x: angle.cos(),
+            move_y: angle.sin(),
+            ..MoveInput::default()
+        };
+        sim.submit(ClientId(client), Command::Move(input)).expect("room");
+    }
+}
+
 fn crowd(npcs: u32) -> Arc<Config> {
     let mut config = common::load_bundled();
     config.gameplay.world.ambient.npcs = npcs;
@@ -51,17 +67,7 @@ fn every_snapshot_decodes_to_the_visible_quantized_state() {
     let mut outbox = Outbox::default();
     let (mut full, mut deltas, mut checked) = (0, 0, 0);
     for tick in 1..=240u32 {
-        for client in 0..40u64 {
-            let angle = client as f32 + tick as f32 * 0.02;
-            let input = MoveInput {
-                seq: tick,
-                client_tick: tick,
-                move_x: angle.cos(),
-                move_y: angle.sin(),
-                ..MoveInput::default()
-            };
-            sim.submit(ClientId(client), Command::Move(input)).expect("room");
-        }
+        steer_in_circles(&mut sim, 40, tick, 1.0, 0.02);
         sim.step();
         sim.drain_outputs(&mut outbox);
         for snapshot in &outbox.snapshots {
@@ -240,17 +246,7 @@ fn same_snapshots_every_tick(sims: &mut [Sim], clients: u64, ticks: u32) -> usiz
             for &(client, seq) in &acks {
                 sim.submit(client, Command::AckSnapshot { seq }).expect("room");
             }
-            for client in 0..clients {
-                let angle = client as f32 * 0.7 + tick as f32 * 0.03;
-                let input = MoveInput {
-                    seq: tick,
-                    client_tick: tick,
-                    move_x: angle.cos(),
-                    move_y: angle.sin(),
-                    ..MoveInput::default()
-                };
-                sim.submit(ClientId(client), Command::Move(input)).expect("room");
-            }
+            steer_in_circles(sim, clients, tick, 0.7, 0.03);
             sim.step();
             sim.drain_outputs(outbox);
         }
