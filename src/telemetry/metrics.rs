@@ -132,7 +132,8 @@ pub struct Metrics {
     /// How long ticks take.
     pub tick_duration: Histogram,
     /// CPU time the tick thread spends on each tick: the work itself, without the time the
-    /// thread waited for a core (where the platform tells; see [`thread_cpu_time`]).
+    /// thread waited for a core (where the platform tells; see [`thread_cpu_time`]). With
+    /// snapshot threads, the shares the other threads encode are not in it.
     pub tick_cpu: Histogram,
     /// How long after its due time the tick thread started the earliest tick it found due: time
     /// it waited for a core or for the tick before it, which every request waits too. Overdue
@@ -258,7 +259,7 @@ impl Metrics {
         histogram(
             &mut out,
             "tick_cpu_seconds",
-            "CPU time the tick thread spends on each tick (below the tick's duration by the time it waited for a core).",
+            "CPU time the tick thread spends on each tick (below the tick's duration by the time it waited for a core; with snapshot threads, their shares of the snapshots are not in it).",
             &self.tick_cpu,
         );
         histogram(
