@@ -82,14 +82,17 @@ pub struct InterestGrid {
     /// After a rebuild, `cell_start[c]..cell_start[c + 1]` is the range of `slots` in cell `c`. Always
     /// `cells + 1` long so that queries never need to check whether a rebuild has happened.
     cell_start: Vec<u32>,
-    /// Slot indices grouped by cell, ascending within each cell.
-    slots: Vec<u32>,
-    /// `tags[i]`, `xs[i]`, `ys[i]`: the tag and position of `slots[i]` as of the last rebuild.
+    /// `tags[i]`, `xs[i]`, `ys[i]`: the tag and position of the `i`-th slot in cell order (cells
+    /// row by row, slots ascending within a cell) as of the last rebuild.
     tags: Vec<u32>,
     xs: Vec<f32>,
     ys: Vec<f32>,
-    /// Scratch: each slot's cell, computed once per rebuild and read by both the count and the scatter pass.
-    slot_cell: Vec<u32>,
+    /// The slot indices in that order, written only when asked for ([`cell_order`](Self::cell_order)):
+    /// nothing reads them on the per-tick path, and at a million slots writing them every rebuild
+    /// was a third of its cost.
+    slots: Vec<u32>,
+    /// Scratch cursors of [`cell_order`](Self::cell_order).
+    cursors: Vec<u32>,
     /// Cells holding at least one slot after the last rebuild.
     occupied_cells: u32,
 }
@@ -139,11 +142,11 @@ impl InterestGrid {
             map,
             cell_size_m,
             cell_start: vec![0; map.cells() + 1],
-            slots: Vec::new(),
             tags: Vec::new(),
             xs: Vec::new(),
             ys: Vec::new(),
-            slot_cell: Vec::new(),
+            slots: Vec::new(),
+            cursors: Vec::new(),
             occupied_cells: 0,
         }
     }
@@ -165,13 +168,8 @@ impl InterestGrid {
         // clear() + resize() keep each buffer's capacity, which is what makes warm rebuilds allocation-free.
         self.cell_start.clear();
         self.cell_start.resize(cells + 1, 0);
-        // Every element of these is overwritten below, so only a change of length touches them here.
-        self.slot_cell.resize(n, 0);
-        for ((out, &x), &y) in self.slot_cell.iter_mut().zip(xs).zip(ys) {
-            let c = map.cell(x, y);
-            *out = c;
-            // Counting in the same pass saves a second sweep over slot_cell.
-            self.cell_start[c as usize] += 1;
+        for (&x, &y) in xs.iter().zip(ys) {
+            self.cell_start[map.cell(x, y) as usize] += 1;
         }
         // Inclusive prefix sums make each entry the end of its cell; the scatter below walks slots backwards
         // and decrements, leaving each entry at its cell's start with slots ascending inside each cell, and
@@ -185,18 +183,19 @@ impl InterestGrid {
         }
         self.cell_start[cells] = running;
 
-        self.slots.resize(n, 0);
+        // Every element of these is overwritten below, so only a change of length touches them here.
         self.tags.resize(n, 0);
         // Past the slots, NaN: readable by a query's last chunk of eight, and never within reach.
         for column in [&mut self.xs, &mut self.ys] {
             column.resize(n, 0.0);
             column.resize(n + LANES - 1, f32::NAN);
         }
-        for (slot, &c) in self.slot_cell.iter().enumerate().rev() {
-            let cursor = &mut self.cell_start[c as usize];
+        // Each slot's cell is computed again rather than kept from the count: a stream fewer to
+        // write and read back.
+        for slot in (0..n).rev() {
+            let cursor = &mut self.cell_start[map.cell(xs[slot], ys[slot]) as usize];
             *cursor -= 1;
             let at = *cursor as usize;
-            self.slots[at] = slot as u32;
             self.tags[at] = tags[slot];
             self.xs[at] = xs[slot];
             self.ys[at] = ys[slot];
@@ -224,7 +223,6 @@ impl InterestGrid {
             within(xs, ys, range.len(), cx, cy, r2, |start, lanes| {
                 each_lane(range.start + start, lanes, |at| {
                     visit(Hit {
-                        slot: self.slots[at],
                         tag: self.tags[at],
                         x: self.xs[at],
                         y: self.ys[at],
@@ -240,7 +238,7 @@ impl InterestGrid {
     /// can pass: nothing indexed, a NaN radius, or a non-finite centre with a finite radius.
     pub fn query_cells(&self, cx: f32, cy: f32, radius_m: f32) -> Option<CellRange> {
         let r2 = radius_m * radius_m;
-        if self.slots.is_empty() || r2.is_nan() {
+        if self.tags.is_empty() || r2.is_nan() {
             return None;
         }
         let map = &self.map;
@@ -330,28 +328,32 @@ impl InterestGrid {
         self.map.cells()
     }
 
-    /// The slots in cell order (row by row, ascending within a cell), as the last rebuild left them.
-    pub fn cell_order(&self) -> &[u32] {
-        &self.slots
-    }
-
-    /// Records that the caller renumbered its slots into cell order: the slot that was
-    /// `cell_order()[i]` is now slot `i`, and the caller's position arrays follow the new numbering.
-    /// No rebuild is needed.
-    pub fn renumber_in_cell_order(&mut self) {
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            *slot = i as u32;
+    /// The slots in cell order (row by row, ascending within a cell) as the last rebuild placed
+    /// them, given the same positions it was given. Computed on each call, in one pass over the
+    /// slots; allocation-free once it has run for as many slots.
+    pub fn cell_order(&mut self, xs: &[f32], ys: &[f32]) -> &[u32] {
+        let n = self.tags.len().min(xs.len()).min(ys.len());
+        let map = self.map;
+        // The ends of the cells, walked down as in the rebuild's scatter.
+        self.cursors.clear();
+        self.cursors.extend_from_slice(&self.cell_start[1..]);
+        self.slots.resize(n, 0);
+        for slot in (0..n).rev() {
+            let cursor = &mut self.cursors[map.cell(xs[slot], ys[slot]) as usize];
+            *cursor -= 1;
+            self.slots[*cursor as usize] = slot as u32;
         }
+        &self.slots
     }
 
     /// Number of slots indexed by the last rebuild.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.tags.len()
     }
 
     /// Whether the last rebuild indexed no slots (or none has happened yet).
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.tags.is_empty()
     }
 
     /// The cell size actually used, which may be larger than asked (see [`new`](Self::new)).
@@ -363,9 +365,7 @@ impl InterestGrid {
 /// One slot found by a query.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    /// The slot, an index into the arrays passed to the last rebuild.
-    pub slot: u32,
-    /// The tag passed with it.
+    /// The tag passed with it (the slot itself, for a caller that tags each slot with its index).
     pub tag: u32,
     /// Its east position at the last rebuild.
     pub x: f32,
@@ -495,6 +495,11 @@ mod tests {
         slot.wrapping_mul(2_654_435_761) ^ 0x5555
     }
 
+    /// The slot a tag was made from (244,002,641 is the inverse of 2,654,435,761 modulo 2³²).
+    fn slot_of(tag: u32) -> u32 {
+        (tag ^ 0x5555).wrapping_mul(244_002_641)
+    }
+
     fn index(grid: &mut InterestGrid, xs: &[f32], ys: &[f32]) {
         let tags: Vec<u32> = (0..xs.len() as u32).map(tag_of).collect();
         grid.rebuild(xs, ys, &tags);
@@ -506,13 +511,9 @@ mod tests {
         out
     }
 
-    /// The slots a query visits, each checked to carry its own tag.
+    /// The slots a query visits, by their tags.
     fn collect(grid: &InterestGrid, cx: f32, cy: f32, r: f32) -> Vec<u32> {
-        let hits = hits(grid, cx, cy, r);
-        for hit in &hits {
-            assert_eq!(hit.tag, tag_of(hit.slot), "slot {} carries another tag", hit.slot);
-        }
-        hits.iter().map(|hit| hit.slot).collect()
+        hits(grid, cx, cy, r).iter().map(|hit| slot_of(hit.tag)).collect()
     }
 
     /// Checks one query against brute force: same set, no duplicates, repeatable, and in the documented
@@ -527,8 +528,10 @@ mod tests {
     ) -> Result<(), TestCaseError> {
         let got = collect(grid, cx, cy, r);
         let again = collect(grid, cx, cy, r);
+        // A tag copied apart from its position would show here.
         for hit in hits(grid, cx, cy, r) {
-            let slot = hit.slot as usize;
+            let slot = slot_of(hit.tag) as usize;
+            prop_assert!(slot < xs.len(), "tag {} names no slot", hit.tag);
             prop_assert_eq!(hit.x.to_bits(), xs[slot].to_bits(), "x of slot {}", slot);
             prop_assert_eq!(hit.y.to_bits(), ys[slot].to_bits(), "y of slot {}", slot);
         }
@@ -624,6 +627,30 @@ mod tests {
                 check(&grid, &xs2, &ys2, cx, cy, r)?;
             }
         }
+
+        /// The cell order is every slot once, as a query reaching everything visits them.
+        #[test]
+        fn cell_order_is_the_order_a_query_of_everything_visits(
+            bounds in bounds(),
+            cell in cell_size(),
+            (xs, ys) in positions(),
+        ) {
+            let mut grid = InterestGrid::new(bounds, cell);
+            index(&mut grid, &xs, &ys);
+            let visited: Vec<u32> = collect(&grid, 0.0, 0.0, f32::INFINITY)
+                .into_iter()
+                .filter(|&slot| !(xs[slot as usize].is_nan() || ys[slot as usize].is_nan()))
+                .collect();
+            let order = grid.cell_order(&xs, &ys).to_vec();
+            let mut every = order.clone();
+            every.sort_unstable();
+            prop_assert_eq!(every, (0..xs.len() as u32).collect::<Vec<_>>());
+            let without_nan: Vec<u32> = order
+                .into_iter()
+                .filter(|&slot| !(xs[slot as usize].is_nan() || ys[slot as usize].is_nan()))
+                .collect();
+            prop_assert_eq!(without_nan, visited);
+        }
     }
 
     fn world() -> GridBounds {
@@ -662,8 +689,8 @@ mod tests {
         let buffers = |g: &InterestGrid| {
             [
                 (g.cell_start.as_ptr() as usize, g.cell_start.capacity()),
-                (g.slots.as_ptr() as usize, g.slots.capacity()),
-                (g.slot_cell.as_ptr() as usize, g.slot_cell.capacity()),
+                (g.tags.as_ptr() as usize, g.tags.capacity()),
+                (g.xs.as_ptr() as usize, g.xs.capacity()),
             ]
         };
         let before = buffers(&grid);
