@@ -79,7 +79,8 @@ impl CellMap {
 pub struct InterestGrid {
     map: CellMap,
     cell_size_m: f32,
-    /// After a rebuild, `cell_start[c]..cell_start[c + 1]` is the range of `slots` in cell `c`. Always
+    /// After a rebuild, `cell_start[c]..cell_start[c + 1]` is the range of `tags`, `xs` and `ys` in
+    /// cell `c`. Always
     /// `cells + 1` long so that queries never need to check whether a rebuild has happened.
     cell_start: Vec<u32>,
     /// `tags[i]`, `xs[i]`, `ys[i]`: the tag and position of the `i`-th slot in cell order (cells
@@ -190,16 +191,12 @@ impl InterestGrid {
             column.resize(n, 0.0);
             column.resize(n + LANES - 1, f32::NAN);
         }
-        // Each slot's cell is computed again rather than kept from the count: a stream fewer to
-        // write and read back.
-        for slot in (0..n).rev() {
-            let cursor = &mut self.cell_start[map.cell(xs[slot], ys[slot]) as usize];
-            *cursor -= 1;
-            let at = *cursor as usize;
-            self.tags[at] = tags[slot];
-            self.xs[at] = xs[slot];
-            self.ys[at] = ys[slot];
-        }
+        let (grid_tags, grid_xs, grid_ys) = (&mut self.tags, &mut self.xs, &mut self.ys);
+        place_in_cell_order(&map, &mut self.cell_start, xs, ys, |slot, at| {
+            grid_tags[at] = tags[slot];
+            grid_xs[at] = xs[slot];
+            grid_ys[at] = ys[slot];
+        });
     }
 
     /// Calls `visit` with every slot whose distance to `(cx, cy)` is at most `radius_m` (inclusive),
@@ -333,16 +330,14 @@ impl InterestGrid {
     /// slots; allocation-free once it has run for as many slots.
     pub fn cell_order(&mut self, xs: &[f32], ys: &[f32]) -> &[u32] {
         let n = self.tags.len().min(xs.len()).min(ys.len());
-        let map = self.map;
         // The ends of the cells, walked down as in the rebuild's scatter.
         self.cursors.clear();
         self.cursors.extend_from_slice(&self.cell_start[1..]);
         self.slots.resize(n, 0);
-        for slot in (0..n).rev() {
-            let cursor = &mut self.cursors[map.cell(xs[slot], ys[slot]) as usize];
-            *cursor -= 1;
-            self.slots[*cursor as usize] = slot as u32;
-        }
+        let slots = &mut self.slots;
+        place_in_cell_order(&self.map, &mut self.cursors, &xs[..n], &ys[..n], |slot, at| {
+            slots[at] = slot as u32;
+        });
         &self.slots
     }
 
@@ -359,6 +354,25 @@ impl InterestGrid {
     /// The cell size actually used, which may be larger than asked (see [`new`](Self::new)).
     pub fn cell_size_m(&self) -> f32 {
         self.cell_size_m
+    }
+}
+
+/// Calls `place(slot, at)` for every slot of `xs`/`ys`, `at` being its index in cell order, given
+/// `ends[c]` the end of cell `c` in that order. Walks the slots backwards and each cell's cursor down,
+/// which leaves the slots of a cell ascending and `ends[c]` at the cell's start. The rebuild's
+/// scatter and [`InterestGrid::cell_order`] share it, so they agree on the order. Each slot's cell
+/// is computed here rather than kept from the count: a stream fewer to write and read back.
+fn place_in_cell_order(
+    map: &CellMap,
+    ends: &mut [u32],
+    xs: &[f32],
+    ys: &[f32],
+    mut place: impl FnMut(usize, usize),
+) {
+    for slot in (0..xs.len().min(ys.len())).rev() {
+        let cursor = &mut ends[map.cell(xs[slot], ys[slot]) as usize];
+        *cursor -= 1;
+        place(slot, *cursor as usize);
     }
 }
 

@@ -14,7 +14,7 @@ use bumpalo::Bump;
 
 use super::components::{MotionHandle, NetId, Player};
 use super::interest::Interest;
-use super::interest_grid::{CellRange, InterestGrid};
+use super::interest_grid::CellRange;
 use super::motion::Motion;
 use super::players::Clients;
 use super::snapshot_codec::{Baseline, EntityState, SnapshotHeader, encode, quantize};
@@ -254,8 +254,6 @@ pub(crate) struct DueClient<'w> {
 #[derive(Clone, Copy)]
 pub(crate) struct SnapshotFrame<'v> {
     sets: VisibleSets<'v>,
-    grid: &'v InterestGrid,
-    precision_m: f32,
     tick: u64,
 }
 
@@ -279,14 +277,14 @@ impl SnapshotWorker {
             bytes,
             snapshots,
         } = self;
-        let frame = *frame;
+        let (sets, grid, precision_m) = (frame.sets, frame.sets.grid(), frame.sets.precision_m());
         for at in 0..clients.len() {
             if let Some(Some(cells)) = clients.get(at + PREFETCH_CELLS_AHEAD).map(|c| c.cells) {
-                frame.grid.prefetch_cells(cells);
+                grid.prefetch_cells(cells);
             }
             if let Some(ahead) = clients.get(at + PREFETCH_RUNS_AHEAD) {
                 if let Some(cells) = ahead.cells {
-                    frame.grid.prefetch_runs(cells);
+                    grid.prefetch_runs(cells);
                 }
                 for address in ahead.buffers {
                     prefetch(std::ptr::without_provenance::<HeldState>(address));
@@ -294,7 +292,7 @@ impl SnapshotWorker {
             }
             let client = &mut clients[at];
             let (x, y) = (client.x, client.y);
-            frame.sets.gather(scratch, x, y, visible);
+            sets.gather(scratch, x, y, visible);
 
             let history = &mut *client.history;
             let (baseline_seq, baseline) = history.baseline().unwrap_or((0, HeldSnapshot::NONE));
@@ -305,7 +303,7 @@ impl SnapshotWorker {
             };
             let start = bytes.len();
             encode(header, visible, &baseline, bytes);
-            let origin = [quantize(x, frame.precision_m), quantize(y, frame.precision_m)];
+            let origin = [quantize(x, precision_m), quantize(y, precision_m)];
             let seq = history.record(origin, visible);
             snapshots.push(SnapshotOut {
                 client: client.client,
@@ -375,8 +373,6 @@ pub(crate) fn send_snapshots(
     }
     let frame = SnapshotFrame {
         sets: visibility.sets(),
-        grid,
-        precision_m: settings.position_precision_m,
         tick: tick.0,
     };
     threads.encode(&frame, &mut due_clients, &mut workers, &mut outbox);

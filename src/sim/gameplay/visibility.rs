@@ -192,7 +192,17 @@ pub(crate) struct VisibleSets<'v> {
     candidate_states: &'v [EntityState],
 }
 
-impl VisibleSets<'_> {
+impl<'v> VisibleSets<'v> {
+    /// The grid the sets were built over.
+    pub(crate) fn grid(&self) -> &'v InterestGrid {
+        self.grid
+    }
+
+    /// The quantization step of the states gathered.
+    pub(crate) fn precision_m(&self) -> f32 {
+        self.precision_m
+    }
+
     /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, sorted by id.
     pub(crate) fn gather(&self, scratch: &mut GatherScratch, x: f32, y: f32, out: &mut Vec<EntityState>) {
         out.clear();
