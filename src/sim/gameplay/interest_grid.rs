@@ -185,8 +185,10 @@ impl InterestGrid {
         self.cell_start[cells] = running;
 
         // Every element of these is overwritten below, so only a change of length touches them here.
+        // Past the slots, padding that a query's last chunk of eight can read: tag 0, and NaN
+        // positions, never within reach.
         self.tags.resize(n, 0);
-        // Past the slots, NaN: readable by a query's last chunk of eight, and never within reach.
+        self.tags.resize(n + LANES - 1, 0);
         for column in [&mut self.xs, &mut self.ys] {
             column.resize(n, 0.0);
             column.resize(n + LANES - 1, f32::NAN);
@@ -208,6 +210,22 @@ impl InterestGrid {
     /// is deterministic for a given rebuild. Only the cells of [`query_cells`](Self::query_cells) are
     /// read.
     pub fn query(&self, cx: f32, cy: f32, radius_m: f32, mut visit: impl FnMut(Hit)) {
+        self.query_chunks(cx, cy, radius_m, |chunk| {
+            each_lane(chunk.at, chunk.lanes, |at| {
+                let [x, y] = self.position(at);
+                visit(Hit {
+                    tag: self.tags[at],
+                    x,
+                    y,
+                });
+            });
+        });
+    }
+
+    /// [`query`](Self::query) eight slots at a time: calls `found` once per chunk of eight slots
+    /// the query tests, in the same order, with the mask of those that pass, so that a caller can
+    /// take a chunk's hits without a branch per slot.
+    pub fn query_chunks(&self, cx: f32, cy: f32, radius_m: f32, mut found: impl FnMut(Chunk<'_>)) {
         let Some(cells) = self.query_cells(cx, cy, radius_m) else {
             return;
         };
@@ -218,15 +236,21 @@ impl InterestGrid {
             // tested eight at a time as well.
             let (xs, ys) = (&self.xs[range.start..], &self.ys[range.start..]);
             within(xs, ys, range.len(), cx, cy, r2, |start, lanes| {
-                each_lane(range.start + start, lanes, |at| {
-                    visit(Hit {
-                        tag: self.tags[at],
-                        x: self.xs[at],
-                        y: self.ys[at],
-                    });
-                })
+                let at = range.start + start;
+                found(Chunk {
+                    at,
+                    lanes,
+                    tags: &self.tags[at..at + LANES],
+                });
             });
         }
+    }
+
+    /// The position of the slot at `at` in cell order (a [`Chunk`]'s or a [`Run`]'s index), as
+    /// the last rebuild copied it.
+    #[inline]
+    pub fn position(&self, at: usize) -> [f32; 2] {
+        [self.xs[at], self.ys[at]]
     }
 
     /// The cells that hold every slot within `radius_m` of `(cx, cy)`: those overlapping the
@@ -235,7 +259,7 @@ impl InterestGrid {
     /// can pass: nothing indexed, a NaN radius, or a non-finite centre with a finite radius.
     pub fn query_cells(&self, cx: f32, cy: f32, radius_m: f32) -> Option<CellRange> {
         let r2 = radius_m * radius_m;
-        if self.tags.is_empty() || r2.is_nan() {
+        if self.is_empty() || r2.is_nan() {
             return None;
         }
         let map = &self.map;
@@ -267,6 +291,7 @@ impl InterestGrid {
         for row in cells.row_lo..=cells.row_hi {
             let range = self.row_range(cells, row);
             visit(Run {
+                start: range.start,
                 tags: &self.tags[range.clone()],
                 xs: &self.xs[range.clone()],
                 ys: &self.ys[range],
@@ -329,7 +354,7 @@ impl InterestGrid {
     /// them, given the same positions it was given. Computed on each call, in one pass over the
     /// slots; allocation-free once it has run for as many slots.
     pub fn cell_order(&mut self, xs: &[f32], ys: &[f32]) -> &[u32] {
-        let n = self.tags.len().min(xs.len()).min(ys.len());
+        let n = self.len().min(xs.len()).min(ys.len());
         // The ends of the cells, walked down as in the rebuild's scatter.
         self.cursors.clear();
         self.cursors.extend_from_slice(&self.cell_start[1..]);
@@ -343,12 +368,12 @@ impl InterestGrid {
 
     /// Number of slots indexed by the last rebuild.
     pub fn len(&self) -> usize {
-        self.tags.len()
+        self.cell_start[self.map.cells()] as usize
     }
 
     /// Whether the last rebuild indexed no slots (or none has happened yet).
     pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
+        self.len() == 0
     }
 
     /// The cell size actually used, which may be larger than asked (see [`new`](Self::new)).
@@ -387,10 +412,23 @@ pub struct Hit {
     pub y: f32,
 }
 
+/// Eight consecutive slots in cell order that a query tested.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'g> {
+    /// Where the first of them is in cell order.
+    pub at: usize,
+    /// Bit `lane` set when the slot at `at + lane` is within reach.
+    pub lanes: u32,
+    /// Their eight tags (padding past the last slot).
+    pub tags: &'g [u32],
+}
+
 /// The slots of one row of a [`CellRange`], in the grid's sorted order (cell order, then
 /// ascending slot), as their tags and positions at the last rebuild (all three of equal length).
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'g> {
+    /// Where the first of them is in cell order.
+    pub start: usize,
     /// The tags.
     pub tags: &'g [u32],
     /// Their east positions.

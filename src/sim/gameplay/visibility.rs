@@ -45,14 +45,12 @@ struct Group {
     shared: Range<u32>,
 }
 
-/// Scratch for sorting the bodies a query or a group finds: `id << 32 | index` words (cheaper to
-/// sort than states), the index pointing into the found positions. One per thread that gathers,
-/// kept between ticks so that it stops allocating once grown.
+/// Scratch for sorting the bodies a query or a group finds: `id << 32 | at` words (cheaper to
+/// sort than states), `at` being where the body is in the grid's cell order. One per thread that
+/// gathers, kept between ticks so that it stops allocating once grown.
 #[derive(Debug, Default)]
 pub(crate) struct GatherScratch {
     keys: Vec<u64>,
-    xs: Vec<f32>,
-    ys: Vec<f32>,
 }
 
 /// One tick's visibility work; everything it builds lives in the frame arena.
@@ -140,14 +138,13 @@ impl<'t> Visibility<'t> {
             let Some(cells) = group.cells else {
                 continue;
             };
-            let mut found = Found::start(scratch);
+            let keys = &mut scratch.keys;
+            keys.clear();
             self.grid.runs(cells, |run| {
-                for i in 0..run.tags.len() {
-                    found.push(run.tags[i], run.xs[i], run.ys[i]);
-                }
+                keys.extend(run.tags.iter().zip(run.start..).map(|(&id, at)| key(id, at)));
             });
             let start = self.candidate_states.len();
-            for (state, [x, y]) in found.sorted_states(self.precision_m) {
+            for (state, [x, y]) in sorted_states(keys, self.grid, self.precision_m) {
                 self.candidate_xs.push(x);
                 self.candidate_ys.push(y);
                 self.candidate_states.push(state);
@@ -244,10 +241,21 @@ impl<'v> VisibleSets<'v> {
             );
             return;
         }
-        let mut found = Found::start(scratch);
-        self.grid
-            .query(x, y, self.radius_m, |hit| found.push(hit.tag, hit.x, hit.y));
-        out.extend(found.sorted_states(self.precision_m).map(|(state, _)| state));
+        let keys = &mut scratch.keys;
+        keys.clear();
+        self.grid.query_chunks(x, y, self.radius_m, |chunk| {
+            // The same fixed sequence of copies as above, over keys.
+            let mut picked = [0; LANES];
+            let mut count = 0;
+            for (lane, &id) in chunk.tags.iter().enumerate() {
+                picked[count % LANES] = key(id, chunk.at + lane);
+                count += (chunk.lanes >> lane & 1) as usize;
+            }
+            let at = keys.len();
+            keys.extend_from_slice(&picked);
+            keys.truncate(at + count);
+        });
+        out.extend(sorted_states(keys, self.grid, self.precision_m).map(|(state, _)| state));
     }
 
     fn group_at(&self, cell: u32) -> Option<usize> {
@@ -256,42 +264,29 @@ impl<'v> VisibleSets<'v> {
     }
 }
 
-/// Bodies found by a query or for a group, to be put in id order.
-struct Found<'s>(&'s mut GatherScratch);
+/// The sort key of the body with `id` at `at` in the grid's cell order.
+#[inline]
+fn key(id: u32, at: usize) -> u64 {
+    u64::from(id) << 32 | at as u64
+}
 
-impl<'s> Found<'s> {
-    /// Starts over in the given scratch columns.
-    fn start(scratch: &'s mut GatherScratch) -> Found<'s> {
-        scratch.keys.clear();
-        scratch.xs.clear();
-        scratch.ys.clear();
-        Found(scratch)
-    }
-
-    fn push(&mut self, id: u32, x: f32, y: f32) {
-        let scratch = &mut *self.0;
-        scratch.keys.push(u64::from(id) << 32 | scratch.xs.len() as u64);
-        scratch.xs.push(x);
-        scratch.ys.push(y);
-    }
-
-    /// Each body's quantized state with its position, in id order. The positions are the ones
-    /// the grid copied this tick, so the distance tests saw the same values.
-    fn sorted_states(self, precision_m: f32) -> impl Iterator<Item = (EntityState, [f32; 2])> {
-        let scratch = self.0;
-        scratch.keys.sort_unstable();
-        let (keys, xs, ys) = (&*scratch.keys, &*scratch.xs, &*scratch.ys);
-        keys.iter().map(move |&key| {
-            let found = key as u32 as usize;
-            let (x, y) = (xs[found], ys[found]);
-            let state = EntityState {
-                id: (key >> 32) as u32,
-                qx: quantize(x, precision_m),
-                qy: quantize(y, precision_m),
-            };
-            (state, [x, y])
-        })
-    }
+/// Sorts `keys` and yields each body's quantized state with its position, in id order. The
+/// positions are the ones the grid copied this tick, so the distance tests saw the same values.
+fn sorted_states<'k>(
+    keys: &'k mut [u64],
+    grid: &'k InterestGrid,
+    precision_m: f32,
+) -> impl Iterator<Item = (EntityState, [f32; 2])> + 'k {
+    keys.sort_unstable();
+    keys.iter().map(move |&key| {
+        let [x, y] = grid.position(key as u32 as usize);
+        let state = EntityState {
+            id: (key >> 32) as u32,
+            qx: quantize(x, precision_m),
+            qy: quantize(y, precision_m),
+        };
+        (state, [x, y])
+    })
 }
 
 #[cfg(test)]
