@@ -13,6 +13,7 @@ use wide::f32x8;
 
 pub use super::components::MotionHandle;
 use crate::config::BoundsConfig;
+use crate::sim::prefetch::prefetch;
 
 /// Lanes per SIMD chunk; every column's length is a multiple of this.
 pub const LANES: usize = 8;
@@ -296,6 +297,16 @@ impl Motion {
     /// Sets the speed of the body in `slot`, metres per second.
     pub(crate) fn set_speed_slot(&mut self, slot: usize, speed: f32) {
         self.cols.speed.values_mut()[slot] = speed;
+    }
+
+    /// Brings a body's position and direction towards the core, for a caller that will read or
+    /// steer it soon.
+    pub(crate) fn prefetch(&self, handle: MotionHandle) {
+        let slot = self.slot(handle);
+        prefetch(&self.cols.x.values()[slot]);
+        prefetch(&self.cols.y.values()[slot]);
+        prefetch(&self.cols.dir_x.values()[slot]);
+        prefetch(&self.cols.dir_y.values()[slot]);
     }
 
     /// Position of a body.

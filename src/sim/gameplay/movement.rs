@@ -37,7 +37,14 @@ pub(crate) fn apply_inputs(
     let mut stale = 0;
     // Motion is held apart from the world for the loop, so each input looks its player up once.
     world.resource_scope(|world, mut motion: Mut<Motion>| {
-        for &(client, entity, input) in &resolved {
+        for (at, &(client, entity, input)) in resolved.iter().enumerate() {
+            // The player's handle is looked up a few inputs ahead and its body prefetched, so the
+            // misses of reaching the player and then its body overlap across inputs.
+            if let Some(&(_, Some(ahead), _)) = resolved.get(at + INPUTS_AHEAD) {
+                if let Ok((&handle, _)) = players.get_mut(world, ahead) {
+                    motion.prefetch(handle);
+                }
+            }
             let Some(entity) = entity else {
                 respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
                 continue;
@@ -69,6 +76,9 @@ pub(crate) fn apply_inputs(
     });
     world.resource_mut::<SimCounters>().stale_inputs += stale;
 }
+
+/// How many inputs ahead a player's body is prefetched.
+const INPUTS_AHEAD: usize = 8;
 
 /// The client's lead over the server clock for this input, and its steadiest lead including it.
 fn client_lead(input: &MoveInput, server_tick: u64, floor: Option<i64>) -> (i64, i64) {
