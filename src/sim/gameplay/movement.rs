@@ -40,10 +40,10 @@ pub(crate) fn apply_inputs(
         for (at, &(client, entity, input)) in resolved.iter().enumerate() {
             // The player's handle is looked up a few inputs ahead and its body prefetched, so the
             // misses of reaching the player and then its body overlap across inputs.
-            if let Some(&(_, Some(ahead), _)) = resolved.get(at + INPUTS_AHEAD) {
-                if let Ok((&handle, _)) = players.get_mut(world, ahead) {
-                    motion.prefetch(handle);
-                }
+            if let Some(&(_, Some(ahead), _)) = resolved.get(at + INPUTS_AHEAD)
+                && let Ok((&handle, _)) = players.get_mut(world, ahead)
+            {
+                motion.prefetch(handle);
             }
             let Some(entity) = entity else {
                 respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
