@@ -26,10 +26,8 @@ pub(crate) fn apply_inputs(
 ) {
     // Resolve clients first, so the loop below needs no shared borrow of the world.
     let clients = world.resource::<Clients>();
-    let resolved = bumpalo::collections::Vec::from_iter_in(
-        inputs
-            .iter()
-            .map(|&(client, input)| (client, clients.entity(client), input)),
+    let entities = bumpalo::collections::Vec::from_iter_in(
+        inputs.iter().map(|&(client, _)| clients.entity(client)),
         bump,
     );
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
@@ -37,10 +35,10 @@ pub(crate) fn apply_inputs(
     let mut stale = 0;
     // Motion is held apart from the world for the loop, so each input looks its player up once.
     world.resource_scope(|world, mut motion: Mut<Motion>| {
-        for (at, &(client, entity, input)) in resolved.iter().enumerate() {
+        for (at, (&(client, input), &entity)) in inputs.iter().zip(&entities).enumerate() {
             // The player's handle is looked up a few inputs ahead and its body prefetched, so the
             // misses of reaching the player and then its body overlap across inputs.
-            if let Some(&(_, Some(ahead), _)) = resolved.get(at + INPUTS_AHEAD)
+            if let Some(&Some(ahead)) = entities.get(at + INPUTS_AHEAD)
                 && let Ok((&handle, _)) = players.get_mut(world, ahead)
             {
                 motion.prefetch(handle);
