@@ -201,30 +201,16 @@ impl InterestGrid {
         });
     }
 
-    /// Calls `visit` with every slot whose distance to `(cx, cy)` is at most `radius_m` (inclusive),
-    /// at the positions passed to the last rebuild.
+    /// Finds every slot whose distance to `(cx, cy)` is at most `radius_m` (inclusive), at the
+    /// positions passed to the last rebuild, eight slots at a time: calls `found` once per chunk
+    /// of eight consecutive slots in cell order that the query tests, with the mask of those that
+    /// pass, so that a caller can take a chunk's hits without a branch per slot.
     ///
     /// The test is [`within`]'s `dx * dx + dy * dy <= radius_m * radius_m` in f32, so a brute-force
     /// scan with that expression agrees exactly, including for NaN, infinite and out-of-bounds inputs.
-    /// Each slot is visited at most once, in cell order (row-major) then ascending slot order, which
+    /// Each slot passes at most once, in cell order (row-major) then ascending slot order, which
     /// is deterministic for a given rebuild. Only the cells of [`query_cells`](Self::query_cells) are
     /// read.
-    pub fn query(&self, cx: f32, cy: f32, radius_m: f32, mut visit: impl FnMut(Hit)) {
-        self.query_chunks(cx, cy, radius_m, |chunk| {
-            each_lane(chunk.at, chunk.lanes, |at| {
-                let [x, y] = self.position(at);
-                visit(Hit {
-                    tag: self.tags[at],
-                    x,
-                    y,
-                });
-            });
-        });
-    }
-
-    /// [`query`](Self::query) eight slots at a time: calls `found` once per chunk of eight slots
-    /// the query tests, in the same order, with the mask of those that pass, so that a caller can
-    /// take a chunk's hits without a branch per slot.
     pub fn query_chunks(&self, cx: f32, cy: f32, radius_m: f32, mut found: impl FnMut(Chunk<'_>)) {
         let Some(cells) = self.query_cells(cx, cy, radius_m) else {
             return;
@@ -401,17 +387,6 @@ fn place_in_cell_order(
     }
 }
 
-/// One slot found by a query.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Hit {
-    /// The tag passed with it (the slot itself, for a caller that tags each slot with its index).
-    pub tag: u32,
-    /// Its east position at the last rebuild.
-    pub x: f32,
-    /// Its north position at the last rebuild.
-    pub y: f32,
-}
-
 /// Eight consecutive slots in cell order that a query tested.
 #[derive(Debug, Clone, Copy)]
 pub struct Chunk<'g> {
@@ -506,15 +481,6 @@ pub fn within(
     }
 }
 
-/// Calls `hit(start + lane)` for each set bit of `lanes`, lowest first.
-#[inline]
-pub fn each_lane(start: usize, mut lanes: u32, mut hit: impl FnMut(usize)) {
-    while lanes != 0 {
-        hit(start + lanes.trailing_zeros() as usize);
-        lanes &= lanes - 1;
-    }
-}
-
 /// Positions tested together by [`within`].
 pub const LANES: usize = 8;
 
@@ -557,9 +523,25 @@ mod tests {
         grid.rebuild(xs, ys, &tags);
     }
 
+    /// One slot a query found: its tag and position.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Hit {
+        tag: u32,
+        x: f32,
+        y: f32,
+    }
+
+    /// The slots a query finds, in the order its chunks report them.
     fn hits(grid: &InterestGrid, cx: f32, cy: f32, r: f32) -> Vec<Hit> {
         let mut out = Vec::new();
-        grid.query(cx, cy, r, |hit| out.push(hit));
+        grid.query_chunks(cx, cy, r, |chunk| {
+            for (lane, &tag) in chunk.tags.iter().enumerate() {
+                if chunk.lanes >> lane & 1 == 1 {
+                    let [x, y] = grid.position(chunk.at + lane);
+                    out.push(Hit { tag, x, y });
+                }
+            }
+        });
         out
     }
 
