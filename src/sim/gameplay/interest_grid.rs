@@ -271,16 +271,14 @@ impl InterestGrid {
         })
     }
 
-    /// Calls `visit` once per row of `cells` with that row's tags and positions: the cells of
-    /// one row are adjacent in the sorted order, so each row is one run.
+    /// Calls `visit` once per row of `cells` with that row's slots: the cells of one row are
+    /// adjacent in the sorted order, so each row is one run.
     pub fn runs(&self, cells: CellRange, mut visit: impl FnMut(Run<'_>)) {
         for row in cells.row_lo..=cells.row_hi {
             let range = self.row_range(cells, row);
             visit(Run {
                 start: range.start,
-                tags: &self.tags[range.clone()],
-                xs: &self.xs[range.clone()],
-                ys: &self.ys[range],
+                tags: &self.tags[range],
             });
         }
     }
@@ -399,17 +397,14 @@ pub struct Chunk<'g> {
 }
 
 /// The slots of one row of a [`CellRange`], in the grid's sorted order (cell order, then
-/// ascending slot), as their tags and positions at the last rebuild (all three of equal length).
+/// ascending slot), as their tags at the last rebuild; [`InterestGrid::position`] gives their
+/// positions.
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'g> {
     /// Where the first of them is in cell order.
     pub start: usize,
-    /// The tags.
+    /// Their tags.
     pub tags: &'g [u32],
-    /// Their east positions.
-    pub xs: &'g [f32],
-    /// Their north positions.
-    pub ys: &'g [f32],
 }
 
 /// An inclusive range of grid columns and rows: the cells one or more queries read. Only the

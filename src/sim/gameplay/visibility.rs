@@ -223,20 +223,7 @@ impl<'v> VisibleSets<'v> {
                 y,
                 r2,
                 |start, lanes| {
-                    // Packs the states that pass with a fixed sequence of copies, where a
-                    // branch per state mispredicts.
-                    let chunk = &states[start..start + LANES];
-                    let mut picked = [EntityState::default(); LANES];
-                    let mut count = 0;
-                    for (lane, &state) in chunk.iter().enumerate() {
-                        picked[count % LANES] = state;
-                        count += (lanes >> lane & 1) as usize;
-                    }
-                    // A whole chunk, then cut back: a copy of fixed size is a few moves, one
-                    // of varying size a call.
-                    let at = out.len();
-                    out.extend_from_slice(&picked);
-                    out.truncate(at + count);
+                    append_lanes(out, lanes, states[start..start + LANES].iter().copied());
                 },
             );
             return;
@@ -244,16 +231,8 @@ impl<'v> VisibleSets<'v> {
         let keys = &mut scratch.keys;
         keys.clear();
         self.grid.query_chunks(x, y, self.radius_m, |chunk| {
-            // The same fixed sequence of copies as above, over keys.
-            let mut picked = [0; LANES];
-            let mut count = 0;
-            for (lane, &id) in chunk.tags.iter().enumerate() {
-                picked[count % LANES] = key(id, chunk.at + lane);
-                count += (chunk.lanes >> lane & 1) as usize;
-            }
-            let at = keys.len();
-            keys.extend_from_slice(&picked);
-            keys.truncate(at + count);
+            let found = (chunk.tags.iter().zip(chunk.at..)).map(|(&id, at)| key(id, at));
+            append_lanes(keys, chunk.lanes, found);
         });
         out.extend(sorted_states(keys, self.grid, self.precision_m).map(|(state, _)| state));
     }
@@ -262,6 +241,22 @@ impl<'v> VisibleSets<'v> {
         let group = *self.group_of_cell.get(cell as usize)? as usize;
         (self.groups.get(group)?.cell == cell).then_some(group)
     }
+}
+
+/// Appends, in order, each of a chunk's eight `values` whose lane is set in `lanes`, with a fixed
+/// sequence of copies where a branch per lane mispredicts. A whole chunk is appended, then cut
+/// back: a copy of fixed size is a few moves, one of varying size a call.
+#[inline]
+fn append_lanes<T: Copy + Default>(out: &mut Vec<T>, lanes: u32, values: impl Iterator<Item = T>) {
+    let mut picked = [T::default(); LANES];
+    let mut count = 0;
+    for (lane, value) in values.take(LANES).enumerate() {
+        picked[count % LANES] = value;
+        count += (lanes >> lane & 1) as usize;
+    }
+    let at = out.len();
+    out.extend_from_slice(&picked);
+    out.truncate(at + count);
 }
 
 /// The sort key of the body with `id` at `at` in the grid's cell order.
