@@ -33,7 +33,8 @@ pub(crate) fn apply_inputs(
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
     let server_tick = world.resource::<Tick>().0;
     let mut stale = 0;
-    // Motion is held apart from the world for the loop, so each input looks its player up once.
+    // Motion is held apart from the world for the loop, so that one lookup of a player gives both
+    // its input state and its body.
     world.resource_scope(|world, mut motion: Mut<Motion>| {
         for (at, (&(client, input), &entity)) in inputs.iter().zip(&entities).enumerate() {
             // The player's handle is looked up a few inputs ahead and its body prefetched, so the
