@@ -10,11 +10,15 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::Arc;
 
+#[path = "../tests/common/steering.rs"]
+mod steering;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use necpsim::client::SnapshotReceiver;
 use necpsim::config::Config;
 use necpsim::sim::snapshot_codec::{EntityState, SnapshotHeader, encode};
-use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+use necpsim::sim::{ClientId, Command, Outbox, Sim};
+use steering::steer_in_circles;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -45,17 +49,7 @@ fn bytes_per_changed_entity(ack_delay_ticks: usize) -> (f64, u64) {
         sim.submit(ClientId(client), Command::Join).expect("room");
     }
     for tick in 1..=TICKS {
-        for client in 0..PLAYERS {
-            let angle = client as f32 * 0.618 + tick as f32 * 0.01;
-            let input = MoveInput {
-                seq: tick,
-                client_tick: tick,
-                move_x: angle.cos(),
-                move_y: angle.sin(),
-                ..MoveInput::default()
-            };
-            sim.submit(ClientId(client), Command::Move(input)).expect("room");
-        }
+        steer_in_circles(&mut sim, PLAYERS, tick, 0.618, 0.01);
         if in_flight.len() > ack_delay_ticks {
             for (client, seq) in in_flight.pop_front().unwrap_or_default() {
                 sim.submit(client, Command::AckSnapshot { seq }).expect("room");

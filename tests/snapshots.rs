@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::steering::steer_in_circles;
+
 use std::sync::Arc;
 
 use necpsim::client::SnapshotReceiver;
@@ -31,22 +33,6 @@ fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
         .collect();
     states.sort_unstable_by_key(|state| state.id);
     states
-}
-
-/// Submits tick `tick`'s input of clients `0..clients`: each steers at an angle that starts at
-/// `client × spread` radians and turns by `turn` radians a tick.
-fn steer_in_circles(sim: &mut Sim, clients: u64, tick: u32, spread: f32, turn: f32) {
-    for client in 0..clients {
-        let angle = client as f32 * spread + tick as f32 * turn;
-        let input = MoveInput {
-            seq: tick,
-            client_tick: tick,
-            move_x: angle.cos(),
-            move_y: angle.sin(),
-            ..MoveInput::default()
-        };
-        sim.submit(ClientId(client), Command::Move(input)).expect("room");
-    }
 }
 
 fn crowd(npcs: u32) -> Arc<Config> {

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use necpsim::config::Config;
 
+pub mod steering;
+
 /// The repository's `assets/` directory.
 pub fn bundled_assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets")
