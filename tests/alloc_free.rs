@@ -1,11 +1,12 @@
 //! Steady-state ticks must not touch the heap: after warm-up, stepping a world of 10,000 moving
-//! players and 2,000 wanderers performs zero allocations, with a fresh input from every player and an
-//! acknowledgement of every snapshot each tick, snapshots encoded for every player and outputs
-//! drained; and ticks full of combat session gets, lists and creates in a world of 10,000
+//! players and 2,000 wanderers performs zero allocations, with a fresh input from every player
+//! and an acknowledgement of every snapshot each tick, snapshots encoded for every player and
+//! outputs drained; and ticks full of combat session gets, lists and creates in a world of 10,000
 //! sessions, or of market orders that trade and wallet transfers, allocate nothing either; nor do
 //! ticks whose snapshots three threads encode. A counting global allocator, armed only on the
-//! test's thread and on its snapshot threads, proves it. On the wire side, encoding an input datagram with a reused encoder and decoding it
-//! from a reused aligned copy allocates nothing either.
+//! test's thread and on its snapshot threads, proves it. On the wire side, encoding an input
+//! datagram with a reused encoder and decoding it from a reused aligned copy allocates nothing
+//! either.
 
 mod common;
 
