@@ -64,7 +64,7 @@ pub(crate) fn index_interest(
     let every = rate.ticks_in(every_s);
     // From the first tick on, so a freshly spawned world starts in order.
     if every_s > 0.0 && tick.0 % every == 1 % every {
-        let order = interest.grid.cell_order(motion.xs(), motion.ys());
+        let order = interest.grid.cell_order();
         motion.sort_slots(order);
     }
 }

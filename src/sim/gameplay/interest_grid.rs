@@ -72,6 +72,40 @@ impl CellMap {
     fn cells(&self) -> usize {
         self.cols as usize * self.rows as usize
     }
+
+    /// Writes the cell of every `(xs[i], ys[i])` to `cells[i]`, eight at a time: the same cells as
+    /// [`cell`](Self::cell), by the same arithmetic, with the clamping done before the conversion
+    /// (equivalent over the whole range, NaN included) so that it needs no branch.
+    fn cells_of(&self, xs: &[f32], ys: &[f32], cells: &mut [u32]) {
+        let mut xs_chunks = xs.chunks_exact(LANES);
+        let mut ys_chunks = ys.chunks_exact(LANES);
+        let mut cells_chunks = cells.chunks_exact_mut(LANES);
+        let cols = f32x8::splat(self.cols as f32);
+        for ((x, y), out) in (&mut xs_chunks).zip(&mut ys_chunks).zip(&mut cells_chunks) {
+            let col = self.axis_lanes(f32x8::new(lanes(x)), self.origin_x, self.cols);
+            let row = self.axis_lanes(f32x8::new(lanes(y)), self.origin_y, self.rows);
+            // Exact in f32: every cell index is below 2^22.
+            let cell = (row * cols + col).fast_trunc_int().to_array();
+            for (out, cell) in out.iter_mut().zip(cell) {
+                *out = cell as u32;
+            }
+        }
+        let rest = xs_chunks.remainder().iter().zip(ys_chunks.remainder());
+        for (out, (&x, &y)) in cells_chunks.into_remainder().iter_mut().zip(rest) {
+            *out = self.cell(x, y);
+        }
+    }
+
+    /// [`col`](Self::col) or [`row`](Self::row) of eight coordinates, as whole numbers in f32.
+    #[inline]
+    fn axis_lanes(&self, v: f32x8, origin: f32, count: u32) -> f32x8 {
+        // `max` picks the non-NaN side, so NaN goes to 0 as the scalar `as u32` sends it.
+        ((v - f32x8::splat(origin)) * f32x8::splat(self.inv_cell))
+            .max(f32x8::ZERO)
+            .min(f32x8::splat((count - 1) as f32))
+            .fast_trunc_int()
+            .round_float()
+    }
 }
 
 /// A uniform grid over [`GridBounds`] that indexes slots `0..n` by position, rebuilt every tick.
@@ -88,12 +122,12 @@ pub struct InterestGrid {
     tags: Vec<u32>,
     xs: Vec<f32>,
     ys: Vec<f32>,
+    /// `slot_at[slot]`: where the last rebuild placed `slot` in cell order (during a rebuild,
+    /// first the slot's cell).
+    slot_at: Vec<u32>,
     /// The slot indices in that order, written only when asked for ([`cell_order`](Self::cell_order)):
-    /// nothing reads them on the per-tick path, and at a million slots writing them every rebuild
-    /// was a third of its cost.
+    /// nothing reads them on the per-tick path.
     slots: Vec<u32>,
-    /// Scratch cursors of [`cell_order`](Self::cell_order).
-    cursors: Vec<u32>,
     /// Cells holding at least one slot after the last rebuild.
     occupied_cells: u32,
 }
@@ -146,8 +180,8 @@ impl InterestGrid {
             tags: Vec::new(),
             xs: Vec::new(),
             ys: Vec::new(),
+            slot_at: Vec::new(),
             slots: Vec::new(),
-            cursors: Vec::new(),
             occupied_cells: 0,
         }
     }
@@ -169,21 +203,21 @@ impl InterestGrid {
         // clear() + resize() keep each buffer's capacity, which is what makes warm rebuilds allocation-free.
         self.cell_start.clear();
         self.cell_start.resize(cells + 1, 0);
-        for (&x, &y) in xs.iter().zip(ys) {
-            self.cell_start[map.cell(x, y) as usize] += 1;
+        self.slot_at.resize(n, 0);
+        map.cells_of(xs, ys, &mut self.slot_at);
+        // Counted one entry up, so that once the entries are cursors, each ends at the next
+        // cell's start, which is where the final array wants it.
+        for &cell in &self.slot_at {
+            self.cell_start[cell as usize + 1] += 1;
         }
-        // Inclusive prefix sums make each entry the end of its cell; the scatter below walks slots backwards
-        // and decrements, leaving each entry at its cell's start with slots ascending inside each cell, and
-        // without needing a second cursor array.
         let mut running = 0u32;
         self.occupied_cells = 0;
-        for entry in &mut self.cell_start[..cells] {
-            self.occupied_cells += u32::from(*entry > 0);
-            running += *entry;
+        for entry in &mut self.cell_start[1..] {
+            let count = *entry;
+            self.occupied_cells += u32::from(count > 0);
             *entry = running;
+            running += count;
         }
-        self.cell_start[cells] = running;
-
         // Every element of these is overwritten below, so only a change of length touches them here.
         // Past the slots, padding that a query's last chunk of eight can read: tag 0, and NaN
         // positions, never within reach.
@@ -193,12 +227,25 @@ impl InterestGrid {
             column.resize(n, 0.0);
             column.resize(n + LANES - 1, f32::NAN);
         }
-        let (grid_tags, grid_xs, grid_ys) = (&mut self.tags, &mut self.xs, &mut self.ys);
-        place_in_cell_order(&map, &mut self.cell_start, xs, ys, |slot, at| {
-            grid_tags[at] = tags[slot];
-            grid_xs[at] = xs[slot];
-            grid_ys[at] = ys[slot];
-        });
+        // Bodies leave cell order slowly between the re-sorts of the motion slots, so most runs of
+        // eight slots land in eight adjacent places and move as one copy.
+        let from = InSlotOrder { tags, xs, ys };
+        let mut to = InCellOrder {
+            tags: &mut self.tags,
+            xs: &mut self.xs,
+            ys: &mut self.ys,
+        };
+        let mut chunks = self.slot_at.chunks_exact_mut(LANES);
+        for (index, chunk) in (&mut chunks).enumerate() {
+            let slot = index * LANES;
+            match take_places(&mut self.cell_start, chunk) {
+                Some(at) => to.copy::<LANES>(&from, slot, at),
+                None => to.copy_each(&from, slot, chunk),
+            }
+        }
+        let rest = chunks.into_remainder();
+        take_places(&mut self.cell_start, rest);
+        to.copy_each(&from, n - rest.len(), rest);
     }
 
     /// Finds every slot whose distance to `(cx, cy)` is at most `radius_m` (inclusive), at the
@@ -335,18 +382,13 @@ impl InterestGrid {
     }
 
     /// The slots in cell order (row by row, ascending within a cell) as the last rebuild placed
-    /// them, given the same positions it was given. Computed on each call, in one pass over the
-    /// slots; allocation-free once it has run for as many slots.
-    pub fn cell_order(&mut self, xs: &[f32], ys: &[f32]) -> &[u32] {
-        let n = self.len().min(xs.len()).min(ys.len());
-        // The ends of the cells, walked down as in the rebuild's scatter.
-        self.cursors.clear();
-        self.cursors.extend_from_slice(&self.cell_start[1..]);
-        self.slots.resize(n, 0);
-        let slots = &mut self.slots;
-        place_in_cell_order(&self.map, &mut self.cursors, &xs[..n], &ys[..n], |slot, at| {
-            slots[at] = slot as u32;
-        });
+    /// them. Computed on each call, in one pass over the slots; allocation-free once it has run
+    /// for as many slots.
+    pub fn cell_order(&mut self) -> &[u32] {
+        self.slots.resize(self.slot_at.len(), 0);
+        for (slot, &at) in self.slot_at.iter().enumerate() {
+            self.slots[at as usize] = slot as u32;
+        }
         &self.slots
     }
 
@@ -366,22 +408,55 @@ impl InterestGrid {
     }
 }
 
-/// Calls `place(slot, at)` for every slot of `xs`/`ys`, `at` being its index in cell order, given
-/// `ends[c]` the end of cell `c` in that order. Walks the slots backwards and each cell's cursor down,
-/// which leaves the slots of a cell ascending and `ends[c]` at the cell's start. The rebuild's
-/// scatter and [`InterestGrid::cell_order`] share it, so they agree on the order. Each slot's cell
-/// is computed here rather than kept from the count: a stream fewer to write and read back.
-fn place_in_cell_order(
-    map: &CellMap,
-    ends: &mut [u32],
-    xs: &[f32],
-    ys: &[f32],
-    mut place: impl FnMut(usize, usize),
-) {
-    for slot in (0..xs.len().min(ys.len())).rev() {
-        let cursor = &mut ends[map.cell(xs[slot], ys[slot]) as usize];
-        *cursor -= 1;
-        place(slot, *cursor as usize);
+/// Turns each of `cells_then_places` from a slot's cell into its place in cell order: the cell's
+/// cursor, walked up, so the slots of a cell stay ascending. The cursor of cell `c` is
+/// `cursors[c + 1]`, which the walk leaves at the cell's end. Returns where the places start
+/// when they are adjacent and ascending (a run of slots that kept its order), found on the way
+/// rather than by reading the places back, which would wait for their stores.
+#[inline(always)]
+fn take_places(cursors: &mut [u32], cells_then_places: &mut [u32]) -> Option<usize> {
+    let mut first = None;
+    let mut apart = 0;
+    for (step, cell_then_place) in (0u32..).zip(cells_then_places) {
+        let cursor = &mut cursors[*cell_then_place as usize + 1];
+        let place = *cursor;
+        *cursor += 1;
+        *cell_then_place = place;
+        let first = *first.get_or_insert(place);
+        apart |= place ^ first.wrapping_add(step);
+    }
+    first.filter(|_| apart == 0).map(|first| first as usize)
+}
+
+/// The columns a rebuild copies, in slot order.
+struct InSlotOrder<'a> {
+    tags: &'a [u32],
+    xs: &'a [f32],
+    ys: &'a [f32],
+}
+
+/// The same columns in cell order, being filled.
+struct InCellOrder<'a> {
+    tags: &'a mut [u32],
+    xs: &'a mut [f32],
+    ys: &'a mut [f32],
+}
+
+impl InCellOrder<'_> {
+    /// Copies the `LEN` slots from `slot` on to the places from `at` on.
+    #[inline(always)]
+    fn copy<const LEN: usize>(&mut self, from: &InSlotOrder<'_>, slot: usize, at: usize) {
+        self.tags[at..at + LEN].copy_from_slice(&from.tags[slot..slot + LEN]);
+        self.xs[at..at + LEN].copy_from_slice(&from.xs[slot..slot + LEN]);
+        self.ys[at..at + LEN].copy_from_slice(&from.ys[slot..slot + LEN]);
+    }
+
+    /// Copies the slots from `first_slot` on, one by one, to `places`.
+    #[inline(always)]
+    fn copy_each(&mut self, from: &InSlotOrder<'_>, first_slot: usize, places: &[u32]) {
+        for (slot, &at) in (first_slot..).zip(places) {
+            self.copy::<1>(from, slot, at as usize);
+        }
     }
 }
 
@@ -624,7 +699,27 @@ mod tests {
         prop::collection::vec((coord(), coord()), 0..2000).prop_map(|p| p.into_iter().unzip())
     }
 
+    /// The cells the rebuild computes eight at a time, and the scalar mapping's for the same
+    /// positions (queries use the scalar one, so the two must agree everywhere).
+    fn lane_and_scalar_cells(grid: &InterestGrid, xs: &[f32], ys: &[f32]) -> (Vec<u32>, Vec<u32>) {
+        let mut in_lanes = vec![0; xs.len()];
+        grid.map.cells_of(xs, ys, &mut in_lanes);
+        let scalar = xs.iter().zip(ys).map(|(&x, &y)| grid.map.cell(x, y)).collect();
+        (in_lanes, scalar)
+    }
+
     proptest! {
+        #[test]
+        fn cells_in_lanes_match_the_scalar_mapping(
+            bounds in bounds(),
+            cell in cell_size(),
+            (xs, ys) in positions(),
+        ) {
+            let grid = InterestGrid::new(bounds, cell);
+            let (in_lanes, scalar) = lane_and_scalar_cells(&grid, &xs, &ys);
+            prop_assert_eq!(in_lanes, scalar);
+        }
+
         #[test]
         fn query_matches_brute_force(
             bounds in bounds(),
@@ -670,7 +765,7 @@ mod tests {
                 .into_iter()
                 .filter(|&slot| !(xs[slot as usize].is_nan() || ys[slot as usize].is_nan()))
                 .collect();
-            let order = grid.cell_order(&xs, &ys).to_vec();
+            let order = grid.cell_order().to_vec();
             let mut every = order.clone();
             every.sort_unstable();
             prop_assert_eq!(every, (0..xs.len() as u32).collect::<Vec<_>>());
@@ -770,6 +865,8 @@ mod tests {
             }
         }
         let mut grid = InterestGrid::new(world(), 7.0);
+        let (in_lanes, scalar) = lane_and_scalar_cells(&grid, &xs, &ys);
+        assert_eq!(in_lanes, scalar);
         index(&mut grid, &xs, &ys);
         let centres = [
             0.0,
