@@ -3,7 +3,9 @@
 //! and the grid knows nothing of entities, components or the ECS that produced them. The index is rebuilt
 //! from scratch every tick by a counting sort (cell counts -> prefix sums -> scatter) into buffers it keeps,
 //! which is cheaper and simpler than tracking moves incrementally when most things move every tick, and
-//! after warm-up it runs without touching the heap.
+//! after warm-up it runs without touching the heap. Cells are found eight at a time, and the scatter
+//! moves a run of eight slots that stayed in cell order as one copy, so a caller that keeps its slots
+//! close to cell order (the motion slots are re-sorted into it from time to time) rebuilds faster.
 //!
 //! The scatter copies each slot's position and tag (a `u32` the caller attaches, such as an id) next to
 //! it, so a query reads one contiguous run of positions per row of cells and tests them eight at a time
@@ -227,8 +229,8 @@ impl InterestGrid {
             column.resize(n, 0.0);
             column.resize(n + LANES - 1, f32::NAN);
         }
-        // Bodies leave cell order slowly between the re-sorts of the motion slots, so most runs of
-        // eight slots land in eight adjacent places and move as one copy.
+        // A run of eight slots that land in eight adjacent places moves as one copy; see the
+        // module comment for why most do.
         let from = InSlotOrder { tags, xs, ys };
         let mut to = InCellOrder {
             tags: &mut self.tags,
