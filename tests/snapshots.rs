@@ -265,3 +265,24 @@ fn snapshot_threads_send_the_same_bytes_as_the_tick_thread_alone() {
     let compared = same_snapshots_every_tick(&mut sims, clients, 30);
     assert_eq!(compared, 3_300 * 30 / 3);
 }
+
+#[test]
+fn renumbering_the_motion_slots_changes_no_snapshot() {
+    let clients = 600;
+    // Off, a window of every slot each tick, and a lap of six ticks; small cells so that bodies
+    // cross them all the time and the windows have something to sort.
+    let mut sims: Vec<Sim> = [0.0, 1.0 / 60.0, 0.1]
+        .into_iter()
+        .map(|interval_s| {
+            let mut config = common::load_bundled();
+            config.gameplay.world.ambient.npcs = 0;
+            config.gameplay.world.spawn.radius_m = 400.0;
+            config.gameplay.interest.cell_size_m = 8.0;
+            config.gameplay.interest.spatial_sort_interval_s = interval_s;
+            config.server.sim.inbox_capacity = 4 * clients as u32;
+            Sim::new(Arc::new(config))
+        })
+        .collect();
+    let compared = same_snapshots_every_tick(&mut sims, clients, 90);
+    assert_eq!(compared, 600 * 90 / 3);
+}

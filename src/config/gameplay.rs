@@ -178,8 +178,9 @@ pub struct InterestConfig {
     pub snapshot_rate_hz: f32,
     /// Positions in snapshots are rounded to multiples of this.
     pub position_precision_m: f32,
-    /// How often bodies are renumbered so that neighbours in the world are neighbours in memory
-    /// (0 turns it off). Changes no behaviour, only speed.
+    /// How long it takes to renumber every body once, a share per tick, so that neighbours in the
+    /// world are neighbours in memory (0 turns it off). Changes what players see of nobody but the
+    /// wandering NPCs, whose random turns follow body order.
     pub spatial_sort_interval_s: f32,
 }
 
@@ -190,7 +191,7 @@ impl Default for InterestConfig {
             view_radius_m: 120.0,
             snapshot_rate_hz: 20.0,
             position_precision_m: 0.01,
-            spatial_sort_interval_s: 5.0,
+            spatial_sort_interval_s: 0.5,
         }
     }
 }

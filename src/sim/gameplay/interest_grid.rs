@@ -5,7 +5,8 @@
 //! which is cheaper and simpler than tracking moves incrementally when most things move every tick, and
 //! after warm-up it runs without touching the heap. Cells are found eight at a time, and the scatter
 //! moves a run of eight slots that stayed in cell order as one copy, so a caller that keeps its slots
-//! close to cell order (the motion slots are re-sorted into it from time to time) rebuilds faster.
+//! close to cell order rebuilds faster: the grid tells it each slot's [place](InterestGrid::places)
+//! and how [scattered](InterestGrid::scattered_share) the last rebuild found the slots.
 //!
 //! The scatter copies each slot's position and tag (a `u32` the caller attaches, such as an id) next to
 //! it, so a query reads one contiguous run of positions per row of cells and tests them eight at a time
@@ -132,6 +133,8 @@ pub struct InterestGrid {
     slots: Vec<u32>,
     /// Cells holding at least one slot after the last rebuild.
     occupied_cells: u32,
+    /// Runs of eight slots that the last rebuild could not move as one copy.
+    scattered_runs: u32,
 }
 
 impl InterestGrid {
@@ -185,6 +188,7 @@ impl InterestGrid {
             slot_at: Vec::new(),
             slots: Vec::new(),
             occupied_cells: 0,
+            scattered_runs: 0,
         }
     }
 
@@ -238,13 +242,18 @@ impl InterestGrid {
             ys: &mut self.ys,
         };
         let mut chunks = self.slot_at.chunks_exact_mut(LANES);
+        let mut scattered = 0;
         for (index, chunk) in (&mut chunks).enumerate() {
             let slot = index * LANES;
             match take_places(&mut self.cell_start, chunk) {
                 Some(at) => to.copy::<LANES>(&from, slot, at),
-                None => to.copy_each(&from, slot, chunk),
+                None => {
+                    scattered += 1;
+                    to.copy_each(&from, slot, chunk);
+                }
             }
         }
+        self.scattered_runs = scattered;
         let rest = chunks.into_remainder();
         take_places(&mut self.cell_start, rest);
         to.copy_each(&from, n - rest.len(), rest);
@@ -381,6 +390,23 @@ impl InterestGrid {
     /// How many cells the grid has.
     pub fn cell_count(&self) -> usize {
         self.map.cells()
+    }
+
+    /// Where the last rebuild placed each slot in cell order: `places()[slot]`, below
+    /// [`len`](Self::len), distinct for distinct slots.
+    pub fn places(&self) -> &[u32] {
+        &self.slot_at
+    }
+
+    /// Of the last rebuild's runs of eight slots, the share that did not land in eight adjacent
+    /// places: 0 when the slots were in cell order, near 1 when they were in no particular order.
+    pub fn scattered_share(&self) -> f32 {
+        let runs = self.slot_at.len() / LANES;
+        if runs == 0 {
+            0.0
+        } else {
+            self.scattered_runs as f32 / runs as f32
+        }
     }
 
     /// The slots in cell order (row by row, ascending within a cell) as the last rebuild placed

@@ -138,7 +138,6 @@ pub(crate) fn spawn_body_at(
     let net_id = world.resource_mut::<NextNetId>().take();
     let owner = world.spawn(net_id).id();
     let body = Body {
-        owner,
         net_id: net_id.0,
         x,
         y,

@@ -286,7 +286,6 @@ fn sorted_states<'k>(
 
 #[cfg(test)]
 mod tests {
-    use bevy_ecs::entity::Entity;
     use proptest::prelude::*;
 
     use super::*;
@@ -325,7 +324,6 @@ mod tests {
             let mut motion = Motion::default();
             for (i, &(u, v)) in bodies.iter().enumerate() {
                 motion.insert(Body {
-                    owner: Entity::PLACEHOLDER,
                     // Ids out of slot order, so the sort is exercised.
                     net_id: (i as u32).wrapping_mul(2_654_435_761) >> 8,
                     x: (u - 0.5) * spread_m,
@@ -371,7 +369,6 @@ mod tests {
             let mut motion = Motion::default();
             for i in 0..400u32 {
                 motion.insert(Body {
-                    owner: Entity::PLACEHOLDER,
                     net_id: i,
                     x: (i % 20) as f32 / 20.0 * spread_m,
                     y: (i / 20) as f32 / 20.0 * spread_m,
