@@ -12,8 +12,8 @@ use necpsim::sim::combat::{
 };
 use necpsim::sim::economy::ledger::{CurrencyId, PlayerId};
 use necpsim::sim::{
-    Action, ActionInput, ClientId, Command, Grant, MoveInput, Outbox, Refusal, ReplyBody, SessionSettings,
-    Sim, SimEvent, Target,
+    Action, ActionInput, ClientId, Command, Grant, MoveInput, Outbox, Refusal, ReplyBody, Reward,
+    SessionSettings, Sim, SimEvent, Target,
 };
 
 use common::{close_quarters as config_with, step_with as tick};
@@ -278,27 +278,63 @@ fn burn_pulses_once_a_second_through_the_formula() {
     assert!(pulses.iter().all(|p| (p.1 - 15.5).abs() < 1e-4), "{pulses:?}");
 }
 
-#[test]
-fn a_kill_ends_the_duel_and_pays_the_winner() {
-    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
-    let (session, [a, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
-    let mut ended = None;
+/// Player 1 fires at 2 until 2 dies; returns the session's status in that tick and every reward
+/// paid until then.
+fn fight_to_the_kill(
+    sim: &mut Sim,
+    session: SessionId,
+    [a, b]: [u32; 2],
+) -> (Option<SessionStatus>, Vec<Reward>) {
     let mut rewards = Vec::new();
     for _ in 0..600 {
-        let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+        let out = tick(sim, &[(1, act(session, Action::Fire, b))]);
         rewards.extend(out.rewards.iter().copied());
         if out.events.contains(&SimEvent::Killed {
             session,
             killer: Some(a),
             target: b,
         }) {
-            ended = out.events.iter().find_map(|e| match *e {
+            let ended = out.events.iter().find_map(|e| match *e {
                 SimEvent::SessionChanged { status, .. } => Some(status),
                 _ => None,
             });
-            break;
+            return (ended, rewards);
         }
     }
+    (None, rewards)
+}
+
+#[test]
+fn a_zero_reward_costs_nobody_the_others() {
+    // The loser's table also pays 0 cryptos, which the ledger refuses to mint.
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        config
+            .combat
+            .loot
+            .rewards
+            .pvp_arena
+            .currency_loss_minor
+            .insert("cryptos".to_owned(), 0);
+    })));
+    let (session, players) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let (ended, rewards) = fight_to_the_kill(&mut sim, session, players);
+    assert_eq!(ended, Some(SessionStatus::Ended));
+    assert!(rewards.iter().any(|r| r.grant
+        == Grant::Currency {
+            currency: 0,
+            minor: 0
+        }));
+    let ledger = &sim.economy().ledger;
+    let eurodollars = CurrencyId(1);
+    assert_eq!(ledger.wallet(PlayerId(1), eurodollars), 100_000 + 25_000);
+    assert_eq!(ledger.wallet(PlayerId(2), eurodollars), 100_000 + 5_000);
+}
+
+#[test]
+fn a_kill_ends_the_duel_and_pays_the_winner() {
+    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
+    let (session, [a, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let (ended, rewards) = fight_to_the_kill(&mut sim, session, [a, b]);
     assert_eq!(ended, Some(SessionStatus::Ended));
     let out = tick(
         &mut sim,

@@ -319,10 +319,111 @@ fn a_currency_that_is_not_tradeable_changes_no_hands() {
     );
     assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::NotTradeable));
     assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotTradeable));
+    // Nor at auction: food is priced in eurodollars.
+    let terms = necpsim::sim::AuctionTerms {
+        item: FOOD,
+        quantity: 5,
+        starting_price: 1,
+        bid_increment: 1,
+        reserve: 0,
+        buyout: 30_000,
+        duration_h: 1,
+        unique: 0,
+    };
+    let out = step(
+        &mut sim,
+        &[(2, request(2, EconomyOp::CreateAuction(Box::new(terms))))],
+    );
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotTradeable));
+    assert!(sim.economy().auctions.iter().next().is_none());
     assert_eq!(
         (wallet(&sim, 1), wallet(&sim, 2), food(&sim, 2)),
         (100_000, 100_000, 10)
     );
+}
+
+#[test]
+fn a_key_sent_again_with_another_unique_item_is_a_reused_key() {
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
+        config
+            .economy
+            .players
+            .starting_items
+            .insert("weapon".to_owned(), 2);
+    })));
+    step(&mut sim, &[(1, Command::Join), (2, Command::Join)]);
+    let held = |sim: &Sim| {
+        let inventory = sim.economy().inventories.of(PlayerId(1)).expect("inventory");
+        (inventory.uniques.len(), inventory.escrowed_uniques.len())
+    };
+    let weapons: Vec<u64> = sim
+        .economy()
+        .inventories
+        .of(PlayerId(1))
+        .expect("inventory")
+        .uniques
+        .iter()
+        .map(|&(id, _)| id)
+        .collect();
+    let offer = |unique| {
+        EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
+            to: ClientId(2),
+            gives: necpsim::sim::Goods {
+                unique,
+                ..necpsim::sim::Goods::default()
+            },
+            wants: goods(5_000, [(FOOD, 0); 2]),
+            lifetime_s: 60,
+        }))
+    };
+    let out = step(&mut sim, &[(1, request(5, offer(weapons[0])))]);
+    assert!(matches!(reply(&out, 1), ReplyBody::TradeProposed { .. }));
+    let out = step(&mut sim, &[(1, request(5, offer(weapons[1])))]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::KeyReused));
+    assert_eq!(held(&sim), (1, 1), "only the first weapon is escrowed");
+}
+
+#[test]
+fn a_trade_that_would_overfill_the_proposers_inventory_is_refused() {
+    const METAL: u16 = 2;
+    // Two slots: 1 fills them with its food and wood; 2 also starts with a metal.
+    let two_slots = |metal: u32| {
+        Arc::new(common::close_quarters(|config| {
+            config.economy.players.inventory_slots = 2;
+            config
+                .economy
+                .players
+                .starting_items
+                .insert("metal".to_owned(), metal);
+        }))
+    };
+    let mut sim = Sim::new(two_slots(0));
+    step(&mut sim, &[(1, Command::Join)]);
+    sim.apply_config(two_slots(1));
+    step(&mut sim, &[(2, Command::Join)]);
+    // 1 gives half its food for the metal: food and wood stay, and the metal needs a third slot.
+    let offer = EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
+        to: ClientId(2),
+        gives: goods(0, [(FOOD, 5), (WOOD, 0)]),
+        wants: goods(0, [(METAL, 1), (FOOD, 0)]),
+        lifetime_s: 60,
+    }));
+    let out = step(&mut sim, &[(1, request(1, offer))]);
+    let ReplyBody::TradeProposed { trade, version } = reply(&out, 1) else {
+        panic!("offer refused: {:?}", reply(&out, 1))
+    };
+    let out = step(
+        &mut sim,
+        &[(2, request(1, EconomyOp::AcceptTrade { trade, version }))],
+    );
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::InventoryFull));
+    let metal = |player| {
+        sim.economy()
+            .inventories
+            .of(PlayerId(player))
+            .map_or(0, |i| i.held(METAL))
+    };
+    assert_eq!((food(&sim, 1), wood(&sim, 1), metal(1), metal(2)), (5, 5, 0, 1));
 }
 
 #[test]
@@ -589,6 +690,25 @@ fn refused_trades_change_nothing() {
                 goods(0, [(WOOD, 1), (FOOD, 0)]),
             ),
             Refusal::NotStackable,
+        ),
+        // Each entry alone is within what 1 holds; together they are not.
+        (
+            offer(goods(0, [(FOOD, 10), (FOOD, 10)]), goods(1, [(FOOD, 0); 2])),
+            Refusal::ListedTwice,
+        ),
+        (
+            offer(
+                necpsim::sim::Goods {
+                    money: [(EURODOLLARS, 60_000), (EURODOLLARS, 60_000)],
+                    ..goods(0, [(FOOD, 0); 2])
+                },
+                goods(0, [(WOOD, 1), (FOOD, 0)]),
+            ),
+            Refusal::ListedTwice,
+        ),
+        (
+            offer(goods(0, [(FOOD, 1), (WOOD, 0)]), goods(0, [(WOOD, 5), (WOOD, 5)])),
+            Refusal::ListedTwice,
         ),
     ];
     for (key, (op, refusal)) in cases.into_iter().enumerate() {

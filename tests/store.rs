@@ -202,3 +202,67 @@ fn committed_batches_mirror_the_economy_and_replay_into_it() {
     assert_eq!(restarted.tick(), sim.tick());
     assert_eq!(restarted.economy().digest(), economy.digest());
 }
+
+#[test]
+fn a_journal_replays_under_the_rules_version_that_applied_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(DATABASE_FILE);
+    let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
+    let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {}), || {}).expect("writer");
+    let mut sim = Sim::new(common::bundled_config());
+    let mut outbox = Outbox::default();
+    // Player 1 offers its 10 food as two entries of 5: the current rules refuse goods that list
+    // an item twice, the first rules escrowed both.
+    let offer = EconomyOp::OfferTrade(Box::new(TradeOffer {
+        to: ClientId(2),
+        gives: Goods {
+            items: [(FOOD, 5), (FOOD, 5)],
+            ..Goods::default()
+        },
+        wants: Goods {
+            money: [(EURODOLLARS, 1), (0, 0)],
+            ..Goods::default()
+        },
+        lifetime_s: 60,
+    }));
+    let commands = [
+        vec![(1, Command::Join), (2, Command::Join)],
+        vec![(1, Command::Economy(EconomyRequest { key: 1, op: offer }))],
+    ];
+    for tick_commands in commands {
+        for (player, command) in tick_commands {
+            sim.submit(ClientId(player), command).expect("room");
+        }
+        sim.step();
+        sim.drain_outputs(&mut outbox);
+        if let Some(batch) = Batch::of_tick(sim.tick(), &outbox, sim.economy()) {
+            writer.submit(batch);
+        }
+    }
+    writer.finish();
+    assert_eq!(sim.economy().trades.iter().count(), 0, "refused live");
+
+    let replay = || {
+        let store = SqliteStore::open_read_only(&path).expect("opens");
+        recovery::recover(&store).map(|replayed| replayed.expect("not empty").economy)
+    };
+    let as_written = replay().expect("recovers");
+    assert_eq!(as_written.digest(), sim.economy().digest());
+
+    let db = Connection::open(&path).expect("opens");
+    db.execute("UPDATE economy_journal SET rules_version = 1", [])
+        .expect("marks the records as the first rules'");
+    let under_first_rules = replay().expect("recovers");
+    assert_eq!(under_first_rules.trades.iter().count(), 1, "the offer stands");
+    let food = under_first_rules
+        .inventories
+        .of(necpsim::sim::economy::ledger::PlayerId(1))
+        .and_then(|inventory| inventory.stacks.get(&FOOD).copied())
+        .expect("food");
+    assert_eq!((food.held, food.escrowed), (0, 10));
+
+    db.execute("UPDATE economy_journal SET rules_version = 3", [])
+        .expect("marks the records as a newer server's");
+    let error = replay().expect_err("rules this server does not know");
+    assert!(error.to_string().contains("rules version 3"), "{error}");
+}

@@ -460,11 +460,14 @@ pub enum Refusal {
     /// A seller may not bid on its own auction.
     #[error("cannot bid on one's own auction")]
     OwnAuction = 318,
+    /// Goods name one currency or one item in two entries.
+    #[error("a currency or item listed twice")]
+    ListedTwice = 319,
 }
 
 impl Refusal {
     /// Every refusal, in code order.
-    pub const ALL: [Refusal; 45] = [
+    pub const ALL: [Refusal; 46] = [
         Refusal::Busy,
         Refusal::AlreadyJoined,
         Refusal::NotJoined,
@@ -510,6 +513,7 @@ impl Refusal {
         Refusal::UnknownAuction,
         Refusal::BidTooLow,
         Refusal::OwnAuction,
+        Refusal::ListedTwice,
     ];
 
     /// The stable numeric code of this refusal.

@@ -5,6 +5,9 @@
 //!
 //! The economy's source of truth is its journal (`sim::economy::EconomyTick` per tick): replaying
 //! it rebuilds every balance, inventory, order, trade, auction and idempotency receipt exactly.
+//! Each record is kept with the version of the economy's rules that applied it
+//! (`sim::economy::RulesVersion`) and replayed under that version, so a server whose rules have
+//! since been fixed still rebuilds what its players were told had happened.
 //! Beside it the store keeps tables that can be queried directly: the append-only ledger, the
 //! balance of every account, the idempotency keys acknowledged, player state at departure and the
 //! status changes of combat sessions. Nothing in `sim/` depends on this module; a PostgreSQL
@@ -15,6 +18,7 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::sim::combat::{SessionId, SessionStatus};
+use crate::sim::economy::RulesVersion;
 use crate::sim::economy::auctions::Auction;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, PlayerId};
 use crate::sim::economy::order_book::OrderId;
@@ -73,8 +77,9 @@ pub struct BalanceRow {
 pub struct Batch {
     /// The tick.
     pub tick: u64,
-    /// The economy's journal record of the tick, encoded ([`encode_record`]).
-    pub journal: Option<Vec<u8>>,
+    /// The economy's journal record of the tick, encoded ([`encode_record`]), and the version of
+    /// the rules that applied it.
+    pub journal: Option<(RulesVersion, Vec<u8>)>,
     /// The ledger entries of the tick, in order.
     pub entries: Vec<Entry>,
     /// The new balance of every account the entries touched.
@@ -195,7 +200,7 @@ impl Batch {
         balances.dedup();
         Some(Batch {
             tick,
-            journal: record.map(encode_record),
+            journal: record.map(|record| (record.version, encode_record(record))),
             entries: outbox.ledger.clone(),
             balances,
             keys: record.map_or_else(Vec::new, |record| {
@@ -229,17 +234,35 @@ pub fn encode_record(record: &crate::sim::economy::EconomyTick) -> Vec<u8> {
     postcard::to_allocvec(record).unwrap_or_default()
 }
 
-/// A journal record from its stored form.
-pub fn decode_record(bytes: &[u8]) -> Result<crate::sim::economy::EconomyTick, StoreError> {
-    postcard::from_bytes(bytes).map_err(|error| StoreError::Corrupt(format!("journal record: {error}")))
+/// A journal record from its stored form and the version of the rules that applied it.
+pub fn decode_record(
+    version: RulesVersion,
+    bytes: &[u8],
+) -> Result<crate::sim::economy::EconomyTick, StoreError> {
+    if version > RulesVersion::CURRENT {
+        return Err(StoreError::Corrupt(format!(
+            "a journal record applied by economy rules version {}; this server knows up to {}",
+            version.0,
+            RulesVersion::CURRENT.0
+        )));
+    }
+    let mut record: crate::sim::economy::EconomyTick = postcard::from_bytes(bytes)
+        .map_err(|error| StoreError::Corrupt(format!("journal record: {error}")))?;
+    record.version = version;
+    Ok(record)
 }
+
+/// What [`Store::journal`] calls with each record: the version of the rules that applied it and
+/// its bytes.
+pub type JournalVisitor<'a> = dyn FnMut(RulesVersion, &[u8]) -> Result<(), StoreError> + 'a;
 
 /// Durable storage for what the simulation produces.
 pub trait Store: Send {
     /// Writes `batches` in one transaction: all of them or, failing, none.
     fn commit(&mut self, batches: &[Batch]) -> Result<(), StoreError>;
-    /// Calls `each` with every journal record, oldest first.
-    fn journal(&self, each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// Calls `each` with every journal record, oldest first, and the version of the rules that
+    /// applied it.
+    fn journal(&self, each: &mut JournalVisitor<'_>) -> Result<(), StoreError>;
     /// Calls `each` with every ledger entry, in sequence order.
     fn ledger(&self, each: &mut dyn FnMut(Entry)) -> Result<(), StoreError>;
     /// Every stored balance.

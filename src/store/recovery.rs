@@ -38,8 +38,8 @@ fn recover_with(
     on_entries: impl FnMut(u64, &[Entry]),
 ) -> Result<Option<Replayed>, RecoveryError> {
     let mut records = Vec::new();
-    store.journal(&mut |bytes| {
-        records.push(decode_record(bytes)?);
+    store.journal(&mut |version, bytes| {
+        records.push(decode_record(version, bytes)?);
         Ok(())
     })?;
     if records.is_empty() {

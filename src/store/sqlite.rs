@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{BalanceRow, Batch, Store, StoreError};
+use super::{BalanceRow, Batch, JournalVisitor, Store, StoreError};
 use crate::config::Synchronous;
+use crate::sim::economy::RulesVersion;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, EntryKind, PlayerId};
 
 /// Schema migrations, in order; the database's `user_version` counts those applied.
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
     CREATE TABLE economy_journal (
         tick INTEGER PRIMARY KEY,
         record BLOB NOT NULL
@@ -96,7 +98,13 @@ const MIGRATIONS: [&str; 1] = ["
         tick INTEGER NOT NULL,
         PRIMARY KEY (session, status)
     ) WITHOUT ROWID;
-"];
+",
+    "
+    -- The version of the economy's rules that applied each record; every record before this
+    -- column existed was applied by the first.
+    ALTER TABLE economy_journal ADD COLUMN rules_version INTEGER NOT NULL DEFAULT 1;
+",
+];
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -386,7 +394,9 @@ impl Store for SqliteStore {
         {
             let write = io("writing a batch");
             let mut journal = tx
-                .prepare_cached("INSERT INTO economy_journal (tick, record) VALUES (?1, ?2)")
+                .prepare_cached(
+                    "INSERT INTO economy_journal (tick, record, rules_version) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(&write)?;
             let mut ledger = tx
                 .prepare_cached(
@@ -423,8 +433,10 @@ impl Store for SqliteStore {
             for batch in batches {
                 rows.write(batch).map_err(&write)?;
                 let tick = batch.tick as i64;
-                if let Some(record) = &batch.journal {
-                    journal.execute(params![tick, record]).map_err(&write)?;
+                if let Some((version, record)) = &batch.journal {
+                    journal
+                        .execute(params![tick, record, version.0])
+                        .map_err(&write)?;
                 }
                 for entry in &batch.entries {
                     let (debit_kind, debit_player) = account_parts(entry.debit);
@@ -475,17 +487,18 @@ impl Store for SqliteStore {
         tx.commit().map_err(io("committing"))
     }
 
-    fn journal(&self, each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn journal(&self, each: &mut JournalVisitor<'_>) -> Result<(), StoreError> {
         self.each_row(
             "reading the journal",
-            "SELECT record FROM economy_journal ORDER BY tick",
+            "SELECT record, rules_version FROM economy_journal ORDER BY tick",
             |row| {
                 let bytes = row
                     .get_ref(0)
                     .map_err(io("reading the journal"))?
                     .as_blob()
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                each(bytes)
+                let version: u32 = row.get(1).map_err(io("reading the journal"))?;
+                each(RulesVersion(version), bytes)
             },
         )
     }

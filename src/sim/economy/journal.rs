@@ -8,6 +8,7 @@
 use bevy_ecs::resource::Resource;
 
 use super::ledger::{Entry, PlayerId};
+use super::rules::RulesVersion;
 use super::{Economy, EconomyRules, credit, expire, makers, open_account, ops};
 use crate::sim::command::EconomyRequest;
 use crate::sim::output::Reward;
@@ -15,6 +16,10 @@ use crate::sim::output::Reward;
 /// What changed the economy in one tick, in the order it was applied.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct EconomyTick {
+    /// The version of the economy's rules that applied it (kept by the store beside the record's
+    /// bytes, not in them).
+    #[serde(skip)]
+    pub version: RulesVersion,
     /// The tick.
     pub tick: u64,
     /// The rules from this tick on, when they differ from the last record's (always in the first).
@@ -65,6 +70,7 @@ impl EconomyJournal {
             return false;
         }
         self.record.tick = tick;
+        self.record.version = rules.version;
         if rules_changed {
             self.record.rules = Some(rules.clone());
             self.recorded_rules = Some(rules.clone());
@@ -146,8 +152,9 @@ pub fn replay(
             rules = Some(changed);
         }
         let rules = rules
-            .as_ref()
+            .as_mut()
             .ok_or(JournalError::NoRules { tick: record.tick })?;
+        rules.version = record.version;
         apply(
             &mut economy,
             rules,

@@ -31,7 +31,7 @@ pub use market::{Markets, OrderMeta};
 pub use numbered::Numbered;
 pub use order_book::Side;
 pub use reads::{MAX_CANDLES, MAX_MARKET_DEPTH};
-pub use rules::{EconomyRules, ItemRule, PairRule};
+pub use rules::{EconomyRules, ItemRule, PairRule, RulesVersion};
 
 use auctions::Auctions;
 use idempotency::IdempotencyStore;
@@ -298,36 +298,79 @@ fn credit_rewards(world: &mut World) {
     });
 }
 
-/// Credits `rewards`: experience, minted currency and items.
+/// Credits `rewards`: experience, minted currency and items. Each currency reward is minted in a
+/// transaction of its own and a zero one is skipped, so that one the ledger refuses (a zero
+/// amount, a currency at its cap) costs nobody else theirs; the first rules minted them all in
+/// one transaction.
 pub(crate) fn credit(economy: &mut Economy, rules: &EconomyRules, tick: u64, rewards: &[Reward]) {
-    let mut tx = economy.ledger.begin(tick);
+    let Economy {
+        ledger,
+        inventories,
+        experience,
+        ..
+    } = economy;
+    if rules.version < RulesVersion::SECOND {
+        let mut tx = ledger.begin(tick);
+        for reward in rewards {
+            grant(
+                reward,
+                rules,
+                inventories,
+                experience,
+                |currency, player, minor, session| {
+                    let _ = tx.mint(currency, player, minor, EntryKind::Reward, session);
+                },
+            );
+        }
+        let _ = tx.commit();
+        return;
+    }
     for reward in rewards {
-        let player = PlayerId(reward.client.0);
-        match reward.grant {
-            Grant::Experience(points) => *economy.experience.entry(player).or_default() += points,
-            Grant::Currency { currency, minor } => {
-                let _ = tx.mint(
-                    CurrencyId(currency),
-                    player,
-                    minor,
-                    EntryKind::Reward,
-                    reward.session.0,
-                );
-            }
-            Grant::Item { item } => {
-                if rules
-                    .items
-                    .get(usize::from(item))
-                    .is_some_and(|rule| rule.stackable)
-                {
-                    economy.inventories.of_mut(player).holding_mut(item).held += 1;
-                } else {
-                    economy.inventories.grant_unique(player, item);
+        grant(
+            reward,
+            rules,
+            inventories,
+            experience,
+            |currency, player, minor, session| {
+                if minor == 0 {
+                    return;
                 }
+                let mut tx = ledger.begin(tick);
+                if tx
+                    .mint(currency, player, minor, EntryKind::Reward, session)
+                    .is_ok()
+                {
+                    let _ = tx.commit();
+                }
+            },
+        );
+    }
+}
+
+/// Gives `reward`'s experience or item, or hands its currency to `mint`.
+fn grant(
+    reward: &Reward,
+    rules: &EconomyRules,
+    inventories: &mut Inventories,
+    experience: &mut std::collections::BTreeMap<PlayerId, u64>,
+    mut mint: impl FnMut(CurrencyId, PlayerId, i64, u64),
+) {
+    let player = PlayerId(reward.client.0);
+    match reward.grant {
+        Grant::Experience(points) => *experience.entry(player).or_default() += points,
+        Grant::Currency { currency, minor } => mint(CurrencyId(currency), player, minor, reward.session.0),
+        Grant::Item { item } => {
+            if rules
+                .items
+                .get(usize::from(item))
+                .is_some_and(|rule| rule.stackable)
+            {
+                inventories.of_mut(player).holding_mut(item).held += 1;
+            } else {
+                inventories.grant_unique(player, item);
             }
         }
     }
-    let _ = tx.commit();
 }
 
 /// Gives back what expired orders and lapsed trade proposals hold, settles auctions that are due,

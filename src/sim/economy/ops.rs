@@ -12,7 +12,7 @@ use super::idempotency::{Fingerprinter, IdempotencyKey, Lookup};
 use super::ledger::{Account, CurrencyId, EntryKind, PlayerId};
 use super::market::{OrderMeta, give_back, settle};
 use super::order_book::{NewOrder, OrderId, Owner, Side};
-use super::rules::EconomyRules;
+use super::rules::{EconomyRules, RulesVersion};
 use super::trades::{self, Trade, ledger_refusal};
 use super::{Economy, EconomyInbox, EconomyJournal, Receipt};
 use crate::sim::command::{AuctionTerms, ClientId, EconomyOp, EconomyRequest, Goods, Refusal};
@@ -79,7 +79,7 @@ pub(crate) fn answer(
     tick: u64,
 ) -> ReplyBody {
     let key = IdempotencyKey(request.key);
-    let fingerprint = fingerprint(&request.op);
+    let fingerprint = fingerprint(&request.op, rules.version);
     match economy.receipts.check(player, key, fingerprint) {
         Lookup::Replay(receipt) => return receipt.reply(),
         Lookup::Conflict => return ReplyBody::Refused(Refusal::KeyReused),
@@ -93,8 +93,8 @@ pub(crate) fn answer(
     body
 }
 
-/// A stable digest of what a command asks for.
-fn fingerprint(op: &EconomyOp) -> u64 {
+/// A stable digest of what a command asks for, under the rules of `version`.
+fn fingerprint(op: &EconomyOp, version: RulesVersion) -> u64 {
     let mut print = Fingerprinter::new();
     match *op {
         EconomyOp::Transfer {
@@ -121,12 +121,16 @@ fn fingerprint(op: &EconomyOp) -> u64 {
             .write_u64(lifetime_s.map_or(u64::MAX, u64::from)),
         EconomyOp::CancelOrder { order } => print.write_u8(2).write_u64(order),
         EconomyOp::OfferTrade(ref offer) => {
-            let print = write_goods(print.write_u8(3).write_u64(offer.to.0), &offer.gives);
-            write_goods(print, &offer.wants).write_u32(offer.lifetime_s)
+            let print = write_goods(print.write_u8(3).write_u64(offer.to.0), &offer.gives, version);
+            write_goods(print, &offer.wants, version).write_u32(offer.lifetime_s)
         }
         EconomyOp::CounterTrade(ref counter) => {
-            let print = write_goods(print.write_u8(4).write_u64(counter.trade), &counter.gives);
-            write_goods(print, &counter.wants)
+            let print = write_goods(
+                print.write_u8(4).write_u64(counter.trade),
+                &counter.gives,
+                version,
+            );
+            write_goods(print, &counter.wants, version)
         }
         EconomyOp::AcceptTrade { trade, version } => print.write_u8(5).write_u64(trade).write_u32(version),
         EconomyOp::CancelTrade { trade } => print.write_u8(6).write_u64(trade),
@@ -157,12 +161,20 @@ fn fingerprint(op: &EconomyOp) -> u64 {
     print.finish()
 }
 
-fn write_goods<'p>(print: &'p mut Fingerprinter, goods: &Goods) -> &'p mut Fingerprinter {
+/// Goods' part of a fingerprint; the first rules left out the unique item.
+fn write_goods<'p>(
+    print: &'p mut Fingerprinter,
+    goods: &Goods,
+    version: RulesVersion,
+) -> &'p mut Fingerprinter {
     for (currency, amount) in goods.money {
         print.write_u16(currency).write_i64(amount);
     }
     for (item, units) in goods.items {
         print.write_u16(item).write_u32(units);
+    }
+    if version >= RulesVersion::SECOND {
+        print.write_u64(goods.unique);
     }
     print
 }
@@ -319,11 +331,7 @@ pub(super) fn place(
     if !item_rule.stackable {
         return Err(Refusal::NotStackable);
     }
-    let tradeable = rules
-        .currencies
-        .get(usize::from(item_rule.currency.0))
-        .is_some_and(|c| c.0);
-    if !tradeable {
+    if !rules.tradeable(item_rule.currency) {
         return Err(Refusal::NotTradeable);
     }
     if order.price <= 0 || order.quantity == 0 {
@@ -657,6 +665,9 @@ fn create_auction(
     if terms.unique == 0 && !rule.stackable {
         return Err(Refusal::NotStackable);
     }
+    if rules.version >= RulesVersion::SECOND && !rules.tradeable(rule.currency) {
+        return Err(Refusal::NotTradeable);
+    }
     if quantity == 0 || !prices_valid {
         return Err(Refusal::InvalidAmount);
     }
@@ -702,6 +713,9 @@ fn bid(
     let auction = *economy.auctions.get(id).ok_or(Refusal::UnknownAuction)?;
     if auction.seller == player {
         return Err(Refusal::OwnAuction);
+    }
+    if rules.version >= RulesVersion::SECOND && !rules.tradeable(auction.currency) {
+        return Err(Refusal::NotTradeable);
     }
     if amount < auction.minimum_bid() {
         return Err(Refusal::BidTooLow);

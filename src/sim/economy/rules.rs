@@ -51,9 +51,37 @@ impl PairRule {
     }
 }
 
+/// Which version of the economy's own rules (the code, not the configuration) applies a tick.
+/// Each journal record is stored with the version that applied it and replayed under the same
+/// one, so a fix to what the economy accepts never rewrites what players were told had happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RulesVersion(pub u32);
+
+impl RulesVersion {
+    /// The rules of every record stored before versions were.
+    pub const FIRST: RulesVersion = RulesVersion(1);
+    /// Goods that list one currency or item twice are refused; a trade's room check counts the
+    /// proposer's outgoing units out of its escrow and the responder's out of what it holds; an
+    /// idempotency key's fingerprint covers a trade's unique item; auctions refuse currencies
+    /// that may not change hands; each currency reward is minted on its own, zero ones skipped.
+    pub const SECOND: RulesVersion = RulesVersion(2);
+    /// The rules this build applies to new ticks.
+    pub const CURRENT: RulesVersion = RulesVersion::SECOND;
+}
+
+impl Default for RulesVersion {
+    fn default() -> RulesVersion {
+        RulesVersion::CURRENT
+    }
+}
+
 /// Everything economy systems read from the configuration.
 #[derive(Debug, Clone, PartialEq, Default, Resource, serde::Serialize, serde::Deserialize)]
 pub struct EconomyRules {
+    /// The version of the rules' code in force: the current one live, a record's own in a replay.
+    /// Not part of a record's bytes; the store keeps it beside them.
+    #[serde(skip)]
+    pub version: RulesVersion,
     /// Currencies by index (name order): tradeable flag and starting balance.
     pub currencies: Vec<(bool, i64)>,
     /// Items by index (name order).
@@ -103,6 +131,13 @@ impl ResolvedRules for EconomyRules {
 }
 
 impl EconomyRules {
+    /// Whether `currency` exists and may change hands between players.
+    pub(crate) fn tradeable(&self, currency: CurrencyId) -> bool {
+        self.currencies
+            .get(usize::from(currency.0))
+            .is_some_and(|&(tradeable, _)| tradeable)
+    }
+
     /// Resolves `config` for a world ticking at `rate`.
     pub fn resolve(config: &Config, rate: TickRate) -> EconomyRules {
         let economy = &config.economy;
@@ -131,6 +166,7 @@ impl EconomyRules {
             .collect();
         let seconds = |s: u32| rate.ticks_in(s as f32);
         EconomyRules {
+            version: RulesVersion::CURRENT,
             currencies,
             items,
             max_stack: economy

@@ -8,7 +8,7 @@
 use super::inventory::{Inventories, Inventory};
 use super::ledger::{Account, CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
 use super::numbered::Numbered;
-use super::rules::EconomyRules;
+use super::rules::{EconomyRules, RulesVersion};
 use crate::sim::command::{Goods, Refusal};
 
 /// One pending trade.
@@ -51,7 +51,7 @@ impl Trades {
 }
 
 /// The money entries of `goods` that are not empty.
-fn money(goods: &Goods) -> impl Iterator<Item = (CurrencyId, i64)> + '_ {
+fn money(goods: &Goods) -> impl Iterator<Item = (CurrencyId, i64)> + Clone + '_ {
     goods
         .money
         .iter()
@@ -60,13 +60,26 @@ fn money(goods: &Goods) -> impl Iterator<Item = (CurrencyId, i64)> + '_ {
 }
 
 /// The item entries of `goods` that are not empty.
-fn items(goods: &Goods) -> impl Iterator<Item = (u16, u32)> + '_ {
+fn items(goods: &Goods) -> impl Iterator<Item = (u16, u32)> + Clone + '_ {
     goods.items.iter().filter(|(_, units)| *units != 0).copied()
 }
 
-/// Refuses goods that name unknown or untradeable currencies, unknown or unstackable items, or
-/// negative amounts; an empty entry is a zero amount.
+/// Whether two of `ids` are the same.
+fn repeats(ids: impl Iterator<Item = u16> + Clone) -> bool {
+    ids.clone()
+        .enumerate()
+        .any(|(at, id)| ids.clone().skip(at + 1).any(|other| other == id))
+}
+
+/// Refuses goods that name unknown or untradeable currencies, unknown or unstackable items,
+/// negative amounts, or (from [`RulesVersion::SECOND`]) one currency or item in two entries,
+/// since each entry is checked against the inventory on its own; an empty entry is a zero amount.
 pub(crate) fn check_goods(goods: &Goods, rules: &EconomyRules) -> Result<(), Refusal> {
+    let listed_twice =
+        repeats(money(goods).map(|(currency, _)| currency.0)) || repeats(items(goods).map(|(item, _)| item));
+    if listed_twice && rules.version >= RulesVersion::SECOND {
+        return Err(Refusal::ListedTwice);
+    }
     for (currency, amount) in money(goods) {
         let (tradeable, _) = *rules
             .currencies
@@ -171,24 +184,34 @@ pub(crate) fn swap(
     if !owns_unique || items(&trade.wants).any(|(item, units)| has.map_or(0, |i| i.held(item)) < units) {
         return Err(Refusal::NotEnoughItems);
     }
-    let fits = |player: PlayerId, incoming: &Goods, outgoing: &Goods| {
+    // The proposer's outgoing units sit in its escrow, the responder's in what it holds; the
+    // first rules took them out of both.
+    let first_rules = rules.version < RulesVersion::SECOND;
+    let fits = |player: PlayerId, incoming: &Goods, outgoing: &Goods, outgoing_escrowed: bool| {
         let Some(inventory) = inventories.of(player) else {
             return true;
         };
         let mut probe = inventory.clone();
         for (item, units) in items(outgoing) {
             let holding = probe.holding_mut(item);
-            holding.held = holding.held.saturating_sub(units);
-            holding.escrowed = holding.escrowed.saturating_sub(units);
+            if outgoing_escrowed || first_rules {
+                holding.escrowed = holding.escrowed.saturating_sub(units);
+            }
+            if !outgoing_escrowed || first_rules {
+                holding.held = holding.held.saturating_sub(units);
+            }
         }
         for (item, units) in items(incoming) {
-            probe.holding_mut(item).held += units;
+            let holding = probe.holding_mut(item);
+            holding.held = holding.held.saturating_add(units);
         }
         let swapped = u64::from(incoming.unique != 0);
         let given = u64::from(outgoing.unique != 0);
         probe.slots(&rules.max_stack) + swapped - given <= rules.inventory_slots
     };
-    if !fits(responder, &trade.gives, &trade.wants) || !fits(proposer, &trade.wants, &trade.gives) {
+    if !fits(responder, &trade.gives, &trade.wants, false)
+        || !fits(proposer, &trade.wants, &trade.gives, true)
+    {
         return Err(Refusal::InventoryFull);
     }
     for (currency, amount) in money(&trade.gives) {
