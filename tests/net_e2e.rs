@@ -521,6 +521,45 @@ async fn requests_over_their_rate_are_refused_and_a_client_that_stops_reading_is
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_count_against_one_rate_whether_sent_as_datagrams_or_requests() {
+    let server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "input = { per_s = 150.0, burst = 300.0 }",
+            "input = { per_s = 0.1, burst = 10.0 }",
+        );
+    });
+    let client = server.connect(1).await;
+    // Predicted far outside the world: every input that gets past the rate reaches the
+    // simulation and comes back refused as out of bounds.
+    let outside = |seq| InputC2s {
+        seq,
+        predicted: Some([1.0e6, 1.0e6]),
+        ..InputC2s::default()
+    };
+    // Datagrams take the whole burst...
+    for seq in 1..=10 {
+        client.send_input(outside(seq)).expect("sent");
+    }
+    timeout(WAIT, async {
+        while client.unsolicited_count() < 10 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the ten datagrams reach the simulation");
+    // ...so an input on the control stream is refused for its rate, not judged by the sim.
+    let reply = timeout(WAIT, client.request(RequestC2s::Input(outside(11))))
+        .await
+        .expect("answered in time");
+    assert!(
+        matches!(reply, Err(ClientError::Refused { code: 1020, .. })),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
     let server = NetServer::start(|assets| {
         let edit = |from, to| common::edit(assets, "server.toml", from, to);

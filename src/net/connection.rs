@@ -4,7 +4,7 @@
 //! writing what the tick thread queued in the outbox. Any protocol violation closes this
 //! connection alone with its [`ErrorCode`]; nothing a client sends can stop the server.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use quinn::{Connection, RecvStream, SendStream, VarInt};
@@ -54,8 +54,10 @@ pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, c
             context.metrics.connections.add(1);
             run(connection, session, &context).await;
             context.metrics.connections.add(-1);
-            context.players.release(client);
+            // Announced before the player is free to connect again, so that the bridge never
+            // sees a new connection's arrival before this one's departure.
             context.bridge.announce(Lifecycle::Disconnected { client });
+            context.players.release(client);
         }
         Err(code) => {
             debug!(%remote, %code, "connection refused");
@@ -167,8 +169,11 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         outbox,
     } = session;
     let writer = tokio::spawn(write_loop(connection.clone(), send, Arc::clone(&outbox)));
-    let control = read_control(&mut recv, &mut reader, client, &outbox, context);
-    let datagrams = read_datagrams(&connection, client, context);
+    // One set of buckets for the connection: an input counts against the same rate whether it
+    // comes as a datagram or on the control stream.
+    let limiter = Mutex::new(RateLimiter::new(&context.config.rate_limits, now()));
+    let control = read_control(&mut recv, &mut reader, client, &outbox, &limiter, context);
+    let datagrams = read_datagrams(&connection, client, &limiter, context);
     let verdict = tokio::select! {
         code = control => code,
         code = datagrams => code,
@@ -189,9 +194,9 @@ async fn read_control(
     reader: &mut FrameReader,
     client: ClientId,
     outbox: &ConnectionOutbox,
+    limiter: &Mutex<RateLimiter>,
     context: &NetContext,
 ) -> Option<ErrorCode> {
-    let mut limiter = RateLimiter::new(&context.config.rate_limits, now());
     let mut encoder = Encoder::default();
     loop {
         loop {
@@ -200,6 +205,7 @@ async fn read_control(
                 Ok(None) => break,
                 Err(error) => return Some(frame_code(error)),
             };
+            let mut limiter = limiter.lock().unwrap_or_else(PoisonError::into_inner);
             if let Err(code) = handle_frame(frame, client, outbox, context, &mut limiter, &mut encoder, now())
             {
                 return Some(code);
@@ -275,16 +281,20 @@ fn handle_frame(
 async fn read_datagrams(
     connection: &Connection,
     client: ClientId,
+    limiter: &Mutex<RateLimiter>,
     context: &NetContext,
 ) -> Option<ErrorCode> {
-    let mut limiter = RateLimiter::new(&context.config.rate_limits, now());
     let mut aligned = AlignedCopy::default();
     loop {
         let Ok(datagram) = connection.read_datagram().await else {
             return None;
         };
         context.metrics.received(MessageKind::Datagram, datagram.len());
-        match limiter.datagram(now()) {
+        let verdict = limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .datagram(now());
+        match verdict {
             DatagramVerdict::Accept => {}
             DatagramVerdict::Drop => continue,
             DatagramVerdict::Flood => return Some(ErrorCode::DatagramFlood),
