@@ -196,6 +196,10 @@ pub struct ItemConfig {
     pub price_currency: String,
 }
 
+/// Highest `base_price_minor`. Market makers quote up to about 1.6 times an item's price for up to
+/// 1000 units and scale prices by percentages, which stays far inside `i64` below this bound.
+const MAX_BASE_PRICE_MINOR: i64 = 1_000_000_000_000;
+
 impl CurrenciesConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
         check.not_empty("currencies", self.currencies.len());
@@ -233,7 +237,12 @@ impl ItemsConfig {
                     ),
                 );
             }
-            check.positive(&key("base_price_minor"), item.base_price_minor);
+            check.within(
+                &key("base_price_minor"),
+                item.base_price_minor,
+                1,
+                MAX_BASE_PRICE_MINOR,
+            );
             if let Some(currencies) = currencies {
                 check.one_of(
                     &key("price_currency"),
@@ -280,6 +289,54 @@ impl PlayersConfig {
             if let Some(items) = items {
                 check.one_of(&key, name, "item", items.items.keys());
             }
+        }
+        if let Some(items) = items {
+            self.validate_fullest_stack(check, items);
+            self.validate_unique_starts(check, items);
+        }
+    }
+
+    /// Refuses slots that could hold as many units of one item as an inventory can count: a
+    /// player's units of an item (held, escrowed and still to come) are each a `u32`, bounded only
+    /// by its slots, and a buy order's slot count stops at `u32::MAX` units, so exactly that many
+    /// would let one more order through.
+    fn validate_fullest_stack(&self, check: &mut Checker<'_>, items: &ItemsConfig) {
+        let Some((name, item)) = items.items.iter().max_by_key(|(_, item)| item.max_stack) else {
+            return;
+        };
+        let units = u64::from(self.inventory_slots) * u64::from(item.max_stack);
+        if units >= u64::from(u32::MAX) {
+            check.refuse(
+                "inventory_slots",
+                format!(
+                    "{} slots of items.{name}.max_stack ({}) in economy/items.toml hold {units} units; \
+                     inventory_slots × max_stack must be below {}",
+                    self.inventory_slots,
+                    item.max_stack,
+                    u32::MAX
+                ),
+            );
+        }
+    }
+
+    /// Refuses starting items that give more unique items than there are slots: every unit of an
+    /// item that is not stackable is a unique item of its own, in a slot of its own.
+    fn validate_unique_starts(&self, check: &mut Checker<'_>, items: &ItemsConfig) {
+        let unique: u64 = self
+            .starting_items
+            .iter()
+            .filter(|(name, _)| items.items.get(*name).is_some_and(|item| !item.stackable))
+            .map(|(_, &units)| u64::from(units))
+            .sum();
+        if unique > u64::from(self.inventory_slots) {
+            check.refuse(
+                "starting_items",
+                format!(
+                    "gives {unique} unique items (one per unit of an item that is not stackable, \
+                     each in a slot of its own), more than inventory_slots ({})",
+                    self.inventory_slots
+                ),
+            );
         }
     }
 }

@@ -198,32 +198,72 @@ impl Default for InterestConfig {
 
 impl WorldConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
-        let b = &self.bounds;
-        if b.min_x_m.partial_cmp(&b.max_x_m) != Some(std::cmp::Ordering::Less) {
-            check.refuse(
-                "bounds.max_x_m",
-                format!("must be > bounds.min_x_m ({}), got {}", b.min_x_m, b.max_x_m),
-            );
-        }
-        if b.min_y_m.partial_cmp(&b.max_y_m) != Some(std::cmp::Ordering::Less) {
-            check.refuse(
-                "bounds.max_y_m",
-                format!("must be > bounds.min_y_m ({}), got {}", b.min_y_m, b.max_y_m),
-            );
-        }
-        let s = &self.spawn;
+        let (b, s) = (&self.bounds, &self.spawn);
+        let edges = [
+            ("bounds.min_x_m", b.min_x_m),
+            ("bounds.max_x_m", b.max_x_m),
+            ("bounds.min_y_m", b.min_y_m),
+            ("bounds.max_y_m", b.max_y_m),
+        ];
+        let centre = [
+            ("spawn.center_x_m", s.center_x_m),
+            ("spawn.center_y_m", s.center_y_m),
+        ];
+        let bounds_finite = all_finite(check, &edges);
+        let centre_finite = all_finite(check, &centre);
         check.positive("spawn.radius_m", s.radius_m);
-        let inside = s.center_x_m - s.radius_m >= b.min_x_m
-            && s.center_x_m + s.radius_m <= b.max_x_m
-            && s.center_y_m - s.radius_m >= b.min_y_m
-            && s.center_y_m + s.radius_m <= b.max_y_m;
-        if !inside {
-            check.refuse("spawn", "the spawn disc must lie inside [bounds]");
+        // An infinite value is refused above; comparing it as well would report it twice.
+        if bounds_finite {
+            b.validate_order(check);
+            if centre_finite && s.radius_m.is_finite() && !s.inside(b) {
+                check.refuse("spawn", "the spawn disc must lie inside [bounds]");
+            }
         }
         let a = &self.ambient;
         check.within("ambient.npcs", a.npcs, 0, 2_000_000);
         check.within("ambient.speed_mps", a.speed_mps, 0.0, 100.0);
         check.within("ambient.turn_interval_ms", a.turn_interval_ms, 10, 600_000);
+    }
+}
+
+/// Refuses every non-finite value of `keyed`, not only the first; true when all are finite.
+fn all_finite(check: &mut Checker<'_>, keyed: &[(&str, f32)]) -> bool {
+    keyed
+        .iter()
+        .fold(true, |all, &(key, value)| check.finite(key, value) && all)
+}
+
+impl BoundsConfig {
+    /// Refuses an east edge not east of the west edge, or a north edge not north of the south one.
+    fn validate_order(&self, check: &mut Checker<'_>) {
+        if self.min_x_m >= self.max_x_m {
+            check.refuse(
+                "bounds.max_x_m",
+                format!(
+                    "must be > bounds.min_x_m ({}), got {}",
+                    self.min_x_m, self.max_x_m
+                ),
+            );
+        }
+        if self.min_y_m >= self.max_y_m {
+            check.refuse(
+                "bounds.max_y_m",
+                format!(
+                    "must be > bounds.min_y_m ({}), got {}",
+                    self.min_y_m, self.max_y_m
+                ),
+            );
+        }
+    }
+}
+
+impl SpawnConfig {
+    /// Whether the whole disc lies inside `bounds`.
+    fn inside(&self, bounds: &BoundsConfig) -> bool {
+        self.center_x_m - self.radius_m >= bounds.min_x_m
+            && self.center_x_m + self.radius_m <= bounds.max_x_m
+            && self.center_y_m - self.radius_m >= bounds.min_y_m
+            && self.center_y_m + self.radius_m <= bounds.max_y_m
     }
 }
 

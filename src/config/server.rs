@@ -464,18 +464,16 @@ impl ServerConfig {
             0.0,
             100.0,
         );
-        check.within(
-            "shedding.release_tick_p99_ratio",
-            shed.release_tick_p99_ratio,
-            0.0,
-            shed.engage_tick_p99_ratio,
+        release_threshold(
+            check,
+            ("shedding.release_tick_p99_ratio", shed.release_tick_p99_ratio),
+            ("engage_tick_p99_ratio", shed.engage_tick_p99_ratio),
         );
         check.within("shedding.engage_inbox_fill", shed.engage_inbox_fill, 0.0, 1.0);
-        check.within(
-            "shedding.release_inbox_fill",
-            shed.release_inbox_fill,
-            0.0,
-            shed.engage_inbox_fill,
+        release_threshold(
+            check,
+            ("shedding.release_inbox_fill", shed.release_inbox_fill),
+            ("engage_inbox_fill", shed.engage_inbox_fill),
         );
         check.within(
             "shedding.engage_store_backlog",
@@ -520,6 +518,25 @@ impl ServerConfig {
             changed.push("server.toml: telemetry");
         }
         changed
+    }
+}
+
+/// Refuses a `(key, value)` release threshold of load shedding unless it is above 0 and at most
+/// its engage threshold: shedding switches off only while the measure is strictly below it, and
+/// no measure is below 0, so 0 would keep it on for good.
+fn release_threshold(
+    check: &mut Checker<'_>,
+    (key, release): (&str, f32),
+    (engage_key, engage): (&str, f32),
+) {
+    if check.finite(key, release) && !(release > 0.0 && release <= engage) {
+        check.refuse(
+            key,
+            format!(
+                "must be > 0 (shedding switches off only below it) and at most {engage_key} ({engage}), \
+                 got {release}"
+            ),
+        );
     }
 }
 

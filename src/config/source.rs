@@ -162,23 +162,26 @@ impl Checker<'_> {
         });
     }
 
-    /// Refuses `value` unless it is strictly greater than zero (and, for floats, finite).
-    pub(crate) fn positive<T>(&mut self, key: &str, value: T)
-    where
-        T: PartialOrd + Default + Display + Copy,
-    {
-        // NaN compares as `None`, so it is refused too.
-        if value.partial_cmp(&T::default()) != Some(std::cmp::Ordering::Greater) {
+    /// Refuses `value` unless it is finite; true when it is. TOML spells infinities `inf` and
+    /// `-inf`, and no distance, damage or threshold of the game means anything at infinity.
+    pub(crate) fn finite<T: Number>(&mut self, key: &str, value: T) -> bool {
+        let finite = value.is_finite();
+        if !finite {
+            self.refuse(key, format!("must be finite, got {value}"));
+        }
+        finite
+    }
+
+    /// Refuses `value` unless it is finite and strictly greater than zero.
+    pub(crate) fn positive<T: Number + Default>(&mut self, key: &str, value: T) {
+        if self.finite(key, value) && value <= T::default() {
             self.refuse(key, format!("must be > 0, got {value}"));
         }
     }
 
-    /// Refuses `value` unless `low <= value <= high`.
-    pub(crate) fn within<T>(&mut self, key: &str, value: T, low: T, high: T)
-    where
-        T: PartialOrd + Display + Copy,
-    {
-        if !(low <= value && value <= high) {
+    /// Refuses `value` unless it is finite and `low <= value <= high`.
+    pub(crate) fn within<T: Number>(&mut self, key: &str, value: T, low: T, high: T) {
+        if self.finite(key, value) && !(low <= value && value <= high) {
             self.refuse(key, format!("must be between {low} and {high}, got {value}"));
         }
     }
@@ -218,5 +221,25 @@ impl Checker<'_> {
         if len == 0 {
             self.refuse(key, "must define at least one entry");
         }
+    }
+}
+
+/// A number the checks compare. Integers are always finite; a float is not when it is infinite
+/// or NaN.
+pub(crate) trait Number: PartialOrd + Display + Copy {
+    /// False for an infinite or NaN float.
+    fn is_finite(self) -> bool {
+        true
+    }
+}
+
+impl Number for u8 {}
+impl Number for u16 {}
+impl Number for u32 {}
+impl Number for i64 {}
+
+impl Number for f32 {
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
     }
 }

@@ -57,6 +57,18 @@ pub enum TeamMode {
     VersusNpcs,
 }
 
+impl TeamMode {
+    /// Participants, players and NPCs, of a session with `team_size` players per team and `npcs`
+    /// NPCs: what creating a session counts against `limits.max_participants`.
+    pub fn participants(self, team_size: u16, npcs: usize) -> u64 {
+        let players = match self {
+            TeamMode::TwoTeams => u64::from(team_size) * 2,
+            TeamMode::Solo | TeamMode::VersusNpcs => u64::from(team_size),
+        };
+        players + npcs as u64
+    }
+}
+
 /// One value for each of the four session types, in the order of the wire enum.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,12 +246,19 @@ impl SessionsConfig {
         check.within("limits.assist_window_s", l.assist_window_s, 0.0, 600.0);
         for (name, kind) in self.types.named() {
             let key = |field: &str| format!("types.{name}.{field}");
-            let most = if kind.teams == TeamMode::TwoTeams {
-                l.max_participants / 2
-            } else {
-                l.max_participants
-            };
-            check.within(&key("default_team_size"), kind.default_team_size, 1, most.max(1));
+            check.positive(&key("default_team_size"), kind.default_team_size);
+            // Otherwise creating a session of this type at its defaults is always refused.
+            let participants = kind.teams.participants(kind.default_team_size, kind.npcs.len());
+            if participants > u64::from(l.max_participants) {
+                check.refuse(
+                    &key("default_team_size"),
+                    format!(
+                        "makes {participants} participants with its teams and NPCs, more than \
+                         limits.max_participants ({})",
+                        l.max_participants
+                    ),
+                );
+            }
             check.within(&key("max_time_limit_s"), kind.max_time_limit_s, 1, 86_400);
             check.within(
                 &key("default_time_limit_s"),

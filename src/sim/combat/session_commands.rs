@@ -39,12 +39,8 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
     let kind = rules.kind(settings.kind);
     let team_size = settings.team_size.unwrap_or(kind.default_team_size);
     let time_limit_s = settings.time_limit_s.unwrap_or(kind.default_time_limit_s);
-    let players = match kind.teams {
-        TeamMode::TwoTeams => u32::from(team_size) * 2,
-        TeamMode::Solo | TeamMode::VersusNpcs => u32::from(team_size),
-    };
-    let participants = players + kind.npcs.len() as u32;
-    let max = u32::from(rules.limits.max_participants);
+    let participants = kind.teams.participants(team_size, kind.npcs.len());
+    let max = u64::from(rules.limits.max_participants);
     if team_size == 0 || participants > max || !(1..=kind.max_time_limit_s).contains(&time_limit_s) {
         return Err(Refusal::InvalidSettings);
     }

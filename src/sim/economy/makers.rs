@@ -111,7 +111,7 @@ fn open_makers(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
             .base_price
             .iter()
             .map(|&price| {
-                let width = (price * i64::from(makers.initial_spread_pct) / 100).max(2);
+                let width = percent(price, i64::from(makers.initial_spread_pct)).max(2);
                 (Belief { mean: price, width }, [None, None])
             })
             .collect();
@@ -136,20 +136,24 @@ fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64)
                 .and_then(|book| book.order(id))
                 .map_or(0, |order| order.remaining);
             if left < units {
-                belief.mean += (price - belief.mean) * learning / 100;
-                belief.width = (belief.width * (100 - learning / 2) / 100).max(2);
+                belief.mean = belief.mean.saturating_add(percent(price - belief.mean, learning));
+                belief.width = percent(belief.width, 100 - learning / 2).max(2);
             } else {
-                belief.width = (belief.width * (100 + learning / 2) / 100).min(belief.mean.max(2));
+                belief.width = percent(belief.width, 100 + learning / 2).min(belief.mean.max(2));
             }
             if left > 0 {
                 let _ = super::ops::cancel(economy, player, id, tick);
             }
         }
         let jitter = i64::from(economy.makers.rng.next_u32() % 11) - 5;
-        let centre = (belief.mean + belief.width * jitter / 100).max(2);
+        let centre = belief.mean.saturating_add(percent(belief.width, jitter)).max(2);
         let half = (belief.width / 2).max(1);
         let mut placed = [None, None];
-        for (slot, side, price) in [(0, Side::Buy, centre - half), (1, Side::Sell, centre + half)] {
+        let quotes = [
+            (0, Side::Buy, centre.saturating_sub(half)),
+            (1, Side::Sell, centre.saturating_add(half)),
+        ];
+        for (slot, side, price) in quotes {
             let order = Order {
                 item: item as u16,
                 side,
@@ -167,4 +171,10 @@ fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64)
         }
         economy.makers.books[maker][item] = (belief, placed);
     }
+}
+
+/// `pct` percent of `value`. Saturating: prices are bounded by the item catalogue, but a belief
+/// follows what players pay, and a maker must never take the tick down with an overflow.
+fn percent(value: i64, pct: i64) -> i64 {
+    value.saturating_mul(pct) / 100
 }
