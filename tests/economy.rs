@@ -957,6 +957,51 @@ fn market_makers_quote_every_item_and_learn_from_their_fills() {
 }
 
 #[test]
+fn market_makers_take_up_an_item_added_while_they_run() {
+    use necpsim::sim::EconomyRead;
+
+    let makers = |config: &mut necpsim::config::Config| {
+        config.economy.market.makers.count = 1;
+        config.economy.market.makers.quote_interval_s = 1;
+    };
+    let mut sim = Sim::new(Arc::new(common::close_quarters(makers)));
+    step(&mut sim, &[(1, Command::Join)]);
+    for _ in 0..120 {
+        step(&mut sim, &[]);
+    }
+    // A designer adds zinc, which sorts after every bundled item, so no index moves.
+    let with_zinc = common::close_quarters(|config| {
+        makers(config);
+        let mut zinc = config.economy.items.items["food"].clone();
+        zinc.base_price_minor = 700;
+        config.economy.items.items.insert("zinc".to_owned(), zinc);
+    });
+    let zinc = with_zinc
+        .economy
+        .items
+        .items
+        .keys()
+        .position(|name| name == "zinc")
+        .expect("zinc") as u16;
+    sim.apply_config(Arc::new(with_zinc));
+    for _ in 0..120 {
+        step(&mut sim, &[]);
+    }
+    let out = step(
+        &mut sim,
+        &[(
+            1,
+            Command::EconomyRead(EconomyRead::Market { item: zinc, depth: 1 }),
+        )],
+    );
+    // The maker holds no zinc to sell, but bids below its base price.
+    let ReplyBody::Market(view) = reply(&out, 1) else {
+        panic!("market refused: {:?}", reply(&out, 1))
+    };
+    assert!(view.bid.is_some_and(|bid| bid < 700), "{:?}", view.bid);
+}
+
+#[test]
 fn a_unique_item_changes_owner_in_a_trade() {
     let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
         config

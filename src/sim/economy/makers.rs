@@ -107,23 +107,29 @@ fn open_makers(economy: &mut Economy, rules: &EconomyRules, tick: u64) {
         }
         // Minting positive amounts into a fresh account cannot fail.
         let _ = tx.commit();
-        let beliefs = rules
-            .base_price
-            .iter()
-            .map(|&price| {
-                let width = percent(price, i64::from(makers.initial_spread_pct)).max(2);
-                (Belief { mean: price, width }, [None, None])
-            })
-            .collect();
+        let mut book = Vec::new();
+        believe_in_new_items(&mut book, rules);
         economy.makers.players.push(player);
-        economy.makers.books.push(beliefs);
+        economy.makers.books.push(book);
     }
+}
+
+/// Gives `book` a first belief, at its base price, for every item it has none for yet: every
+/// item when the maker opens, and those a reload added to the catalogue since.
+fn believe_in_new_items(book: &mut Vec<(Belief, [Option<Quote>; 2])>, rules: &EconomyRules) {
+    let spread_pct = i64::from(rules.makers.initial_spread_pct);
+    let new_prices = rules.base_price.iter().skip(book.len());
+    book.extend(new_prices.map(|&price| {
+        let width = percent(price, spread_pct).max(2);
+        (Belief { mean: price, width }, [None, None])
+    }));
 }
 
 /// Learns from the maker's last quotes, withdraws what is left of them and quotes afresh.
 fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64) {
     let player = economy.makers.players[maker];
     let learning = i64::from(rules.makers.learning_pct);
+    believe_in_new_items(&mut economy.makers.books[maker], rules);
     for item in 0..rules.items.len() {
         if !rules.items[item].stackable {
             continue;
