@@ -198,7 +198,8 @@ impl NetBridge {
     }
 
     /// Encodes the replies, events and snapshots of tick `tick` into the outboxes of their clients
-    /// (economy acknowledgements through the durable gate).
+    /// (economy acknowledgements and reads through the durable gate: a read shows nothing that
+    /// is not yet on disk).
     pub fn deliver(&mut self, outbox: &Outbox, tick: u64, tick_rate_hz: f32, metrics: &Metrics) {
         for reply in &outbox.replies {
             let Some(subscriber) = self.clients.get(&reply.client) else {
@@ -215,7 +216,7 @@ impl NetBridge {
             self.frame.clear();
             encode_frame(&mut self.encoder, &message, &mut self.frame);
             metrics.sent(MessageKind::Reply, self.frame.len());
-            if reply.body.changes_economy() {
+            if reply.body.changes_economy() || reply.body.reads_economy() {
                 self.gate
                     .hold(reply.tick, &subscriber.outbox, Lane::Control, &self.frame);
             } else {
@@ -269,6 +270,12 @@ impl NetBridge {
                     .push_frames(Lane::Events, |out| out.extend_from_slice(&self.frame));
             }
         }
+    }
+
+    /// The tick loop finished `tick`, whose changes went to the store when `submitted`: replies
+    /// that waited only for the ticks before it may leave once those are durable.
+    pub fn finished(&self, tick: u64, submitted: bool) {
+        self.gate.finished(tick, submitted);
     }
 
     /// The gate that holds economy acknowledgements until the store has committed their tick; the

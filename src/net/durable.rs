@@ -1,6 +1,7 @@
-//! Acknowledgements that wait for the disk: a reply that tells a player the economy changed (and
-//! the event announcing a trade proposal) leaves for the client only once the store has committed
-//! the tick that made the change. Until then its encoded frame waits here.
+//! Acknowledgements that wait for the disk: a reply that tells a player the economy changed or
+//! what it holds (and the event announcing a trade proposal) leaves for the client only once the
+//! store has committed every change up to the tick of the reply. Until then its encoded frame
+//! waits here. A tick that changed nothing durable is durable as soon as the ticks before it are.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,8 +19,26 @@ struct Held {
 
 #[derive(Debug, Default)]
 struct GateState {
+    /// Every tick up to this one is durable.
     committed: u64,
+    /// The last tick whose changes went to the store.
+    submitted: u64,
+    /// The last tick the simulation finished.
+    finished: u64,
     held: VecDeque<Held>,
+}
+
+impl GateState {
+    /// Marks every tick up to `tick` durable and sends what waited for them.
+    fn durable_up_to(&mut self, tick: u64) {
+        self.committed = self.committed.max(tick);
+        while self.held.front().is_some_and(|held| held.tick <= self.committed) {
+            if let Some(held) = self.held.pop_front() {
+                held.outbox
+                    .push_frames(held.lane, |out| out.extend_from_slice(&held.frame));
+            }
+        }
+    }
 }
 
 /// Frames held until the store commits their tick.
@@ -47,15 +66,68 @@ impl DurableGate {
         });
     }
 
-    /// Every tick up to `tick` is durable: sends what waited for them.
+    /// The store committed the changes of every tick up to `tick`: sends what waited for them,
+    /// and for the ticks after it that changed nothing when no later change is pending.
     pub fn release(&self, tick: u64) {
         let mut state = self.lock();
-        state.committed = state.committed.max(tick);
-        while state.held.front().is_some_and(|held| held.tick <= tick) {
-            if let Some(held) = state.held.pop_front() {
-                held.outbox
-                    .push_frames(held.lane, |out| out.extend_from_slice(&held.frame));
-            }
+        let up_to = if tick >= state.submitted {
+            state.finished.max(tick)
+        } else {
+            tick
+        };
+        state.durable_up_to(up_to);
+    }
+
+    /// The simulation finished `tick`, whose changes went to the store when `submitted`; a tick
+    /// without changes is durable at once if nothing before it is still pending.
+    pub fn finished(&self, tick: u64, submitted: bool) {
+        let mut state = self.lock();
+        state.finished = state.finished.max(tick);
+        if submitted {
+            state.submitted = state.submitted.max(tick);
+        } else if state.committed >= state.submitted {
+            state.durable_up_to(tick);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(outbox: &ConnectionOutbox) -> Vec<u8> {
+        outbox.lock().control.clone()
+    }
+
+    #[test]
+    fn a_reply_waits_for_every_change_up_to_its_tick() {
+        let gate = DurableGate::default();
+        let outbox = Arc::new(ConnectionOutbox::new(1 << 10, 4, 1200));
+        // Tick 5 changed the economy; tick 6 changed nothing, but a read at 6 shows tick 5.
+        gate.hold(5, &outbox, Lane::Control, b"a");
+        gate.finished(5, true);
+        gate.hold(6, &outbox, Lane::Control, b"b");
+        gate.finished(6, false);
+        assert_eq!(sent(&outbox), b"", "tick 5 is not on disk yet");
+        gate.release(5);
+        assert_eq!(sent(&outbox), b"ab", "and then nothing is pending");
+    }
+
+    #[test]
+    fn a_tick_that_changed_nothing_is_durable_once_the_ticks_before_it_are() {
+        let gate = DurableGate::default();
+        let outbox = Arc::new(ConnectionOutbox::new(1 << 10, 4, 1200));
+        gate.hold(1, &outbox, Lane::Control, b"a");
+        gate.finished(1, false);
+        assert_eq!(sent(&outbox), b"a");
+        // A later change still waits for its own commit, not for an earlier one.
+        gate.hold(2, &outbox, Lane::Control, b"b");
+        gate.finished(2, true);
+        gate.hold(3, &outbox, Lane::Control, b"c");
+        gate.finished(3, true);
+        gate.release(2);
+        assert_eq!(sent(&outbox), b"ab");
+        gate.release(3);
+        assert_eq!(sent(&outbox), b"abc");
     }
 }

@@ -63,7 +63,7 @@ impl ConnectionOutbox {
         self.max_datagram_bytes
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

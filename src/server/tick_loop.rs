@@ -189,13 +189,21 @@ impl TickLoop {
     /// Hands the tick's durable changes to the store, and pauses or resumes the economy as the
     /// store falls behind or catches up.
     fn persist(&mut self, tick: u64) {
+        let _store = info_span!("store").entered();
+        let batch = match &self.store {
+            Some(_) => Batch::of_tick(tick, &self.outbox, self.sim.economy()),
+            None => None,
+        };
+        let submitted = batch.is_some();
+        if let (Some(store), Some(batch)) = (&self.store, batch) {
+            store.submit(batch);
+        }
+        if let Some(network) = &self.network {
+            network.finished(tick, submitted);
+        }
         let Some(store) = &self.store else {
             return;
         };
-        let _store = info_span!("store").entered();
-        if let Some(batch) = Batch::of_tick(tick, &self.outbox, self.sim.economy()) {
-            store.submit(batch);
-        }
         let status = store.status();
         let limit = u64::from(self.sim.config().server.store.max_backlog_batches);
         let paused = status.failure().is_some() || status.backlog() > limit;

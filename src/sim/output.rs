@@ -427,6 +427,18 @@ pub(crate) fn respond(world: &mut bevy_ecs::world::World, to: impl Into<ReplyTo>
 }
 
 impl ReplyBody {
+    /// Whether this reply tells a player what the economy holds, which may include changes not
+    /// yet durable, so that it may leave only once they are.
+    pub fn reads_economy(&self) -> bool {
+        matches!(
+            self,
+            ReplyBody::Wallet { .. }
+                | ReplyBody::Inventory { .. }
+                | ReplyBody::Market(..)
+                | ReplyBody::Candles { .. }
+        )
+    }
+
     /// Whether this reply tells a player the economy changed, so that it may leave only once
     /// the change is durable.
     pub fn changes_economy(&self) -> bool {
