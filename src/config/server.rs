@@ -213,7 +213,8 @@ pub struct NetConfig {
     pub max_frame_bytes: u32,
     /// Connections served at once; more are refused before their handshake.
     pub max_connections: u32,
-    /// Connections from one IP address at once; more are refused before their handshake.
+    /// Connections from one host (an IPv4 address or an IPv6 /64) at once; more are refused
+    /// before their handshake.
     pub max_connections_per_ip: u32,
     /// Handshakes in progress from unvalidated addresses above which new ones must first prove
     /// their address (a QUIC retry).

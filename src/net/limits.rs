@@ -168,7 +168,20 @@ pub enum CapError {
     PerAddress,
 }
 
-/// Connection counts, global and per IP address.
+/// The host an address belongs to, for the per-address cap: an IPv4 address itself (also when
+/// written as IPv4-mapped IPv6), an IPv6 address its /64 network, which is what one host or
+/// subscriber is commonly given, so that it cannot take a slot per address.
+fn host(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+    }
+}
+
+/// Connection counts, global and per host (IPv4 address or IPv6 /64).
 #[derive(Debug)]
 pub struct ConnectionCaps {
     max_total: u32,
@@ -188,6 +201,7 @@ impl ConnectionCaps {
 
     /// Counts a connection from `ip`, or refuses it; the slot is freed when the guard drops.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
+        let ip = host(ip);
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         let (total, per_ip) = &mut *counts;
         if *total >= self.max_total {
@@ -279,5 +293,22 @@ mod tests {
         assert_eq!(caps.admit(b).err(), Some(CapError::Full));
         drop(first);
         assert!(caps.admit(a).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_host() {
+        let caps = ConnectionCaps::new(10, 2);
+        let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, last]);
+        let _first = caps.admit(host(1)).expect("room");
+        let _second = caps.admit(host(2)).expect("room");
+        assert_eq!(caps.admit(host(3)).err(), Some(CapError::PerAddress));
+        let next_network = IpAddr::from([0x2001, 0xdb8, 0, 8, 0, 0, 0, 1]);
+        assert!(caps.admit(next_network).is_ok());
+        // An IPv4 address is the same host however it is written.
+        let v4: IpAddr = [192, 0, 2, 1].into();
+        let mapped: IpAddr = std::net::Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped().into();
+        let _v4 = caps.admit(v4).expect("room");
+        let _mapped = caps.admit(mapped).expect("room");
+        assert_eq!(caps.admit(v4).err(), Some(CapError::PerAddress));
     }
 }
