@@ -41,6 +41,7 @@ fn config() -> Config {
     config.gameplay.interest.snapshot_rate_hz = 0.01;
     config.server.sim.inbox_capacity = 1 << 20;
     config.combat.sessions.limits.max_open_sessions = 1_000_000;
+    config.combat.sessions.limits.max_open_sessions_per_creator = 1_000_000;
     // The world keeps its 10,000 sessions however many ticks the bench runs.
     config.combat.sessions.limits.pending_expiry_s = 1e9;
     config.combat.sessions.limits.ended_retention_s = 1e9;

@@ -255,6 +255,7 @@ fn session_gets_lists_and_creates_do_not_allocate_after_warm_up() {
     let mut config = common::load_bundled();
     config.server.sim.inbox_capacity = 1 << 16;
     config.combat.sessions.limits.max_open_sessions = 100_000;
+    config.combat.sessions.limits.max_open_sessions_per_creator = 100_000;
     config.combat.sessions.limits.pending_expiry_s = 1.0;
     config.combat.sessions.limits.ended_retention_s = 0.0;
     let mut sim = Sim::new(Arc::new(config));

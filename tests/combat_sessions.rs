@@ -263,7 +263,7 @@ fn every_refused_session_operation_has_its_code_and_changes_nothing() {
 
 #[test]
 fn list_pages_newest_first_with_filters() {
-    let mut sim = world_with(|_| {});
+    let mut sim = world_with(|config| config.combat.sessions.limits.max_open_sessions_per_creator = 60);
     join_world(&mut sim, &[1, 2]);
     let mut created = Vec::new();
     for n in 0..60 {
@@ -453,4 +453,35 @@ fn beyond_max_ended_sessions_the_first_to_close_is_forgotten_first() {
     };
     let listed: Vec<SessionId> = summaries.of(&out.summaries).iter().map(|s| s.id).collect();
     assert_eq!(listed, [ended[2], ended[1]]);
+}
+
+#[test]
+fn one_creator_holds_at_most_its_share_of_the_open_sessions() {
+    let mut sim = world_with(|config| {
+        config.combat.sessions.limits.max_open_sessions_per_creator = 2;
+        config.combat.sessions.limits.pending_expiry_s = 1.0;
+    });
+    join_world(&mut sim, &[1, 2]);
+    let settings = SessionSettings {
+        kind: SessionKind::PvpArena,
+        zone_id: 1,
+        difficulty: Difficulty::Normal,
+        team_size: Some(1),
+        time_limit_s: None,
+    };
+    let create = || Command::CreateSession(settings);
+    let created = |out: &Outbox, client| match reply(out, client) {
+        ReplyBody::SessionCreated { session } => session,
+        other => panic!("{other:?}"),
+    };
+    created(&tick(&mut sim, &[(1, create())]), 1);
+    created(&tick(&mut sim, &[(1, create())]), 1);
+    let out = tick(&mut sim, &[(1, create()), (2, create())]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::TooManySessions));
+    created(&out, 2);
+    // Once its sessions lapse unstarted, the creator has room again.
+    for _ in 0..2 * 60 {
+        tick(&mut sim, &[]);
+    }
+    created(&tick(&mut sim, &[(1, create())]), 1);
 }

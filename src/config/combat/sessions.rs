@@ -28,6 +28,9 @@ pub struct SessionsConfig {
 pub struct SessionLimits {
     /// Sessions that may be pending or active at once; creating more is refused.
     pub max_open_sessions: u32,
+    /// Sessions one client may have created that are pending or active at once; creating more
+    /// is refused, so that a few clients cannot take every open session.
+    pub max_open_sessions_per_creator: u32,
     /// Most participants in one session (players and NPCs).
     pub max_participants: u16,
     /// Actions (shots and abilities) one participant may start per second.
@@ -237,6 +240,12 @@ impl SessionsConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>, npcs: Option<&NpcsConfig>) {
         let l = &self.limits;
         check.within("limits.max_open_sessions", l.max_open_sessions, 1, 1_000_000);
+        check.within(
+            "limits.max_open_sessions_per_creator",
+            l.max_open_sessions_per_creator,
+            1,
+            l.max_open_sessions.max(1),
+        );
         check.within("limits.max_participants", l.max_participants, 2, 1000);
         check.within("limits.actions_per_s", l.actions_per_s, 0.1, 10_000.0);
         check.within("limits.log_capacity", l.log_capacity, 1, 4096);

@@ -142,6 +142,8 @@ pub struct ResolvedReward {
 pub struct LimitRule {
     /// Open sessions at once.
     pub max_open_sessions: u32,
+    /// Open sessions at once that one client created.
+    pub max_open_sessions_per_creator: u32,
     /// Participants per session.
     pub max_participants: u16,
     /// Token bucket refill per tick (actions per tick).
@@ -356,6 +358,7 @@ impl CombatRules {
             ],
             limits: LimitRule {
                 max_open_sessions: limits.max_open_sessions,
+                max_open_sessions_per_creator: limits.max_open_sessions_per_creator,
                 max_participants: limits.max_participants,
                 actions_per_tick: limits.actions_per_s / rate.0,
                 action_burst: limits.actions_per_s.max(1.0),

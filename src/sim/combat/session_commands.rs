@@ -47,12 +47,13 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
     let log_capacity = usize::from(rules.limits.log_capacity);
     let expiry = rules.limits.pending_expiry_ticks;
     let max_open = rules.limits.max_open_sessions;
+    let max_open_per_creator = rules.limits.max_open_sessions_per_creator;
     let tick = world.resource::<Tick>().0;
     if world.resource::<crate::sim::resources::LoadShed>().0 {
         return Err(Refusal::Busy);
     }
     let mut sessions = world.resource_mut::<Sessions>();
-    if sessions.open_count() >= max_open {
+    if sessions.open_count() >= max_open || sessions.open_created_by(client) >= max_open_per_creator {
         return Err(Refusal::TooManySessions);
     }
     let id = sessions

@@ -274,6 +274,8 @@ pub struct Sessions {
     closed: VecDeque<SessionId>,
     next_id: u64,
     open: u32,
+    /// Open sessions by the client that created them (only clients with at least one).
+    open_by_creator: HashMap<ClientId, u32>,
     /// Sessions whose participants changed this tick: the lifecycle looks at them next.
     touched: Vec<SessionId>,
     /// When sessions are next due a look without a change (expiry, time limit, forgetting),
@@ -297,6 +299,11 @@ impl Sessions {
     /// Sessions pending or active.
     pub fn open_count(&self) -> u32 {
         self.open
+    }
+
+    /// Sessions pending or active that `creator` created.
+    pub fn open_created_by(&self, creator: ClientId) -> u32 {
+        self.open_by_creator.get(&creator).copied().unwrap_or(0)
     }
 
     /// Sessions remembered (open, ended and aborted).
@@ -341,7 +348,10 @@ impl Sessions {
         session.winner = None;
         session.next_look = None;
         init(session);
-        session
+        if let Some(creator) = session.creator {
+            *self.open_by_creator.entry(creator).or_insert(0) += 1;
+        }
+        &mut self.slots[index]
     }
 
     /// Marks `id` ended or aborted at `tick`; the open count drops. Returns false when it was
@@ -362,6 +372,14 @@ impl Sessions {
         session.status = Some(status);
         session.ended_tick = tick;
         session.winner = winner;
+        if let Some(creator) = session.creator
+            && let Some(open) = self.open_by_creator.get_mut(&creator)
+        {
+            *open -= 1;
+            if *open == 0 {
+                self.open_by_creator.remove(&creator);
+            }
+        }
         self.open -= 1;
         self.closed.push_back(id);
         self.drop_stale_deadlines();
