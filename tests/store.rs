@@ -89,12 +89,19 @@ fn count(db: &Connection, sql: &str) -> i64 {
     db.query_row(sql, [], |row| row.get(0)).expect("query")
 }
 
-#[test]
-fn committed_batches_mirror_the_economy_and_replay_into_it() {
+/// A store in a new directory and the writer thread that commits to it; the directory lives as
+/// long as the first value.
+fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, StoreWriter) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join(DATABASE_FILE);
     let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
     let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {}), || {}).expect("writer");
+    (dir, path, writer)
+}
+
+#[test]
+fn committed_batches_mirror_the_economy_and_replay_into_it() {
+    let (_dir, path, writer) = fresh_store();
     let mut sim = Sim::new(common::bundled_config());
     let mut outbox = Outbox::default();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -205,10 +212,7 @@ fn committed_batches_mirror_the_economy_and_replay_into_it() {
 
 #[test]
 fn a_journal_replays_under_the_rules_version_that_applied_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join(DATABASE_FILE);
-    let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
-    let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {}), || {}).expect("writer");
+    let (_dir, path, writer) = fresh_store();
     let mut sim = Sim::new(common::bundled_config());
     let mut outbox = Outbox::default();
     // Player 1 offers its 10 food as two entries of 5: the current rules refuse goods that list
