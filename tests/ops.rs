@@ -127,8 +127,9 @@ fn load_shedding_engages_and_releases_on_a_running_server() {
         )
     };
     let relaxed = shedding("50.0", "40.0");
-    // Any tick at all is over a budget of zero.
-    let overloaded = shedding("0.0", "0.0");
+    // Any tick at all is over a millionth of the budget (the least release config accepts is
+    // above zero, so that shedding can always switch off).
+    let overloaded = shedding("0.000001", "0.000001");
     let server = NetServer::start(|assets| {
         let defaults = "[shedding]\nenabled = false\nwindow_ticks = 120\nengage_tick_p99_ratio = 1.0\n\
                         release_tick_p99_ratio = 0.7";
