@@ -462,26 +462,15 @@ fn one_creator_holds_at_most_its_share_of_the_open_sessions() {
         config.combat.sessions.limits.pending_expiry_s = 1.0;
     });
     join_world(&mut sim, &[1, 2]);
-    let settings = SessionSettings {
-        kind: SessionKind::PvpArena,
-        zone_id: 1,
-        difficulty: Difficulty::Normal,
-        team_size: Some(1),
-        time_limit_s: None,
-    };
-    let create = || Command::CreateSession(settings);
-    let created = |out: &Outbox, client| match reply(out, client) {
-        ReplyBody::SessionCreated { session } => session,
-        other => panic!("{other:?}"),
-    };
-    created(&tick(&mut sim, &[(1, create())]), 1);
-    created(&tick(&mut sim, &[(1, create())]), 1);
-    let out = tick(&mut sim, &[(1, create()), (2, create())]);
+    let arena = settings(SessionKind::PvpArena, 1);
+    create(&mut sim, 1, arena);
+    create(&mut sim, 1, arena);
+    let out = tick(&mut sim, &[(1, Command::CreateSession(arena))]);
     assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::TooManySessions));
-    created(&out, 2);
+    create(&mut sim, 2, arena);
     // Once its sessions lapse unstarted, the creator has room again.
     for _ in 0..2 * 60 {
         tick(&mut sim, &[]);
     }
-    created(&tick(&mut sim, &[(1, create())]), 1);
+    create(&mut sim, 1, arena);
 }

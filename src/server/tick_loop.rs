@@ -190,14 +190,13 @@ impl TickLoop {
     /// store falls behind or catches up.
     fn persist(&mut self, tick: u64) {
         let _store = info_span!("store").entered();
-        let batch = match &self.store {
-            Some(_) => Batch::of_tick(tick, &self.outbox, self.sim.economy()),
-            None => None,
-        };
-        let submitted = batch.is_some();
-        if let (Some(store), Some(batch)) = (&self.store, batch) {
-            store.submit(batch);
-        }
+        let submitted = self
+            .store
+            .as_ref()
+            .and_then(|store| {
+                Batch::of_tick(tick, &self.outbox, self.sim.economy()).map(|batch| store.submit(batch))
+            })
+            .is_some();
         if let Some(network) = &self.network {
             network.finished(tick, submitted);
         }

@@ -311,63 +311,63 @@ pub(crate) fn credit(economy: &mut Economy, rules: &EconomyRules, tick: u64, rew
     } = economy;
     if rules.version < RulesVersion::SECOND {
         let mut tx = ledger.begin(tick);
-        for reward in rewards {
-            grant(
-                reward,
-                rules,
-                inventories,
-                experience,
-                |currency, player, minor, session| {
-                    let _ = tx.mint(currency, player, minor, EntryKind::Reward, session);
-                },
-            );
-        }
-        let _ = tx.commit();
-        return;
-    }
-    for reward in rewards {
         grant(
-            reward,
+            rewards,
             rules,
             inventories,
             experience,
             |currency, player, minor, session| {
-                if minor == 0 {
-                    return;
-                }
-                let mut tx = ledger.begin(tick);
-                if tx
-                    .mint(currency, player, minor, EntryKind::Reward, session)
-                    .is_ok()
-                {
-                    let _ = tx.commit();
-                }
+                let _ = tx.mint(currency, player, minor, EntryKind::Reward, session);
             },
         );
+        let _ = tx.commit();
+        return;
     }
+    grant(
+        rewards,
+        rules,
+        inventories,
+        experience,
+        |currency, player, minor, session| {
+            if minor == 0 {
+                return;
+            }
+            let mut tx = ledger.begin(tick);
+            if tx
+                .mint(currency, player, minor, EntryKind::Reward, session)
+                .is_ok()
+            {
+                let _ = tx.commit();
+            }
+        },
+    );
 }
 
-/// Gives `reward`'s experience or item, or hands its currency to `mint`.
+/// Gives each of `rewards`' experience and items, and hands each currency grant to `mint`.
 fn grant(
-    reward: &Reward,
+    rewards: &[Reward],
     rules: &EconomyRules,
     inventories: &mut Inventories,
     experience: &mut std::collections::BTreeMap<PlayerId, u64>,
     mut mint: impl FnMut(CurrencyId, PlayerId, i64, u64),
 ) {
-    let player = PlayerId(reward.client.0);
-    match reward.grant {
-        Grant::Experience(points) => *experience.entry(player).or_default() += points,
-        Grant::Currency { currency, minor } => mint(CurrencyId(currency), player, minor, reward.session.0),
-        Grant::Item { item } => {
-            if rules
-                .items
-                .get(usize::from(item))
-                .is_some_and(|rule| rule.stackable)
-            {
-                inventories.of_mut(player).holding_mut(item).held += 1;
-            } else {
-                inventories.grant_unique(player, item);
+    for reward in rewards {
+        let player = PlayerId(reward.client.0);
+        match reward.grant {
+            Grant::Experience(points) => *experience.entry(player).or_default() += points,
+            Grant::Currency { currency, minor } => {
+                mint(CurrencyId(currency), player, minor, reward.session.0)
+            }
+            Grant::Item { item } => {
+                if rules
+                    .items
+                    .get(usize::from(item))
+                    .is_some_and(|rule| rule.stackable)
+                {
+                    inventories.of_mut(player).holding_mut(item).held += 1;
+                } else {
+                    inventories.grant_unique(player, item);
+                }
             }
         }
     }
