@@ -2,7 +2,8 @@
 //! assets is refused with file, line, key and reason when a value would break the game at run time
 //! (an infinite number, a load shedder that never switches off, a session type that can never be
 //! created, prices and item counts past what the economy's integers hold, a million unique starting
-//! items), and accepted, and working, right at each limit.
+//! items, a world wider than its position precision resolves), and accepted, and working, right at
+//! each limit.
 
 mod common;
 
@@ -130,6 +131,64 @@ fn check_config_refuses_an_infinite_bound() {
         stderr.contains("gameplay/world.toml:7: bounds.max_y_m: must be finite, got inf"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_world_edge_past_what_its_precision_resolves_is_refused() {
+    let world = "gameplay/world.toml";
+    let error = refused(world, &[(world, "max_x_m = 2048.0", "max_x_m = 90000.0")]);
+    assert_eq!((error.line, error.key.as_str()), (Some(5), "bounds.max_x_m"));
+    assert!(
+        error
+            .reason
+            .starts_with("must be within ±83886.08 m of the origin")
+            && error.reason.ends_with("got 90000"),
+        "{error}"
+    );
+    // A finer step leaves a smaller world: at 0.005 m the bundled bounds pass, these do not.
+    let interest = "gameplay/interest.toml";
+    let finer = (
+        interest,
+        "position_precision_m = 0.01",
+        "position_precision_m = 0.005",
+    );
+    let wider = (world, "min_y_m = -2048.0", "min_y_m = -50000.0");
+    assert!(load_edited(&[finer]).is_ok());
+    assert!(load_edited(&[wider]).is_ok());
+    let error = refused(world, &[finer, wider]);
+    assert_eq!(error.key, "bounds.min_y_m");
+    assert!(error.reason.contains("±41943.04 m"), "{error}");
+}
+
+#[test]
+fn a_player_at_the_edge_of_the_widest_accepted_world_moves_by_its_speed() {
+    let world = "gameplay/world.toml";
+    let config = load_edited(&[
+        (world, "max_x_m = 2048.0", "max_x_m = 83886.0"),
+        (world, "center_x_m = 0.0", "center_x_m = 83600.0"),
+        (world, "radius_m = 256.0", "radius_m = 1.0"),
+    ])
+    .expect("accepted at the limit");
+    let step_m = config.gameplay.characters.player.speed_mps / config.server.tick.rate_hz;
+    let precision_m = config.gameplay.interest.position_precision_m;
+    let mut sim = Sim::new(Arc::new(config));
+    common::step_with(&mut sim, &[(0, Command::Join)]);
+    let client = necpsim::sim::ClientId(0);
+    for tick in 1..=30 {
+        let east = Command::Move(necpsim::sim::MoveInput {
+            seq: tick,
+            client_tick: tick,
+            move_x: 1.0,
+            ..Default::default()
+        });
+        let before = sim.player_position(client).expect("joined").x;
+        common::step_with(&mut sim, &[(0, east)]);
+        let moved = sim.player_position(client).expect("joined").x - before;
+        assert!(
+            (moved - step_m).abs() <= precision_m,
+            "tick {tick}: moved {moved} m"
+        );
+    }
 }
 
 #[test]

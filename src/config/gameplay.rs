@@ -196,25 +196,29 @@ impl Default for InterestConfig {
     }
 }
 
+/// How far from the origin, in `position_precision_m` steps, an f32 position still resolves one
+/// step: 2^23, where the spacing of f32 values reaches the step. Farther out, bodies would move in
+/// coarser jumps than snapshots describe, or not at all.
+pub const MAX_WORLD_STEPS: f32 = 8_388_608.0;
+
 impl WorldConfig {
-    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+    /// Checks the world; how far its edges may reach is checked only when `interest` parsed, since
+    /// its precision sets the limit.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, interest: Option<&InterestConfig>) {
         let (b, s) = (&self.bounds, &self.spawn);
-        let edges = [
-            ("bounds.min_x_m", b.min_x_m),
-            ("bounds.max_x_m", b.max_x_m),
-            ("bounds.min_y_m", b.min_y_m),
-            ("bounds.max_y_m", b.max_y_m),
-        ];
         let centre = [
             ("spawn.center_x_m", s.center_x_m),
             ("spawn.center_y_m", s.center_y_m),
         ];
-        let bounds_finite = all_finite(check, &edges);
+        let bounds_finite = all_finite(check, &b.edges());
         let centre_finite = all_finite(check, &centre);
         check.positive("spawn.radius_m", s.radius_m);
         // An infinite value is refused above; comparing it as well would report it twice.
         if bounds_finite {
             b.validate_order(check);
+            if let Some(interest) = interest {
+                b.validate_reach(check, interest.position_precision_m);
+            }
             if centre_finite && s.radius_m.is_finite() && !s.inside(b) {
                 check.refuse("spawn", "the spawn disc must lie inside [bounds]");
             }
@@ -234,6 +238,16 @@ fn all_finite(check: &mut Checker<'_>, keyed: &[(&str, f32)]) -> bool {
 }
 
 impl BoundsConfig {
+    /// The four edges, each with its key.
+    fn edges(&self) -> [(&'static str, f32); 4] {
+        [
+            ("bounds.min_x_m", self.min_x_m),
+            ("bounds.max_x_m", self.max_x_m),
+            ("bounds.min_y_m", self.min_y_m),
+            ("bounds.max_y_m", self.max_y_m),
+        ]
+    }
+
     /// Refuses an east edge not east of the west edge, or a north edge not north of the south one.
     fn validate_order(&self, check: &mut Checker<'_>) {
         if self.min_x_m >= self.max_x_m {
@@ -253,6 +267,23 @@ impl BoundsConfig {
                     self.min_y_m, self.max_y_m
                 ),
             );
+        }
+    }
+
+    /// Refuses an edge so far from the origin that positions there lose `precision_m`.
+    fn validate_reach(&self, check: &mut Checker<'_>, precision_m: f32) {
+        let reach_m = MAX_WORLD_STEPS * precision_m;
+        for (key, edge) in self.edges() {
+            if edge.abs() > reach_m {
+                check.refuse(
+                    key,
+                    format!(
+                        "must be within ±{reach_m} m of the origin (2^23 steps of \
+                         position_precision_m = {precision_m} m in interest.toml; positions farther \
+                         out are coarser than a step), got {edge}"
+                    ),
+                );
+            }
         }
     }
 }

@@ -104,12 +104,14 @@ impl Config {
         let damage_types = Source::load(dir, damage_types, errors, DamageTypesConfig::validate);
         let types = damage_types.as_ref();
         let server = Source::load(dir, server, errors, ServerConfig::validate);
-        let world = Source::load(dir, world, errors, WorldConfig::validate);
+        let interest = Source::load(dir, interest, errors, InterestConfig::validate);
+        let world = Source::load(dir, world, errors, |v: &WorldConfig, c| {
+            v.validate(c, interest.as_ref())
+        });
         let movement = Source::load(dir, movement, errors, MovementConfig::validate);
         let characters = Source::load(dir, characters, errors, |v: &CharactersConfig, c| {
             v.validate(c, types)
         });
-        let interest = Source::load(dir, interest, errors, InterestConfig::validate);
         let effects = Source::load(dir, effects, errors, |v: &EffectsConfig, c| v.validate(c, types));
         let weapons = Source::load(dir, weapons, errors, |v: &WeaponsConfig, c| {
             v.validate(c, types, effects.as_ref())
