@@ -217,20 +217,8 @@ fn every_refused_session_operation_has_its_code_and_changes_nothing() {
     );
     assert!(matches!(reply(&out, 1), ReplyBody::SessionJoined { .. }));
     assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::TeamFull));
-    let out = tick(
-        &mut sim,
-        &[
-            (1, join(ffa, Team::Solo, Role::Tech)),
-            (1, Command::EndSession { session: arena }),
-        ],
-    );
-    assert_eq!(
-        replies(&out, 1),
-        [
-            ReplyBody::Refused(Refusal::AlreadyInSession),
-            ReplyBody::Refused(Refusal::SessionNotActive)
-        ]
-    );
+    let out = tick(&mut sim, &[(1, join(ffa, Team::Solo, Role::Tech))]);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::AlreadyInSession));
     let out = tick(&mut sim, &[(2, Command::EndSession { session: arena })]);
     assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotSessionOwner));
 
@@ -453,6 +441,61 @@ fn beyond_max_ended_sessions_the_first_to_close_is_forgotten_first() {
     };
     let listed: Vec<SessionId> = summaries.of(&out.summaries).iter().map(|s| s.id).collect();
     assert_eq!(listed, [ended[2], ended[1]]);
+}
+
+#[test]
+fn the_creator_ending_a_pending_session_aborts_it_and_frees_every_place_at_once() {
+    let mut sim = world_with(|config| config.combat.sessions.limits.max_open_sessions_per_creator = 1);
+    join_world(&mut sim, &[1, 2]);
+    let arena = settings(SessionKind::PvpArena, 2);
+    let session = create(&mut sim, 1, arena);
+    let out = tick(
+        &mut sim,
+        &[
+            (2, join(session, Team::TeamA, Role::Assault)),
+            (1, Command::CreateSession(arena)),
+        ],
+    );
+    assert!(matches!(reply(&out, 2), ReplyBody::SessionJoined { .. }));
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::TooManySessions));
+    let out = tick(&mut sim, &[(2, Command::EndSession { session })]);
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotSessionOwner));
+
+    let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
+    assert_eq!(
+        reply(&out, 1),
+        ReplyBody::SessionEnded {
+            session,
+            winner: None
+        }
+    );
+    assert!(out.events.contains(&SimEvent::SessionChanged {
+        session,
+        status: SessionStatus::Aborted
+    }));
+    assert!(out.rewards.is_empty(), "an aborted session pays nothing");
+    let out = tick(
+        &mut sim,
+        &[
+            (
+                3,
+                Command::GetSession {
+                    session,
+                    log_after: 0,
+                },
+            ),
+            (1, Command::EndSession { session }),
+        ],
+    );
+    let ReplyBody::Session(view) = reply(&out, 3) else {
+        panic!("get refused")
+    };
+    assert_eq!(view.summary.status, SessionStatus::Aborted);
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotActive));
+    // The creator may create again, and the player who had joined may join elsewhere, at once.
+    let next = create(&mut sim, 1, arena);
+    let out = tick(&mut sim, &[(2, join(next, Team::TeamB, Role::Assault))]);
+    assert!(matches!(reply(&out, 2), ReplyBody::SessionJoined { .. }));
 }
 
 #[test]

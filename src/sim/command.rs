@@ -56,7 +56,8 @@ pub enum Command {
         /// The session.
         session: SessionId,
     },
-    /// End an active session now (its creator only).
+    /// End a session now (its creator only): an active one ends and pays its rewards, a pending
+    /// one is aborted.
     EndSession {
         /// The session.
         session: SessionId,

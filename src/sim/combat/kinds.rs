@@ -58,7 +58,7 @@ pub enum SessionStatus {
     Active = 1,
     /// Finished normally (one team left, the time limit, or its creator ended it).
     Ended = 2,
-    /// Never started (expired while pending).
+    /// Never started: expired while pending, or its creator ended it before it started.
     Aborted = 3,
 }
 

@@ -258,8 +258,18 @@ fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBo
     if session.creator != Some(client) {
         return Err(Refusal::NotSessionOwner);
     }
-    if session.status() != SessionStatus::Active {
-        return Err(Refusal::SessionNotActive);
+    match session.status() {
+        SessionStatus::Active => {}
+        // Calling off a session that never started frees its creator's place under
+        // `max_open_sessions_per_creator` at once instead of after the pending expiry.
+        SessionStatus::Pending => {
+            end_session(world, id, SessionStatus::Aborted, None);
+            return Ok(ReplyBody::SessionEnded {
+                session: id,
+                winner: None,
+            });
+        }
+        SessionStatus::Ended | SessionStatus::Aborted => return Err(Refusal::SessionNotActive),
     }
     let teams = world
         .resource::<CombatRules>()
