@@ -111,6 +111,9 @@ const MIGRATIONS: [&str; 2] = [
 pub struct SqliteStore {
     connection: Connection,
     path: PathBuf,
+    /// The schema version the file is at: the newest once [`SqliteStore::open`] migrated it, an
+    /// older one in a read-only store, which reads it as it is.
+    schema: i64,
 }
 
 fn io(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
@@ -140,6 +143,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             connection,
             path: path.to_owned(),
+            schema: 0,
         };
         store.migrate().map_err(|error| match error {
             StoreError::Io { reason, .. } => StoreError::Open {
@@ -151,7 +155,9 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Opens an existing database without writing to it (for offline checks).
+    /// Opens an existing database without writing to it (for offline checks). A store an older
+    /// build wrote is read at its own schema version, so that it can be checked before a server
+    /// upgrades it.
     pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
         let connection =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
@@ -160,21 +166,24 @@ impl SqliteStore {
                     reason: error.to_string(),
                 }
             })?;
-        let store = SqliteStore {
+        let mut store = SqliteStore {
             connection,
             path: path.to_owned(),
+            schema: 0,
         };
-        let version = store.version().map_err(|error| StoreError::Open {
+        store.schema = store.version().map_err(|error| StoreError::Open {
             path: path.to_owned(),
             reason: error.to_string(),
         })?;
-        if version != MIGRATIONS.len() as i64 {
-            return Err(StoreError::Open {
+        let known = MIGRATIONS.len() as i64;
+        match store.schema {
+            0 => Err(StoreError::Open {
                 path: path.to_owned(),
-                reason: format!("schema version {version}, expected {}", MIGRATIONS.len()),
-            });
+                reason: "no necpsim schema in it (schema version 0)".to_owned(),
+            }),
+            found if found > known => Err(StoreError::TooNew { found, known }),
+            _ => Ok(store),
         }
-        Ok(store)
     }
 
     /// Runs `sql` and calls `each` with every row, in order.
@@ -215,7 +224,9 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", index as i64 + 1)
                 .map_err(io("migrating"))?;
         }
-        tx.commit().map_err(io("migrating"))
+        tx.commit().map_err(io("migrating"))?;
+        self.schema = known;
+        Ok(())
     }
 }
 
@@ -490,7 +501,12 @@ impl Store for SqliteStore {
     fn journal(&self, each: &mut JournalVisitor<'_>) -> Result<(), StoreError> {
         self.each_row(
             "reading the journal",
-            "SELECT record, rules_version FROM economy_journal ORDER BY tick",
+            // Schema 1 had no rules versions: the first rules applied every record it holds.
+            if self.schema >= 2 {
+                "SELECT record, rules_version FROM economy_journal ORDER BY tick"
+            } else {
+                "SELECT record, 1 FROM economy_journal ORDER BY tick"
+            },
             |row| {
                 let bytes = row
                     .get_ref(0)

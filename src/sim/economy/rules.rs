@@ -54,6 +54,9 @@ impl PairRule {
 /// Which version of the economy's own rules (the code, not the configuration) applies a tick.
 /// Each journal record is stored with the version that applied it and replayed under the same
 /// one, so a fix to what the economy accepts never rewrites what players were told had happened.
+/// The version also names the bytes of a record: a change to them takes a new version, and
+/// `store::decode_record` keeps reading the older ones. `tests/store_upgrades.rs` replays a store
+/// of every version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RulesVersion(pub u32);
 

@@ -1,0 +1,93 @@
+//! Stores written by earlier builds (frozen in `tests/fixtures/stores/`, see its README), through
+//! the doors an operator uses: `necpsim verify` and `replay-ledger` check each as it is, read-only;
+//! `necpsim serve` upgrades its schema, recovers its economy and carries on; and it verifies
+//! again afterwards. The ledger and balances those builds committed are what their players were
+//! told, so a replay that reaches anything else fails `verify`.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{ServerProcess, necpsim, serve_args};
+use rusqlite::Connection;
+
+/// A frozen store, the schema version it was written at and what `verify` must find in it.
+struct Fixture {
+    file: &'static str,
+    schema: i64,
+    verified: &'static str,
+}
+
+const FIXTURES: [Fixture; 2] = [
+    // Written before journal records carried a rules version: every record replays under the
+    // first rules, which accepted goods that list an item twice.
+    Fixture {
+        file: "rules-v1.db",
+        schema: 1,
+        verified: "ok: verify: tick 200, 566 ledger entries, 37 balances",
+    },
+    Fixture {
+        file: "rules-v2.db",
+        schema: 2,
+        verified: "ok: verify: tick 200, 570 ledger entries, 37 balances",
+    },
+];
+
+/// The schema version of the store in `data`.
+fn schema(data: &Path) -> i64 {
+    let db = Connection::open(data.join(necpsim::store::DATABASE_FILE)).expect("opens");
+    db.query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("a schema version")
+}
+
+/// Runs an offline check on `data`; its standard output.
+fn check(command: &str, data: &Path) -> String {
+    let out = necpsim(&[command, "--data", data.to_str().expect("utf-8 path")]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{command}: {stderr}");
+    stdout.into_owned()
+}
+
+#[test]
+fn stores_written_by_earlier_builds_verify_as_they_are_and_recover_in_a_server() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores");
+    for fixture in FIXTURES {
+        let data = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(
+            fixtures.join(fixture.file),
+            data.path().join(necpsim::store::DATABASE_FILE),
+        )
+        .expect("copies the fixture");
+
+        // Checked as it is: the offline checks never write, not even a schema upgrade.
+        let verified = check("verify", data.path());
+        assert!(
+            verified.contains(fixture.verified),
+            "{}: {verified}",
+            fixture.file
+        );
+        let replayed = check("replay-ledger", data.path());
+        let ledger = fixture.verified.replace("verify", "replay-ledger");
+        assert!(replayed.contains(&ledger), "{}: {replayed}", fixture.file);
+        assert_eq!(schema(data.path()), fixture.schema, "{}", fixture.file);
+
+        let server = ServerProcess::start(&serve_args(&common::bundled_assets(), data.path(), "127.0.0.1:0"));
+        let recovered = server.wait_for("economy recovered from the store", Duration::from_secs(20));
+        assert_eq!(recovered["tick"], 200, "{}", fixture.file);
+        server.wait_for("serving", Duration::from_secs(20));
+        drop(server);
+
+        let current = schema(data.path());
+        assert_eq!(current, 2, "{}: upgraded to the current schema", fixture.file);
+        let verified = check("verify", data.path());
+        assert!(
+            verified.contains("ok: verify: tick "),
+            "{}: {verified}",
+            fixture.file
+        );
+    }
+}
