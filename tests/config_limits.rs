@@ -2,8 +2,8 @@
 //! assets is refused with file, line, key and reason when a value would break the game at run time
 //! (an infinite number, a load shedder that never switches off, a session type that can never be
 //! created, prices and item counts past what the economy's integers hold, a million unique starting
-//! items, a world wider than its position precision resolves), and accepted, and working, right at
-//! each limit.
+//! items, a world wider than its position precision resolves, snapshots that may show nothing), and
+//! accepted, and working, right at each limit.
 
 mod common;
 
@@ -158,6 +158,15 @@ fn a_world_edge_past_what_its_precision_resolves_is_refused() {
     let error = refused(world, &[finer, wider]);
     assert_eq!(error.key, "bounds.min_y_m");
     assert!(error.reason.contains("±41943.04 m"), "{error}");
+}
+
+#[test]
+fn a_snapshot_that_may_show_no_entity_is_refused() {
+    let interest = "gameplay/interest.toml";
+    let error = refused(interest, &[(interest, "max_visible = 256", "max_visible = 0")]);
+    assert_eq!(error.key, "max_visible");
+    assert_eq!(error.reason, "must be between 1 and 65535, got 0");
+    assert!(error.line.is_some(), "{error}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Snapshots as a client sees them: every snapshot decodes, against the baseline it names, to
-//! exactly the quantized state of the bodies within the view radius; entities entering and leaving
+//! exactly the quantized state of the bodies within the view radius (in a crowd past
+//! `max_visible`, the nearest of them); entities entering and leaving
 //! view are added and removed; the first snapshot is full and later ones are deltas against the
 //! acknowledged one; each client gets one every `rate / snapshot_rate_hz` ticks.
 
@@ -14,7 +15,8 @@ use necpsim::config::Config;
 use necpsim::sim::snapshot_codec::{EntityState, quantize};
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
-/// The quantized states of the bodies within view of `(cx, cy)`, by id: what a snapshot must say.
+/// The quantized states of the bodies within view of `(cx, cy)` (the `max_visible` nearest, the
+/// lower id first at equal distance), by id: what a snapshot must say.
 fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
     let interest = &config.gameplay.interest;
     let motion = sim.motion();
@@ -31,6 +33,13 @@ fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
             })
         })
         .collect();
+    let quantized = |v: f32| i64::from(quantize(v, interest.position_precision_m));
+    let (vx, vy) = (quantized(cx), quantized(cy));
+    states.sort_by_key(|state| {
+        let (dx, dy) = (i64::from(state.qx) - vx, i64::from(state.qy) - vy);
+        (dx * dx + dy * dy, state.id)
+    });
+    states.truncate(interest.max_visible as usize);
     states.sort_unstable_by_key(|state| state.id);
     states
 }
@@ -45,13 +54,27 @@ fn crowd(npcs: u32) -> Arc<Config> {
 #[test]
 fn every_snapshot_decodes_to_the_visible_quantized_state() {
     let config = crowd(200);
+    assert!(config.gameplay.interest.max_visible > 240, "nobody is left out");
+    assert!(every_snapshot_decodes_to_the_truth(config) > 12);
+}
+
+#[test]
+fn in_a_crowd_past_max_visible_every_snapshot_shows_the_nearest() {
+    let mut config = Arc::unwrap_or_clone(crowd(200));
+    config.gameplay.interest.max_visible = 12;
+    assert_eq!(every_snapshot_decodes_to_the_truth(Arc::new(config)), 12);
+}
+
+/// Runs 40 steering clients among `config`'s NPCs for four seconds, checking every snapshot; the
+/// most bodies one showed.
+fn every_snapshot_decodes_to_the_truth(config: Arc<Config>) -> usize {
     let mut sim = Sim::new(Arc::clone(&config));
     let mut receivers: Vec<SnapshotReceiver> = (0..40).map(|_| SnapshotReceiver::default()).collect();
     for client in 0..40 {
         sim.submit(ClientId(client), Command::Join).expect("room");
     }
     let mut outbox = Outbox::default();
-    let (mut full, mut deltas, mut checked) = (0, 0, 0);
+    let (mut full, mut deltas, mut checked, mut most) = (0, 0, 0, 0);
     for tick in 1..=240u32 {
         steer_in_circles(&mut sim, 40, tick, 1.0, 0.02);
         sim.step();
@@ -77,6 +100,7 @@ fn every_snapshot_decodes_to_the_visible_quantized_state() {
                 deltas += 1
             }
             checked += 1;
+            most = most.max(states.len());
             // Clients acknowledge every other snapshot, so baselines lag by one or two.
             if header.seq % 2 == 0 {
                 sim.submit(client, Command::AckSnapshot { seq: header.seq })
@@ -91,6 +115,7 @@ fn every_snapshot_decodes_to_the_visible_quantized_state() {
     );
     assert!(full >= 40 && deltas > full * 10, "full {full}, deltas {deltas}");
     assert_eq!(sim.counters().unknown_acks, 0);
+    most
 }
 
 #[test]

@@ -182,6 +182,9 @@ pub struct InterestConfig {
     /// world are neighbours in memory (0 turns it off). Changes what players see of nobody but the
     /// wandering NPCs, whose random turns follow body order.
     pub spatial_sort_interval_s: f32,
+    /// The most entities one snapshot shows: in a crowd, the nearest ones. Bounds what each
+    /// client costs (encoding, bytes, kept baselines) however many gather in one place.
+    pub max_visible: u32,
 }
 
 impl Default for InterestConfig {
@@ -192,6 +195,7 @@ impl Default for InterestConfig {
             snapshot_rate_hz: 20.0,
             position_precision_m: 0.01,
             spatial_sort_interval_s: 0.5,
+            max_visible: 256,
         }
     }
 }
@@ -350,5 +354,6 @@ impl InterestConfig {
             0.0,
             3600.0,
         );
+        check.within("max_visible", self.max_visible, 1, 65_535);
     }
 }

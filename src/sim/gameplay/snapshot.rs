@@ -356,6 +356,7 @@ pub(crate) fn send_snapshots(
         interest.grid(),
         settings.view_radius_m,
         settings.position_precision_m,
+        settings.max_visible as usize,
         &mut cell_groups,
         bump,
     );

@@ -1,5 +1,6 @@
 //! Which bodies each client due a snapshot can see this tick, as the id-sorted quantized states
-//! the delta encoder takes.
+//! the delta encoder takes: those within its view radius, and of a crowd larger than the cap
+//! (`max_visible`) the nearest, so that what one client costs stays bounded.
 //!
 //! Where bodies crowd, clients standing in the same grid cell share the work. The bodies in the
 //! union of their query cells are gathered, sorted by id and quantized once; each client then only
@@ -58,6 +59,7 @@ pub(crate) struct Visibility<'t> {
     grid: &'t InterestGrid,
     radius_m: f32,
     precision_m: f32,
+    max_visible: usize,
     index: &'t mut CellGroupIndex,
     groups: BumpVec<'t, Group>,
     /// Whether clients are grouped this tick.
@@ -75,6 +77,7 @@ impl<'t> Visibility<'t> {
         grid: &'t InterestGrid,
         radius_m: f32,
         precision_m: f32,
+        max_visible: usize,
         index: &'t mut CellGroupIndex,
         bump: &'t Bump,
     ) -> Visibility<'t> {
@@ -86,6 +89,7 @@ impl<'t> Visibility<'t> {
             grid,
             radius_m,
             precision_m,
+            max_visible,
             index,
             groups: BumpVec::new_in(bump),
             shares: grid.len() as u64
@@ -165,6 +169,7 @@ impl<'t> Visibility<'t> {
             grid: self.grid,
             radius_m: self.radius_m,
             precision_m: self.precision_m,
+            max_visible: self.max_visible,
             shares: self.shares,
             group_of_cell: &self.index.group_of_cell,
             groups: &self.groups,
@@ -181,6 +186,7 @@ pub(crate) struct VisibleSets<'v> {
     grid: &'v InterestGrid,
     radius_m: f32,
     precision_m: f32,
+    max_visible: usize,
     shares: bool,
     group_of_cell: &'v [u32],
     groups: &'v [Group],
@@ -200,8 +206,18 @@ impl<'v> VisibleSets<'v> {
         self.precision_m
     }
 
-    /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, sorted by id.
+    /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, at most
+    /// `max_visible` of them (the nearest), sorted by id.
     pub(crate) fn gather(&self, scratch: &mut GatherScratch, x: f32, y: f32, out: &mut Vec<EntityState>) {
+        self.gather_in_view(scratch, x, y, out);
+        if out.len() > self.max_visible {
+            let viewer = [quantize(x, self.precision_m), quantize(y, self.precision_m)];
+            keep_nearest(out, self.max_visible, viewer, &mut scratch.keys);
+        }
+    }
+
+    /// Fills `out` with the states of every body within view of a client at `(x, y)`, by id.
+    fn gather_in_view(&self, scratch: &mut GatherScratch, x: f32, y: f32, out: &mut Vec<EntityState>) {
         out.clear();
         let r2 = self.radius_m * self.radius_m;
         let shared = self
@@ -241,6 +257,43 @@ impl<'v> VisibleSets<'v> {
         let group = *self.group_of_cell.get(cell as usize)? as usize;
         (self.groups.get(group)?.cell == cell).then_some(group)
     }
+}
+
+/// Keeps the `max` states of `states` (id-sorted, more than `max`) nearest to `viewer`, by their
+/// quantized positions, the lower id first at equal distance; leaves them sorted by id. Which
+/// states are kept depends on nothing but the states, so it is the same whatever order the
+/// bodies are stored in.
+///
+/// The selection runs over `distance << 32 | index` words in `keys` (plain integers select
+/// several times faster than states): it finds the `max`-th nearest word, then one pass in id
+/// order keeps every state whose word is not beyond it. The index makes the words distinct and
+/// breaks ties by id.
+fn keep_nearest(states: &mut Vec<EntityState>, max: usize, viewer: [i32; 2], keys: &mut Vec<u64>) {
+    let nearness = |state: &EntityState, index: usize| {
+        let dx = i64::from(state.qx) - i64::from(viewer[0]);
+        let dy = i64::from(state.qy) - i64::from(viewer[1]);
+        // Within a view radius of at most 32,000 steps this is below 2^31; farther states (none,
+        // as config stands) all tie at the largest distance.
+        let distance = dx.saturating_mul(dx).saturating_add(dy.saturating_mul(dy));
+        let distance = u64::try_from(distance).map_or(u64::from(u32::MAX), |d| d.min(u64::from(u32::MAX)));
+        distance << 32 | index as u64
+    };
+    keys.clear();
+    keys.extend(
+        states
+            .iter()
+            .enumerate()
+            .map(|(index, state)| nearness(state, index)),
+    );
+    let (_, &mut bound, _) = keys.select_nth_unstable(max - 1);
+    let mut kept = 0;
+    for index in 0..states.len() {
+        // Unconditional copies: `kept <= index` always, and a branch per state would mispredict.
+        let state = states[index];
+        states[kept] = state;
+        kept += usize::from(nearness(&state, index) <= bound);
+    }
+    states.truncate(kept);
 }
 
 /// Appends, in order, each of a chunk's eight `values` whose lane is set in `lanes`, with a fixed
@@ -295,7 +348,8 @@ mod tests {
     const RADIUS_M: f32 = 30.0;
     const PRECISION_M: f32 = 0.01;
 
-    fn brute_force(motion: &Motion, x: f32, y: f32) -> Vec<EntityState> {
+    /// Every body within the radius of `(x, y)`, or the `max` nearest of them, by id.
+    fn brute_force(motion: &Motion, x: f32, y: f32, max: usize) -> Vec<EntityState> {
         let (ids, xs, ys) = (motion.net_ids(), motion.xs(), motion.ys());
         let mut seen: Vec<EntityState> = (0..motion.len())
             .filter(|&slot| {
@@ -308,16 +362,23 @@ mod tests {
                 qy: quantize(ys[slot], PRECISION_M),
             })
             .collect();
+        let (vx, vy) = (quantize(x, PRECISION_M), quantize(y, PRECISION_M));
+        seen.sort_by_key(|state| {
+            let (dx, dy) = (i64::from(state.qx - vx), i64::from(state.qy - vy));
+            (dx * dx + dy * dy, state.id)
+        });
+        seen.truncate(max);
         seen.sort_unstable_by_key(|state| state.id);
         seen
     }
 
     proptest! {
-        /// Crowded or sparse, grouped or not, every client sees exactly the bodies a brute-force
-        /// distance filter finds, in id order.
+        /// Crowded or sparse, grouped or not, capped or not, every client sees exactly the
+        /// bodies a brute-force distance filter finds (the nearest, past the cap), in id order.
         #[test]
         fn every_client_sees_what_brute_force_finds(
             spread_m in prop_oneof![Just(20.0f32), Just(60.0), Just(400.0)],
+            max_visible in prop_oneof![Just(usize::MAX), 1usize..40],
             bodies in prop::collection::vec((0.0f32..1.0, 0.0f32..1.0), 1..300),
             clients in prop::collection::vec(0usize..300, 1..120),
         ) {
@@ -346,7 +407,7 @@ mod tests {
             let bump = Bump::new();
             let mut index = CellGroupIndex::default();
             let mut visibility =
-                Visibility::new(&grid, RADIUS_M, PRECISION_M, &mut index, &bump);
+                Visibility::new(&grid, RADIUS_M, PRECISION_M, max_visible, &mut index, &bump);
             let shares = visibility.shares();
             let mut scratch = GatherScratch::default();
             if shares {
@@ -358,7 +419,8 @@ mod tests {
             let mut seen = Vec::new();
             for &[x, y] in &positions {
                 visibility.sets().gather(&mut scratch, x, y, &mut seen);
-                prop_assert_eq!(&seen[..], &brute_force(&motion, x, y)[..], "shares: {}", shares);
+                let expected = brute_force(&motion, x, y, max_visible);
+                prop_assert_eq!(&seen[..], &expected[..], "shares: {}", shares);
             }
         }
     }
@@ -390,7 +452,7 @@ mod tests {
             let mut grid = InterestGrid::new(bounds, 16.0);
             grid.rebuild(motion.xs(), motion.ys(), motion.net_ids());
             let mut index = CellGroupIndex::default();
-            let visibility = Visibility::new(&grid, RADIUS_M, PRECISION_M, &mut index, &bump);
+            let visibility = Visibility::new(&grid, RADIUS_M, PRECISION_M, usize::MAX, &mut index, &bump);
             assert_eq!(visibility.shares(), grouped, "spread {spread_m} m");
         }
     }
