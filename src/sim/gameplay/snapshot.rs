@@ -169,13 +169,6 @@ impl SnapshotHistory {
         seq
     }
 
-    /// Starts bringing into cache what acknowledging `seq` reads: the sequence numbers (the
-    /// history's first line) and `seq`'s slot among them.
-    fn prefetch_acknowledge(&self, seq: u32) {
-        prefetch(&self.next_seq);
-        prefetch(&self.seqs[seq as usize % HISTORY]);
-    }
-
     /// Where the baseline's bodies and the next snapshot's buffer are, for a prefetch (either
     /// may be a dangling pointer to an empty buffer).
     fn buffers_in_use(&self) -> [*const HeldState; 2] {
@@ -208,9 +201,6 @@ pub(crate) struct Acknowledgement {
     pub alone: bool,
 }
 
-/// How many acknowledgements ahead a client's history is prefetched.
-const ACKS_AHEAD: usize = 8;
-
 /// Applies this tick's snapshot acknowledgements. `histories` is the caller's cached query.
 pub(crate) fn acknowledge(
     world: &mut World,
@@ -225,14 +215,7 @@ pub(crate) fn acknowledge(
         bump,
     );
     let mut unknown = 0;
-    for (at, &(Acknowledgement { client, seq, alone }, entity)) in resolved.iter().enumerate() {
-        // Histories are far apart in memory; reaching one a few acknowledgements ahead overlaps
-        // the cache misses, as applying inputs does with bodies.
-        if let Some(&(ahead, Some(ahead_entity))) = resolved.get(at + ACKS_AHEAD)
-            && let Ok(history) = histories.get(world, ahead_entity)
-        {
-            history.prefetch_acknowledge(ahead.seq);
-        }
+    for &(Acknowledgement { client, seq, alone }, entity) in &resolved {
         let Some(entity) = entity else {
             if alone {
                 respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
