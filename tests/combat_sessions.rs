@@ -60,6 +60,20 @@ fn join_world(sim: &mut Sim, clients: &[u64]) {
     tick(sim, &joins);
 }
 
+/// `creator` ends `session`, which closes with no winner as `status`; the tick's outputs.
+fn end_without_winner(sim: &mut Sim, creator: u64, session: SessionId, status: SessionStatus) -> Outbox {
+    let out = tick(sim, &[(creator, Command::EndSession { session })]);
+    assert_eq!(
+        reply(&out, creator),
+        ReplyBody::SessionEnded {
+            session,
+            winner: None
+        }
+    );
+    assert!(out.events.contains(&SimEvent::SessionChanged { session, status }));
+    out
+}
+
 fn join(session: SessionId, team: Team, role: Role) -> Command {
     Command::JoinSession { session, team, role }
 }
@@ -363,18 +377,7 @@ fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_se
             (3, join(session, Team::TeamA, Role::Tech)),
         ],
     );
-    let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
-    assert_eq!(
-        reply(&out, 1),
-        ReplyBody::SessionEnded {
-            session,
-            winner: None
-        }
-    );
-    assert!(out.events.contains(&SimEvent::SessionChanged {
-        session,
-        status: SessionStatus::Ended
-    }));
+    let out = end_without_winner(&mut sim, 1, session, SessionStatus::Ended);
     // Both players took part and lost (a draw): experience_loss and currency_loss_minor each.
     for client in [2, 3] {
         let grants: Vec<Grant> = out
@@ -461,18 +464,7 @@ fn the_creator_ending_a_pending_session_aborts_it_and_frees_every_place_at_once(
     let out = tick(&mut sim, &[(2, Command::EndSession { session })]);
     assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotSessionOwner));
 
-    let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
-    assert_eq!(
-        reply(&out, 1),
-        ReplyBody::SessionEnded {
-            session,
-            winner: None
-        }
-    );
-    assert!(out.events.contains(&SimEvent::SessionChanged {
-        session,
-        status: SessionStatus::Aborted
-    }));
+    let out = end_without_winner(&mut sim, 1, session, SessionStatus::Aborted);
     assert!(out.rewards.is_empty(), "an aborted session pays nothing");
     let out = tick(
         &mut sim,
