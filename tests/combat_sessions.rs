@@ -11,7 +11,8 @@ use necpsim::sim::combat::{
     Difficulty, Member, ParticipantStatus, Role, SessionFilter, SessionId, SessionKind, SessionStatus, Team,
 };
 use necpsim::sim::{
-    ClientId, Command, Grant, ListQuery, Outbox, Refusal, ReplyBody, SessionSettings, Sim, SimEvent,
+    Action, ActionInput, ClientId, Command, Grant, ListQuery, Outbox, Refusal, ReplyBody, SessionSettings,
+    Sim, SimEvent, Target,
 };
 
 use common::step_with as tick;
@@ -231,8 +232,19 @@ fn every_refused_session_operation_has_its_code_and_changes_nothing() {
     );
     assert!(matches!(reply(&out, 1), ReplyBody::SessionJoined { .. }));
     assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::TeamFull));
-    let out = tick(&mut sim, &[(1, join(ffa, Team::Solo, Role::Tech))]);
-    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::AlreadyInSession));
+    let fire = Command::Act(ActionInput {
+        session: arena,
+        action: Action::Fire,
+        target: Target::Point([1.0, 0.0]),
+    });
+    let out = tick(&mut sim, &[(1, join(ffa, Team::Solo, Role::Tech)), (1, fire)]);
+    assert_eq!(
+        replies(&out, 1),
+        [
+            ReplyBody::Refused(Refusal::AlreadyInSession),
+            ReplyBody::Refused(Refusal::SessionNotActive)
+        ]
+    );
     let out = tick(&mut sim, &[(2, Command::EndSession { session: arena })]);
     assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::NotSessionOwner));
 
@@ -398,7 +410,7 @@ fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_se
         );
     }
     let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
-    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotActive));
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionClosed));
     // Free again: the players may join another session.
     let next = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
     let out = tick(&mut sim, &[(2, join(next, Team::TeamA, Role::Assault))]);
@@ -483,7 +495,7 @@ fn the_creator_ending_a_pending_session_aborts_it_and_frees_every_place_at_once(
         panic!("get refused")
     };
     assert_eq!(view.summary.status, SessionStatus::Aborted);
-    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionNotActive));
+    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionClosed));
     // The creator may create again, and the player who had joined may join elsewhere, at once.
     let next = create(&mut sim, 1, arena);
     let out = tick(&mut sim, &[(2, join(next, Team::TeamB, Role::Assault))]);

@@ -174,7 +174,7 @@ fn a_player_at_the_edge_of_the_widest_accepted_world_moves_by_its_speed() {
     let world = "gameplay/world.toml";
     let config = load_edited(&[
         (world, "max_x_m = 2048.0", "max_x_m = 83886.0"),
-        (world, "center_x_m = 0.0", "center_x_m = 83600.0"),
+        (world, "center_x_m = 0.0", "center_x_m = 83884.0"),
         (world, "radius_m = 256.0", "radius_m = 1.0"),
     ])
     .expect("accepted at the limit");
@@ -184,15 +184,16 @@ fn a_player_at_the_edge_of_the_widest_accepted_world_moves_by_its_speed() {
     common::step_with(&mut sim, &[(0, Command::Join)]);
     let client = necpsim::sim::ClientId(0);
     for tick in 1..=30 {
-        let east = Command::Move(necpsim::sim::MoveInput {
+        // West, from within 3 m of the edge, where f32 positions are at their coarsest.
+        let west = Command::Move(necpsim::sim::MoveInput {
             seq: tick,
             client_tick: tick,
-            move_x: 1.0,
+            move_x: -1.0,
             ..Default::default()
         });
         let before = sim.player_position(client).expect("joined").x;
-        common::step_with(&mut sim, &[(0, east)]);
-        let moved = sim.player_position(client).expect("joined").x - before;
+        common::step_with(&mut sim, &[(0, west)]);
+        let moved = before - sim.player_position(client).expect("joined").x;
         assert!(
             (moved - step_m).abs() <= precision_m,
             "tick {tick}: moved {moved} m"

@@ -8,16 +8,18 @@ mod common;
 
 use common::steering::steer_in_circles;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use necpsim::client::SnapshotReceiver;
 use necpsim::config::Config;
 use necpsim::sim::snapshot_codec::{EntityState, quantize};
-use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
+use necpsim::sim::{ClientId, Command, MoveInput, Outbox, ReplyBody, Sim};
 
-/// The quantized states of the bodies within view of `(cx, cy)` (the `max_visible` nearest, the
-/// lower id first at equal distance), by id: what a snapshot must say.
-fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
+/// The quantized states of the bodies within view of the body `own` at `(cx, cy)` (past
+/// `max_visible`, that body and the nearest, the lower id first at equal distance), by id: what a
+/// snapshot must say.
+fn truth(sim: &Sim, config: &Config, own: u32, cx: f32, cy: f32) -> Vec<EntityState> {
     let interest = &config.gameplay.interest;
     let motion = sim.motion();
     let r2 = interest.view_radius_m * interest.view_radius_m;
@@ -37,7 +39,7 @@ fn truth(sim: &Sim, config: &Config, cx: f32, cy: f32) -> Vec<EntityState> {
     let (vx, vy) = (quantized(cx), quantized(cy));
     states.sort_by_key(|state| {
         let (dx, dy) = (i64::from(state.qx) - vx, i64::from(state.qy) - vy);
-        (dx * dx + dy * dy, state.id)
+        (state.id != own, dx * dx + dy * dy, state.id)
     });
     states.truncate(interest.max_visible as usize);
     states.sort_unstable_by_key(|state| state.id);
@@ -75,10 +77,16 @@ fn every_snapshot_decodes_to_the_truth(config: Arc<Config>) -> usize {
     }
     let mut outbox = Outbox::default();
     let (mut full, mut deltas, mut checked, mut most) = (0, 0, 0, 0);
+    let mut own_ids = BTreeMap::new();
     for tick in 1..=240u32 {
         steer_in_circles(&mut sim, 40, tick, 1.0, 0.02);
         sim.step();
         sim.drain_outputs(&mut outbox);
+        for reply in &outbox.replies {
+            if let ReplyBody::Joined { net_id } = reply.body {
+                own_ids.insert(reply.client, net_id);
+            }
+        }
         for snapshot in &outbox.snapshots {
             let client = snapshot.client;
             let receiver = &mut receivers[client.0 as usize];
@@ -89,7 +97,7 @@ fn every_snapshot_decodes_to_the_truth(config: Arc<Config>) -> usize {
             let at = sim.player_position(client).expect("joined");
             assert_eq!(
                 states,
-                truth(&sim, &config, at.x, at.y),
+                truth(&sim, &config, own_ids[&client], at.x, at.y),
                 "client {} tick {}",
                 client.0,
                 sim.tick()
@@ -294,20 +302,26 @@ fn snapshot_threads_send_the_same_bytes_as_the_tick_thread_alone() {
 #[test]
 fn renumbering_the_motion_slots_changes_no_snapshot() {
     let clients = 600;
-    // Off, a window of every slot each tick, and a lap of six ticks; small cells so that bodies
-    // cross them all the time and the windows have something to sort.
-    let mut sims: Vec<Sim> = [0.0, 1.0 / 60.0, 0.1]
-        .into_iter()
-        .map(|interval_s| {
-            let mut config = common::load_bundled();
-            config.gameplay.world.ambient.npcs = 0;
-            config.gameplay.world.spawn.radius_m = 400.0;
-            config.gameplay.interest.cell_size_m = 8.0;
-            config.gameplay.interest.spatial_sort_interval_s = interval_s;
-            config.server.sim.inbox_capacity = 4 * clients as u32;
-            Sim::new(Arc::new(config))
-        })
-        .collect();
-    let compared = same_snapshots_every_tick(&mut sims, clients, 90);
-    assert_eq!(compared, 600 * 90 / 3);
+    // Each client sees about 54 bodies: the bundled cap leaves them all, 40 leaves some out.
+    for max_visible in [None, Some(40)] {
+        // Off, a window of every slot each tick, and a lap of six ticks; small cells so that
+        // bodies cross them all the time and the windows have something to sort.
+        let mut sims: Vec<Sim> = [0.0, 1.0 / 60.0, 0.1]
+            .into_iter()
+            .map(|interval_s| {
+                let mut config = common::load_bundled();
+                config.gameplay.world.ambient.npcs = 0;
+                config.gameplay.world.spawn.radius_m = 400.0;
+                config.gameplay.interest.cell_size_m = 8.0;
+                config.gameplay.interest.spatial_sort_interval_s = interval_s;
+                if let Some(max) = max_visible {
+                    config.gameplay.interest.max_visible = max;
+                }
+                config.server.sim.inbox_capacity = 4 * clients as u32;
+                Sim::new(Arc::new(config))
+            })
+            .collect();
+        let compared = same_snapshots_every_tick(&mut sims, clients, 90);
+        assert_eq!(compared, 600 * 90 / 3, "max_visible {max_visible:?}");
+    }
 }

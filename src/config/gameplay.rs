@@ -182,8 +182,9 @@ pub struct InterestConfig {
     /// world are neighbours in memory (0 turns it off). Changes what players see of nobody but the
     /// wandering NPCs, whose random turns follow body order.
     pub spatial_sort_interval_s: f32,
-    /// The most entities one snapshot shows: in a crowd, the nearest ones. Bounds what each
-    /// client costs (encoding, bytes, kept baselines) however many gather in one place.
+    /// The most entities one snapshot shows: in a crowd, the client's own player and the nearest
+    /// others. Bounds what each client costs (encoding, bytes, kept baselines) however many
+    /// gather in one place.
     pub max_visible: u32,
 }
 
@@ -220,8 +221,12 @@ impl WorldConfig {
         // An infinite value is refused above; comparing it as well would report it twice.
         if bounds_finite {
             b.validate_order(check);
-            if let Some(interest) = interest {
-                b.validate_reach(check, interest.position_precision_m);
+            // A precision that is itself refused would only add misleading reaches.
+            if let Some(precision_m) = interest
+                .map(|interest| interest.position_precision_m)
+                .filter(|p| (MIN_PRECISION_M..=MAX_PRECISION_M).contains(p))
+            {
+                b.validate_reach(check, precision_m);
             }
             if centre_finite && s.radius_m.is_finite() && !s.inside(b) {
                 check.refuse("spawn", "the spawn disc must lie inside [bounds]");
@@ -326,6 +331,10 @@ impl CharactersConfig {
     }
 }
 
+/// The finest and coarsest `position_precision_m` accepted.
+const MIN_PRECISION_M: f32 = 0.001;
+const MAX_PRECISION_M: f32 = 1.0;
+
 /// The view radius in quantization steps that kept snapshots can hold relative to the viewer.
 pub const MAX_VIEW_STEPS: f32 = 32_000.0;
 
@@ -334,7 +343,12 @@ impl InterestConfig {
         check.within("cell_size_m", self.cell_size_m, 1.0, 10_000.0);
         check.within("view_radius_m", self.view_radius_m, 1.0, 10_000.0);
         check.within("snapshot_rate_hz", self.snapshot_rate_hz, 0.1, 1000.0);
-        check.within("position_precision_m", self.position_precision_m, 0.001, 1.0);
+        check.within(
+            "position_precision_m",
+            self.position_precision_m,
+            MIN_PRECISION_M,
+            MAX_PRECISION_M,
+        );
         // Kept snapshots hold positions relative to the viewer in 16 bits.
         let steps = self.view_radius_m / self.position_precision_m;
         if steps > MAX_VIEW_STEPS {

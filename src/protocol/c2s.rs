@@ -36,7 +36,7 @@ pub enum RequestC2s {
     JoinSession(JoinSessionC2s),
     /// Leave a session.
     LeaveSession(SessionRefC2s),
-    /// End an active session (its creator only).
+    /// End a session (its creator only): an active one ends, a pending one is aborted.
     EndSession(SessionRefC2s),
     /// Read a session with its participants and combat log.
     GetSession(GetSessionC2s),

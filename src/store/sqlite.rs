@@ -177,9 +177,9 @@ impl SqliteStore {
         })?;
         let known = MIGRATIONS.len() as i64;
         match store.schema {
-            0 => Err(StoreError::Open {
+            found if found <= 0 => Err(StoreError::Open {
                 path: path.to_owned(),
-                reason: "no necpsim schema in it (schema version 0)".to_owned(),
+                reason: format!("no necpsim schema in it (schema version {found})"),
             }),
             found if found > known => Err(StoreError::TooNew { found, known }),
             _ => Ok(store),
@@ -217,6 +217,12 @@ impl SqliteStore {
         let known = MIGRATIONS.len() as i64;
         if found > known {
             return Err(StoreError::TooNew { found, known });
+        }
+        if found < 0 {
+            return Err(StoreError::Io {
+                operation: "migrating",
+                reason: format!("schema version {found}, which no necpsim build writes"),
+            });
         }
         let tx = self.connection.transaction().map_err(io("migrating"))?;
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {

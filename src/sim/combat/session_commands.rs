@@ -244,7 +244,7 @@ fn renumber_from(world: &mut World, id: SessionId, from: u16) {
     }
 }
 
-/// Ends an active session at its creator's request.
+/// Ends a session at its creator's request: an active one ends, a pending one is aborted.
 pub(crate) fn end(world: &mut World, to: ReplyTo, session: SessionId) {
     let result = try_end(world, to.client, session);
     reply(world, to, result);
@@ -269,7 +269,7 @@ fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBo
                 winner: None,
             });
         }
-        SessionStatus::Ended | SessionStatus::Aborted => return Err(Refusal::SessionNotActive),
+        SessionStatus::Ended | SessionStatus::Aborted => return Err(Refusal::SessionClosed),
     }
     let teams = world
         .resource::<CombatRules>()

@@ -19,7 +19,7 @@ use super::motion::Motion;
 use super::players::Clients;
 use super::snapshot_codec::{Baseline, EntityState, SnapshotHeader, encode, quantize};
 use super::snapshot_threads::SnapshotThreads;
-use super::visibility::{CellGroupIndex, GatherScratch, Visibility, VisibleSets};
+use super::visibility::{CellGroupIndex, GatherScratch, Viewer, Visibility, VisibleSets};
 use crate::sim::command::{ClientId, Refusal};
 use crate::sim::output::{Outbox, ReplyBody, SnapshotOut, respond};
 use crate::sim::prefetch::prefetch;
@@ -240,8 +240,8 @@ const PREFETCH_RUNS_AHEAD: usize = 4;
 /// A client due a snapshot this tick, as the first pass found it.
 pub(crate) struct DueClient<'w> {
     client: ClientId,
-    x: f32,
-    y: f32,
+    /// Its player's body: id and position.
+    viewer: Viewer,
     /// The cells its grid query will read, when they are worth prefetching.
     cells: Option<CellRange>,
     /// Addresses of its baseline's bodies and of its next snapshot's buffer, for a prefetch
@@ -291,8 +291,8 @@ impl SnapshotWorker {
                 }
             }
             let client = &mut clients[at];
-            let (x, y) = (client.x, client.y);
-            sets.gather(scratch, x, y, visible);
+            let Viewer { x, y, .. } = client.viewer;
+            sets.gather(scratch, client.viewer, visible);
 
             let history = &mut *client.history;
             let (baseline_seq, baseline) = history.baseline().unwrap_or((0, HeldSnapshot::NONE));
@@ -354,8 +354,7 @@ pub(crate) fn send_snapshots(
             let [x, y] = motion.position(handle);
             due_clients.push(DueClient {
                 client: player.client,
-                x,
-                y,
+                viewer: Viewer { id: net_id, x, y },
                 // A crowd's grid stays in cache, and its clients mostly read shared lists.
                 cells: (!shares)
                     .then(|| grid.query_cells(x, y, settings.view_radius_m))
@@ -368,7 +367,7 @@ pub(crate) fn send_snapshots(
     workers.resize_with(threads.count(), SnapshotWorker::default);
     if shares {
         for client in &due_clients {
-            visibility.add_client(client.x, client.y);
+            visibility.add_client(client.viewer.x, client.viewer.y);
         }
         visibility.share(&mut workers[0].scratch);
     }

@@ -1,6 +1,7 @@
 //! Which bodies each client due a snapshot can see this tick, as the id-sorted quantized states
 //! the delta encoder takes: those within its view radius, and of a crowd larger than the cap
-//! (`max_visible`) the nearest, so that what one client costs stays bounded.
+//! (`max_visible`) the client's own body and the nearest, so that what one client costs stays
+//! bounded.
 //!
 //! Where bodies crowd, clients standing in the same grid cell share the work. The bodies in the
 //! union of their query cells are gathered, sorted by id and quantized once; each client then only
@@ -180,6 +181,14 @@ impl<'t> Visibility<'t> {
     }
 }
 
+/// A client as its gather sees it: its body's id and position.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Viewer {
+    pub id: u32,
+    pub x: f32,
+    pub y: f32,
+}
+
 /// The finished groups of a tick, read by every client's gather.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct VisibleSets<'v> {
@@ -206,13 +215,18 @@ impl<'v> VisibleSets<'v> {
         self.precision_m
     }
 
-    /// Fills `out` with the states of the bodies within view of a client at `(x, y)`, at most
-    /// `max_visible` of them (the nearest), sorted by id.
-    pub(crate) fn gather(&self, scratch: &mut GatherScratch, x: f32, y: f32, out: &mut Vec<EntityState>) {
+    /// Fills `out` with the states of the bodies within view of `viewer`, at most `max_visible`
+    /// of them (its own body and the nearest), sorted by id.
+    pub(crate) fn gather(&self, scratch: &mut GatherScratch, viewer: Viewer, out: &mut Vec<EntityState>) {
+        let Viewer { id, x, y } = viewer;
         self.gather_in_view(scratch, x, y, out);
         if out.len() > self.max_visible {
-            let viewer = [quantize(x, self.precision_m), quantize(y, self.precision_m)];
-            keep_nearest(out, self.max_visible, viewer, &mut scratch.keys);
+            let own = EntityState {
+                id,
+                qx: quantize(x, self.precision_m),
+                qy: quantize(y, self.precision_m),
+            };
+            keep_nearest(out, self.max_visible, own, &mut scratch.keys);
         }
     }
 
@@ -259,39 +273,40 @@ impl<'v> VisibleSets<'v> {
     }
 }
 
-/// Keeps the `max` states of `states` (id-sorted, more than `max`) nearest to `viewer`, by their
-/// quantized positions, the lower id first at equal distance; leaves them sorted by id. Which
-/// states are kept depends on nothing but the states, so it is the same whatever order the
-/// bodies are stored in.
+/// Keeps `max` of `states` (id-sorted, more than `max`): the viewer's own body, then the states
+/// nearest to the viewer by their quantized positions, the lower id first at equal distance; leaves
+/// them sorted by id. Which states are kept depends on nothing but the states, so it is the same
+/// whatever order the bodies are stored in.
 ///
-/// The selection runs over `distance << 32 | index` words in `keys` (plain integers select
-/// several times faster than states): it finds the `max`-th nearest word, then one pass in id
-/// order keeps every state whose word is not beyond it. The index makes the words distinct and
-/// breaks ties by id.
-fn keep_nearest(states: &mut Vec<EntityState>, max: usize, viewer: [i32; 2], keys: &mut Vec<u64>) {
-    let nearness = |state: &EntityState, index: usize| {
-        let dx = i64::from(state.qx) - i64::from(viewer[0]);
-        let dy = i64::from(state.qy) - i64::from(viewer[1]);
+/// The selection runs over one word per state in `keys` (plain integers select several times
+/// faster than states): 0 for the viewer's own body, so that bodies piled on its spot never push
+/// it out, and `distance << 32 | index` plus one for the others, the index making the words
+/// distinct and breaking ties by id. It finds the `max`-th smallest word, then one pass in id
+/// order keeps every state whose word is not beyond it.
+fn keep_nearest(states: &mut Vec<EntityState>, max: usize, viewer: EntityState, keys: &mut Vec<u64>) {
+    let rank = |state: &EntityState, index: usize| {
+        if state.id == viewer.id {
+            return 0;
+        }
+        let dx = i64::from(state.qx) - i64::from(viewer.qx);
+        let dy = i64::from(state.qy) - i64::from(viewer.qy);
         // Within a view radius of at most 32,000 steps this is below 2^31; farther states (none,
         // as config stands) all tie at the largest distance.
         let distance = dx.saturating_mul(dx).saturating_add(dy.saturating_mul(dy));
         let distance = u64::try_from(distance).map_or(u64::from(u32::MAX), |d| d.min(u64::from(u32::MAX)));
-        distance << 32 | index as u64
+        // `index` is below 2^32 - 1 (a snapshot holds far fewer states), so the one added stays
+        // out of the distance's bits.
+        (distance << 32 | index as u64) + 1
     };
     keys.clear();
-    keys.extend(
-        states
-            .iter()
-            .enumerate()
-            .map(|(index, state)| nearness(state, index)),
-    );
+    keys.extend(states.iter().enumerate().map(|(index, state)| rank(state, index)));
     let (_, &mut bound, _) = keys.select_nth_unstable(max - 1);
     let mut kept = 0;
     for index in 0..states.len() {
         // Unconditional copies: `kept <= index` always, and a branch per state would mispredict.
         let state = states[index];
         states[kept] = state;
-        kept += usize::from(nearness(&state, index) <= bound);
+        kept += usize::from(rank(&state, index) <= bound);
     }
     states.truncate(kept);
 }
@@ -349,7 +364,8 @@ mod tests {
     const PRECISION_M: f32 = 0.01;
 
     /// Every body within the radius of `(x, y)`, or the `max` nearest of them, by id.
-    fn brute_force(motion: &Motion, x: f32, y: f32, max: usize) -> Vec<EntityState> {
+    fn brute_force(motion: &Motion, viewer: Viewer, max: usize) -> Vec<EntityState> {
+        let Viewer { id, x, y } = viewer;
         let (ids, xs, ys) = (motion.net_ids(), motion.xs(), motion.ys());
         let mut seen: Vec<EntityState> = (0..motion.len())
             .filter(|&slot| {
@@ -365,7 +381,7 @@ mod tests {
         let (vx, vy) = (quantize(x, PRECISION_M), quantize(y, PRECISION_M));
         seen.sort_by_key(|state| {
             let (dx, dy) = (i64::from(state.qx - vx), i64::from(state.qy - vy));
-            (dx * dx + dy * dy, state.id)
+            (state.id != id, dx * dx + dy * dy, state.id)
         });
         seen.truncate(max);
         seen.sort_unstable_by_key(|state| state.id);
@@ -374,21 +390,27 @@ mod tests {
 
     proptest! {
         /// Crowded or sparse, grouped or not, capped or not, every client sees exactly the
-        /// bodies a brute-force distance filter finds (the nearest, past the cap), in id order.
+        /// bodies a brute-force distance filter finds (past the cap, itself and the nearest), in
+        /// id order. On a lattice many bodies share a spot, so distances tie.
         #[test]
         fn every_client_sees_what_brute_force_finds(
             spread_m in prop_oneof![Just(20.0f32), Just(60.0), Just(400.0)],
             max_visible in prop_oneof![Just(usize::MAX), 1usize..40],
+            lattice_m in prop_oneof![Just(None), Just(Some(2.0f32))],
             bodies in prop::collection::vec((0.0f32..1.0, 0.0f32..1.0), 1..300),
             clients in prop::collection::vec(0usize..300, 1..120),
         ) {
             let mut motion = Motion::default();
+            let place = |u: f32| {
+                let at = (u - 0.5) * spread_m;
+                lattice_m.map_or(at, |step| (at / step).round() * step)
+            };
             for (i, &(u, v)) in bodies.iter().enumerate() {
                 motion.insert(Body {
                     // Ids out of slot order, so the sort is exercised.
                     net_id: (i as u32).wrapping_mul(2_654_435_761) >> 8,
-                    x: (u - 0.5) * spread_m,
-                    y: (v - 0.5) * spread_m,
+                    x: place(u),
+                    y: place(v),
                     speed: 0.0,
                     wanders: false,
                 });
@@ -396,11 +418,11 @@ mod tests {
             let bounds = GridBounds { min_x: -100.0, min_y: -100.0, max_x: 100.0, max_y: 100.0 };
             let mut grid = InterestGrid::new(bounds, 16.0);
             grid.rebuild(motion.xs(), motion.ys(), motion.net_ids());
-            let positions: Vec<[f32; 2]> = clients
+            let viewers: Vec<Viewer> = clients
                 .iter()
                 .map(|&i| {
                     let slot = i % motion.len();
-                    [motion.xs()[slot], motion.ys()[slot]]
+                    Viewer { id: motion.net_ids()[slot], x: motion.xs()[slot], y: motion.ys()[slot] }
                 })
                 .collect();
 
@@ -411,15 +433,15 @@ mod tests {
             let shares = visibility.shares();
             let mut scratch = GatherScratch::default();
             if shares {
-                for &[x, y] in &positions {
-                    visibility.add_client(x, y);
+                for viewer in &viewers {
+                    visibility.add_client(viewer.x, viewer.y);
                 }
                 visibility.share(&mut scratch);
             }
             let mut seen = Vec::new();
-            for &[x, y] in &positions {
-                visibility.sets().gather(&mut scratch, x, y, &mut seen);
-                let expected = brute_force(&motion, x, y, max_visible);
+            for &viewer in &viewers {
+                visibility.sets().gather(&mut scratch, viewer, &mut seen);
+                let expected = brute_force(&motion, viewer, max_visible);
                 prop_assert_eq!(&seen[..], &expected[..], "shares: {}", shares);
             }
         }
