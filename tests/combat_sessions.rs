@@ -75,6 +75,13 @@ fn end_without_winner(sim: &mut Sim, creator: u64, session: SessionId, status: S
     out
 }
 
+/// `creator` creates a session with `settings`, and `player` joins it on `team`.
+fn joins_a_new_session(sim: &mut Sim, creator: u64, settings: SessionSettings, player: u64, team: Team) {
+    let session = create(sim, creator, settings);
+    let out = tick(sim, &[(player, join(session, team, Role::Assault))]);
+    assert!(matches!(reply(&out, player), ReplyBody::SessionJoined { .. }));
+}
+
 fn join(session: SessionId, team: Team, role: Role) -> Command {
     Command::JoinSession { session, team, role }
 }
@@ -412,9 +419,7 @@ fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_se
     let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
     assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionClosed));
     // Free again: the players may join another session.
-    let next = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
-    let out = tick(&mut sim, &[(2, join(next, Team::TeamA, Role::Assault))]);
-    assert!(matches!(reply(&out, 2), ReplyBody::SessionJoined { .. }));
+    joins_a_new_session(&mut sim, 1, settings(SessionKind::PvpArena, 1), 2, Team::TeamA);
 }
 
 #[test]
@@ -497,9 +502,7 @@ fn the_creator_ending_a_pending_session_aborts_it_and_frees_every_place_at_once(
     assert_eq!(view.summary.status, SessionStatus::Aborted);
     assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::SessionClosed));
     // The creator may create again, and the player who had joined may join elsewhere, at once.
-    let next = create(&mut sim, 1, arena);
-    let out = tick(&mut sim, &[(2, join(next, Team::TeamB, Role::Assault))]);
-    assert!(matches!(reply(&out, 2), ReplyBody::SessionJoined { .. }));
+    joins_a_new_session(&mut sim, 1, arena, 2, Team::TeamB);
 }
 
 #[test]
