@@ -2,7 +2,8 @@
 //! assets is refused with file, line, key and reason when a value would break the game at run time
 //! (an infinite number, a load shedder that never switches off, a session type that can never be
 //! created, prices and item counts past what the economy's integers hold, a million unique starting
-//! items, a world wider than its position precision resolves, snapshots that may show nothing), and
+//! items, a world wider than its position precision resolves, snapshots that may show nothing, an
+//! outbox budget that cannot hold one frame), and
 //! accepted, and working, right at each limit.
 
 mod common;
@@ -158,6 +159,22 @@ fn a_world_edge_past_what_its_precision_resolves_is_refused() {
     let error = refused(world, &[finer, wider]);
     assert_eq!(error.key, "bounds.min_y_m");
     assert!(error.reason.contains("±41943.04 m"), "{error}");
+}
+
+#[test]
+fn an_outbox_budget_smaller_than_one_frame_is_refused() {
+    let server = "server.toml";
+    let error = refused(
+        server,
+        &[(
+            server,
+            "outbox_total_bytes = 268435456",
+            "outbox_total_bytes = 1000",
+        )],
+    );
+    assert_eq!(error.key, "net.outbox_total_bytes");
+    assert_eq!(error.reason, "must be between 65536 and 1099511627776, got 1000");
+    assert!(error.line.is_some(), "{error}");
 }
 
 #[test]

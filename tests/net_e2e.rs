@@ -498,26 +498,76 @@ async fn requests_over_their_rate_are_refused_and_a_client_that_stops_reading_is
 
     // A client that never reads its replies: the server's outbox for it overflows and it is
     // disconnected, while others are served.
+    let (stalled, _send, _never_read) = stalled_client_flooding_pings(&server, 2).await;
+    assert_eq!(close_code(&stalled).await, 1030, "slow consumer");
+    // The reading client's bucket has refilled meanwhile.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    client.ping().await.expect("the reading client is served");
+}
+
+/// A client that stops reading, with replies to 4,000 pings piling up for it (about 120 KB, far
+/// below the bundled `outbox_bytes`). Its streams come back with it: dropping the one it never
+/// reads would tell the server to stop sending instead.
+async fn stalled_client_flooding_pings(
+    server: &NetServer,
+    player: u64,
+) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
     let mut transport = quinn::TransportConfig::default();
     transport
         .stream_receive_window(quinn::VarInt::from_u32(4096))
         .receive_window(quinn::VarInt::from_u32(8192));
-    let stalled = raw_connection_with(&server, transport).await;
-    let (mut send, _never_read) = stalled.open_bi().await.expect("stream");
-    let token = server.token(2, "1h");
+    let stalled = raw_connection_with(server, transport).await;
+    let (mut send, never_read) = stalled.open_bi().await.expect("stream");
+    let token = server.token(player, "1h");
     send.write_all(&hello(necpsim::protocol::PROTOCOL_VERSION, token))
         .await
         .expect("hello");
     let one = framed(&ControlC2s {
         request_id: 2,
-        body: ping(0),
+        body: RequestC2s::Ping(PingC2s { client_time_us: 0 }),
     });
     let burst: Vec<u8> = std::iter::repeat_n(one, 4000).flatten().collect();
     let _ = timeout(WAIT, send.write_all(&burst)).await;
-    assert_eq!(close_code(&stalled).await, 1030, "slow consumer");
-    // The reading client's bucket has refilled meanwhile.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    client.ping().await.expect("the reading client is served");
+    (stalled, send, never_read)
+}
+
+/// The `necpsim_outbox_bytes` gauge.
+fn outbox_bytes(server: &NetServer) -> i64 {
+    let (_, text) = server.get("/metrics");
+    text.lines()
+        .find_map(|line| line.strip_prefix("necpsim_outbox_bytes "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the gauge is exported")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_together_hold_no_more_than_the_outbox_budget() {
+    // Each client alone may hold 1 MiB; all of them together 64 KiB.
+    let server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "outbox_total_bytes = 268435456",
+            "outbox_total_bytes = 65536",
+        );
+    });
+    let reader = server.connect(1).await;
+    let (stalled, _send, _never_read) = stalled_client_flooding_pings(&server, 2).await;
+    assert_eq!(
+        close_code(&stalled).await,
+        1030,
+        "beyond its share of a spent budget, a slow consumer"
+    );
+    // The reader, within its share, is served, and what the stalled client held is given back.
+    reader.ping().await.expect("the reading client is served");
+    let given_back = async {
+        while outbox_bytes(&server) > 1024 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    timeout(WAIT, given_back)
+        .await
+        .unwrap_or_else(|_| panic!("{} bytes still held", outbox_bytes(&server)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -227,6 +227,10 @@ pub struct NetConfig {
     /// Snapshot datagrams that may wait for one client; older ones are dropped (newer ones
     /// supersede them).
     pub outbox_datagrams: u32,
+    /// Bytes of replies, events and snapshots that may wait for all clients together. Each
+    /// client is owed an equal share; once the total is spent, a client holding more than its
+    /// share is disconnected as a slow consumer (its snapshots are dropped first).
+    pub outbox_total_bytes: u64,
     /// Threads serving the network (connection tasks, TLS, encryption).
     pub io_threads: u32,
     /// Receive buffer asked of the kernel for the UDP socket: datagrams that arrive while the
@@ -254,6 +258,7 @@ impl Default for NetConfig {
             hello_timeout_ms: 5000,
             outbox_bytes: 1 << 20,
             outbox_datagrams: 64,
+            outbox_total_bytes: 256 << 20,
             io_threads: 1,
             udp_receive_buffer_bytes: 4 << 20,
             transport: TransportConfig::default(),
@@ -565,6 +570,12 @@ impl NetConfig {
             1 << 30,
         );
         check.within("net.outbox_datagrams", self.outbox_datagrams, 1, 65_536);
+        check.within(
+            "net.outbox_total_bytes",
+            self.outbox_total_bytes,
+            u64::from(self.max_frame_bytes),
+            1 << 40,
+        );
         check.within("net.io_threads", self.io_threads, 1, 64);
         check.within(
             "net.udp_receive_buffer_bytes",

@@ -236,6 +236,7 @@ pub(crate) trait Number: PartialOrd + Display + Copy {
 impl Number for u8 {}
 impl Number for u16 {}
 impl Number for u32 {}
+impl Number for u64 {}
 impl Number for i64 {}
 
 impl Number for f32 {

@@ -115,6 +115,7 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
         context.config.outbox_bytes as usize,
         context.config.outbox_datagrams as usize,
         max_datagram,
+        &context.outbox_budget,
     ));
     context.bridge.announce(Lifecycle::Connected {
         to: ReplyTo {
@@ -331,6 +332,7 @@ async fn write_loop(connection: Connection, mut control: SendStream, outbox: Arc
             if control.write_all(&pending.control).await.is_err() {
                 return;
             }
+            outbox.sent(pending.control.len());
             pending.control.clear();
         }
         if !pending.events.is_empty() {
@@ -344,9 +346,11 @@ async fn write_loop(connection: Connection, mut control: SendStream, outbox: Arc
             if stream.write_all(&pending.events).await.is_err() {
                 return;
             }
+            outbox.sent(pending.events.len());
             pending.events.clear();
         }
         for datagram in pending.datagrams.drain(..) {
+            outbox.sent(datagram.len());
             // A datagram the path cannot carry right now is lost, as datagrams may be.
             let _ = connection.send_datagram(datagram);
         }

@@ -94,6 +94,12 @@ impl DurableGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::outbox::OutboxBudget;
+    use crate::telemetry::Metrics;
+
+    fn unbounded() -> Arc<OutboxBudget> {
+        OutboxBudget::new(usize::MAX, Arc::new(Metrics::default()))
+    }
 
     fn sent(outbox: &ConnectionOutbox) -> Vec<u8> {
         outbox.lock().control.clone()
@@ -102,7 +108,7 @@ mod tests {
     #[test]
     fn a_reply_waits_for_every_change_up_to_its_tick() {
         let gate = DurableGate::default();
-        let outbox = Arc::new(ConnectionOutbox::new(1 << 10, 4, 1200));
+        let outbox = Arc::new(ConnectionOutbox::new(1 << 10, 4, 1200, &unbounded()));
         // Tick 5 changed the economy; tick 6 changed nothing, but a read at 6 shows tick 5.
         gate.hold(5, &outbox, Lane::Control, b"a");
         gate.finished(5, true);
@@ -116,7 +122,7 @@ mod tests {
     #[test]
     fn a_tick_that_changed_nothing_is_durable_once_the_ticks_before_it_are() {
         let gate = DurableGate::default();
-        let outbox = Arc::new(ConnectionOutbox::new(1 << 10, 4, 1200));
+        let outbox = Arc::new(ConnectionOutbox::new(1 << 10, 4, 1200, &unbounded()));
         gate.hold(1, &outbox, Lane::Control, b"a");
         gate.finished(1, false);
         assert_eq!(sent(&outbox), b"a");

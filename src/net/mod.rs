@@ -84,6 +84,7 @@ struct NetContext {
     players: Players,
     handshaking: AtomicU32,
     metrics: Arc<Metrics>,
+    outbox_budget: Arc<outbox::OutboxBudget>,
 }
 
 impl NetContext {
@@ -174,6 +175,10 @@ impl NetServer {
             bridge,
             players: Players::default(),
             handshaking: AtomicU32::new(0),
+            outbox_budget: outbox::OutboxBudget::new(
+                usize::try_from(config.outbox_total_bytes).unwrap_or(usize::MAX),
+                Arc::clone(&metrics),
+            ),
             metrics,
         });
         runtime.spawn(accept_loop(endpoint.clone(), context));

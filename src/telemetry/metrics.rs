@@ -149,6 +149,8 @@ pub struct Metrics {
     pub idempotency_keys: Gauge,
     /// Open client connections.
     pub connections: Gauge,
+    /// Bytes of replies, events and snapshots waiting for clients (`[net] outbox_total_bytes`).
+    pub outbox_bytes: Gauge,
     /// Commands waiting for the next tick.
     pub inbox: Gauge,
     messages: [[Counter; MESSAGE_KINDS.len()]; 2],
@@ -190,6 +192,7 @@ impl Default for Metrics {
             sessions: Gauge::default(),
             idempotency_keys: Gauge::default(),
             connections: Gauge::default(),
+            outbox_bytes: Gauge::default(),
             inbox: Gauge::default(),
             messages: Default::default(),
             bytes: Default::default(),
@@ -292,6 +295,12 @@ impl Metrics {
             "connections",
             "Open client connections.",
             self.connections.get(),
+        );
+        gauge(
+            &mut out,
+            "outbox_bytes",
+            "Bytes of replies, events and snapshots waiting for clients.",
+            self.outbox_bytes.get(),
         );
         gauge(
             &mut out,
