@@ -43,9 +43,10 @@ impl OutboxBudget {
     }
 
     /// Whether a connection holding `held` bytes may queue `more`: always within its share of the
-    /// budget, beyond it only while the budget is not spent. Threads that queue at the same moment
-    /// may each pass the check before the other counts: the budget can be overshot by a frame
-    /// per thread, never more.
+    /// budget, beyond it only while the budget is not spent. Once it is spent only connections
+    /// within their shares add, and the shares sum to the budget, so the total stays below twice
+    /// the budget (plus a frame per thread, as threads queueing at the same moment may each pass
+    /// the check before the other counts).
     fn admits(&self, held: usize, more: usize) -> bool {
         let share = self.limit / self.members.load(Ordering::Relaxed).max(1);
         held.saturating_add(more) <= share || self.queued().saturating_add(more) <= self.limit
