@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use necpsim::config::Config;
 
+pub mod economy_ops;
 pub mod steering;
 
 /// The repository's `assets/` directory.
