@@ -4,7 +4,8 @@
 //! store must pass `necpsim verify` (the journal replays to the stored ledger and balances, money
 //! is conserved, nothing is negative, every unique item has one owner) and hold every operation
 //! a client saw acknowledged (by its idempotency key); then the server restarts on the same data.
-//! And a disk that fills up stops acknowledgements without losing what was acknowledged.
+//! And a disk that fills up stops acknowledgements without losing what was acknowledged, and
+//! from then on refuses economy commands and reads as busy rather than leave them unanswered.
 
 mod common;
 
@@ -12,8 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::NetServer;
-use necpsim::client::Client;
-use necpsim::protocol::{AuctionTermsC2s, EconomyC2s, EconomyOpC2s, GoodsC2s, ReplyBodyS2c, RequestC2s};
+use necpsim::client::{Client, ClientError};
+use necpsim::protocol::{
+    AuctionTermsC2s, EconomyC2s, EconomyOpC2s, EconomyReadC2s, GoodsC2s, ReplyBodyS2c, RequestC2s,
+};
 use necpsim::sim::economy::ledger::PlayerId;
 use necpsim::store::sqlite::SqliteStore;
 use necpsim::store::{DATABASE_FILE, Store};
@@ -96,7 +99,7 @@ async fn trade_until_killed(client: Client, player: u64, seed: u64, acknowledged
                 }
                 acknowledged.lock().expect("not poisoned").push((player, key));
             }
-            Err(necpsim::client::ClientError::Refused { .. }) => {}
+            Err(ClientError::Refused { .. }) => {}
             Err(_) => return,
         }
     }
@@ -219,7 +222,7 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
     let server = NetServer::start_in(common::assets_copy(), data);
     let runtime = common::runtime();
     let acknowledged: Acknowledged = Arc::default();
-    let refused_busy = runtime.block_on(async {
+    let (refused_busy, read) = runtime.block_on(async {
         let mut clients = Vec::new();
         for player in 1..=4 {
             clients.push(server.connect(player).await);
@@ -262,9 +265,18 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
                 break;
             }
         }
-        busy
+        // A read's reply would wait for a durable state that never comes: it is refused instead.
+        let wallet = RequestC2s::EconomyRead(EconomyReadC2s::Wallet);
+        let read = tokio::time::timeout(Duration::from_secs(2), clients[0].request(wallet))
+            .await
+            .expect("the read is answered, not left waiting");
+        (busy, read)
     });
     assert!(refused_busy > 0, "the disk never filled");
+    assert!(
+        matches!(read, Err(ClientError::Refused { code: 1, .. })),
+        "{read:?}"
+    );
     let (status, body) = server.get("/readyz");
     assert_eq!(status, 503);
     assert!(body.contains("the store failed"), "{body}");

@@ -325,8 +325,10 @@ pub struct MoveInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[repr(u16)]
 pub enum Refusal {
-    /// The inbox for the next tick is full; retry later.
-    #[error("server busy: the command inbox is full")]
+    /// The server cannot take this now, and nothing was done: the inbox for the next tick is
+    /// full, load shedding refuses new combat sessions, or the economy is paused because its
+    /// store is behind or failed (economy commands and reads); retry later.
+    #[error("server busy: retry later")]
     Busy = 1,
     /// `Join` from a client that is already in the world.
     #[error("already joined")]

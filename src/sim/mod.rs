@@ -193,8 +193,9 @@ impl Sim {
         *self.world.resource_mut::<economy::Economy>() = replayed.economy;
     }
 
-    /// Refuses economy commands with [`Refusal::Busy`] from the next step on while `paused` (the
-    /// store cannot keep up or has failed); reads still answer.
+    /// Refuses economy commands and reads with [`Refusal::Busy`] from the next step on while
+    /// `paused` (the store cannot keep up or has failed). Reads too: a read's reply leaves only
+    /// once what it shows is durable, so under a failed store it would never leave.
     pub fn pause_economy(&mut self, paused: bool) {
         self.world.resource_mut::<economy::EconomyInbox>().paused = paused;
     }

@@ -1,5 +1,8 @@
 //! Reads of the economy: a client's wallet and inventory, and an item's market. Answered after
 //! the tick's economy commands, so they show their effect; the rows go to the outbox's buffers.
+//! While the economy is paused (its store behind or failed) they are refused as busy like its
+//! commands: a read's reply leaves only once what it shows is durable, which a failed store
+//! never makes it, so it would otherwise wait for ever.
 
 use bevy_ecs::world::{Mut, World};
 
@@ -21,6 +24,7 @@ pub(crate) fn answer_economy_reads(world: &mut World) {
     let mut reads = std::mem::take(&mut world.resource_mut::<EconomyInbox>().reads);
     if !reads.is_empty() {
         let tick = world.resource::<Tick>().0;
+        let paused = world.resource::<EconomyInbox>().paused;
         world.resource_scope(|world, mut outbox: Mut<Outbox>| {
             world.resource_scope(|world, mut counters: Mut<SimCounters>| {
                 let (clients, economy, rules) = (
@@ -29,7 +33,9 @@ pub(crate) fn answer_economy_reads(world: &mut World) {
                     world.resource::<EconomyRules>(),
                 );
                 for &(to, read) in &reads {
-                    let body = if clients.entity(to.client).is_some() {
+                    let body = if paused {
+                        ReplyBody::Refused(Refusal::Busy)
+                    } else if clients.entity(to.client).is_some() {
                         answer(economy, rules, PlayerId(to.client.0), read, &mut outbox)
                     } else {
                         ReplyBody::Refused(Refusal::NotJoined)
