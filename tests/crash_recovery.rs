@@ -5,7 +5,8 @@
 //! is conserved, nothing is negative, every unique item has one owner) and hold every operation
 //! a client saw acknowledged (by its idempotency key); then the server restarts on the same data.
 //! And a disk that fills up stops acknowledgements without losing what was acknowledged, and
-//! from then on refuses economy commands and reads as busy rather than leave them unanswered.
+//! from then on refuses economy commands and reads as busy rather than leave them unanswered; a
+//! commit that stalls on a database another process has locked does the same until it returns.
 
 mod common;
 
@@ -291,4 +292,67 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
     necpsim::store::recovery::verify(&store).expect("the last durable state verifies");
     drop(store);
     drop(data);
+}
+
+#[test]
+fn a_commit_stalled_on_a_locked_database_pauses_the_economy_until_it_returns() {
+    let server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "max_commit_stall_ms = 2000",
+            "max_commit_stall_ms = 300",
+        );
+    });
+    let runtime = common::runtime();
+    let wallet = || RequestC2s::EconomyRead(EconomyReadC2s::Wallet);
+    runtime.block_on(async {
+        let first = server.connect(1).await;
+        first.request(wallet()).await.expect("the economy answers");
+
+        // Another process holds the database's write lock, so the next commit (the account a
+        // joining player opens) waits on it: a stall, not a failure.
+        let lock = rusqlite::Connection::open(server.data.path().join(DATABASE_FILE)).expect("opens");
+        lock.execute_batch("BEGIN IMMEDIATE").expect("write lock taken");
+        let _second = server.connect(2).await;
+        let stalled = async {
+            while server.get("/readyz").0 != 503 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(3), stalled)
+            .await
+            .expect("the stall is seen");
+        let (_, body) = server.get("/readyz");
+        assert!(body.contains("the store is stalled"), "{body}");
+        // From the tick that sees the stall on, reads are refused; one that came before it
+        // waits for the commit like any other.
+        let refused = async {
+            loop {
+                let pending = first.send(wallet()).expect("queued");
+                if let Ok(Ok(reply)) = tokio::time::timeout(Duration::from_millis(200), pending).await {
+                    assert!(
+                        matches!(reply.body, ReplyBodyS2c::Refused { code: 1 }),
+                        "{:?}",
+                        reply.body
+                    );
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), refused)
+            .await
+            .expect("reads are refused busy while the commit stalls");
+
+        lock.execute_batch("ROLLBACK").expect("lock released");
+        let answered = async {
+            while first.request(wallet()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(3), answered)
+            .await
+            .expect("the economy answers again once the commit returns");
+        assert_eq!(server.get("/readyz").0, 200);
+    });
 }

@@ -386,6 +386,21 @@ pub struct StoreConfig {
     /// Tick batches the writer may fall behind before new economy commands are refused with the
     /// busy code.
     pub max_backlog_batches: u32,
+    /// How long one commit may take before the store counts as stalled (a disk that stopped
+    /// answering): economy commands and reads are then refused with the busy code, and
+    /// `/readyz` says so, until the commit returns.
+    pub max_commit_stall_ms: u32,
+}
+
+impl StoreConfig {
+    /// The batches the writer may fall behind, and how long one commit may take, before the
+    /// economy waits for the store.
+    pub fn limits(&self) -> (u64, std::time::Duration) {
+        (
+            u64::from(self.max_backlog_batches),
+            std::time::Duration::from_millis(u64::from(self.max_commit_stall_ms)),
+        )
+    }
 }
 
 impl Default for StoreConfig {
@@ -393,6 +408,7 @@ impl Default for StoreConfig {
         StoreConfig {
             synchronous: Synchronous::Full,
             max_backlog_batches: 16,
+            max_commit_stall_ms: 2000,
         }
     }
 }
@@ -455,6 +471,12 @@ impl ServerConfig {
             self.store.max_backlog_batches,
             1,
             100_000,
+        );
+        check.within(
+            "store.max_commit_stall_ms",
+            self.store.max_commit_stall_ms,
+            10,
+            600_000,
         );
         check.within(
             "telemetry.shutdown_deadline_s",

@@ -29,7 +29,7 @@ pub use data_dir::{DataDir, DataDirError};
 pub use pacer::{Pace, TickPacer, interval_for};
 pub use tick_loop::TickLoop;
 
-use crate::config::{AssetWatcher, Config, ConfigErrors, WatchError};
+use crate::config::{AssetWatcher, Config, ConfigErrors, StoreConfig, WatchError};
 use crate::net::{NetError, NetServer};
 use crate::sim::Sim;
 use crate::store::recovery::{self, RecoveryError};
@@ -46,12 +46,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
 
 /// Ready while the store accepts writes and load is not being shed.
-fn readiness(writer: &StoreWriter, metrics: &Arc<Metrics>) -> Readiness {
+fn readiness(writer: &StoreWriter, store: &StoreConfig, metrics: &Arc<Metrics>) -> Readiness {
     let status = Arc::clone(writer.status());
+    let (max_backlog, max_stall) = store.limits();
     let metrics = Arc::clone(metrics);
     Box::new(move || {
-        if let Some(failure) = status.failure() {
-            return Err(format!("the store failed: {failure}"));
+        if let Some(holdup) = status.holdup(max_backlog, max_stall) {
+            return Err(holdup.to_string());
         }
         if metrics.shedding.get() != 0 {
             return Err("shedding load".to_owned());
@@ -166,11 +167,15 @@ impl Server {
             helper_thread_start,
         )?;
         let http_addr = options.http.unwrap_or(config.server.telemetry.http_bind);
-        let http = HttpEndpoints::start(http_addr, Arc::clone(&metrics), readiness(&writer, &metrics))
-            .map_err(|source| ServeError::Http {
-                addr: http_addr,
-                source,
-            })?;
+        let http = HttpEndpoints::start(
+            http_addr,
+            Arc::clone(&metrics),
+            readiness(&writer, &config.server.store, &metrics),
+        )
+        .map_err(|source| ServeError::Http {
+            addr: http_addr,
+            source,
+        })?;
         let net = NetServer::start(
             &config.server.net,
             data_dir.path(),

@@ -83,8 +83,9 @@ impl TickLoop {
         }
     }
 
-    /// Keeps every tick's durable changes through `writer`; economy commands are refused while
-    /// it is more than `[store] max_backlog_batches` behind or has failed.
+    /// Keeps every tick's durable changes through `writer`; economy commands and reads are
+    /// refused while it is more than `[store] max_backlog_batches` behind, stalled in a commit
+    /// for longer than `max_commit_stall_ms`, or has failed.
     pub fn with_store(mut self, writer: StoreWriter) -> TickLoop {
         self.store = Some(writer);
         self
@@ -203,19 +204,14 @@ impl TickLoop {
         let Some(store) = &self.store else {
             return;
         };
-        let status = store.status();
-        let limit = u64::from(self.sim.config().server.store.max_backlog_batches);
-        let paused = status.failure().is_some() || status.backlog() > limit;
+        let (max_backlog, max_stall) = self.sim.config().server.store.limits();
+        let holdup = store.status().holdup(max_backlog, max_stall);
+        let paused = holdup.is_some();
         if paused != self.economy_paused {
             self.economy_paused = paused;
             self.sim.pause_economy(paused);
-            match status.failure() {
-                Some(failure) => warn!(tick, %failure, "economy paused: the store failed"),
-                None if paused => warn!(
-                    tick,
-                    backlog = status.backlog(),
-                    "economy paused: the store is behind"
-                ),
+            match holdup {
+                Some(holdup) => warn!(tick, %holdup, "economy paused"),
                 None => info!(tick, "economy resumed: the store caught up"),
             }
         }

@@ -1,7 +1,8 @@
 //! The writer thread: takes each tick's [`Batch`] from the tick thread and commits it, together
 //! with every batch that queued up meanwhile, in one transaction (group commit). The tick never
 //! waits on the disk; it reads the writer's progress ([`WriterStatus`]) to release
-//! acknowledgements and to refuse new economy commands when the writer falls behind or fails.
+//! acknowledgements and to refuse new economy commands when the writer falls behind, stalls in a
+//! commit (a disk that stops answering) or fails.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -17,7 +18,7 @@ use super::{Batch, Store};
 const MAX_GROUP: usize = 256;
 
 /// The writer's progress, readable from any thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WriterStatus {
     submitted: AtomicU64,
     committed: AtomicU64,
@@ -25,9 +26,81 @@ pub struct WriterStatus {
     failure: Mutex<Option<String>>,
     commits: AtomicU64,
     commit_micros: AtomicU64,
+    /// What `commit_started` counts from.
+    epoch: Instant,
+    /// When the commit under way started, in microseconds after `epoch` plus one; 0 between
+    /// commits.
+    commit_started: AtomicU64,
+}
+
+impl Default for WriterStatus {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a stalled commit is measured on the wall clock"
+    )]
+    fn default() -> Self {
+        WriterStatus {
+            submitted: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            commits: AtomicU64::new(0),
+            commit_micros: AtomicU64::new(0),
+            epoch: Instant::now(),
+            commit_started: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Why the economy must wait for the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Holdup {
+    /// A commit failed; nothing is written from then on.
+    #[error("the store failed: {0}")]
+    Failed(String),
+    /// The commit under way has taken longer than allowed (a disk that stopped answering).
+    #[error("the store is stalled: a commit has taken {0:?}")]
+    Stalled(std::time::Duration),
+    /// More tick batches than allowed are not yet on disk.
+    #[error("the store is behind by {0} tick batches")]
+    Behind(u64),
 }
 
 impl WriterStatus {
+    /// Why the economy must wait, if it must: a failed commit, a commit under way for longer than
+    /// `max_stall`, or more than `max_backlog` batches not yet on disk.
+    pub fn holdup(&self, max_backlog: u64, max_stall: std::time::Duration) -> Option<Holdup> {
+        if let Some(failure) = self.failure() {
+            return Some(Holdup::Failed(failure));
+        }
+        let committing_for = self.committing_for();
+        if committing_for > max_stall {
+            return Some(Holdup::Stalled(committing_for));
+        }
+        let backlog = self.backlog();
+        (backlog > max_backlog).then_some(Holdup::Behind(backlog))
+    }
+
+    /// How long the commit under way has taken so far; zero between commits.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a stalled commit is measured on the wall clock"
+    )]
+    pub fn committing_for(&self) -> std::time::Duration {
+        match self.commit_started.load(Ordering::Acquire) {
+            0 => std::time::Duration::ZERO,
+            started => self
+                .epoch
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_micros(started - 1)),
+        }
+    }
+
+    fn commit_starts(&self, at: Instant) {
+        let micros = u64::try_from(at.duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX - 1);
+        self.commit_started.store(micros + 1, Ordering::Release);
+    }
+
     /// Batches submitted but not yet on disk.
     pub fn backlog(&self) -> u64 {
         self.submitted
@@ -146,7 +219,9 @@ fn write_loop(
             }
         }
         let started = Instant::now();
+        status.commit_starts(started);
         let committed = store.commit(&group);
+        status.commit_started.store(0, Ordering::Release);
         let took = started.elapsed();
         if let Err(failure) = committed {
             error!(%failure, "store commit failed; economy commands are refused from now on");
