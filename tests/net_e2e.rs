@@ -14,7 +14,7 @@ use necpsim::net::tls::{ServerTrust, client_crypto};
 use necpsim::protocol::{
     ActC2s, ControlC2s, CreateSessionC2s, DatagramC2s, EconomyC2s, EconomyOpC2s, EconomyReadC2s, Encoder,
     EventS2c, GetSessionC2s, GoodsC2s, HelloC2s, InputC2s, JoinSessionC2s, ListSessionsC2s, PingC2s,
-    ReplyBodyS2c, RequestC2s, SubscribeC2s, TargetC2s, topics,
+    ReplyBodyS2c, RequestC2s, SnapshotAckC2s, SubscribeC2s, TargetC2s, topics,
 };
 use tokio::time::timeout;
 
@@ -568,6 +568,38 @@ async fn clients_together_hold_no_more_than_the_outbox_budget() {
     timeout(WAIT, given_back)
         .await
         .unwrap_or_else(|_| panic!("{} bytes still held", outbox_bytes(&server)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_and_acknowledgements_sent_as_requests_are_answered() {
+    let server = NetServer::start(|_| {});
+    let client = server.connect(1).await;
+    let input = |seq, predicted| InputC2s {
+        seq,
+        move_x: 1.0,
+        predicted,
+        ..InputC2s::default()
+    };
+    let ask = |body| timeout(WAIT, client.request(body));
+    let taken = ask(RequestC2s::Input(input(2, None))).await.expect("in time");
+    assert!(matches!(taken, Ok(ReplyBodyS2c::Acted)), "{taken:?}");
+    // Superseded by the newer input already taken: what it asked for is in effect.
+    let stale = ask(RequestC2s::Input(input(1, None))).await.expect("in time");
+    assert!(matches!(stale, Ok(ReplyBodyS2c::Acted)), "{stale:?}");
+    // Refused under its own request, not as an unsolicited reply.
+    let outside = ask(RequestC2s::Input(input(3, Some([1.0e6, 1.0e6]))))
+        .await
+        .expect("in time");
+    let out_of_bounds = necpsim::sim::Refusal::OutOfBounds.code();
+    assert!(
+        matches!(outside, Err(ClientError::Refused { code, .. }) if code == out_of_bounds),
+        "{outside:?}"
+    );
+    let ack = ask(RequestC2s::AckSnapshot(SnapshotAckC2s { seq: 1 }))
+        .await
+        .expect("in time");
+    assert!(matches!(ack, Ok(ReplyBodyS2c::Acted)), "{ack:?}");
+    assert_eq!(client.unsolicited_count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,9 +26,10 @@ pub enum RequestC2s {
     Ping(PingC2s),
     /// Choose which server events arrive on the event stream.
     Subscribe(SubscribeC2s),
-    /// A movement input sent reliably (datagrams are the usual way).
+    /// A movement input sent reliably (datagrams are the usual way); answered with `Acted` once
+    /// taken (or superseded by a newer input), or refused.
     Input(InputC2s),
-    /// A snapshot acknowledgement sent reliably.
+    /// A snapshot acknowledgement sent reliably; answered with `Acted`.
     AckSnapshot(SnapshotAckC2s),
     /// Create a pending combat session.
     CreateSession(CreateSessionC2s),

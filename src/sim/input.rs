@@ -41,18 +41,14 @@ pub(crate) fn route_commands(
                 Command::Move(input) => {
                     if input.ack != 0 {
                         acks.push(Acknowledgement {
-                            client,
+                            to,
                             seq: input.ack,
                             alone: false,
                         });
                     }
-                    moves.push((client, input));
+                    moves.push((to, input));
                 }
-                Command::AckSnapshot { seq } => acks.push(Acknowledgement {
-                    client,
-                    seq,
-                    alone: true,
-                }),
+                Command::AckSnapshot { seq } => acks.push(Acknowledgement { to, seq, alone: true }),
                 Command::CreateSession(settings) => combat::create(world, to, settings),
                 Command::JoinSession { session, team, role } => combat::join(world, to, session, team, role),
                 Command::LeaveSession { session } => combat::leave(world, to, session),
@@ -68,7 +64,7 @@ pub(crate) fn route_commands(
                 Command::EconomyRead(read) => world.resource_mut::<EconomyInbox>().reads.push((to, read)),
             }
         }
-        moves.sort_unstable_by_key(|(client, input)| (*client, input.seq));
+        moves.sort_unstable_by_key(|(to, input)| (to.client, input.seq));
         gameplay::apply_inputs(world, players, &moves, bump);
         combat::apply_actions(world, &actions, bump);
         gameplay::acknowledge(world, histories, &acks, bump);

@@ -32,7 +32,8 @@ pub enum ReplyBody {
     },
     /// The client's player left the world.
     Left,
-    /// A combat action was carried out (its hits land in this tick's resolution).
+    /// A combat action was carried out (its hits land in this tick's resolution), or a movement
+    /// input or snapshot acknowledgement sent as a request was taken.
     Acted,
     /// The command was refused and changed nothing.
     Refused(Refusal),

@@ -12,7 +12,7 @@ use super::components::{InputState, MotionHandle};
 use super::motion::{Bounds, Motion, sweep_simd};
 use super::players::{Clients, point_in_unit_disc};
 use crate::config::Config;
-use crate::sim::command::{ClientId, MoveInput, Refusal};
+use crate::sim::command::{MoveInput, Refusal, ReplyTo};
 use crate::sim::output::{ReplyBody, respond};
 use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 
@@ -21,13 +21,13 @@ use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 pub(crate) fn apply_inputs(
     world: &mut World,
     players: &mut QueryState<(&MotionHandle, &mut InputState)>,
-    inputs: &[(ClientId, MoveInput)],
+    inputs: &[(ReplyTo, MoveInput)],
     bump: &Bump,
 ) {
     // Resolve clients first, so the loop below needs no shared borrow of the world.
     let clients = world.resource::<Clients>();
     let entities = bumpalo::collections::Vec::from_iter_in(
-        inputs.iter().map(|&(client, _)| clients.entity(client)),
+        inputs.iter().map(|&(to, _)| clients.entity(to.client)),
         bump,
     );
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
@@ -36,7 +36,7 @@ pub(crate) fn apply_inputs(
     // Motion is held apart from the world for the loop, so that one lookup of a player gives both
     // its input state and its body.
     world.resource_scope(|world, mut motion: Mut<Motion>| {
-        for (at, (&(client, input), &entity)) in inputs.iter().zip(&entities).enumerate() {
+        for (at, (&(to, input), &entity)) in inputs.iter().zip(&entities).enumerate() {
             // The player's handle is looked up a few inputs ahead and its body prefetched, so the
             // misses of reaching the player and then its body overlap across inputs.
             if let Some(&Some(ahead)) = entities.get(at + INPUTS_AHEAD)
@@ -45,20 +45,26 @@ pub(crate) fn apply_inputs(
                 motion.prefetch(handle);
             }
             let Some(entity) = entity else {
-                respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+                respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
                 continue;
             };
             let Ok((&handle, mut state)) = players.get_mut(world, entity) else {
                 continue;
             };
+            // An input sent as a request is answered: taken, or refused. One a newer input
+            // already superseded is taken too, since what it asked for is in effect.
+            let taken = to.request != 0;
             if input.seq <= state.last_seq {
                 stale += 1;
+                if taken {
+                    respond(world, to, ReplyBody::Acted);
+                }
                 continue;
             }
             let position = motion.position(handle);
             let (lead, lead_floor) = client_lead(&input, server_tick, state.lead_floor);
             if let Err(refusal) = check_input(&config, &input, position, lead, lead_floor) {
-                respond(world, client, ReplyBody::Refused(refusal));
+                respond(world, to, ReplyBody::Refused(refusal));
                 continue;
             }
             *state = InputState {
@@ -71,6 +77,9 @@ pub(crate) fn apply_inputs(
             let length = (input.move_x * input.move_x + input.move_y * input.move_y).sqrt();
             let scale = if length > 1.0 { 1.0 / length } else { 1.0 };
             motion.steer(handle, input.move_x * scale, input.move_y * scale);
+            if taken {
+                respond(world, to, ReplyBody::Acted);
+            }
         }
     });
     world.resource_mut::<SimCounters>().stale_inputs += stale;

@@ -20,7 +20,7 @@ use super::players::Clients;
 use super::snapshot_codec::{Baseline, EntityState, SnapshotHeader, encode, quantize};
 use super::snapshot_threads::SnapshotThreads;
 use super::visibility::{CellGroupIndex, GatherScratch, Viewer, Visibility, VisibleSets};
-use crate::sim::command::{ClientId, Refusal};
+use crate::sim::command::{ClientId, Refusal, ReplyTo};
 use crate::sim::output::{Outbox, ReplyBody, SnapshotOut, respond};
 use crate::sim::prefetch::prefetch;
 use crate::sim::resources::{ActiveConfig, FrameArena, SimCounters, Tick, TickRate};
@@ -194,10 +194,11 @@ impl SnapshotHistory {
 /// One snapshot acknowledgement of the tick.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Acknowledgement {
-    pub client: ClientId,
+    pub to: ReplyTo,
     pub seq: u32,
-    /// Sent on its own rather than riding an input: only then is a client that is not in the
-    /// world told so, since the input it rides gets that refusal already.
+    /// Sent on its own rather than riding an input: only then is it answered (a client that is
+    /// not in the world told so, one sent as a request taken), since the input it rides is
+    /// answered already.
     pub alone: bool,
 }
 
@@ -211,14 +212,14 @@ pub(crate) fn acknowledge(
     // Resolve clients first, so the loop below needs no shared borrow of the world.
     let clients = world.resource::<Clients>();
     let resolved = bumpalo::collections::Vec::from_iter_in(
-        acks.iter().map(|&ack| (ack, clients.entity(ack.client))),
+        acks.iter().map(|&ack| (ack, clients.entity(ack.to.client))),
         bump,
     );
     let mut unknown = 0;
-    for &(Acknowledgement { client, seq, alone }, entity) in &resolved {
+    for &(Acknowledgement { to, seq, alone }, entity) in &resolved {
         let Some(entity) = entity else {
             if alone {
-                respond(world, client, ReplyBody::Refused(Refusal::NotJoined));
+                respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
             }
             continue;
         };
@@ -227,6 +228,10 @@ pub(crate) fn acknowledge(
             .is_ok_and(|mut history| history.acknowledge(seq));
         if !held {
             unknown += 1;
+        }
+        // Taken whether or not the snapshot is still held: an acknowledgement is a hint.
+        if alone && to.request != 0 {
+            respond(world, to, ReplyBody::Acted);
         }
     }
     world.resource_mut::<SimCounters>().unknown_acks += unknown;
