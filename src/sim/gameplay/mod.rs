@@ -19,10 +19,10 @@ use bevy_ecs::world::World;
 pub use components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 pub use interest::Interest;
 pub use motion::Motion;
-pub(crate) use movement::apply_inputs;
+pub(crate) use movement::{QueuedInput, apply_inputs};
 pub use players::Clients;
 pub(crate) use players::{join, leave, point_in_unit_disc, spawn_body_at, unit_interval};
-pub(crate) use snapshot::{Acknowledgement, acknowledge};
+pub(crate) use snapshot::acknowledge;
 pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
 pub use snapshot_threads::SnapshotThreads;
 

@@ -12,7 +12,7 @@ use super::components::{InputState, MotionHandle};
 use super::motion::{Bounds, Motion, sweep_simd};
 use super::players::{Clients, point_in_unit_disc};
 use crate::config::Config;
-use crate::sim::command::{MoveInput, Refusal, ReplyTo};
+use crate::sim::command::{ClientId, MoveInput, Refusal, ReplyTo};
 use crate::sim::output::{ReplyBody, respond};
 use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 
@@ -21,13 +21,13 @@ use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 pub(crate) fn apply_inputs(
     world: &mut World,
     players: &mut QueryState<(&MotionHandle, &mut InputState)>,
-    inputs: &[(ReplyTo, MoveInput)],
+    inputs: &[QueuedInput],
     bump: &Bump,
 ) {
     // Resolve clients first, so the loop below needs no shared borrow of the world.
     let clients = world.resource::<Clients>();
     let entities = bumpalo::collections::Vec::from_iter_in(
-        inputs.iter().map(|&(to, _)| clients.entity(to.client)),
+        inputs.iter().map(|queued| clients.entity(queued.client)),
         bump,
     );
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
@@ -36,7 +36,8 @@ pub(crate) fn apply_inputs(
     // Motion is held apart from the world for the loop, so that one lookup of a player gives both
     // its input state and its body.
     world.resource_scope(|world, mut motion: Mut<Motion>| {
-        for (at, (&(to, input), &entity)) in inputs.iter().zip(&entities).enumerate() {
+        for (at, (queued, &entity)) in inputs.iter().zip(&entities).enumerate() {
+            let (to, input) = (queued.reply_to(), queued.input);
             // The player's handle is looked up a few inputs ahead and its body prefetched, so the
             // misses of reaching the player and then its body overlap across inputs.
             if let Some(&Some(ahead)) = entities.get(at + INPUTS_AHEAD)
@@ -83,6 +84,25 @@ pub(crate) fn apply_inputs(
         }
     });
     world.resource_mut::<SimCounters>().stale_inputs += stale;
+}
+
+/// A movement input as the tick applies it: its client, the request it came as (0: a datagram)
+/// and the input. Flat rather than holding a [`ReplyTo`], whose padding would add 8 bytes to each
+/// of a tick's tens of thousands of entries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueuedInput {
+    pub client: ClientId,
+    pub request: u32,
+    pub input: MoveInput,
+}
+
+impl QueuedInput {
+    fn reply_to(&self) -> ReplyTo {
+        ReplyTo {
+            client: self.client,
+            request: self.request,
+        }
+    }
 }
 
 /// How many inputs ahead a player's body is prefetched.

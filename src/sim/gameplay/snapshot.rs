@@ -7,6 +7,7 @@
 
 use bevy_ecs::change_detection::Mut;
 use bevy_ecs::component::Component;
+use bevy_ecs::entity::Entity;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::system::{Local, Query, Res, ResMut};
 use bevy_ecs::world::World;
@@ -191,46 +192,47 @@ impl SnapshotHistory {
     }
 }
 
-/// One snapshot acknowledgement of the tick.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Acknowledgement {
-    pub to: ReplyTo,
-    pub seq: u32,
-    /// Sent on its own rather than riding an input: only then is it answered (a client that is
-    /// not in the world told so, one sent as a request taken), since the input it rides is
-    /// answered already.
-    pub alone: bool,
-}
-
-/// Applies this tick's snapshot acknowledgements. `histories` is the caller's cached query.
+/// Applies this tick's snapshot acknowledgements: `riding` inputs (client and sequence number,
+/// answered with their input) and sent `alone` (answered here: a client not in the world is told
+/// so, and one sent as a request is taken, whether or not its snapshot is still held, since an
+/// acknowledgement is a hint). `histories` is the caller's cached query.
 pub(crate) fn acknowledge(
     world: &mut World,
     histories: &mut QueryState<&mut SnapshotHistory>,
-    acks: &[Acknowledgement],
+    riding: &[(ClientId, u32)],
+    alone: &[(ReplyTo, u32)],
     bump: &Bump,
 ) {
-    // Resolve clients first, so the loop below needs no shared borrow of the world.
+    // Resolve clients first, so the loops below need no shared borrow of the world.
     let clients = world.resource::<Clients>();
-    let resolved = bumpalo::collections::Vec::from_iter_in(
-        acks.iter().map(|&ack| (ack, clients.entity(ack.to.client))),
+    let entities = bumpalo::collections::Vec::from_iter_in(
+        riding
+            .iter()
+            .map(|&(client, _)| client)
+            .chain(alone.iter().map(|&(to, _)| to.client))
+            .map(|client| clients.entity(client)),
         bump,
     );
+    let (riders, loners) = entities.split_at(riding.len());
     let mut unknown = 0;
-    for &(Acknowledgement { to, seq, alone }, entity) in &resolved {
-        let Some(entity) = entity else {
-            if alone {
-                respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
-            }
-            continue;
-        };
+    let mut apply = |world: &mut World, entity: Entity, seq: u32| {
         let held = histories
             .get_mut(world, entity)
             .is_ok_and(|mut history| history.acknowledge(seq));
-        if !held {
-            unknown += 1;
+        unknown += u64::from(!held);
+    };
+    for (&(_, seq), &entity) in riding.iter().zip(riders) {
+        if let Some(entity) = entity {
+            apply(world, entity, seq);
         }
-        // Taken whether or not the snapshot is still held: an acknowledgement is a hint.
-        if alone && to.request != 0 {
+    }
+    for (&(to, seq), &entity) in alone.iter().zip(loners) {
+        let Some(entity) = entity else {
+            respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
+            continue;
+        };
+        apply(world, entity, seq);
+        if to.request != 0 {
             respond(world, to, ReplyBody::Acted);
         }
     }
