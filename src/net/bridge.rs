@@ -150,10 +150,11 @@ pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
 impl NetBridge {
     /// Feeds everything the connection tasks queued into `sim`: arrivals, departures and
     /// subscriptions first, in order, then as many commands as the sim's inbox takes (the rest
-    /// wait for the next tick). Returns the number of commands queued.
+    /// wait for the next tick). Arrivals and departures beyond the inbox wait too, in order, so
+    /// that none is lost. Returns the number of commands queued.
     pub fn feed(&mut self, sim: &mut Sim) -> usize {
         let mut taken = 0;
-        loop {
+        while taken < self.capacity {
             let change = match self.lifecycle.try_recv() {
                 Ok(change) => change,
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -320,7 +321,9 @@ fn wants(subscriber: &Subscriber, event: &SimEvent) -> bool {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::net::outbox::OutboxBudget;
     use crate::sim::ClientId;
+    use crate::telemetry::Metrics;
 
     #[test]
     fn a_full_queue_refuses_until_the_tick_drains_it() {
@@ -336,6 +339,24 @@ mod tests {
             Ok(()),
             "room again after the drain"
         );
+    }
+
+    #[test]
+    fn arrivals_beyond_the_inbox_wait_for_the_next_tick() {
+        let mut sim = Sim::new(Arc::new(Config::default()));
+        let (handle, mut bridge) = bridge(16);
+        let budget = OutboxBudget::new(usize::MAX, Arc::new(Metrics::default()));
+        for client in 1..=17 {
+            let outbox = Arc::new(ConnectionOutbox::new(1 << 20, 4, 1200, &budget));
+            let to = ReplyTo::from(ClientId(client));
+            handle.announce(Lifecycle::Connected { to, outbox });
+        }
+        assert_eq!(bridge.feed(&mut sim), 16);
+        sim.step();
+        assert_eq!(sim.player_count(), 16);
+        assert_eq!(bridge.feed(&mut sim), 1, "the seventeenth arrival, kept");
+        sim.step();
+        assert_eq!(sim.player_count(), 17);
     }
 
     #[test]
