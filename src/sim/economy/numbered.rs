@@ -65,12 +65,36 @@ impl<T> Numbered<T> {
         self.values.values().any(due)
     }
 
-    /// Keeps the values for which `keep` (given the id) returns true.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(u64, &mut T) -> bool) {
+    /// Keeps the values for which `keep` (given the id) returns true; only those removed count
+    /// as touched, since `keep` cannot change the others.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(u64, &T) -> bool) {
         let touched = &mut self.touched;
         self.values.retain(|&id, value| {
-            touched.push(id);
-            keep(id, value)
+            let kept = keep(id, value);
+            if !kept {
+                touched.push(id);
+            }
+            kept
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_touches_only_what_it_removes() {
+        let mut values = Numbered::default();
+        let ids: Vec<u64> = (0..1000u32).map(|value| values.insert(value)).collect();
+        values.clear_touched();
+        values.retain(|_, &value| value != 500);
+        assert_eq!(
+            values.touched(),
+            [ids[500]],
+            "one row for the store, not a thousand"
+        );
+        assert!(values.get(ids[500]).is_none());
+        assert_eq!(values.iter().count(), 999);
     }
 }
