@@ -28,6 +28,8 @@ pub enum Lifecycle {
     Connected {
         /// The client and its `Hello`'s request number.
         to: ReplyTo,
+        /// The connection's number, which its commands carry (see [`BridgeHandle::submit`]).
+        connection: u64,
         /// Where its replies go.
         outbox: Arc<ConnectionOutbox>,
     },
@@ -50,20 +52,23 @@ pub enum Lifecycle {
 /// The connection tasks' end of the bridge.
 #[derive(Debug, Clone)]
 pub struct BridgeHandle {
-    commands: Sender<(ReplyTo, Command)>,
+    commands: Sender<(u64, ReplyTo, Command)>,
     queued: Arc<AtomicUsize>,
     capacity: usize,
     lifecycle: Sender<Lifecycle>,
 }
 
 impl BridgeHandle {
-    /// Queues a command for the next tick; refused with [`Refusal::Busy`] when the queue is full.
-    pub fn submit(&self, to: ReplyTo, command: Command) -> Result<(), Refusal> {
+    /// Queues a command that connection number `connection` received, for the next tick; refused
+    /// with [`Refusal::Busy`] when the queue is full. A command whose connection has closed by the
+    /// time the tick takes it is dropped: its player may be back on a new connection, which must
+    /// not run (or be answered for) what the old one asked.
+    pub fn submit(&self, connection: u64, to: ReplyTo, command: Command) -> Result<(), Refusal> {
         if self.queued.fetch_add(1, Ordering::Relaxed) >= self.capacity {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(Refusal::Busy);
         }
-        self.commands.send((to, command)).map_err(|_| {
+        self.commands.send((connection, to, command)).map_err(|_| {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             Refusal::Busy
         })
@@ -79,6 +84,7 @@ impl BridgeHandle {
 /// What one connected client receives.
 #[derive(Debug)]
 struct Subscriber {
+    connection: u64,
     outbox: Arc<ConnectionOutbox>,
     topics: u32,
     session: u64,
@@ -87,7 +93,7 @@ struct Subscriber {
 /// The tick thread's end of the bridge.
 #[derive(Debug)]
 pub struct NetBridge {
-    commands: Receiver<(ReplyTo, Command)>,
+    commands: Receiver<(u64, ReplyTo, Command)>,
     queued: Arc<AtomicUsize>,
     lifecycle: Receiver<Lifecycle>,
     clients: HashMap<ClientId, Subscriber>,
@@ -160,10 +166,15 @@ impl NetBridge {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             };
             match change {
-                Lifecycle::Connected { to, outbox } => {
+                Lifecycle::Connected {
+                    to,
+                    connection,
+                    outbox,
+                } => {
                     self.clients.insert(
                         to.client,
                         Subscriber {
+                            connection,
                             outbox,
                             topics: 0,
                             session: 0,
@@ -189,11 +200,14 @@ impl NetBridge {
         }
         let mut fed = taken;
         for _ in taken..self.capacity {
-            let Ok((to, command)) = self.commands.try_recv() else {
+            let Ok((connection, to, command)) = self.commands.try_recv() else {
                 break;
             };
             self.queued.fetch_sub(1, Ordering::Relaxed);
-            fed += usize::from(submit(sim, to, command));
+            let current = self.clients.get(&to.client);
+            if current.is_some_and(|subscriber| subscriber.connection == connection) {
+                fed += usize::from(submit(sim, to, command));
+            }
         }
         fed
     }
@@ -325,31 +339,78 @@ mod tests {
     use crate::sim::ClientId;
     use crate::telemetry::Metrics;
 
+    fn outbox() -> Arc<ConnectionOutbox> {
+        let budget = OutboxBudget::new(usize::MAX, Arc::new(Metrics::default()));
+        Arc::new(ConnectionOutbox::new(1 << 20, 4, 1200, &budget))
+    }
+
+    fn connect(handle: &BridgeHandle, client: u64, connection: u64) -> Arc<ConnectionOutbox> {
+        let outbox = outbox();
+        handle.announce(Lifecycle::Connected {
+            to: ReplyTo::from(ClientId(client)),
+            connection,
+            outbox: Arc::clone(&outbox),
+        });
+        outbox
+    }
+
     #[test]
     fn a_full_queue_refuses_until_the_tick_drains_it() {
         let mut sim = Sim::new(Arc::new(Config::default()));
-        let (handle, mut bridge) = bridge(2);
+        let (handle, mut bridge) = bridge(3);
+        connect(&handle, 7, 1);
         let to = ReplyTo::from(ClientId(7));
-        assert_eq!(handle.submit(to, Command::Join), Ok(()));
-        assert_eq!(handle.submit(to, Command::Leave), Ok(()));
-        assert_eq!(handle.submit(to, Command::Join), Err(Refusal::Busy));
-        assert_eq!(bridge.feed(&mut sim), 2);
-        assert_eq!(
-            handle.submit(to, Command::Join),
-            Ok(()),
-            "room again after the drain"
-        );
+        let list = || Command::ListSessions(Default::default());
+        assert_eq!(handle.submit(1, to, list()), Ok(()));
+        assert_eq!(handle.submit(1, to, list()), Ok(()));
+        assert_eq!(handle.submit(1, to, list()), Ok(()));
+        assert_eq!(handle.submit(1, to, list()), Err(Refusal::Busy));
+        assert_eq!(bridge.feed(&mut sim), 3, "the join and two commands");
+        assert_eq!(handle.submit(1, to, list()), Ok(()), "room again after the drain");
+    }
+
+    #[test]
+    fn what_a_closed_connection_queued_is_not_run_for_the_next_one() {
+        let mut sim = Sim::new(Arc::new(Config::default()));
+        let (handle, mut bridge) = bridge(1024);
+        connect(&handle, 7, 1);
+        bridge.feed(&mut sim);
+        sim.step();
+        // Connection 1 queues request 5, closes, and its player is back on connection 2, all
+        // before the next tick.
+        let old = ReplyTo {
+            client: ClientId(7),
+            request: 5,
+        };
+        let list = || Command::ListSessions(Default::default());
+        assert_eq!(handle.submit(1, old, list()), Ok(()));
+        handle.announce(Lifecycle::Disconnected { client: ClientId(7) });
+        connect(&handle, 7, 2);
+        bridge.feed(&mut sim);
+        sim.step();
+        let mut out = Outbox::default();
+        sim.drain_outputs(&mut out);
+        let requests: Vec<u32> = out.replies.iter().map(|reply| reply.request).collect();
+        assert!(!requests.contains(&5), "{requests:?}");
+        assert_eq!(sim.player_count(), 1);
+        let new = ReplyTo {
+            client: ClientId(7),
+            request: 6,
+        };
+        assert_eq!(handle.submit(2, new, list()), Ok(()));
+        bridge.feed(&mut sim);
+        sim.step();
+        sim.drain_outputs(&mut out);
+        let requests: Vec<u32> = out.replies.iter().map(|reply| reply.request).collect();
+        assert_eq!(requests, [6], "the new connection's own request runs");
     }
 
     #[test]
     fn arrivals_beyond_the_inbox_wait_for_the_next_tick() {
         let mut sim = Sim::new(Arc::new(Config::default()));
         let (handle, mut bridge) = bridge(16);
-        let budget = OutboxBudget::new(usize::MAX, Arc::new(Metrics::default()));
         for client in 1..=17 {
-            let outbox = Arc::new(ConnectionOutbox::new(1 << 20, 4, 1200, &budget));
-            let to = ReplyTo::from(ClientId(client));
-            handle.announce(Lifecycle::Connected { to, outbox });
+            connect(&handle, client, client);
         }
         assert_eq!(bridge.feed(&mut sim), 16);
         sim.step();

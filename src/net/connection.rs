@@ -4,6 +4,7 @@
 //! writing what the tick thread queued in the outbox. Any protocol violation closes this
 //! connection alone with its [`ErrorCode`]; nothing a client sends can stop the server.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use crate::protocol::{
     Encoder, ErrorCode, PROTOCOL_VERSION, ReplyBodyS2c, ReplyS2c, Request, decode_control, decode_datagram,
     error_message,
 };
-use crate::sim::{ClientId, ReplyTo};
+use crate::sim::{ClientId, Command, Refusal, ReplyTo};
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::MessageKind;
 
@@ -50,7 +51,7 @@ pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, c
     let remote = connection.remote_address();
     match admit(&connection, &context).await {
         Ok(session) => {
-            let client = session.client;
+            let client = session.peer.client;
             context.metrics.connections.add(1);
             run(connection, session, &context).await;
             context.metrics.connections.add(-1);
@@ -67,9 +68,27 @@ pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, c
     drop(cap);
 }
 
+/// Who sent what a connection reads: the client, and the connection's number, which the bridge
+/// checks so that a closed connection's commands are never run for its successor.
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    client: ClientId,
+    connection: u64,
+}
+
+impl Peer {
+    fn submit(self, context: &NetContext, request: u32, command: Command) -> Result<(), Refusal> {
+        let to = ReplyTo {
+            client: self.client,
+            request,
+        };
+        context.bridge.submit(self.connection, to, command)
+    }
+}
+
 /// An admitted client.
 struct Admitted {
-    client: ClientId,
+    peer: Peer,
     send: SendStream,
     recv: RecvStream,
     reader: FrameReader,
@@ -110,6 +129,7 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
     if !context.players.claim(client) {
         return Err(ErrorCode::AlreadyConnected);
     }
+    let connection_number = context.next_connection.fetch_add(1, Ordering::Relaxed);
     let max_datagram = connection.max_datagram_size().unwrap_or(0);
     let outbox = Arc::new(ConnectionOutbox::new(
         context.config.outbox_bytes as usize,
@@ -122,10 +142,14 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
             client,
             request: request_id,
         },
+        connection: connection_number,
         outbox: Arc::clone(&outbox),
     });
     Ok(Admitted {
-        client,
+        peer: Peer {
+            client,
+            connection: connection_number,
+        },
         send,
         recv,
         reader,
@@ -163,7 +187,7 @@ fn frame_code(error: FrameError) -> ErrorCode {
 /// Runs an admitted connection until it ends.
 async fn run(connection: Connection, session: Admitted, context: &NetContext) {
     let Admitted {
-        client,
+        peer,
         send,
         mut recv,
         mut reader,
@@ -173,8 +197,8 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
     // One set of buckets for the connection: an input counts against the same rate whether it
     // comes as a datagram or on the control stream.
     let limiter = Mutex::new(RateLimiter::new(&context.config.rate_limits, now()));
-    let control = read_control(&mut recv, &mut reader, client, &outbox, &limiter, context);
-    let datagrams = read_datagrams(&connection, client, &limiter, context);
+    let control = read_control(&mut recv, &mut reader, peer, &outbox, &limiter, context);
+    let datagrams = read_datagrams(&connection, peer, &limiter, context);
     let verdict = tokio::select! {
         code = control => code,
         code = datagrams => code,
@@ -183,7 +207,7 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         _ = connection.closed() => None,
     };
     if let Some(code) = verdict {
-        debug!(client = client.0, %code, "closing connection");
+        debug!(client = peer.client.0, %code, "closing connection");
         close(&connection, code, &context.metrics);
     }
     writer.abort();
@@ -193,7 +217,7 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
 async fn read_control(
     recv: &mut RecvStream,
     reader: &mut FrameReader,
-    client: ClientId,
+    peer: Peer,
     outbox: &ConnectionOutbox,
     limiter: &Mutex<RateLimiter>,
     context: &NetContext,
@@ -207,8 +231,7 @@ async fn read_control(
                 Err(error) => return Some(frame_code(error)),
             };
             let mut limiter = limiter.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Err(code) = handle_frame(frame, client, outbox, context, &mut limiter, &mut encoder, now())
-            {
+            if let Err(code) = handle_frame(frame, peer, outbox, context, &mut limiter, &mut encoder, now()) {
                 return Some(code);
             }
         }
@@ -223,7 +246,7 @@ async fn read_control(
 /// Handles one control frame; an error closes the connection.
 fn handle_frame(
     frame: &[u8],
-    client: ClientId,
+    peer: Peer,
     outbox: &ConnectionOutbox,
     context: &NetContext,
     limiter: &mut RateLimiter,
@@ -259,18 +282,14 @@ fn handle_frame(
         Request::Ping { client_time_us } => reply(ReplyBodyS2c::Pong { client_time_us }, encoder),
         Request::Subscribe { topics, session } => {
             context.bridge.announce(Lifecycle::Subscribed {
-                client,
+                client: peer.client,
                 topics,
                 session,
             });
             reply(ReplyBodyS2c::Subscribed { topics }, encoder);
         }
         Request::Sim(command) => {
-            let to = ReplyTo {
-                client,
-                request: request_id,
-            };
-            if let Err(refusal) = context.bridge.submit(to, command) {
+            if let Err(refusal) = peer.submit(context, request_id, command) {
                 reply(ReplyBodyS2c::Refused { code: refusal.code() }, encoder);
             }
         }
@@ -281,7 +300,7 @@ fn handle_frame(
 /// Reads datagrams until the connection ends or floods.
 async fn read_datagrams(
     connection: &Connection,
-    client: ClientId,
+    peer: Peer,
     limiter: &Mutex<RateLimiter>,
     context: &NetContext,
 ) -> Option<ErrorCode> {
@@ -306,7 +325,7 @@ async fn read_datagrams(
         };
         // Inputs are unreliable by design: one the full queue cannot take is dropped like a
         // lost datagram.
-        let _ = context.bridge.submit(client.into(), command);
+        let _ = peer.submit(context, 0, command);
     }
 }
 

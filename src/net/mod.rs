@@ -16,7 +16,7 @@ pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -83,6 +83,8 @@ struct NetContext {
     bridge: BridgeHandle,
     players: Players,
     handshaking: AtomicU32,
+    /// The number the next admitted connection gets.
+    next_connection: AtomicU64,
     metrics: Arc<Metrics>,
     outbox_budget: Arc<outbox::OutboxBudget>,
 }
@@ -175,6 +177,7 @@ impl NetServer {
             bridge,
             players: Players::default(),
             handshaking: AtomicU32::new(0),
+            next_connection: AtomicU64::new(1),
             outbox_budget: outbox::OutboxBudget::new(
                 usize::try_from(config.outbox_total_bytes).unwrap_or(usize::MAX),
                 Arc::clone(&metrics),
