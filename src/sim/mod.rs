@@ -194,8 +194,9 @@ impl Sim {
     }
 
     /// Refuses economy commands and reads with [`Refusal::Busy`] from the next step on while
-    /// `paused` (the store cannot keep up or has failed). Reads too: a read's reply leaves only
-    /// once what it shows is durable, so under a failed store it would never leave.
+    /// `paused` (the store cannot keep up, is stalled in a commit, or has failed). Reads too: a
+    /// read's reply leaves only once what it shows is durable, so under a failed store it would
+    /// never leave.
     pub fn pause_economy(&mut self, paused: bool) {
         self.world.resource_mut::<economy::EconomyInbox>().paused = paused;
     }

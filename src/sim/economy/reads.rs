@@ -1,8 +1,7 @@
 //! Reads of the economy: a client's wallet and inventory, and an item's market. Answered after
 //! the tick's economy commands, so they show their effect; the rows go to the outbox's buffers.
-//! While the economy is paused (its store behind or failed) they are refused as busy like its
-//! commands: a read's reply leaves only once what it shows is durable, which a failed store
-//! never makes it, so it would otherwise wait for ever.
+//! While the economy is paused they are refused as busy, like its commands (see
+//! [`Sim::pause_economy`](crate::sim::Sim::pause_economy) for why).
 
 use bevy_ecs::world::{Mut, World};
 
