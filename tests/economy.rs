@@ -1079,3 +1079,144 @@ fn a_unique_item_changes_owner_in_a_trade() {
     assert_eq!(uniques(&sim, 1).0, vec![(weapon, WEAPON)]);
     assert!(!uniques(&sim, 2).0.contains(&(weapon, WEAPON)) && uniques(&sim, 2).1.is_empty());
 }
+
+#[test]
+fn each_player_may_hold_only_so_many_open_orders_trade_proposals_and_auctions() {
+    use necpsim::sim::{AuctionTerms, TradeCounter, TradeOffer};
+
+    let mut sim = Sim::new(Arc::new(common::close_quarters(|config| {
+        let players = &mut config.economy.players;
+        (
+            players.max_open_orders,
+            players.max_open_trades,
+            players.max_open_auctions,
+        ) = (2, 2, 1);
+    })));
+    step(
+        &mut sim,
+        &[(1, Command::Join), (2, Command::Join), (3, Command::Join)],
+    );
+    let mut key = 0;
+    let mut send = |sim: &mut Sim, player: u64, op: EconomyOp| {
+        key += 1;
+        reply(&step(sim, &[(player, request(key, op))]), player)
+    };
+    let held = |sim: &Sim, player: u64| (wallet(sim, player), reserved(sim, player), food(sim, player));
+
+    // Orders: two rest, the third is refused and reserves nothing; a cancel makes room.
+    let mut resting = Vec::new();
+    for _ in 0..2 {
+        let ReplyBody::OrderPlaced {
+            order, resting: 1, ..
+        } = send(&mut sim, 1, order(Side::Buy, 1, 1))
+        else {
+            panic!("a low bid rests")
+        };
+        resting.push(order);
+    }
+    let before = held(&sim, 1);
+    assert_eq!(
+        send(&mut sim, 1, order(Side::Buy, 1, 1)),
+        ReplyBody::Refused(Refusal::TooManyOpen)
+    );
+    assert_eq!(held(&sim, 1), before, "a refused order reserves nothing");
+    assert!(
+        matches!(
+            send(&mut sim, 2, order(Side::Buy, 1, 1)),
+            ReplyBody::OrderPlaced { .. }
+        ),
+        "the limit is each player's own"
+    );
+    send(&mut sim, 1, EconomyOp::CancelOrder { order: resting[0] });
+    assert!(matches!(
+        send(&mut sim, 1, order(Side::Buy, 1, 1)),
+        ReplyBody::OrderPlaced { .. }
+    ));
+
+    // Trade proposals count for their proposer, so a counter moves one from 1 to 2.
+    let offer = |to| {
+        EconomyOp::OfferTrade(Box::new(TradeOffer {
+            to: ClientId(to),
+            gives: goods(0, [(FOOD, 1), (WOOD, 0)]),
+            wants: goods(10, [(FOOD, 0), (WOOD, 0)]),
+            lifetime_s: 60,
+        }))
+    };
+    let mut proposed = Vec::new();
+    for _ in 0..2 {
+        let ReplyBody::TradeProposed { trade, .. } = send(&mut sim, 1, offer(2)) else {
+            panic!("offer refused")
+        };
+        proposed.push(trade);
+    }
+    let before = held(&sim, 1);
+    assert_eq!(
+        send(&mut sim, 1, offer(3)),
+        ReplyBody::Refused(Refusal::TooManyOpen)
+    );
+    assert_eq!(held(&sim, 1), before, "a refused offer escrows nothing");
+    let counter = EconomyOp::CounterTrade(Box::new(TradeCounter {
+        trade: proposed[0],
+        gives: goods(20, [(FOOD, 0), (WOOD, 0)]),
+        wants: goods(0, [(FOOD, 1), (WOOD, 0)]),
+    }));
+    assert!(matches!(
+        send(&mut sim, 2, counter),
+        ReplyBody::TradeProposed { version: 2, .. }
+    ));
+    let ReplyBody::TradeProposed { trade, .. } = send(&mut sim, 1, offer(3)) else {
+        panic!("the counter freed one of 1's places")
+    };
+    proposed.push(trade);
+    // 2 now proposes one and may propose one more; then its counter is refused, changing nothing.
+    assert!(matches!(
+        send(&mut sim, 2, offer(3)),
+        ReplyBody::TradeProposed { .. }
+    ));
+    let before = (held(&sim, 1), held(&sim, 2));
+    let counter = EconomyOp::CounterTrade(Box::new(TradeCounter {
+        trade: proposed[1],
+        gives: goods(20, [(FOOD, 0), (WOOD, 0)]),
+        wants: goods(0, [(FOOD, 1), (WOOD, 0)]),
+    }));
+    assert_eq!(
+        send(&mut sim, 2, counter),
+        ReplyBody::Refused(Refusal::TooManyOpen)
+    );
+    assert_eq!((held(&sim, 1), held(&sim, 2)), before);
+    let standing = sim.economy().trades.get(proposed[1]).expect("still open");
+    assert_eq!((standing.proposer, standing.version), (PlayerId(1), 1));
+
+    // Auctions: one at a time; a buyout ends it and makes room for the next.
+    let auction = EconomyOp::CreateAuction(Box::new(AuctionTerms {
+        item: FOOD,
+        quantity: 1,
+        starting_price: 100,
+        bid_increment: 10,
+        reserve: 0,
+        buyout: 200,
+        duration_h: 1,
+        unique: 0,
+    }));
+    let ReplyBody::AuctionCreated { auction: first } = send(&mut sim, 3, auction.clone()) else {
+        panic!("auction refused")
+    };
+    let before = held(&sim, 3);
+    assert_eq!(
+        send(&mut sim, 3, auction.clone()),
+        ReplyBody::Refused(Refusal::TooManyOpen)
+    );
+    assert_eq!(held(&sim, 3), before, "a refused auction escrows nothing");
+    let won = EconomyOp::Bid {
+        auction: first,
+        amount_minor: 200,
+    };
+    assert!(matches!(
+        send(&mut sim, 2, won),
+        ReplyBody::BidPlaced { won: true, .. }
+    ));
+    assert!(matches!(
+        send(&mut sim, 3, auction),
+        ReplyBody::AuctionCreated { .. }
+    ));
+}

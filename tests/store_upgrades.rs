@@ -19,7 +19,7 @@ struct Fixture {
     verified: &'static str,
 }
 
-const FIXTURES: [Fixture; 2] = [
+const FIXTURES: [Fixture; 3] = [
     // Written before journal records carried a rules version: every record replays under the
     // first rules, which accepted goods that list an item twice.
     Fixture {
@@ -31,6 +31,13 @@ const FIXTURES: [Fixture; 2] = [
         file: "rules-v2.db",
         schema: 2,
         verified: "ok: verify: tick 200, 570 ledger entries, 37 balances",
+    },
+    // Written with low per-player limits on open orders, trades and auctions, which refused 74
+    // commands: a replay that lost the limits stored beside the rules would accept them.
+    Fixture {
+        file: "rules-v3.db",
+        schema: 2,
+        verified: "ok: verify: tick 200, 493 ledger entries, 36 balances",
     },
 ];
 

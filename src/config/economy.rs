@@ -129,6 +129,27 @@ pub struct PlayersConfig {
     /// each unit of an item that is not stackable is a unique item of its own.
     #[serde(default)]
     pub starting_items: BTreeMap<String, u32>,
+    /// The most market orders one player may have open at once.
+    #[serde(default = "default_max_open_orders")]
+    pub max_open_orders: u32,
+    /// The most trade proposals one player may have standing as their proposer at once.
+    #[serde(default = "default_max_open_trades")]
+    pub max_open_trades: u32,
+    /// The most auctions one player may run at once.
+    #[serde(default = "default_max_open_auctions")]
+    pub max_open_auctions: u32,
+}
+
+fn default_max_open_orders() -> u32 {
+    100
+}
+
+fn default_max_open_trades() -> u32 {
+    20
+}
+
+fn default_max_open_auctions() -> u32 {
+    20
 }
 
 /// `economy/currencies.toml`: one `[currencies.NAME]` table per currency.
@@ -283,6 +304,9 @@ impl PlayersConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>, items: Option<&ItemsConfig>) {
         check.within("inventory_slots", self.inventory_slots, 1, 10_000);
         check.within("idempotency_window_s", self.idempotency_window_s, 1, 30 * 86_400);
+        check.within("max_open_orders", self.max_open_orders, 1, 100_000);
+        check.within("max_open_trades", self.max_open_trades, 1, 100_000);
+        check.within("max_open_auctions", self.max_open_auctions, 1, 100_000);
         for (name, &units) in &self.starting_items {
             let key = format!("starting_items.{name}");
             check.within(&key, units, 1, 1_000_000);

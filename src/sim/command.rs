@@ -466,11 +466,15 @@ pub enum Refusal {
     /// Goods name one currency or one item in two entries.
     #[error("a currency or item listed twice")]
     ListedTwice = 319,
+    /// The player already has `economy/players.toml`'s most open market orders, trade proposals
+    /// or auctions (whichever the command would open).
+    #[error("too many open orders, trade proposals or auctions")]
+    TooManyOpen = 320,
 }
 
 impl Refusal {
     /// Every refusal, in code order.
-    pub const ALL: [Refusal; 46] = [
+    pub const ALL: [Refusal; 47] = [
         Refusal::Busy,
         Refusal::AlreadyJoined,
         Refusal::NotJoined,
@@ -517,6 +521,7 @@ impl Refusal {
         Refusal::BidTooLow,
         Refusal::OwnAuction,
         Refusal::ListedTwice,
+        Refusal::TooManyOpen,
     ];
 
     /// The stable numeric code of this refusal.

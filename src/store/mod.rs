@@ -18,12 +18,12 @@ pub mod sqlite;
 pub mod writer;
 
 use crate::sim::combat::{SessionId, SessionStatus};
-use crate::sim::economy::RulesVersion;
 use crate::sim::economy::auctions::Auction;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, PlayerId};
 use crate::sim::economy::order_book::OrderId;
 use crate::sim::economy::trades::Trade;
 use crate::sim::economy::{Economy, Holding, OrderMeta};
+use crate::sim::economy::{OpenLimits, RulesVersion};
 use crate::sim::{Outbox, PlayerRecord, SimEvent};
 
 /// File name of the embedded database inside the data directory.
@@ -228,10 +228,16 @@ fn distinct<T: Ord + Copy>(ids: &[T]) -> Vec<T> {
     ids
 }
 
-/// The stored form of a journal record.
+/// The stored form of a journal record: the record, then (from [`RulesVersion::THIRD`]) the open
+/// limits of the rules it carries, which the rules' own bytes predate.
 pub fn encode_record(record: &crate::sim::economy::EconomyTick) -> Vec<u8> {
+    let limits = record.rules.as_ref().map(|rules| rules.open_limits);
     // Serializing plain data into a vector cannot fail.
-    postcard::to_allocvec(record).unwrap_or_default()
+    if record.version >= RulesVersion::THIRD {
+        postcard::to_allocvec(&(record, limits)).unwrap_or_default()
+    } else {
+        postcard::to_allocvec(record).unwrap_or_default()
+    }
 }
 
 /// A journal record from its stored form and the version of the rules that applied it.
@@ -246,8 +252,17 @@ pub fn decode_record(
             RulesVersion::CURRENT.0
         )));
     }
-    let mut record: crate::sim::economy::EconomyTick = postcard::from_bytes(bytes)
-        .map_err(|error| StoreError::Corrupt(format!("journal record: {error}")))?;
+    let corrupt = |error: postcard::Error| StoreError::Corrupt(format!("journal record: {error}"));
+    let mut record = if version >= RulesVersion::THIRD {
+        let (mut record, limits): (crate::sim::economy::EconomyTick, Option<OpenLimits>) =
+            postcard::from_bytes(bytes).map_err(corrupt)?;
+        if let (Some(rules), Some(limits)) = (record.rules.as_mut(), limits) {
+            rules.open_limits = limits;
+        }
+        record
+    } else {
+        postcard::from_bytes(bytes).map_err(corrupt)?
+    };
     record.version = version;
     Ok(record)
 }

@@ -6,7 +6,7 @@
 
 use super::inventory::Inventories;
 use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
-use super::numbered::Numbered;
+use super::numbered::{Listing, Numbered};
 
 /// One running auction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -44,6 +44,16 @@ impl Auction {
     }
 }
 
+impl Listing for Auction {
+    fn owner(&self) -> PlayerId {
+        self.seller
+    }
+
+    fn ends_at(&self) -> u64 {
+        self.ends_at
+    }
+}
+
 /// Every running auction by id.
 pub type Auctions = Numbered<Auction>;
 
@@ -56,17 +66,13 @@ impl Auctions {
         ledger: &mut Ledger,
         inventories: &mut Inventories,
     ) {
-        if !self.any(|auction| auction.ends_at <= tick) {
+        if !self.any_due(tick) {
             return;
         }
         let mut tx = ledger.begin(tick);
-        self.retain(|id, auction| {
-            if auction.ends_at > tick {
-                return true;
-            }
+        self.remove_due(tick, |id, auction| {
             // Settling moves only what is escrowed: it cannot fail.
-            let _ = settle(&mut tx, inventories, auction, id, fee_bps);
-            false
+            let _ = settle(&mut tx, inventories, &auction, id, fee_bps);
         });
         let _ = tx.commit();
     }

@@ -10,6 +10,7 @@ use bevy_platform::collections::HashMap;
 use super::inventory::Inventories;
 use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
 use super::order_book::{Expired, Fill, OrderBook, OrderId, Side};
+use super::owner_counts::OwnerCounts;
 use super::rules::EconomyRules;
 
 /// What the market remembers of an open order beyond the book.
@@ -35,6 +36,8 @@ pub struct Markets {
     /// Looked up, and iterated only for digests (sorted there), so its order never matters; it
     /// keeps its capacity, so placing and filling orders does not allocate.
     orders: HashMap<OrderId, OrderMeta>,
+    /// How many of `orders` each player owns.
+    per_owner: OwnerCounts,
     next_order: u64,
     /// Fills of the order being placed; kept so that placing does not allocate.
     fills: Vec<Fill>,
@@ -53,6 +56,11 @@ impl Markets {
     /// An open order.
     pub fn order(&self, id: OrderId) -> Option<&OrderMeta> {
         self.orders.get(&id)
+    }
+
+    /// How many open orders `owner` has.
+    pub fn owned_by(&self, owner: PlayerId) -> u32 {
+        self.per_owner.of(owner)
     }
 
     /// Every open order, in no particular order.
@@ -93,7 +101,16 @@ impl Markets {
 
     pub(crate) fn open(&mut self, id: OrderId, meta: OrderMeta) {
         self.touched.push(id);
-        self.orders.insert(id, meta);
+        if self.orders.insert(id, meta).is_none() {
+            self.per_owner.add(meta.owner);
+        }
+    }
+
+    /// Removes `id` from the open orders.
+    fn close(&mut self, id: OrderId) -> Option<OrderMeta> {
+        let meta = self.orders.remove(&id)?;
+        self.per_owner.remove(meta.owner);
+        Some(meta)
     }
 
     /// Orders that may have changed this tick, with repeats.
@@ -109,7 +126,7 @@ impl Markets {
             .get(&id)
             .is_none_or(|meta| self.book(meta.item).is_none_or(|book| book.order(id).is_none()));
         if done {
-            self.orders.remove(&id);
+            self.close(id);
         }
     }
 }
@@ -126,7 +143,7 @@ impl Markets {
             let mut tx = ledger.begin(tick);
             for gone in &expired {
                 self.touched.push(gone.id);
-                if let Some(meta) = self.orders.remove(&gone.id) {
+                if let Some(meta) = self.close(gone.id) {
                     // Releasing what an order reserved cannot fail: the reservation is there.
                     let _ = give_back(&mut tx, inventories, gone.id, meta, gone.remaining);
                 }

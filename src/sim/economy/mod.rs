@@ -14,6 +14,7 @@ mod market;
 mod numbered;
 mod ops;
 pub mod order_book;
+mod owner_counts;
 mod reads;
 mod rules;
 pub mod trades;
@@ -31,7 +32,7 @@ pub use market::{Markets, OrderMeta};
 pub use numbered::Numbered;
 pub use order_book::Side;
 pub use reads::{MAX_CANDLES, MAX_MARKET_DEPTH};
-pub use rules::{EconomyRules, ItemRule, PairRule, RulesVersion};
+pub use rules::{EconomyRules, ItemRule, OpenLimits, PairRule, RulesVersion};
 
 use auctions::Auctions;
 use idempotency::IdempotencyStore;

@@ -1,7 +1,19 @@
 //! [`Numbered`]: values under ids assigned from 1 in creation order and never reused, in id order
-//! (trades, auctions).
+//! (trades, auctions), indexed by owner (how many each player has open) and by the tick each one
+//! ends (so a tick finds what is due without looking at the rest).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ledger::PlayerId;
+use super::owner_counts::OwnerCounts;
+
+/// What [`Numbered`] indexes a value by.
+pub trait Listing {
+    /// The player whose open value it counts as.
+    fn owner(&self) -> PlayerId;
+    /// The tick it ends, once that tick has come.
+    fn ends_at(&self) -> u64;
+}
 
 /// Values by id.
 #[derive(Debug)]
@@ -10,6 +22,11 @@ pub struct Numbered<T> {
     last_id: u64,
     /// Ids that may have changed this tick (with repeats), for the store.
     touched: Vec<u64>,
+    per_owner: OwnerCounts,
+    /// `(ends_at, id)` of every value.
+    by_end: BTreeSet<(u64, u64)>,
+    /// The ids ending this tick, sorted; kept for its buffer.
+    due: Vec<u64>,
 }
 
 impl<T> Default for Numbered<T> {
@@ -18,11 +35,14 @@ impl<T> Default for Numbered<T> {
             values: BTreeMap::new(),
             last_id: 0,
             touched: Vec::new(),
+            per_owner: OwnerCounts::default(),
+            by_end: BTreeSet::new(),
+            due: Vec::new(),
         }
     }
 }
 
-impl<T> Numbered<T> {
+impl<T: Listing> Numbered<T> {
     /// The value with `id`.
     pub fn get(&self, id: u64) -> Option<&T> {
         self.values.get(&id)
@@ -31,6 +51,11 @@ impl<T> Numbered<T> {
     /// Every value, by id.
     pub fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
         self.values.iter()
+    }
+
+    /// How many values `owner` has.
+    pub fn owned_by(&self, owner: PlayerId) -> u32 {
+        self.per_owner.of(owner)
     }
 
     /// Ids that may have changed this tick, with repeats.
@@ -45,37 +70,62 @@ impl<T> Numbered<T> {
     /// Stores `value` under a fresh id and returns the id.
     pub(crate) fn insert(&mut self, value: T) -> u64 {
         self.last_id += 1;
+        self.index(self.last_id, &value);
         self.values.insert(self.last_id, value);
         self.touched.push(self.last_id);
         self.last_id
     }
 
-    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        self.touched.push(id);
-        self.values.get_mut(&id)
+    /// Puts `value` in the place of the value with `id`, if there is one.
+    pub(crate) fn replace(&mut self, id: u64, value: T) {
+        if let Some(old) = self.values.remove(&id) {
+            self.unindex(id, &old);
+            self.index(id, &value);
+            self.values.insert(id, value);
+            self.touched.push(id);
+        }
     }
 
     pub(crate) fn remove(&mut self, id: u64) -> Option<T> {
         self.touched.push(id);
-        self.values.remove(&id)
+        let value = self.values.remove(&id)?;
+        self.unindex(id, &value);
+        Some(value)
     }
 
-    /// Whether any value satisfies `due` (cheap check before a sweep).
-    pub(crate) fn any(&self, due: impl Fn(&T) -> bool) -> bool {
-        self.values.values().any(due)
+    /// Whether any value ends at or before `tick`.
+    pub(crate) fn any_due(&self, tick: u64) -> bool {
+        self.by_end.first().is_some_and(|&(end, _)| end <= tick)
     }
 
-    /// Keeps the values for which `keep` (given the id) returns true; only those removed count
-    /// as touched, since `keep` cannot change the others.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(u64, &T) -> bool) {
-        let touched = &mut self.touched;
-        self.values.retain(|&id, value| {
-            let kept = keep(id, value);
-            if !kept {
-                touched.push(id);
+    /// Removes every value that ends at or before `tick`, handing each to `each` in id order.
+    pub(crate) fn remove_due(&mut self, tick: u64, mut each: impl FnMut(u64, T)) {
+        let mut due = std::mem::take(&mut self.due);
+        while let Some(&(end, id)) = self.by_end.first()
+            && end <= tick
+        {
+            self.by_end.pop_first();
+            due.push(id);
+        }
+        due.sort_unstable();
+        for id in due.drain(..) {
+            if let Some(value) = self.values.remove(&id) {
+                self.per_owner.remove(value.owner());
+                self.touched.push(id);
+                each(id, value);
             }
-            kept
-        });
+        }
+        self.due = due;
+    }
+
+    fn index(&mut self, id: u64, value: &T) {
+        self.per_owner.add(value.owner());
+        self.by_end.insert((value.ends_at(), id));
+    }
+
+    fn unindex(&mut self, id: u64, value: &T) {
+        self.per_owner.remove(value.owner());
+        self.by_end.remove(&(value.ends_at(), id));
     }
 }
 
@@ -83,18 +133,62 @@ impl<T> Numbered<T> {
 mod tests {
     use super::*;
 
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Offer {
+        by: u64,
+        until: u64,
+    }
+
+    impl Listing for Offer {
+        fn owner(&self) -> PlayerId {
+            PlayerId(self.by)
+        }
+        fn ends_at(&self) -> u64 {
+            self.until
+        }
+    }
+
     #[test]
-    fn a_sweep_touches_only_what_it_removes() {
+    fn a_sweep_touches_only_what_it_removes_and_hands_it_over_in_id_order() {
         let mut values = Numbered::default();
-        let ids: Vec<u64> = (0..1000u32).map(|value| values.insert(value)).collect();
+        let ids: Vec<u64> = (0..1000u64)
+            .map(|n| {
+                values.insert(Offer {
+                    by: n % 7,
+                    until: if n % 250 == 3 { 1_000 - n } else { 5_000 },
+                })
+            })
+            .collect();
         values.clear_touched();
-        values.retain(|_, &value| value != 500);
+        assert!(!values.any_due(0));
+        assert!(values.any_due(1_000));
+        let mut handed = Vec::new();
+        values.remove_due(1_000, |id, _| handed.push(id));
+        let due = [ids[3], ids[253], ids[503], ids[753]];
+        assert_eq!(handed, due, "in id order, though they end in the opposite order");
+        assert_eq!(values.touched(), due, "four rows for the store, not a thousand");
+        assert_eq!(values.iter().count(), 996);
+        assert!(!values.any_due(4_999));
+    }
+
+    #[test]
+    fn owner_counts_follow_inserts_replacements_removals_and_expiry() {
+        let mut values = Numbered::default();
+        let first = values.insert(Offer { by: 1, until: 10 });
+        let second = values.insert(Offer { by: 1, until: 20 });
+        assert_eq!(values.owned_by(PlayerId(1)), 2);
+        values.replace(second, Offer { by: 2, until: 20 });
         assert_eq!(
-            values.touched(),
-            [ids[500]],
-            "one row for the store, not a thousand"
+            (values.owned_by(PlayerId(1)), values.owned_by(PlayerId(2))),
+            (1, 1)
         );
-        assert!(values.get(ids[500]).is_none());
-        assert_eq!(values.iter().count(), 999);
+        values.remove_due(10, |_, _| {});
+        assert_eq!(values.owned_by(PlayerId(1)), 0);
+        assert!(values.get(first).is_none());
+        assert_eq!(values.remove(second), Some(Offer { by: 2, until: 20 }));
+        assert_eq!(values.owned_by(PlayerId(2)), 0);
+        assert!(!values.any_due(u64::MAX), "the end index forgets what is removed");
+        values.replace(second, Offer { by: 3, until: 1 });
+        assert_eq!(values.owned_by(PlayerId(3)), 0, "replacing nothing adds nothing");
     }
 }

@@ -187,6 +187,20 @@ fn execute(
     tick: u64,
 ) -> Result<ReplyBody, Refusal> {
     let reference = request.key as u64;
+    if rules.version >= RulesVersion::THIRD {
+        let limits = rules.open_limits;
+        let (open, limit) = match request.op {
+            EconomyOp::PlaceOrder { .. } => (economy.markets.owned_by(player), limits.orders),
+            EconomyOp::OfferTrade(_) | EconomyOp::CounterTrade(_) => {
+                (economy.trades.owned_by(player), limits.trades)
+            }
+            EconomyOp::CreateAuction(_) => (economy.auctions.owned_by(player), limits.auctions),
+            _ => (0, u32::MAX),
+        };
+        if open >= limit {
+            return Err(Refusal::TooManyOpen);
+        }
+    }
     match request.op {
         EconomyOp::Transfer {
             to,
@@ -545,16 +559,17 @@ fn counter_trade(
         .map_err(|e| ledger_refusal(&e))?;
     tx.commit().map_err(|e| ledger_refusal(&e))?;
     let version = trade.version + 1;
-    if let Some(open) = open.get_mut(id) {
-        *open = Trade {
+    open.replace(
+        id,
+        Trade {
             proposer: player,
             responder: trade.proposer,
             gives: terms.gives,
             wants: terms.wants,
             version,
             expires_at: trade.expires_at,
-        };
-    }
+        },
+    );
     Ok(ReplyBody::TradeProposed { trade: id, version })
 }
 
@@ -745,8 +760,8 @@ fn bid(
     tx.commit().map_err(|e| ledger_refusal(&e))?;
     if won {
         auctions.remove(id);
-    } else if let Some(running) = auctions.get_mut(id) {
-        *running = standing;
+    } else {
+        auctions.replace(id, standing);
     }
     Ok(ReplyBody::BidPlaced { auction: id, won })
 }

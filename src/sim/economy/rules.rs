@@ -68,13 +68,38 @@ impl RulesVersion {
     /// idempotency key's fingerprint covers a trade's unique item; auctions refuse currencies
     /// that may not change hands; each currency reward is minted on its own, zero ones skipped.
     pub const SECOND: RulesVersion = RulesVersion(2);
+    /// Each player's open market orders, trade proposals and auctions are capped
+    /// ([`EconomyRules::open_limits`], stored beside a record's rules from this version on).
+    pub const THIRD: RulesVersion = RulesVersion(3);
     /// The rules this build applies to new ticks.
-    pub const CURRENT: RulesVersion = RulesVersion::SECOND;
+    pub const CURRENT: RulesVersion = RulesVersion::THIRD;
 }
 
 impl Default for RulesVersion {
     fn default() -> RulesVersion {
         RulesVersion::CURRENT
+    }
+}
+
+/// The most of each kind one player may have open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenLimits {
+    /// Market orders.
+    pub orders: u32,
+    /// Trade proposals, counted for their proposer.
+    pub trades: u32,
+    /// Auctions, counted for their seller.
+    pub auctions: u32,
+}
+
+impl Default for OpenLimits {
+    /// No limit: what records of the rules before [`RulesVersion::THIRD`] applied.
+    fn default() -> OpenLimits {
+        OpenLimits {
+            orders: u32::MAX,
+            trades: u32::MAX,
+            auctions: u32::MAX,
+        }
     }
 }
 
@@ -119,6 +144,10 @@ pub struct EconomyRules {
     pub base_price: Vec<i64>,
     /// The market makers.
     pub makers: MakersConfig,
+    /// Per-player limits on what is open. Not in the serialized rules, whose bytes the records
+    /// of earlier versions fix: the store keeps them beside (`store::encode_record`).
+    #[serde(skip)]
+    pub open_limits: OpenLimits,
     /// Ticks between two quotes of one maker.
     pub maker_interval_ticks: u64,
 }
@@ -203,6 +232,11 @@ impl EconomyRules {
                 .map(|item| item.base_price_minor)
                 .collect(),
             makers: economy.market.makers.clone(),
+            open_limits: OpenLimits {
+                orders: economy.players.max_open_orders,
+                trades: economy.players.max_open_trades,
+                auctions: economy.players.max_open_auctions,
+            },
             maker_interval_ticks: seconds(economy.market.makers.quote_interval_s),
             auction_ticks: [economy.auctions.min_duration_h, economy.auctions.max_duration_h]
                 .map(|hours| seconds(hours.saturating_mul(3_600))),

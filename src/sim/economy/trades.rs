@@ -7,7 +7,7 @@
 
 use super::inventory::{Inventories, Inventory};
 use super::ledger::{Account, CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
-use super::numbered::Numbered;
+use super::numbered::{Listing, Numbered};
 use super::rules::{EconomyRules, RulesVersion};
 use crate::sim::command::{Goods, Refusal};
 
@@ -28,23 +28,30 @@ pub struct Trade {
     pub expires_at: u64,
 }
 
+impl Listing for Trade {
+    /// The proposer: its goods are the ones escrowed.
+    fn owner(&self) -> PlayerId {
+        self.proposer
+    }
+
+    fn ends_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
 /// Every pending trade by id.
 pub type Trades = Numbered<Trade>;
 
 impl Trades {
     /// Cancels every proposal whose expiry has come, giving back its escrow in one transaction.
     pub(crate) fn expire(&mut self, tick: u64, ledger: &mut Ledger, inventories: &mut Inventories) {
-        if !self.any(|trade| trade.expires_at <= tick) {
+        if !self.any_due(tick) {
             return;
         }
         let mut tx = ledger.begin(tick);
-        self.retain(|id, trade| {
-            if trade.expires_at > tick {
-                return true;
-            }
+        self.remove_due(tick, |id, trade| {
             // Releasing an escrow that is there cannot fail.
             let _ = release(&mut tx, inventories, trade.proposer, &trade.gives, id);
-            false
         });
         let _ = tx.commit();
     }
