@@ -4,9 +4,10 @@
 //! store must pass `necpsim verify` (the journal replays to the stored ledger and balances, money
 //! is conserved, nothing is negative, every unique item has one owner) and hold every operation
 //! a client saw acknowledged (by its idempotency key); then the server restarts on the same data.
-//! And a disk that fills up stops acknowledgements without losing what was acknowledged, and
-//! from then on refuses economy commands and reads as busy rather than leave them unanswered; a
-//! commit that stalls on a database another process has locked does the same until it returns.
+//! And a disk that fills up stops acknowledgements without losing what was acknowledged, refuses
+//! economy commands and reads as busy rather than leave them unanswered, and carries on once
+//! space is freed; a commit that stalls on a database another process has locked does the same
+//! until the lock is released.
 
 mod common;
 
@@ -214,16 +215,19 @@ impl Drop for TinyDisk {
 }
 
 #[test]
-fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
+fn a_full_disk_pauses_the_economy_keeps_what_was_acknowledged_and_resumes_once_space_is_freed() {
     let Some(disk) = TinyDisk::mount("1m") else {
         eprintln!("skipped: this platform does not allow mounting a small tmpfs");
         return;
     };
+    // Room that the test frees once the disk is full, as an operator would.
+    let ballast = disk.dir.path().join("ballast");
+    std::fs::write(&ballast, vec![0u8; 256 * 1024]).expect("ballast written");
     let data = tempfile::TempDir::new_in(disk.dir.path()).expect("data dir on the small disk");
     let server = NetServer::start_in(common::assets_copy(), data);
     let runtime = common::runtime();
     let acknowledged: Acknowledged = Arc::default();
-    let (refused_busy, read) = runtime.block_on(async {
+    runtime.block_on(async {
         let mut clients = Vec::new();
         for player in 1..=4 {
             clients.push(server.connect(player).await);
@@ -253,11 +257,11 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
                         ReplyBodyS2c::Transferred { .. } => {
                             acknowledged.lock().expect("not poisoned").push((player, key));
                         }
-                        // The writer failed: the economy refuses busy from then on.
+                        // The commit cannot go through: the economy refuses busy meanwhile.
                         ReplyBodyS2c::Refused { code: 1 } => busy += 1,
                         other => panic!("unexpected reply {other:?}"),
                     },
-                    // Applied before the failure was seen, never acknowledged: it waits forever.
+                    // Applied before the pause, not yet durable: its reply waits for the commit.
                     Err(_) => {}
                     Ok(Err(error)) => panic!("{error}"),
                 }
@@ -266,21 +270,51 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
                 break;
             }
         }
-        // A read's reply would wait for a durable state that never comes: it is refused instead.
-        let wallet = RequestC2s::EconomyRead(EconomyReadC2s::Wallet);
-        let read = tokio::time::timeout(Duration::from_secs(2), clients[0].request(wallet))
+        // A read's reply would wait for a durable state that is not coming yet: it is refused.
+        let wallet = || RequestC2s::EconomyRead(EconomyReadC2s::Wallet);
+        let read = tokio::time::timeout(Duration::from_secs(2), clients[0].request(wallet()))
             .await
             .expect("the read is answered, not left waiting");
-        (busy, read)
+        assert!(busy > 0, "the disk never filled");
+        assert!(
+            matches!(read, Err(ClientError::Refused { code: 1, .. })),
+            "{read:?}"
+        );
+        let full = async {
+            while !server.get("/readyz").1.contains("full") {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), full)
+            .await
+            .expect("/readyz says the store waits for the full disk");
+        assert_eq!(server.get("/readyz").0, 503);
+
+        std::fs::remove_file(&ballast).expect("ballast removed");
+        let answered = async {
+            while clients[0].request(wallet()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), answered)
+            .await
+            .expect("the economy answers again once the disk has room");
+        let transfer = RequestC2s::Economy(EconomyC2s {
+            idempotency_key: u128::MAX,
+            op: EconomyOpC2s::Transfer {
+                to: 2,
+                currency: EURODOLLARS,
+                amount_minor: 1,
+            },
+        });
+        let reply = clients[0]
+            .request(transfer)
+            .await
+            .expect("a transfer goes through");
+        assert!(matches!(reply, ReplyBodyS2c::Transferred { .. }), "{reply:?}");
+        acknowledged.lock().expect("not poisoned").push((1, u128::MAX));
     });
-    assert!(refused_busy > 0, "the disk never filled");
-    assert!(
-        matches!(read, Err(ClientError::Refused { code: 1, .. })),
-        "{read:?}"
-    );
-    let (status, body) = server.get("/readyz");
-    assert_eq!(status, 503);
-    assert!(body.contains("the store failed"), "{body}");
+    assert_eq!(server.get("/readyz").0, 200);
     let (_assets, data) = server.kill();
     let store = SqliteStore::open_read_only(&data.path().join(DATABASE_FILE)).expect("store opens");
     for &(player, key) in acknowledged.lock().expect("not poisoned").iter() {
@@ -295,7 +329,7 @@ fn a_full_disk_stops_acknowledgements_and_keeps_the_last_durable_state() {
 }
 
 #[test]
-fn a_commit_stalled_on_a_locked_database_pauses_the_economy_until_it_returns() {
+fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_once_the_lock_is_released() {
     let server = NetServer::start(|assets| {
         common::edit(
             assets,
@@ -344,6 +378,10 @@ fn a_commit_stalled_on_a_locked_database_pauses_the_economy_until_it_returns() {
             .await
             .expect("reads are refused busy while the commit stalls");
 
+        // Held past the second a commit waits for a lock: the writer tries again instead of
+        // giving up on the store.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(server.get("/readyz").1.contains("the store is stalled"));
         lock.execute_batch("ROLLBACK").expect("lock released");
         let answered = async {
             while first.request(wallet()).await.is_err() {

@@ -59,6 +59,23 @@ pub enum StoreError {
     /// A stored record cannot be decoded.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// The database could not write for a reason that passes: another connection held its lock
+    /// for longer than a commit waits, or the disk was full. The transaction was rolled back, so
+    /// nothing was written and the same commit may be tried again.
+    #[error("store {operation} could not write for now: {reason}")]
+    Transient {
+        /// What was being done.
+        operation: &'static str,
+        /// What the database said.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// Whether the same commit may be tried again: it wrote nothing, and what stopped it passes.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Transient { .. })
+    }
 }
 
 /// One balance: an account's holding of one currency, in minor units.

@@ -11,6 +11,9 @@ use crate::config::Synchronous;
 use crate::sim::economy::RulesVersion;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, EntryKind, PlayerId};
 
+/// How long a commit waits for a lock another connection holds before the writer is told.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Schema migrations, in order; the database's `user_version` counts those applied.
 const MIGRATIONS: [&str; 2] = [
     "
@@ -117,9 +120,21 @@ pub struct SqliteStore {
 }
 
 fn io(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |error| StoreError::Io {
-        operation,
-        reason: error.to_string(),
+    move |error| {
+        let passes = matches!(
+            error.sqlite_error_code(),
+            Some(
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::DiskFull
+            )
+        );
+        let reason = error.to_string();
+        if passes {
+            StoreError::Transient { operation, reason }
+        } else {
+            StoreError::Io { operation, reason }
+        }
     }
 }
 
@@ -131,6 +146,9 @@ impl SqliteStore {
             reason: error.to_string(),
         };
         let connection = Connection::open(path).map_err(open_error)?;
+        // A commit waits this long for another connection's lock before the writer hears of it,
+        // logs it and tries again.
+        connection.busy_timeout(LOCK_WAIT).map_err(open_error)?;
         let sync = match synchronous {
             Synchronous::Full => "FULL",
             Synchronous::Normal => "NORMAL",
@@ -146,7 +164,7 @@ impl SqliteStore {
             schema: 0,
         };
         store.migrate().map_err(|error| match error {
-            StoreError::Io { reason, .. } => StoreError::Open {
+            StoreError::Io { reason, .. } | StoreError::Transient { reason, .. } => StoreError::Open {
                 path: path.to_owned(),
                 reason,
             },

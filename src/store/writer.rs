@@ -10,12 +10,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use tracing::error;
+use tracing::{error, info, warn};
 
 use super::{Batch, Store};
 
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 256;
+
+/// Pause between two tries of a commit that could not take the database's lock.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The writer's progress, readable from any thread.
 #[derive(Debug)]
@@ -31,6 +34,8 @@ pub struct WriterStatus {
     /// When the commit under way started, in microseconds after `epoch` plus one; 0 between
     /// commits.
     commit_started: AtomicU64,
+    /// Why the commit under way is being tried again, while it is.
+    waiting_on: Mutex<Option<String>>,
 }
 
 impl Default for WriterStatus {
@@ -48,6 +53,7 @@ impl Default for WriterStatus {
             commit_micros: AtomicU64::new(0),
             epoch: Instant::now(),
             commit_started: AtomicU64::new(0),
+            waiting_on: Mutex::new(None),
         }
     }
 }
@@ -58,12 +64,26 @@ pub enum Holdup {
     /// A commit failed; nothing is written from then on.
     #[error("the store failed: {0}")]
     Failed(String),
-    /// The commit under way has taken longer than allowed (a disk that stopped answering).
-    #[error("the store is stalled: a commit has taken {0:?}")]
-    Stalled(std::time::Duration),
+    /// The commit under way has taken longer than allowed (a disk that stopped answering, a lock
+    /// another process holds, a full disk).
+    #[error("the store is stalled: a commit has taken {took:?}{}", because(.waiting_on))]
+    Stalled {
+        /// How long it has taken so far.
+        took: std::time::Duration,
+        /// Why it is being tried again, if it is.
+        waiting_on: Option<String>,
+    },
     /// More tick batches than allowed are not yet on disk.
     #[error("the store is behind by {0} tick batches")]
     Behind(u64),
+}
+
+/// `waiting_on` as the end of a sentence.
+fn because(waiting_on: &Option<String>) -> String {
+    waiting_on
+        .as_ref()
+        .map(|why| format!(", trying again because {why}"))
+        .unwrap_or_default()
 }
 
 impl WriterStatus {
@@ -75,7 +95,14 @@ impl WriterStatus {
         }
         let committing_for = self.committing_for();
         if committing_for > max_stall {
-            return Some(Holdup::Stalled(committing_for));
+            return Some(Holdup::Stalled {
+                took: committing_for,
+                waiting_on: self
+                    .waiting_on
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            });
         }
         let backlog = self.backlog();
         (backlog > max_backlog).then_some(Holdup::Behind(backlog))
@@ -220,7 +247,7 @@ fn write_loop(
         }
         let started = Instant::now();
         status.commit_starts(started);
-        let committed = store.commit(&group);
+        let committed = commit_retrying(&mut *store, &group, status);
         status.commit_started.store(0, Ordering::Release);
         let took = started.elapsed();
         if let Err(failure) = committed {
@@ -237,5 +264,41 @@ fn write_loop(
         status.committed.fetch_add(group.len() as u64, Ordering::AcqRel);
         group.clear();
         on_commit(newest, took);
+    }
+}
+
+/// Commits `group`, trying again for as long as the failure is one that wrote nothing and passes
+/// (another connection holding the lock, a full disk); the watchdog sees the wait as a stalled
+/// commit.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the writer thread waits between two tries of a commit, off the tick thread"
+)]
+fn commit_retrying(
+    store: &mut dyn Store,
+    group: &[Batch],
+    status: &WriterStatus,
+) -> Result<(), super::StoreError> {
+    let mut tries = 0u32;
+    loop {
+        match store.commit(group) {
+            Err(failure) if failure.is_retryable() => {
+                if tries == 0 {
+                    warn!(%failure, "store commit waits; trying again until it goes through");
+                }
+                tries += 1;
+                *status.waiting_on.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure.to_string());
+                thread::sleep(RETRY_PAUSE);
+            }
+            committed => {
+                if tries > 0 {
+                    *status.waiting_on.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    if committed.is_ok() {
+                        info!(tries = tries + 1, "store commit went through after waiting");
+                    }
+                }
+                return committed;
+            }
+        }
     }
 }
