@@ -4,7 +4,8 @@
 //! door, a batch of 1,000 requests per tick in a world of 1,000 players: market orders that each
 //! trade with a resting order (with reservation, settlement, fee and items in one ledger
 //! transaction), and wallet-to-wallet transfers. Criterion's throughput is per order or transfer.
-//! Run: `cargo bench --bench economy`.
+//! `economy/sim/tick_with_100k_standing_trades`: an idle tick while 100,000 trade proposals
+//! stand. Run: `cargo bench --bench economy`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -14,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use necpsim::config::Config;
 use necpsim::sim::economy::Side;
 use necpsim::sim::economy::order_book::{NewOrder, OrderBook, OrderId, Owner};
-use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Outbox, Sim};
+use necpsim::sim::{ClientId, Command, EconomyOp, EconomyRequest, Goods, Outbox, Sim, TradeOffer};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -171,5 +172,48 @@ fn sim_economy(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, book, sim_economy);
+/// A tick with nothing to do while 100,000 trade proposals stand (100 per player, none due):
+/// what finding the proposals and auctions that are due costs each tick.
+fn standing_trades(c: &mut Criterion) {
+    let mut config = config();
+    config.economy.players.max_open_trades = 100;
+    let mut sim = Sim::new(Arc::new(config));
+    let mut outbox = Outbox::default();
+    for player in 0..PLAYERS {
+        sim.submit(ClientId(player), Command::Join).expect("room");
+    }
+    step(&mut sim, &mut outbox);
+    let offer = |to: u64| {
+        EconomyOp::OfferTrade(Box::new(TradeOffer {
+            to: ClientId(to),
+            gives: Goods {
+                items: [(1, 1), (0, 0)],
+                ..Goods::default()
+            },
+            wants: Goods {
+                money: [(1, 10), (0, 0)],
+                ..Goods::default()
+            },
+            lifetime_s: 3_600,
+        }))
+    };
+    let mut key = 0u128;
+    for _round in 0..100 {
+        for player in 0..PLAYERS {
+            key += 1;
+            let op = offer((player + 1) % PLAYERS);
+            sim.submit(ClientId(player), Command::Economy(EconomyRequest { key, op }))
+                .expect("room");
+        }
+        step(&mut sim, &mut outbox);
+    }
+    assert_eq!(sim.economy().trades.iter().count(), 100_000, "every offer stands");
+    let mut group = c.benchmark_group("economy/sim");
+    group.bench_function("tick_with_100k_standing_trades", |b| {
+        b.iter(|| step(&mut sim, &mut outbox))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, book, sim_economy, standing_trades);
 criterion_main!(benches);
