@@ -328,9 +328,16 @@ fn a_full_disk_pauses_the_economy_keeps_what_was_acknowledged_and_resumes_once_s
     drop(data);
 }
 
+/// Returns once `/readyz` says the store's writer is trying a commit again.
+async fn retrying(server: &NetServer) {
+    while !server.get("/readyz").1.contains("trying again because") {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[test]
 fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_once_the_lock_is_released() {
-    let server = NetServer::start(|assets| {
+    let mut server = NetServer::start(|assets| {
         common::edit(
             assets,
             "server.toml",
@@ -340,13 +347,13 @@ fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_onc
     });
     let runtime = common::runtime();
     let wallet = || RequestC2s::EconomyRead(EconomyReadC2s::Wallet);
-    runtime.block_on(async {
+    let lock = rusqlite::Connection::open(server.data.path().join(DATABASE_FILE)).expect("opens");
+    let (_first, _third) = runtime.block_on(async {
         let first = server.connect(1).await;
         first.request(wallet()).await.expect("the economy answers");
 
         // Another process holds the database's write lock, so the next commit (the account a
         // joining player opens) waits on it: a stall, not a failure.
-        let lock = rusqlite::Connection::open(server.data.path().join(DATABASE_FILE)).expect("opens");
         lock.execute_batch("BEGIN IMMEDIATE").expect("write lock taken");
         let _second = server.connect(2).await;
         let stalled = async {
@@ -379,9 +386,12 @@ fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_onc
             .expect("reads are refused busy while the commit stalls");
 
         // Held past the second a commit waits for a lock: the writer tries again instead of
-        // giving up on the store.
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert!(server.get("/readyz").1.contains("the store is stalled"));
+        // giving up on the store, and says so.
+        tokio::time::timeout(Duration::from_secs(3), retrying(&server))
+            .await
+            .expect("the writer tries the commit again");
+        let (_, body) = server.get("/readyz");
+        assert!(body.contains("database is locked"), "{body}");
         lock.execute_batch("ROLLBACK").expect("lock released");
         let answered = async {
             while first.request(wallet()).await.is_err() {
@@ -392,5 +402,32 @@ fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_onc
             .await
             .expect("the economy answers again once the commit returns");
         assert_eq!(server.get("/readyz").0, 200);
+
+        // Locked again, with a commit waiting on it when the server is told to stop.
+        lock.execute_batch("BEGIN IMMEDIATE").expect("write lock taken");
+        let third = server.connect(3).await;
+        tokio::time::timeout(Duration::from_secs(5), retrying(&server))
+            .await
+            .expect("the writer tries the commit again");
+        (first, third)
     });
+    // The commit is given up rather than tried until the shutdown deadline (10 s) ends the
+    // process, and the exit says the store failed; what it held was never acknowledged.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.process.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    server.process.wait_for(
+        "store commit given up at shutdown; what it held was never acknowledged",
+        Duration::from_secs(5),
+    );
+    let exit = server
+        .process
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits well before the shutdown deadline");
+    assert_eq!(exit.code(), Some(1), "{exit:?}");
+    lock.execute_batch("ROLLBACK").expect("lock released");
+    let store = SqliteStore::open_read_only(&server.data.path().join(DATABASE_FILE)).expect("store opens");
+    necpsim::store::recovery::verify(&store).expect("the last durable state verifies");
 }

@@ -34,7 +34,7 @@ use crate::net::{NetError, NetServer};
 use crate::sim::Sim;
 use crate::store::recovery::{self, RecoveryError};
 use crate::store::sqlite::SqliteStore;
-use crate::store::writer::StoreWriter;
+use crate::store::writer::{StoreWriter, WriterStatus};
 use crate::store::{DATABASE_FILE, StoreError};
 use crate::telemetry::Metrics;
 use crate::telemetry::http::{HttpEndpoints, Readiness};
@@ -112,6 +112,10 @@ pub enum ServeError {
     /// The tick thread panicked.
     #[error("the tick thread panicked")]
     TickThreadPanicked,
+    /// A store commit failed while serving, or could not go through by shutdown: what it held was
+    /// never acknowledged, and the next start recovers from what the store has.
+    #[error("the store failed: {0}")]
+    StoreFailed(String),
 }
 
 /// A running server.
@@ -122,6 +126,7 @@ pub struct Server {
     net: NetServer,
     http: HttpEndpoints,
     shutdown_deadline: Duration,
+    store: Arc<WriterStatus>,
     _data_dir: DataDir,
 }
 
@@ -186,6 +191,7 @@ impl Server {
         )?;
         let watcher = AssetWatcher::start(&options.assets, Arc::clone(&config))?;
 
+        let store = Arc::clone(writer.status());
         let tick_loop = TickLoop::new(sim, Some(watcher), Arc::clone(&metrics))
             .with_network(bridge)
             .with_store(writer);
@@ -217,6 +223,7 @@ impl Server {
             net,
             http,
             shutdown_deadline: Duration::from_secs_f32(config.server.telemetry.shutdown_deadline_s),
+            store,
             _data_dir: data_dir,
         })
     }
@@ -245,7 +252,7 @@ impl Server {
     /// Serves until the shutdown flag is set, then shuts down gracefully: stops accepting
     /// connections, finishes the tick in progress, flushes the store, and closes every client
     /// with the shutdown code, all within `telemetry.shutdown_deadline_s` or the process exits
-    /// with an error.
+    /// with an error. An error too when the store failed while serving, or could not flush.
     #[expect(
         clippy::disallowed_methods,
         reason = "the main thread waits for the shutdown signal and enforces the deadline on the clock"
@@ -269,7 +276,10 @@ impl Server {
         self.net.shutdown(SHUTDOWN_GRACE);
         drop(self.http);
         info!("shut down");
-        joined.map_err(|_| ServeError::TickThreadPanicked)
+        joined.map_err(|_| ServeError::TickThreadPanicked)?;
+        self.store
+            .failure()
+            .map_or(Ok(()), |failure| Err(ServeError::StoreFailed(failure)))
     }
 
     /// Sets the shutdown flag and shuts down gracefully ([`Server::wait`]).

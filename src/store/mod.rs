@@ -60,8 +60,8 @@ pub enum StoreError {
     #[error("corrupt store: {0}")]
     Corrupt(String),
     /// The database could not write for a reason that passes: another connection held its lock
-    /// for longer than a commit waits, or the disk was full. The transaction was rolled back, so
-    /// nothing was written and the same commit may be tried again.
+    /// for longer than a commit waits (SQLITE_BUSY), or the disk was full (SQLITE_FULL). The
+    /// transaction was rolled back, so nothing was written and the same commit may be tried again.
     #[error("store {operation} could not write for now: {reason}")]
     Transient {
         /// What was being done.

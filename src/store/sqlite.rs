@@ -123,11 +123,7 @@ fn io(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |error| {
         let passes = matches!(
             error.sqlite_error_code(),
-            Some(
-                rusqlite::ErrorCode::DatabaseBusy
-                    | rusqlite::ErrorCode::DatabaseLocked
-                    | rusqlite::ErrorCode::DiskFull
-            )
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DiskFull)
         );
         let reason = error.to_string();
         if passes {

@@ -36,6 +36,8 @@ pub struct WriterStatus {
     commit_started: AtomicU64,
     /// Why the commit under way is being tried again, while it is.
     waiting_on: Mutex<Option<String>>,
+    /// Set when the server stops: a commit that cannot go through is then given up, not retried.
+    stopping: AtomicBool,
 }
 
 impl Default for WriterStatus {
@@ -54,6 +56,7 @@ impl Default for WriterStatus {
             epoch: Instant::now(),
             commit_started: AtomicU64::new(0),
             waiting_on: Mutex::new(None),
+            stopping: AtomicBool::new(false),
         }
     }
 }
@@ -213,6 +216,7 @@ impl StoreWriter {
     }
 
     fn stop(&mut self) {
+        self.status.stopping.store(true, Ordering::Release);
         self.batches = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -251,7 +255,15 @@ fn write_loop(
         status.commit_started.store(0, Ordering::Release);
         let took = started.elapsed();
         if let Err(failure) = committed {
-            error!(%failure, "store commit failed; economy commands are refused from now on");
+            if status.stopping.load(Ordering::Acquire) {
+                error!(
+                    %failure,
+                    batches = group.len(),
+                    "store commit given up at shutdown; what it held was never acknowledged"
+                );
+            } else {
+                error!(%failure, "store commit failed; economy commands are refused from now on");
+            }
             *status.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure.to_string());
             status.failed.store(true, Ordering::Release);
             return;
@@ -268,8 +280,8 @@ fn write_loop(
 }
 
 /// Commits `group`, trying again for as long as the failure is one that wrote nothing and passes
-/// (another connection holding the lock, a full disk); the watchdog sees the wait as a stalled
-/// commit.
+/// (another connection holding the lock, a full disk) and the server is not stopping; the
+/// watchdog sees the wait as a stalled commit.
 #[expect(
     clippy::disallowed_methods,
     reason = "the writer thread waits between two tries of a commit, off the tick thread"
@@ -282,7 +294,7 @@ fn commit_retrying(
     let mut tries = 0u32;
     loop {
         match store.commit(group) {
-            Err(failure) if failure.is_retryable() => {
+            Err(failure) if failure.is_retryable() && !status.stopping.load(Ordering::Acquire) => {
                 if tries == 0 {
                     warn!(%failure, "store commit waits; trying again until it goes through");
                 }
