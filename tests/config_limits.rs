@@ -455,3 +455,15 @@ fn more_unique_starting_items_than_slots_are_refused() {
          of its own), more than inventory_slots (40)"
     );
 }
+
+#[test]
+fn a_store_queue_no_longer_than_its_backlog_is_refused() {
+    let server = "server.toml";
+    let error = refused(
+        server,
+        &[(server, "max_queued_batches = 100000", "max_queued_batches = 16")],
+    );
+    assert_eq!(error.key, "store.max_queued_batches");
+    assert_eq!(error.reason, "must be between 17 and 10000000, got 16");
+    assert!(error.line.is_some(), "{error}");
+}

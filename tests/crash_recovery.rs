@@ -7,7 +7,8 @@
 //! And a disk that fills up stops acknowledgements without losing what was acknowledged, refuses
 //! economy commands and reads as busy rather than leave them unanswered, and carries on once
 //! space is freed; a commit that stalls on a database another process has locked does the same
-//! until the lock is released.
+//! until the lock is released, and a server whose store stays locked stops itself once more
+//! batches wait than `store.max_queued_batches`.
 
 mod common;
 
@@ -427,6 +428,42 @@ fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_onc
         .wait_exit(Duration::from_secs(5))
         .expect("exits well before the shutdown deadline");
     assert_eq!(exit.code(), Some(1), "{exit:?}");
+    lock.execute_batch("ROLLBACK").expect("lock released");
+    let store = SqliteStore::open_read_only(&server.data.path().join(DATABASE_FILE)).expect("store opens");
+    necpsim::store::recovery::verify(&store).expect("the last durable state verifies");
+}
+
+#[test]
+fn a_server_whose_store_stays_locked_stops_itself_once_too_many_batches_wait() {
+    let mut server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "max_queued_batches = 100000",
+            "max_queued_batches = 40",
+        );
+    });
+    let lock = rusqlite::Connection::open(server.data.path().join(DATABASE_FILE)).expect("opens");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("write lock taken");
+    let runtime = common::runtime();
+    // Each player who joins opens an account and each who leaves hands over its state: batches
+    // that wait for the locked store, until there are too many.
+    let mut exit = None;
+    for player in 1..=400 {
+        exit = server.process.wait_exit(Duration::from_millis(20));
+        if exit.is_some() {
+            break;
+        }
+        let options = server.options(player);
+        let connect = Client::connect(options);
+        drop(runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), connect).await }));
+    }
+    let exit = exit.or_else(|| server.process.wait_exit(Duration::from_secs(10)));
+    assert_eq!(exit.and_then(|status| status.code()), Some(1), "{exit:?}");
+    server.process.wait_for(
+        "more tick batches wait for the store than store.max_queued_batches; stopping the server",
+        Duration::from_secs(1),
+    );
     lock.execute_batch("ROLLBACK").expect("lock released");
     let store = SqliteStore::open_read_only(&server.data.path().join(DATABASE_FILE)).expect("store opens");
     necpsim::store::recovery::verify(&store).expect("the last durable state verifies");

@@ -390,6 +390,10 @@ pub struct StoreConfig {
     /// answering): economy commands and reads are then refused with the busy code, and
     /// `/readyz` says so, until the commit returns.
     pub max_commit_stall_ms: u32,
+    /// Tick batches that may wait for the writer before the server stops itself: while a commit
+    /// waits on a full disk or a lock, the world keeps producing batches (market makers,
+    /// expiries, departures), and they must not take memory without bound.
+    pub max_queued_batches: u32,
 }
 
 impl StoreConfig {
@@ -409,6 +413,7 @@ impl Default for StoreConfig {
             synchronous: Synchronous::Full,
             max_backlog_batches: 16,
             max_commit_stall_ms: 2000,
+            max_queued_batches: 100_000,
         }
     }
 }
@@ -477,6 +482,12 @@ impl ServerConfig {
             self.store.max_commit_stall_ms,
             10,
             600_000,
+        );
+        check.within(
+            "store.max_queued_batches",
+            self.store.max_queued_batches,
+            self.store.max_backlog_batches.saturating_add(1),
+            10_000_000,
         );
         check.within(
             "telemetry.shutdown_deadline_s",

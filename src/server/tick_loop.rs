@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tracing::{info, info_span, warn};
+use tracing::{error, info, info_span, warn};
 
 use super::adaptive::{AdaptiveRate, rate_for_players};
 use super::pacer::{Pace, TickPacer, interval_for};
@@ -53,6 +53,8 @@ pub struct TickLoop {
     network: Option<NetBridge>,
     store: Option<StoreWriter>,
     economy_paused: bool,
+    /// Set once more batches wait for the store than `store.max_queued_batches`: the loop stops.
+    store_overflowed: bool,
 }
 
 impl TickLoop {
@@ -80,6 +82,7 @@ impl TickLoop {
             network: None,
             store: None,
             economy_paused: false,
+            store_overflowed: false,
         }
     }
 
@@ -107,7 +110,7 @@ impl TickLoop {
     pub fn run(mut self, shutdown: &AtomicBool) {
         let epoch = Instant::now();
         let mut next_summary = SUMMARY_EVERY;
-        while !shutdown.load(Ordering::Acquire) {
+        while !shutdown.load(Ordering::Acquire) && !self.store_overflowed {
             while let Some(outcome) = self.watcher.as_ref().and_then(AssetWatcher::try_next) {
                 self.apply_reload(outcome);
             }
@@ -205,6 +208,17 @@ impl TickLoop {
             return;
         };
         let (max_backlog, max_stall) = self.sim.config().server.store.limits();
+        let max_queued = u64::from(self.sim.config().server.store.max_queued_batches);
+        let backlog = store.status().backlog();
+        if backlog > max_queued && !self.store_overflowed {
+            self.store_overflowed = true;
+            error!(
+                tick,
+                backlog,
+                max_queued,
+                "more tick batches wait for the store than store.max_queued_batches; stopping the server"
+            );
+        }
         let holdup = store.status().holdup(max_backlog, max_stall);
         let paused = holdup.is_some();
         if paused != self.economy_paused {
