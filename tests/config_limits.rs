@@ -467,3 +467,17 @@ fn a_store_queue_no_longer_than_its_backlog_is_refused() {
     assert_eq!(error.reason, "must be between 17 and 10000000, got 16");
     assert!(error.line.is_some(), "{error}");
 }
+
+#[test]
+fn a_second_exchange_pair_of_the_same_currencies_is_refused() {
+    let exchange = "economy/exchange.toml";
+    let reversed = "fee_bps = 50\n\n[pairs.eurodollars_cryptos]\nbase = \"eurodollars\"\n\
+                    quote = \"cryptos\"\nquote_per_million_base = 400\nspread_bps = 200\nfee_bps = 50";
+    let error = refused(exchange, &[(exchange, "fee_bps = 50", reversed)]);
+    assert_eq!(error.key, "pairs.eurodollars_cryptos.quote");
+    assert_eq!(
+        error.reason,
+        "pairs.cryptos_eurodollars already exchanges eurodollars and cryptos"
+    );
+    assert!(error.line.is_some(), "{error}");
+}

@@ -103,3 +103,83 @@ fn serve_applies_a_valid_edit_and_refuses_a_broken_one() {
     let again = server.wait_for("config reloaded", WAIT);
     assert_eq!(again["changed"], "combat/weapons.toml");
 }
+
+#[test]
+fn an_edit_of_a_restart_only_key_keeps_its_running_value_while_the_rest_applies() {
+    let dir = common::assets_copy();
+    let running = Config::load(dir.path()).expect("valid copy");
+    common::edit(
+        dir.path(),
+        "server.toml",
+        "inbox_capacity = 65536",
+        "inbox_capacity = 16",
+    );
+    common::edit(
+        dir.path(),
+        "server.toml",
+        "max_queued_batches = 100000",
+        "max_queued_batches = 17",
+    );
+    common::edit(
+        dir.path(),
+        "gameplay/characters.toml",
+        "speed_mps = 6.0",
+        "speed_mps = 12.0",
+    );
+    let mut next = Config::load(dir.path()).expect("valid edit");
+    let kept = running.keep_restart_only(&mut next);
+    assert_eq!(kept, ["server.toml: sim.inbox_capacity", "server.toml: store"]);
+    assert_eq!(next.server.sim.inbox_capacity, 65_536);
+    assert_eq!(next.server.store, running.server.store);
+    assert_eq!(
+        next.gameplay.characters.player.speed_mps, 12.0,
+        "the live key applies"
+    );
+    assert!(
+        running.keep_restart_only(&mut next).is_empty(),
+        "nothing left to keep"
+    );
+}
+
+#[test]
+fn a_directory_moved_into_place_is_reloaded_and_editor_lock_files_are_ignored() {
+    let dir = common::assets_copy();
+    let config = Arc::new(Config::load(dir.path()).expect("valid copy"));
+    let watcher = AssetWatcher::start(dir.path(), Arc::clone(&config)).expect("watch");
+
+    // An editor's lock file beside the file being edited is not an asset file.
+    std::fs::write(dir.path().join("gameplay/.#characters.toml"), "user@host.1234").expect("lock file");
+    common::edit(
+        dir.path(),
+        "gameplay/characters.toml",
+        "speed_mps = 6.0",
+        "speed_mps = 7.0",
+    );
+    let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
+        panic!("the edit beside a lock file was not applied");
+    };
+    assert_eq!(next.gameplay.characters.player.speed_mps, 7.0);
+
+    // A new version of a whole folder, prepared beside the assets and renamed into place.
+    let staged = tempfile::tempdir_in(dir.path().parent().expect("a parent")).expect("staging dir");
+    let fresh = staged.path().join("gameplay");
+    std::fs::create_dir(&fresh).expect("folder");
+    for entry in std::fs::read_dir(dir.path().join("gameplay")).expect("readable") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, fresh.join(path.file_name().expect("a name"))).expect("copied");
+    }
+    let characters = fresh.join("characters.toml");
+    let text = std::fs::read_to_string(&characters).expect("readable");
+    std::fs::write(&characters, text.replace("speed_mps = 7.0", "speed_mps = 9.0")).expect("edited");
+    std::fs::rename(dir.path().join("gameplay"), staged.path().join("old")).expect("moved away");
+    std::fs::rename(&fresh, dir.path().join("gameplay")).expect("moved into place");
+    let applied = loop {
+        match watcher.next_within(WAIT) {
+            Some(ReloadOutcome::Applied(next)) => break next,
+            // The moment the folder was away, its files were missing.
+            Some(ReloadOutcome::Refused(_)) => continue,
+            None => panic!("the folder moved into place was not reloaded"),
+        }
+    };
+    assert_eq!(applied.gameplay.characters.player.speed_mps, 9.0);
+}

@@ -382,6 +382,21 @@ impl ExchangeConfig {
             if pair.base == pair.quote {
                 check.refuse(&key("quote"), "must differ from base");
             }
+            let same_currencies = |other: &&PairConfig| {
+                (&other.base, &other.quote) == (&pair.base, &pair.quote)
+                    || (&other.base, &other.quote) == (&pair.quote, &pair.base)
+            };
+            if let Some((first, _)) = self
+                .pairs
+                .iter()
+                .take_while(|(other, _)| *other != name)
+                .find(|(_, other)| same_currencies(other))
+            {
+                check.refuse(
+                    &key("quote"),
+                    format!("pairs.{first} already exchanges {} and {}", pair.base, pair.quote),
+                );
+            }
             check.within(
                 &key("quote_per_million_base"),
                 pair.quote_per_million_base,

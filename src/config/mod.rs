@@ -251,13 +251,27 @@ impl Config {
             .collect()
     }
 
-    /// Keys whose new value in `next` only takes effect after a restart.
-    pub fn restart_only_changes(&self, next: &Config) -> Vec<&'static str> {
-        let mut changed = self.server.restart_only_changes(&next.server);
-        if self.gameplay.world.ambient.npcs != next.gameplay.world.ambient.npcs {
-            changed.push("gameplay/world.toml: ambient.npcs");
-        }
+    /// Puts back into `next` the running values of the keys that only take effect after a
+    /// restart, so that nothing reads an edited value before then; returns the keys whose values
+    /// differed.
+    pub fn keep_restart_only(&self, next: &mut Config) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        self.server.keep_restart_only(&mut next.server, &mut changed);
+        keep(
+            &self.gameplay.world.ambient.npcs,
+            &mut next.gameplay.world.ambient.npcs,
+            "gameplay/world.toml: ambient.npcs",
+            &mut changed,
+        );
         changed
+    }
+}
+
+/// Puts `running` back in `next` when they differ, adding `key` to `changed`.
+fn keep<T: PartialEq + Clone>(running: &T, next: &mut T, key: &'static str, changed: &mut Vec<&'static str>) {
+    if running != next {
+        next.clone_from(running);
+        changed.push(key);
     }
 }
 
@@ -273,7 +287,11 @@ fn refuse_unknown_files(dir: &Path, errors: &mut Vec<ConfigError>) {
                 pending.push(path);
                 continue;
             }
-            let is_toml = path.extension().is_some_and(|ext| ext == "toml");
+            // Hidden files are editors' (an Emacs lock file `.#roles.toml`, macOS `._roles.toml`).
+            let hidden = path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+            let is_toml = !hidden && path.extension().is_some_and(|ext| ext == "toml");
             let relative = path.strip_prefix(dir).unwrap_or(&path);
             let relative = relative.to_string_lossy().replace('\\', "/");
             if is_toml && !ASSET_FILES.contains(&relative.as_str()) {

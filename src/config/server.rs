@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use super::keep;
 use super::source::Checker;
 
 /// The whole of `server.toml`.
@@ -528,35 +529,42 @@ impl ServerConfig {
         );
     }
 
-    /// The keys that only take effect when the server starts, with their values in `self` and `next`
-    /// differing.
-    pub(crate) fn restart_only_changes(&self, next: &ServerConfig) -> Vec<&'static str> {
-        let mut changed = Vec::new();
-        if self.sim.seed != next.sim.seed {
-            changed.push("server.toml: sim.seed");
-        }
-        if self.sim.inbox_capacity != next.sim.inbox_capacity {
-            changed.push("server.toml: sim.inbox_capacity");
-        }
-        if self.sim.frame_arena_bytes != next.sim.frame_arena_bytes {
-            changed.push("server.toml: sim.frame_arena_bytes");
-        }
-        if self.sim.huge_pages != next.sim.huge_pages {
-            changed.push("server.toml: sim.huge_pages");
-        }
-        if self.net != next.net {
-            changed.push("server.toml: net");
-        }
-        if self.store != next.store {
-            changed.push("server.toml: store");
-        }
-        if self.threads != next.threads {
-            changed.push("server.toml: threads");
-        }
-        if self.telemetry != next.telemetry {
-            changed.push("server.toml: telemetry");
-        }
-        changed
+    /// Puts back into `next` the values of `self` that only take effect when the server starts,
+    /// adding the keys whose values differed to `changed`.
+    pub(crate) fn keep_restart_only(&self, next: &mut ServerConfig, changed: &mut Vec<&'static str>) {
+        keep(
+            &self.sim.seed,
+            &mut next.sim.seed,
+            "server.toml: sim.seed",
+            changed,
+        );
+        keep(
+            &self.sim.inbox_capacity,
+            &mut next.sim.inbox_capacity,
+            "server.toml: sim.inbox_capacity",
+            changed,
+        );
+        keep(
+            &self.sim.frame_arena_bytes,
+            &mut next.sim.frame_arena_bytes,
+            "server.toml: sim.frame_arena_bytes",
+            changed,
+        );
+        keep(
+            &self.sim.huge_pages,
+            &mut next.sim.huge_pages,
+            "server.toml: sim.huge_pages",
+            changed,
+        );
+        keep(&self.net, &mut next.net, "server.toml: net", changed);
+        keep(&self.store, &mut next.store, "server.toml: store", changed);
+        keep(&self.threads, &mut next.threads, "server.toml: threads", changed);
+        keep(
+            &self.telemetry,
+            &mut next.telemetry,
+            "server.toml: telemetry",
+            changed,
+        );
     }
 }
 

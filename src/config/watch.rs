@@ -9,6 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use tracing::warn;
 
 use super::{Config, ConfigErrors};
 
@@ -58,13 +59,16 @@ impl AssetWatcher {
         };
         let (event_tx, event_rx) = mpsc::channel();
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let relevant = event.is_ok_and(|event| {
-                !matches!(event.kind, EventKind::Access(_))
-                    && event
-                        .paths
-                        .iter()
-                        .any(|p| p.extension().is_some_and(|e| e == "toml"))
-            });
+            let relevant = match event {
+                Ok(event) => {
+                    !matches!(event.kind, EventKind::Access(_))
+                        && event.paths.iter().any(|p| may_hold_assets(p))
+                }
+                Err(error) => {
+                    warn!(%error, "the assets watcher reported an error; edits may go unseen");
+                    false
+                }
+            };
             if relevant {
                 // The receiver only goes away when the watcher is being dropped.
                 let _ = event_tx.send(());
@@ -95,6 +99,15 @@ impl AssetWatcher {
     pub fn next_within(&self, timeout: Duration) -> Option<ReloadOutcome> {
         self.outcomes.recv_timeout(timeout).ok()
     }
+}
+
+/// Whether a change to `path` may change the configuration: an asset file, or a directory (one
+/// moved into place holds asset files); not a hidden file such as an editor's lock file.
+fn may_hold_assets(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+    !hidden && path.extension().is_none_or(|extension| extension == "toml")
 }
 
 fn reload_on_change(

@@ -292,10 +292,11 @@ impl TickLoop {
             ReloadOutcome::Applied(next) => {
                 let running: &Config = self.sim.config();
                 let changed = running.changed_files(&next).join(", ");
-                for key in running.restart_only_changes(&next) {
+                let mut next = Arc::unwrap_or_clone(next);
+                for key in running.keep_restart_only(&mut next) {
                     warn!(key, "{key} changed; it takes effect at the next restart");
                 }
-                self.sim.apply_config(next);
+                self.sim.apply_config(Arc::new(next));
                 self.reconfigure_pacer();
                 self.metrics.reloads_applied.inc();
                 let rate_hz = self.sim.tick_rate();
