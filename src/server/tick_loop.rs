@@ -231,16 +231,25 @@ impl TickLoop {
         }
     }
 
-    /// Counts the refusals and economy operations of the simulated tick in the outbox.
+    /// Counts the refusals and economy operations of the simulated tick in the outbox, and
+    /// measures the world it left, before any of its replies leave: a client that scrapes the
+    /// metrics after a reply sees the tick that answered it.
     fn count_outcomes(&self) {
+        let metrics = &self.metrics;
         for reply in &self.outbox.replies {
             if let ReplyBody::Refused(refusal) = reply.body {
-                self.metrics.refused(refusal.code());
+                metrics.refused(refusal.code());
             }
         }
         if let Some(record) = self.outbox.economy_record() {
-            self.metrics.economy_operations.add(record.requests.len() as u64);
+            metrics.economy_operations.add(record.requests.len() as u64);
         }
+        metrics.players.set(self.sim.player_count() as i64);
+        metrics.bodies.set(self.sim.motion().len() as i64);
+        metrics.sessions.set(self.sim.sessions().len() as i64);
+        metrics
+            .idempotency_keys
+            .set(self.sim.economy().receipts.len() as i64);
     }
 
     /// Hands what the outbox holds to the network.
@@ -256,12 +265,6 @@ impl TickLoop {
         let metrics = &self.metrics;
         metrics.ticks.inc();
         metrics.tick_duration.observe(took);
-        metrics.players.set(self.sim.player_count() as i64);
-        metrics.bodies.set(self.sim.motion().len() as i64);
-        metrics.sessions.set(self.sim.sessions().len() as i64);
-        metrics
-            .idempotency_keys
-            .set(self.sim.economy().receipts.len() as i64);
         let backlog = self.store.as_ref().map_or(0, |store| store.status().backlog());
         metrics.store_backlog.set(backlog as i64);
         let capacity = self.sim.config().server.sim.inbox_capacity.max(1);
