@@ -27,7 +27,7 @@ use priority::ThreadRole;
 pub use adaptive::{AdaptiveRate, rate_for_players};
 pub use data_dir::{DataDir, DataDirError};
 pub use pacer::{Pace, TickPacer, interval_for};
-pub use tick_loop::TickLoop;
+pub use tick_loop::{Stopped, TickLoop};
 
 use crate::config::{AssetWatcher, Config, ConfigErrors, StoreConfig, WatchError};
 use crate::net::{NetError, NetServer};
@@ -112,6 +112,9 @@ pub enum ServeError {
     /// The tick thread panicked.
     #[error("the tick thread panicked")]
     TickThreadPanicked,
+    /// The tick loop stopped on its own.
+    #[error("the server stopped itself: {0}")]
+    Stopped(#[from] Stopped),
     /// A store commit failed while serving, or could not go through by shutdown: what it held was
     /// never acknowledged, and the next start recovers from what the store has.
     #[error("the store failed: {0}")]
@@ -122,7 +125,7 @@ pub enum ServeError {
 #[derive(Debug)]
 pub struct Server {
     shutdown: Arc<AtomicBool>,
-    tick_thread: JoinHandle<()>,
+    tick_thread: JoinHandle<Result<(), Stopped>>,
     net: NetServer,
     http: HttpEndpoints,
     shutdown_deadline: Duration,
@@ -203,7 +206,7 @@ impl Server {
                 priority::apply_to_current_thread(realtime_priority, ThreadRole::Tick);
                 // With snapshot threads, the loop runs on one of them, which then encodes its
                 // share of each tick's snapshots too.
-                snapshot_threads.run(|| tick_loop.run(&shutdown));
+                snapshot_threads.run(|| tick_loop.run(&shutdown))
             }
         })?;
 
@@ -276,7 +279,7 @@ impl Server {
         self.net.shutdown(SHUTDOWN_GRACE);
         drop(self.http);
         info!("shut down");
-        joined.map_err(|_| ServeError::TickThreadPanicked)?;
+        joined.map_err(|_| ServeError::TickThreadPanicked)??;
         self.store
             .failure()
             .map_or(Ok(()), |failure| Err(ServeError::StoreFailed(failure)))

@@ -37,6 +37,17 @@ struct Window {
     dropped: u64,
 }
 
+/// Why the tick loop stopped without being asked to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stopped {
+    /// More tick batches waited for the store than `store.max_queued_batches`.
+    #[error("more than store.max_queued_batches ({max}) tick batches waited for the store")]
+    StoreOverflow {
+        /// The limit.
+        max: u32,
+    },
+}
+
 /// Owns the simulation on its thread.
 #[derive(Debug)]
 pub struct TickLoop {
@@ -106,8 +117,8 @@ impl TickLoop {
         self.sim.tick_rate()
     }
 
-    /// Runs until `shutdown` is set.
-    pub fn run(mut self, shutdown: &AtomicBool) {
+    /// Runs until `shutdown` is set, or until it must stop on its own (then it says why).
+    pub fn run(mut self, shutdown: &AtomicBool) -> Result<(), Stopped> {
         let epoch = Instant::now();
         let mut next_summary = SUMMARY_EVERY;
         while !shutdown.load(Ordering::Acquire) && !self.store_overflowed {
@@ -144,6 +155,11 @@ impl TickLoop {
             store.finish();
         }
         info!(tick = self.sim.tick(), "tick loop stopped");
+        if self.store_overflowed {
+            let max = self.sim.config().server.store.max_queued_batches;
+            return Err(Stopped::StoreOverflow { max });
+        }
+        Ok(())
     }
 
     fn run_tick(&mut self) {

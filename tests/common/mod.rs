@@ -141,16 +141,28 @@ impl ServerProcess {
     /// Waits up to `timeout` for a JSON log line whose `message` is `message`; panics with the
     /// lines seen otherwise.
     pub fn wait_for(&self, message: &str, timeout: Duration) -> serde_json::Value {
-        let deadline = Instant::now() + timeout;
         let mut seen = Vec::new();
+        self.look_for(message, timeout, &mut seen)
+            .unwrap_or_else(|| panic!("no `{message}` log line within {timeout:?}; saw: {seen:#?}"))
+    }
+
+    /// Reads log lines for up to `timeout` until one whose `message` is `message`, keeping the
+    /// others in `seen`.
+    pub fn look_for(
+        &self,
+        message: &str,
+        timeout: Duration,
+        seen: &mut Vec<serde_json::Value>,
+    ) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
-                Ok(line) if line["message"] == message => return line,
+                Ok(line) if line["message"] == message => return Some(line),
                 Ok(line) => seen.push(line),
                 Err(_) => break,
             }
         }
-        panic!("no `{message}` log line within {timeout:?}; saw: {seen:#?}");
+        None
     }
 }
 
