@@ -414,11 +414,7 @@ fn a_commit_stalled_on_a_locked_database_pauses_the_economy_and_goes_through_onc
     });
     // The commit is given up rather than tried until the shutdown deadline (10 s) ends the
     // process, and the exit says the store failed; what it held was never acknowledged.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.process.pid().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    server.process.terminate();
     server.process.wait_for(
         "store commit given up at shutdown; what it held was never acknowledged",
         Duration::from_secs(5),

@@ -223,11 +223,7 @@ fn sigterm_during_economy_traffic_exits_cleanly_and_keeps_every_acknowledgement(
         });
     }
     std::thread::sleep(Duration::from_millis(700));
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.process.pid().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    server.process.terminate();
     let exit = server.process.wait_exit(WAIT).expect("exits within the deadline");
     assert!(exit.success(), "{exit:?}");
     let closed = runtime.block_on(async { tokio::time::timeout(WAIT, clients[0].closed()).await });
@@ -351,4 +347,76 @@ fn the_server_threads_run_at_the_configured_realtime_priorities() {
             "{name}; SCHED_FIFO allowed here: {allowed}"
         );
     }
+}
+
+/// Sends `request` on a fresh connection to the server's HTTP endpoints and reads the whole
+/// answer; an error if the connection is reset instead of closed.
+fn http_exchange(server: &NetServer, request: &[u8]) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.http)?;
+    stream.write_all(request)?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+#[test]
+fn slow_or_silent_http_clients_hold_up_neither_the_endpoints_nor_a_shutdown() {
+    use std::io::Write;
+
+    let mut server = NetServer::start(|_| {});
+    // Clients that trickle a request a byte at a time, and one that sends nothing at all.
+    let mut trickling: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(server.http).expect("connects");
+            stream.write_all(b"GET /hea").expect("sent");
+            stream
+        })
+        .collect();
+    let _silent = std::net::TcpStream::connect(server.http).expect("connects");
+    let trickler = std::thread::spawn(move || {
+        for _ in 0..12 {
+            for stream in &mut trickling {
+                let _ = stream.write_all(b"l");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    });
+    let (sender, answered) = std::sync::mpsc::channel();
+    let http = server.http;
+    std::thread::spawn(move || {
+        let probe = NetServer::get_from(http, "/healthz");
+        let _ = sender.send(probe);
+    });
+    let (status, _) = answered
+        .recv_timeout(Duration::from_millis(1_500))
+        .expect("/healthz answers while other clients are slow");
+    assert_eq!(status, 200);
+
+    // A request head of a few KiB (a large cookie, say) is read whole, so the answer ends in a
+    // clean close, not a reset; one over 8 KiB is refused.
+    let cookie = "c".repeat(4_000);
+    let answer = http_exchange(
+        &server,
+        format!("GET /healthz HTTP/1.1\r\nHost: necpsim\r\nCookie: {cookie}\r\n\r\n").as_bytes(),
+    )
+    .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    let huge = "c".repeat(9_000);
+    let answer = http_exchange(
+        &server,
+        format!("GET /healthz HTTP/1.1\r\nCookie: {huge}\r\n\r\n").as_bytes(),
+    );
+    assert!(
+        answer
+            .as_deref()
+            .map_or(true, |answer| answer.starts_with("HTTP/1.1 431")),
+        "{answer:?}"
+    );
+
+    // A shutdown does not wait for them: it ends well within its 10-s deadline, with exit 0.
+    server.process.terminate();
+    let exit = server.process.wait_exit(WAIT).expect("exits");
+    assert!(exit.success(), "{exit:?}");
+    trickler.join().expect("trickler ends");
 }

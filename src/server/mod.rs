@@ -45,12 +45,22 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// How often the main thread looks at the shutdown flag.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
 
-/// Ready while the store accepts writes and load is not being shed.
-fn readiness(writer: &StoreWriter, store: &StoreConfig, metrics: &Arc<Metrics>) -> Readiness {
+/// Ready while the server is not shutting down, the store accepts writes and load is not being
+/// shed.
+fn readiness(
+    writer: &StoreWriter,
+    store: &StoreConfig,
+    metrics: &Arc<Metrics>,
+    shutdown: &Arc<AtomicBool>,
+) -> Readiness {
     let status = Arc::clone(writer.status());
     let (max_backlog, max_stall) = store.limits();
     let metrics = Arc::clone(metrics);
-    Box::new(move || {
+    let shutdown = Arc::clone(shutdown);
+    Arc::new(move || {
+        if shutdown.load(Ordering::Acquire) {
+            return Err("shutting down".to_owned());
+        }
         if let Some(holdup) = status.holdup(max_backlog, max_stall) {
             return Err(holdup.to_string());
         }
@@ -174,11 +184,12 @@ impl Server {
             }),
             helper_thread_start,
         )?;
+        let shutdown = Arc::new(AtomicBool::new(false));
         let http_addr = options.http.unwrap_or(config.server.telemetry.http_bind);
         let http = HttpEndpoints::start(
             http_addr,
             Arc::clone(&metrics),
-            readiness(&writer, &config.server.store, &metrics),
+            readiness(&writer, &config.server.store, &metrics, &shutdown),
         )
         .map_err(|source| ServeError::Http {
             addr: http_addr,
@@ -199,7 +210,6 @@ impl Server {
             .with_network(bridge)
             .with_store(writer);
         let rate_hz = tick_loop.tick_rate();
-        let shutdown = Arc::new(AtomicBool::new(false));
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({
             let shutdown = Arc::clone(&shutdown);
             move || {

@@ -151,7 +151,7 @@ pub struct Metrics {
     pub connections: Gauge,
     /// Bytes of replies, events and snapshots waiting for clients (`[net] outbox_total_bytes`).
     pub outbox_bytes: Gauge,
-    /// Commands waiting for the next tick.
+    /// Commands the last tick took from the inbox.
     pub inbox: Gauge,
     messages: [[Counter; MESSAGE_KINDS.len()]; 2],
     bytes: [[Counter; MESSAGE_KINDS.len()]; 2],
@@ -305,7 +305,7 @@ impl Metrics {
         gauge(
             &mut out,
             "inbox_commands",
-            "Commands waiting for the next tick.",
+            "Commands the last tick took from the inbox.",
             self.inbox.get(),
         );
         for (metric, help, values) in [
@@ -453,12 +453,15 @@ fn histogram(out: &mut String, name: &str, help: &str, histogram: &Histogram) {
         out,
         "# HELP necpsim_{name} {help}\n# TYPE necpsim_{name} histogram"
     );
+    // Another thread may observe while this one reads: the count is read first and the total
+    // never drops below a bucket read after it, so the buckets stay cumulative.
+    let counted = histogram.count.load(Ordering::Relaxed);
     let mut cumulative = 0;
     for (bound, bucket) in DURATION_BUCKETS_S.iter().zip(&histogram.buckets) {
         cumulative += bucket.load(Ordering::Relaxed);
         let _ = writeln!(out, "necpsim_{name}_bucket{{le=\"{bound}\"}} {cumulative}");
     }
-    let count = histogram.count.load(Ordering::Relaxed);
+    let count = counted.max(cumulative);
     let sum = histogram.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
     let _ = writeln!(out, "necpsim_{name}_bucket{{le=\"+Inf\"}} {count}");
     let _ = writeln!(out, "necpsim_{name}_sum {sum}\nnecpsim_{name}_count {count}");

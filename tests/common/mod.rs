@@ -102,6 +102,15 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Sends the process SIGTERM, as an operator stopping it would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {}", self.pid());
+    }
+
     /// Waits at most `timeout` for the process to exit; its status, if it did.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
@@ -269,8 +278,13 @@ impl NetServer {
 
     /// `GET path` on the HTTP endpoints: the status code and the body.
     pub fn get(&self, path: &str) -> (u16, String) {
+        NetServer::get_from(self.http, path)
+    }
+
+    /// `GET path` from the HTTP endpoints at `http`: the status and the body.
+    pub fn get_from(http: std::net::SocketAddr, path: &str) -> (u16, String) {
         use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(self.http).expect("http connects");
+        let mut stream = std::net::TcpStream::connect(http).expect("http connects");
         write!(stream, "GET {path} HTTP/1.1\r\nHost: necpsim\r\n\r\n").expect("request sent");
         let mut response = String::new();
         stream.read_to_string(&mut response).expect("response read");
