@@ -149,6 +149,12 @@ impl WriterStatus {
             .clone()
     }
 
+    /// Records that nothing is written from now on, and why.
+    fn fail(&self, failure: String) {
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure);
+        self.failed.store(true, Ordering::Release);
+    }
+
     /// Transactions committed, and the total time they took in microseconds.
     pub fn commits(&self) -> (u64, u64) {
         (
@@ -200,8 +206,12 @@ impl StoreWriter {
         if let Some(sender) = &self.batches
             && sender.send(batch).is_err()
         {
-            // The thread is gone only after a failure, which the status already reports.
+            // The thread ends on its own only after a failed commit, which the status already
+            // reports; anything else (a panic) must not pass for a working store.
             self.status.committed.fetch_add(1, Ordering::AcqRel);
+            if self.status.failure().is_none() {
+                self.status.fail("the store's writer thread stopped".to_owned());
+            }
         }
     }
 
@@ -264,8 +274,7 @@ fn write_loop(
             } else {
                 error!(%failure, "store commit failed; economy commands are refused from now on");
             }
-            *status.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure.to_string());
-            status.failed.store(true, Ordering::Release);
+            status.fail(failure.to_string());
             return;
         }
         status.commits.fetch_add(1, Ordering::Relaxed);
@@ -312,5 +321,53 @@ fn commit_retrying(
                 return committed;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BalanceRow, JournalVisitor, StoreError};
+
+    /// A store whose commits panic, as a bug in a `Store` implementation would.
+    struct Panicking;
+
+    impl Store for Panicking {
+        fn commit(&mut self, _: &[Batch]) -> Result<(), StoreError> {
+            panic!("planted: a commit that panics");
+        }
+        fn journal(&self, _: &mut JournalVisitor<'_>) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn ledger(&self, _: &mut dyn FnMut(crate::sim::economy::ledger::Entry)) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn balances(&self) -> Result<Vec<BalanceRow>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn has_key(&self, _: crate::sim::economy::ledger::PlayerId, _: u128) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_writer_thread_that_dies_is_reported_as_a_failed_store() {
+        let writer = StoreWriter::spawn(Box::new(Panicking), Box::new(|_, _| {}), || {}).expect("spawns");
+        writer.submit(Batch::default());
+        // The first batch is with the thread as it dies; a later one finds it gone.
+        for round in 0..10_000_000u32 {
+            if writer.status().failure().is_some() {
+                break;
+            }
+            if round % 1_000 == 0 {
+                writer.submit(Batch::default());
+            }
+            thread::yield_now();
+        }
+        let holdup = writer.status().holdup(u64::MAX, std::time::Duration::MAX);
+        assert_eq!(
+            holdup,
+            Some(Holdup::Failed("the store's writer thread stopped".to_owned()))
+        );
     }
 }
