@@ -163,11 +163,7 @@ fn a_directory_moved_into_place_is_reloaded_and_editor_lock_files_are_ignored() 
     // A new version of a whole folder, prepared beside the assets and renamed into place.
     let staged = tempfile::tempdir_in(dir.path().parent().expect("a parent")).expect("staging dir");
     let fresh = staged.path().join("gameplay");
-    std::fs::create_dir(&fresh).expect("folder");
-    for entry in std::fs::read_dir(dir.path().join("gameplay")).expect("readable") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(&path, fresh.join(path.file_name().expect("a name"))).expect("copied");
-    }
+    copy_dir(&dir.path().join("gameplay"), &fresh);
     let characters = fresh.join("characters.toml");
     let text = std::fs::read_to_string(&characters).expect("readable");
     std::fs::write(&characters, text.replace("speed_mps = 7.0", "speed_mps = 9.0")).expect("edited");
@@ -182,4 +178,62 @@ fn a_directory_moved_into_place_is_reloaded_and_editor_lock_files_are_ignored() 
         }
     };
     assert_eq!(applied.gameplay.characters.player.speed_mps, 9.0);
+}
+
+#[test]
+fn assets_behind_a_symbolic_link_switched_to_a_new_release_are_followed() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let release = |name: &str, speed: &str| {
+        let copy = common::assets_copy();
+        common::edit(
+            copy.path(),
+            "gameplay/characters.toml",
+            "speed_mps = 6.0",
+            &format!("speed_mps = {speed}"),
+        );
+        let path = root.path().join(name);
+        copy_dir(copy.path(), &path);
+        path
+    };
+    let first = release("release-1", "6.0");
+    let current = root.path().join("current");
+    std::os::unix::fs::symlink(&first, &current).expect("link");
+    let config = Arc::new(Config::load(&current).expect("valid release"));
+    let watcher = AssetWatcher::start(&current, Arc::clone(&config)).expect("watch");
+
+    // The link is switched at once to a new release, as a deployment does.
+    let second = release("release-2", "8.0");
+    let switching = root.path().join("current.new");
+    std::os::unix::fs::symlink(&second, &switching).expect("link");
+    std::fs::rename(&switching, &current).expect("switched");
+    let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
+        panic!("the new release was not loaded");
+    };
+    assert_eq!(next.gameplay.characters.player.speed_mps, 8.0);
+
+    // Edits to the new release are seen.
+    common::edit(
+        &second,
+        "gameplay/characters.toml",
+        "speed_mps = 8.0",
+        "speed_mps = 9.0",
+    );
+    let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
+        panic!("the edit to the new release was not applied");
+    };
+    assert_eq!(next.gameplay.characters.player.speed_mps, 9.0);
+}
+
+/// Copies the directory tree `from` to `to`.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("folder");
+    for entry in std::fs::read_dir(from).expect("readable") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copied");
+        }
+    }
 }

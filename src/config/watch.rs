@@ -2,14 +2,14 @@
 //! [`Config`] and hands the outcome to whoever drives the simulation, which applies it at a tick
 //! boundary. A refused edit leaves the running configuration untouched.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::Duration;
 
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::{Config, ConfigErrors};
 
@@ -45,7 +45,9 @@ pub enum WatchError {
 /// Watches an assets directory for as long as it lives.
 #[derive(Debug)]
 pub struct AssetWatcher {
-    _watcher: RecommendedWatcher,
+    /// Shared with the reload thread, which watches the directory again when it is replaced;
+    /// dropping it ends that thread.
+    _watcher: Arc<Mutex<RecommendedWatcher>>,
     outcomes: Receiver<ReloadOutcome>,
 }
 
@@ -78,12 +80,23 @@ impl AssetWatcher {
         watcher
             .watch(dir, RecursiveMode::Recursive)
             .map_err(notify_error)?;
+        // The folder holding the assets, for the assets themselves being replaced: a release
+        // renamed into place, or a symbolic link switched to another one.
+        let parent = dir.parent().filter(|parent| !parent.as_os_str().is_empty());
+        if let Err(error) = watcher.watch(parent.unwrap_or(Path::new(".")), RecursiveMode::NonRecursive) {
+            warn!(%error, "cannot watch the folder holding the assets; replacing them whole needs a restart");
+        }
 
         let (outcome_tx, outcomes) = mpsc::channel();
-        let dir = dir.to_path_buf();
+        let watcher = Arc::new(Mutex::new(watcher));
+        let reload = Reload {
+            dir: dir.to_path_buf(),
+            watched: identity(dir),
+            watcher: Arc::downgrade(&watcher),
+        };
         thread::Builder::new()
             .name("asset-reload".into())
-            .spawn(move || reload_on_change(&dir, running, &event_rx, &outcome_tx))?;
+            .spawn(move || reload.on_change(running, &event_rx, &outcome_tx))?;
         Ok(AssetWatcher {
             _watcher: watcher,
             outcomes,
@@ -110,31 +123,76 @@ fn may_hold_assets(path: &Path) -> bool {
     !hidden && path.extension().is_none_or(|extension| extension == "toml")
 }
 
-fn reload_on_change(
-    dir: &Path,
-    mut running: Arc<Config>,
-    events: &Receiver<()>,
-    outcomes: &Sender<ReloadOutcome>,
-) {
-    // Ends when the watcher (and with it the event sender) is dropped.
-    while events.recv().is_ok() {
-        loop {
-            match events.recv_timeout(SETTLE) {
-                Ok(()) => continue,
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        }
-        let outcome = match Config::load(dir) {
-            Ok(config) if config == *running => continue,
-            Ok(config) => {
-                running = Arc::new(config);
-                ReloadOutcome::Applied(Arc::clone(&running))
-            }
-            Err(errors) => ReloadOutcome::Refused(errors),
-        };
-        if outcomes.send(outcome).is_err() {
+/// What `dir` is now: the directory it resolves to and, on Unix, that directory's inode; both
+/// change when the assets are replaced whole.
+fn identity(dir: &Path) -> Option<(PathBuf, u64)> {
+    let resolved = std::fs::canonicalize(dir).ok()?;
+    #[cfg(unix)]
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&resolved).ok()?.ino()
+    };
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((resolved, inode))
+}
+
+/// The reload thread's view of the assets directory.
+struct Reload {
+    dir: PathBuf,
+    /// What the recursive watch was placed on.
+    watched: Option<(PathBuf, u64)>,
+    watcher: Weak<Mutex<RecommendedWatcher>>,
+}
+
+impl Reload {
+    /// Watches the assets again when the directory the path leads to is not the one watched.
+    fn follow_replacement(&mut self) {
+        let now = identity(&self.dir);
+        if now.is_none() || now == self.watched {
             return;
+        }
+        let Some(watcher) = self.watcher.upgrade() else {
+            return;
+        };
+        let mut watcher = watcher.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = watcher.unwatch(&self.dir);
+        match watcher.watch(&self.dir, RecursiveMode::Recursive) {
+            Ok(()) => {
+                info!(dir = %self.dir.display(), "the assets were replaced; watching the new ones");
+                self.watched = now;
+            }
+            Err(error) => warn!(%error, "cannot watch the replaced assets; edits may go unseen"),
+        }
+    }
+
+    fn on_change(
+        mut self,
+        mut running: Arc<Config>,
+        events: &Receiver<()>,
+        outcomes: &Sender<ReloadOutcome>,
+    ) {
+        // Ends when the watcher (and with it the event sender) is dropped.
+        while events.recv().is_ok() {
+            loop {
+                match events.recv_timeout(SETTLE) {
+                    Ok(()) => continue,
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            self.follow_replacement();
+            let outcome = match Config::load(&self.dir) {
+                Ok(config) if config == *running => continue,
+                Ok(config) => {
+                    running = Arc::new(config);
+                    ReloadOutcome::Applied(Arc::clone(&running))
+                }
+                Err(errors) => ReloadOutcome::Refused(errors),
+            };
+            if outcomes.send(outcome).is_err() {
+                return;
+            }
         }
     }
 }
