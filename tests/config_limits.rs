@@ -481,3 +481,17 @@ fn a_second_exchange_pair_of_the_same_currencies_is_refused() {
     );
     assert!(error.line.is_some(), "{error}");
 }
+
+#[test]
+fn more_currencies_than_a_16_bit_index_reaches_are_refused() {
+    let currencies = "economy/currencies.toml";
+    let mut more = String::from("starting_balance_minor = 0\n");
+    for n in 0..65_535 {
+        more.push_str(&format!(
+            "\n[currencies.c{n:05}]\nminor_unit_digits = 0\ntradeable = false\nstarting_balance_minor = 0\n"
+        ));
+    }
+    let error = refused(currencies, &[(currencies, "starting_balance_minor = 0", &more)]);
+    assert_eq!(error.key, "currencies");
+    assert_eq!(error.reason, "at most 65536 entries, got 65537");
+}

@@ -224,6 +224,7 @@ const MAX_BASE_PRICE_MINOR: i64 = 1_000_000_000_000;
 impl CurrenciesConfig {
     pub(crate) fn validate(&self, check: &mut Checker<'_>) {
         check.not_empty("currencies", self.currencies.len());
+        check.indexable("currencies", self.currencies.len());
         for (name, currency) in &self.currencies {
             check.within(
                 &format!("currencies.{name}.minor_unit_digits"),
@@ -244,6 +245,7 @@ impl CurrenciesConfig {
 impl ItemsConfig {
     /// Checks every item; currency names are checked only when `currencies` parsed.
     pub(crate) fn validate(&self, check: &mut Checker<'_>, currencies: Option<&CurrenciesConfig>) {
+        check.indexable("items", self.items.len());
         for (name, item) in &self.items {
             let key = |field: &str| format!("items.{name}.{field}");
             check.within(&key("tier"), item.tier, 1, 10);

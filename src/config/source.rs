@@ -222,6 +222,15 @@ impl Checker<'_> {
             self.refuse(key, "must define at least one entry");
         }
     }
+
+    /// Refuses a table of named entries too long for the 16-bit index the simulation and the
+    /// protocol refer to its entries by.
+    pub(crate) fn indexable(&mut self, key: &str, len: usize) {
+        let most = usize::from(u16::MAX) + 1;
+        if len > most {
+            self.refuse(key, format!("at most {most} entries, got {len}"));
+        }
+    }
 }
 
 /// A number the checks compare. Integers are always finite; a float is not when it is infinite

@@ -119,6 +119,7 @@ impl RolesConfig {
 impl NpcsConfig {
     /// Checks every NPC; damage type names are checked only when `damage_types` parsed.
     pub(crate) fn validate(&self, check: &mut Checker<'_>, damage_types: Option<&DamageTypesConfig>) {
+        check.indexable("npcs", self.npcs.len());
         for (name, npc) in &self.npcs {
             let key = |field: &str| format!("npcs.{name}.{field}");
             check.positive(&key("max_health"), npc.max_health);

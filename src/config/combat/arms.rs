@@ -230,6 +230,7 @@ impl WeaponsConfig {
         effects: Option<&EffectsConfig>,
     ) {
         check.not_empty("weapons", self.weapons.len());
+        check.indexable("weapons", self.weapons.len());
         for (name, weapon) in &self.weapons {
             let key = |field: &str| format!("weapons.{name}.{field}");
             if let Some(types) = damage_types {
@@ -278,6 +279,7 @@ impl AbilitiesConfig {
         damage_types: Option<&DamageTypesConfig>,
         effects: Option<&EffectsConfig>,
     ) {
+        check.indexable("abilities", self.abilities.len());
         for (name, ability) in &self.abilities {
             let key = |field: &str| format!("abilities.{name}.{field}");
             check.within(&key("cooldown_ms"), ability.cooldown_ms, 0, 600_000);
