@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -151,11 +153,12 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 bind,
                 http,
             };
-            let server = Server::start(&options).context("cannot start")?;
+            let shutdown = Arc::new(AtomicBool::new(false));
             for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-                signal_hook::flag::register(signal, server.shutdown_flag())
+                signal_hook::flag::register(signal, Arc::clone(&shutdown))
                     .context("cannot install the signal handlers")?;
             }
+            let server = Server::start(&options, shutdown).context("cannot start")?;
             server.wait()?;
             Ok(ExitCode::SUCCESS)
         }

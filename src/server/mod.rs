@@ -144,8 +144,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Loads and checks everything, then starts ticking.
-    pub fn start(options: &ServeOptions) -> Result<Server, ServeError> {
+    /// Loads and checks everything, then starts ticking until `shutdown` is set (by a signal
+    /// handler, say, installed before the start so that a signal during a long recovery is not
+    /// lost; [`Server::stop`] sets it too).
+    pub fn start(options: &ServeOptions, shutdown: Arc<AtomicBool>) -> Result<Server, ServeError> {
         let config = Arc::new(Config::load(&options.assets)?);
         memory::apply_huge_pages_policy(config.server.sim.huge_pages);
         let data_dir = DataDir::lock(&options.data)?;
@@ -184,7 +186,6 @@ impl Server {
             }),
             helper_thread_start,
         )?;
-        let shutdown = Arc::new(AtomicBool::new(false));
         let http_addr = options.http.unwrap_or(config.server.telemetry.http_bind);
         let http = HttpEndpoints::start(
             http_addr,
@@ -254,12 +255,6 @@ impl Server {
     /// The address of the operators' HTTP endpoints.
     pub fn http_addr(&self) -> SocketAddr {
         self.http.local_addr()
-    }
-
-    /// The flag that stops the server: set it (from a signal handler, say) and [`Server::wait`]
-    /// shuts down gracefully.
-    pub fn shutdown_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.shutdown)
     }
 
     /// Serves until the shutdown flag is set, then shuts down gracefully: stops accepting

@@ -37,12 +37,15 @@ fn mixed_swarm_reports_every_role() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (assets, data) = (dir.path().join("assets"), dir.path().join("data"));
     assets_copy(&assets);
-    let server = Server::start(&ServeOptions {
-        assets: assets.clone(),
-        data: data.clone(),
-        bind: Some("127.0.0.1:0".parse().expect("addr")),
-        http: Some("127.0.0.1:0".parse().expect("addr")),
-    })
+    let server = Server::start(
+        &ServeOptions {
+            assets: assets.clone(),
+            data: data.clone(),
+            bind: Some("127.0.0.1:0".parse().expect("addr")),
+            http: Some("127.0.0.1:0".parse().expect("addr")),
+        },
+        Arc::default(),
+    )
     .expect("server starts");
 
     let options = RunOptions {
