@@ -373,6 +373,7 @@ fn reply_seeds() -> Vec<Seed> {
                     net_id: 501,
                     tick_rate_hz: 60.0,
                     server_tick: 4_999,
+                    position_precision_m: 0.01,
                 }),
             ),
         ),

@@ -73,6 +73,12 @@ async fn players_fight_move_and_trade_through_the_real_server() {
     assert_eq!(bob.welcome().player, 2);
     assert_ne!(alice.welcome().net_id, bob.welcome().net_id);
     assert!(alice.welcome().tick_rate_hz > 0.0);
+    let config = necpsim::config::Config::load(server.assets.path()).expect("the server's assets");
+    assert_eq!(
+        alice.welcome().position_precision_m,
+        config.gameplay.interest.position_precision_m,
+        "clients are told the step of snapshot positions"
+    );
     assert!(alice.ping().await.expect("pong") < WAIT);
 
     // A session, seen by a subscriber as it starts.

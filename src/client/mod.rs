@@ -24,6 +24,7 @@
 //! let options = ConnectOptions::new(server, ServerTrust::Fingerprint(fingerprint), token);
 //! let client = Client::connect(options).await?;
 //! let net_id = client.welcome().net_id; // this player's id in snapshots
+//! let step_m = client.welcome().position_precision_m; // metres per step of snapshot positions
 //!
 //! let subscribe = SubscribeC2s { topics: topics::SESSIONS, session: 0 };
 //! client.request(RequestC2s::Subscribe(subscribe)).await?;

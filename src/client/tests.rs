@@ -24,6 +24,7 @@ const WELCOME: WelcomeS2c = WelcomeS2c {
     net_id: 3,
     tick_rate_hz: 60.0,
     server_tick: 100,
+    position_precision_m: 0.01,
 };
 
 /// A server endpoint with a development certificate, scripted per test.

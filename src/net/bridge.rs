@@ -21,6 +21,15 @@ use crate::sim::{ClientId, Command, Outbox, Refusal, ReplyTo, Sim, SimEvent};
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::MessageKind;
 
+/// What every `Welcome` says of the world, besides the player.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorldFacts {
+    /// Simulation ticks per second.
+    pub tick_rate_hz: f32,
+    /// Metres per step of the positions in snapshots.
+    pub position_precision_m: f32,
+}
+
 /// A change to the set of connected clients, in the order connection tasks saw them.
 #[derive(Debug)]
 pub enum Lifecycle {
@@ -214,8 +223,8 @@ impl NetBridge {
 
     /// Encodes the replies, events and snapshots of tick `tick` into the outboxes of their clients
     /// (economy acknowledgements and reads through the durable gate: a read shows nothing that
-    /// is not yet on disk).
-    pub fn deliver(&mut self, outbox: &Outbox, tick: u64, tick_rate_hz: f32, metrics: &Metrics) {
+    /// is not yet on disk); a `Welcome` tells what `world` says.
+    pub fn deliver(&mut self, outbox: &Outbox, tick: u64, world: WorldFacts, metrics: &Metrics) {
         for reply in &outbox.replies {
             let Some(subscriber) = self.clients.get(&reply.client) else {
                 continue;
@@ -224,8 +233,9 @@ impl NetBridge {
                 protocol_version: PROTOCOL_VERSION,
                 player: reply.client.0,
                 net_id,
-                tick_rate_hz,
+                tick_rate_hz: world.tick_rate_hz,
                 server_tick: reply.tick,
+                position_precision_m: world.position_precision_m,
             };
             let message = ReplyS2c::from_sim(reply, outbox, welcome);
             self.frame.clear();

@@ -24,7 +24,7 @@ use bevy_platform::collections::HashSet;
 use quinn::{Endpoint, ServerConfig, VarInt};
 use tracing::{debug, info, warn};
 
-pub use bridge::{BridgeHandle, Lifecycle, NetBridge, bridge};
+pub use bridge::{BridgeHandle, Lifecycle, NetBridge, WorldFacts, bridge};
 pub use durable::DurableGate;
 pub use limits::{CapError, RequestClass};
 

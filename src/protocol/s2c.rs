@@ -124,6 +124,8 @@ pub struct WelcomeS2c {
     pub tick_rate_hz: f32,
     /// The tick the player entered at.
     pub server_tick: u64,
+    /// Metres per step of the positions in snapshots, as configured when the player entered.
+    pub position_precision_m: f32,
 }
 
 /// One currency of a wallet, minor units.

@@ -12,7 +12,7 @@ use tracing::{error, info, info_span, warn};
 use super::adaptive::{AdaptiveRate, rate_for_players};
 use super::pacer::{Pace, TickPacer, interval_for};
 use crate::config::{AssetWatcher, Config, ReloadOutcome};
-use crate::net::NetBridge;
+use crate::net::{NetBridge, WorldFacts};
 use crate::sim::ReplyBody;
 use crate::sim::{Outbox, Sim};
 use crate::store::Batch;
@@ -272,7 +272,11 @@ impl TickLoop {
     fn deliver(&mut self, tick: u64) {
         if let Some(network) = &mut self.network {
             let _deliver = info_span!("deliver").entered();
-            network.deliver(&self.outbox, tick, self.sim.tick_rate(), &self.metrics);
+            let world = WorldFacts {
+                tick_rate_hz: self.sim.tick_rate(),
+                position_precision_m: self.sim.config().gameplay.interest.position_precision_m,
+            };
+            network.deliver(&self.outbox, tick, world, &self.metrics);
         }
     }
 
