@@ -22,8 +22,7 @@ use crate::sim::economy::auctions::Auction;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, PlayerId};
 use crate::sim::economy::order_book::OrderId;
 use crate::sim::economy::trades::Trade;
-use crate::sim::economy::{Economy, Holding, OrderMeta};
-use crate::sim::economy::{OpenLimits, RulesVersion};
+use crate::sim::economy::{Economy, Holding, OpenLimits, OrderMeta, RulesVersion};
 use crate::sim::{Outbox, PlayerRecord, SimEvent};
 
 /// File name of the embedded database inside the data directory.
