@@ -237,3 +237,34 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test paces its writes on the wall clock; the rule protects src/sim"
+)]
+fn a_file_written_without_pause_is_still_reloaded_within_a_second() {
+    let dir = common::assets_copy();
+    let config = Arc::new(Config::load(dir.path()).expect("valid copy"));
+    let watcher = AssetWatcher::start(dir.path(), Arc::clone(&config)).expect("watch");
+    let characters = dir.path().join("gameplay/characters.toml");
+    let edited = std::fs::read_to_string(&characters)
+        .expect("readable")
+        .replace("speed_mps = 6.0", "speed_mps = 7.0");
+    // A tool that saves the file every 50 ms for 3 s (whole, through a hidden temporary file),
+    // never leaving 150 ms of quiet.
+    let temporary = dir.path().join("gameplay/.characters.toml.tmp");
+    let writer = std::thread::spawn(move || {
+        for _ in 0..60 {
+            std::fs::write(&temporary, &edited).expect("written");
+            std::fs::rename(&temporary, &characters).expect("saved");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let during = watcher.next_within(Duration::from_secs(2));
+    writer.join().expect("writer ends");
+    let Some(ReloadOutcome::Applied(next)) = during else {
+        panic!("no reload while the file was being written: {during:?}");
+    };
+    assert_eq!(next.gameplay.characters.player.speed_mps, 7.0);
+}

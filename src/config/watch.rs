@@ -1,4 +1,5 @@
-//! Hot reload: watches the assets directory, waits for a burst of edits to settle, reloads the whole
+//! Hot reload: watches the assets directory, waits for a burst of edits to settle (at most a
+//! second), reloads the whole
 //! [`Config`] and hands the outcome to whoever drives the simulation, which applies it at a tick
 //! boundary. A refused edit leaves the running configuration untouched.
 
@@ -6,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tracing::{info, warn};
@@ -16,6 +17,9 @@ use super::{Config, ConfigErrors};
 /// Quiet time after the last file event before the directory is reloaded, so that an editor's
 /// truncate-then-write or a `git checkout` of several files is seen as one edit.
 const SETTLE: Duration = Duration::from_millis(150);
+/// Longest a burst of file events may put a reload off, so that a tool writing without pause is
+/// still followed; the burst's end brings another reload.
+const MAX_SETTLE: Duration = Duration::from_secs(1);
 
 /// What a reload produced.
 #[derive(Debug)]
@@ -166,6 +170,10 @@ impl Reload {
         }
     }
 
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a burst of edits is bounded on the wall clock, on the reload thread"
+    )]
     fn on_change(
         mut self,
         mut running: Arc<Config>,
@@ -174,8 +182,13 @@ impl Reload {
     ) {
         // Ends when the watcher (and with it the event sender) is dropped.
         while events.recv().is_ok() {
+            let burst = Instant::now();
             loop {
-                match events.recv_timeout(SETTLE) {
+                let left = MAX_SETTLE.saturating_sub(burst.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match events.recv_timeout(SETTLE.min(left)) {
                     Ok(()) => continue,
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => return,
