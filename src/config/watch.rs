@@ -1,7 +1,6 @@
 //! Hot reload: watches the assets directory, waits for a burst of edits to settle (at most a
-//! second), reloads the whole
-//! [`Config`] and hands the outcome to whoever drives the simulation, which applies it at a tick
-//! boundary. A refused edit leaves the running configuration untouched.
+//! second), reloads the whole [`Config`] and hands the outcome to whoever drives the simulation,
+//! which applies it at a tick boundary. A refused edit leaves the running configuration untouched.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
