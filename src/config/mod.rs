@@ -275,6 +275,13 @@ fn keep<T: PartialEq + Clone>(running: &T, next: &mut T, key: &'static str, chan
     }
 }
 
+/// Whether `path` names a hidden file, which the server neither reads nor refuses: those are
+/// editors' (an Emacs lock file `.#roles.toml`, macOS `._roles.toml`, a temporary save).
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+}
+
 /// Refuses `.toml` files under `dir` that the server would not read.
 fn refuse_unknown_files(dir: &Path, errors: &mut Vec<ConfigError>) {
     let mut pending = vec![dir.to_path_buf()];
@@ -287,11 +294,7 @@ fn refuse_unknown_files(dir: &Path, errors: &mut Vec<ConfigError>) {
                 pending.push(path);
                 continue;
             }
-            // Hidden files are editors' (an Emacs lock file `.#roles.toml`, macOS `._roles.toml`).
-            let hidden = path
-                .file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
-            let is_toml = !hidden && path.extension().is_some_and(|ext| ext == "toml");
+            let is_toml = !is_hidden(&path) && path.extension().is_some_and(|ext| ext == "toml");
             let relative = path.strip_prefix(dir).unwrap_or(&path);
             let relative = relative.to_string_lossy().replace('\\', "/");
             if is_toml && !ASSET_FILES.contains(&relative.as_str()) {

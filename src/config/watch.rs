@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tracing::{info, warn};
 
-use super::{Config, ConfigErrors};
+use super::{Config, ConfigErrors, is_hidden};
 
 /// Quiet time after the last file event before the directory is reloaded, so that an editor's
 /// truncate-then-write or a `git checkout` of several files is seen as one edit.
@@ -120,10 +120,7 @@ impl AssetWatcher {
 /// Whether a change to `path` may change the configuration: an asset file, or a directory (one
 /// moved into place holds asset files); not a hidden file such as an editor's lock file.
 fn may_hold_assets(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
-        .is_some_and(|name| name.to_string_lossy().starts_with('.'));
-    !hidden && path.extension().is_none_or(|extension| extension == "toml")
+    !is_hidden(path) && path.extension().is_none_or(|extension| extension == "toml")
 }
 
 /// What `dir` is now: the directory it resolves to and, on Unix, that directory's inode; both

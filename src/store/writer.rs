@@ -17,7 +17,8 @@ use super::{Batch, Store};
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 256;
 
-/// Pause between two tries of a commit that could not take the database's lock.
+/// Pause between two tries of a commit that wrote nothing for a reason that passes (a lock, a
+/// full disk).
 const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The writer's progress, readable from any thread.
