@@ -268,3 +268,87 @@ fn a_file_written_without_pause_is_still_reloaded_within_a_second() {
     };
     assert_eq!(next.gameplay.characters.player.speed_mps, 7.0);
 }
+
+#[test]
+fn the_position_step_changes_only_at_a_restart_and_bounds_live_edits_until_then() {
+    let server = common::NetServer::start(|_| {});
+    let runtime = common::runtime();
+    let assets = server.assets.path();
+    let interest = assets.join("gameplay/interest.toml");
+    let welcomed_step = |server: &common::NetServer| {
+        runtime.block_on(async { server.connect(1).await.welcome().position_precision_m })
+    };
+
+    common::edit(
+        assets,
+        "gameplay/interest.toml",
+        "position_precision_m = 0.01",
+        "position_precision_m = 0.1",
+    );
+    server.process.wait_for(
+        "gameplay/interest.toml: position_precision_m changed; it takes effect at the next restart",
+        WAIT,
+    );
+    server.process.wait_for("config reloaded", WAIT);
+    assert_eq!(welcomed_step(&server), 0.01, "the running step stays in force");
+
+    // 1,000 m is 10,000 steps of the edited 0.1 m but 100,000 of the running 0.01 m, past what
+    // kept snapshots hold; likewise the bounds are past the reach of 0.01 m steps.
+    common::edit(
+        assets,
+        "gameplay/interest.toml",
+        "view_radius_m = 120.0",
+        "view_radius_m = 1000.0",
+    );
+    common::edit(
+        assets,
+        "gameplay/world.toml",
+        "max_x_m = 2048.0",
+        "max_x_m = 100000.0",
+    );
+    let mut seen = Vec::new();
+    let refusals: Vec<String> = (0..2)
+        .map(|_| {
+            let line = server
+                .process
+                .look_for(
+                    "config edit refused; the running config stays in force",
+                    WAIT,
+                    &mut seen,
+                )
+                .unwrap_or_else(|| panic!("no refusal; saw {seen:#?}"));
+            line["error"].as_str().expect("error logged").to_owned()
+        })
+        .collect();
+    assert_eq!(
+        refusals[0],
+        format!(
+            "{}:4: view_radius_m: must be at most 32000 position_precision_m steps (320 m at 0.01 m, \
+             the running value: an edit of position_precision_m takes effect at the next restart), \
+             got 100000",
+            interest.display()
+        )
+    );
+    assert!(
+        refusals[1].ends_with(
+            "gameplay/world.toml:5: bounds.max_x_m: must be within ±83886.08 m of the origin (2^23 \
+             steps of position_precision_m = 0.01 m, the step in force; positions farther out are \
+             coarser than a step), got 100000"
+        ),
+        "{}",
+        refusals[1]
+    );
+    assert_eq!(welcomed_step(&server), 0.01);
+
+    // After a restart the edited step is in force, and the same edits are valid under it.
+    server.process.terminate();
+    let common::NetServer {
+        mut process,
+        assets,
+        data,
+        ..
+    } = server;
+    assert!(process.wait_exit(WAIT).is_some_and(|status| status.success()));
+    let restarted = common::NetServer::start_in(assets, data);
+    assert_eq!(welcomed_step(&restarted), 0.1);
+}

@@ -207,9 +207,9 @@ impl Default for InterestConfig {
 pub const MAX_WORLD_STEPS: f32 = 8_388_608.0;
 
 impl WorldConfig {
-    /// Checks the world; how far its edges may reach is checked only when `interest` parsed, since
-    /// its precision sets the limit.
-    pub(crate) fn validate(&self, check: &mut Checker<'_>, interest: Option<&InterestConfig>) {
+    /// Checks the world; how far its edges may reach is checked only when the position precision
+    /// that sets the limit is known (`interest.toml` parsed, or the running value on a reload).
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, precision_m: Option<f32>) {
         let (b, s) = (&self.bounds, &self.spawn);
         let centre = [
             ("spawn.center_x_m", s.center_x_m),
@@ -222,9 +222,7 @@ impl WorldConfig {
         if bounds_finite {
             b.validate_order(check);
             // A precision that is itself refused would only add misleading reaches.
-            if let Some(precision_m) = interest
-                .map(|interest| interest.position_precision_m)
-                .filter(|p| (MIN_PRECISION_M..=MAX_PRECISION_M).contains(p))
+            if let Some(precision_m) = precision_m.filter(|p| (MIN_PRECISION_M..=MAX_PRECISION_M).contains(p))
             {
                 b.validate_reach(check, precision_m);
             }
@@ -288,8 +286,8 @@ impl BoundsConfig {
                     key,
                     format!(
                         "must be within ±{reach_m} m of the origin (2^23 steps of \
-                         position_precision_m = {precision_m} m in interest.toml; positions farther \
-                         out are coarser than a step), got {edge}"
+                         position_precision_m = {precision_m} m, the step in force; positions \
+                         farther out are coarser than a step), got {edge}"
                     ),
                 );
             }
@@ -339,7 +337,9 @@ const MAX_PRECISION_M: f32 = 1.0;
 pub const MAX_VIEW_STEPS: f32 = 32_000.0;
 
 impl InterestConfig {
-    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+    /// Checks the file; `precision_in_force` is the running `position_precision_m` on a reload,
+    /// which bounds `view_radius_m` instead of the file's value until a restart.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, precision_in_force: Option<f32>) {
         check.within("cell_size_m", self.cell_size_m, 1.0, 10_000.0);
         check.within("view_radius_m", self.view_radius_m, 1.0, 10_000.0);
         check.within("snapshot_rate_hz", self.snapshot_rate_hz, 0.1, 1000.0);
@@ -350,15 +350,20 @@ impl InterestConfig {
             MAX_PRECISION_M,
         );
         // Kept snapshots hold positions relative to the viewer in 16 bits.
-        let steps = self.view_radius_m / self.position_precision_m;
+        let precision_m = precision_in_force.unwrap_or(self.position_precision_m);
+        let steps = self.view_radius_m / precision_m;
         if steps > MAX_VIEW_STEPS {
+            let running = if precision_m == self.position_precision_m {
+                ""
+            } else {
+                ", the running value: an edit of position_precision_m takes effect at the next restart"
+            };
             check.refuse(
                 "view_radius_m",
                 format!(
                     "must be at most {MAX_VIEW_STEPS} position_precision_m steps \
-                     ({} m at {} m), got {steps:.0}",
-                    MAX_VIEW_STEPS * self.position_precision_m,
-                    self.position_precision_m
+                     ({} m at {precision_m} m{running}), got {steps:.0}",
+                    MAX_VIEW_STEPS * precision_m,
                 ),
             );
         }

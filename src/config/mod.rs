@@ -79,6 +79,20 @@ impl Config {
     /// the first. Files are read in dependency order so that references (a weapon's damage type, an
     /// item's currency) are checked against the file they name whenever that file parsed.
     pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
+        Config::read(dir, None)
+    }
+
+    /// Loads `dir` as [`Config::load`] does, for a server already running `running`: the keys
+    /// bounded by a key that only takes effect at a restart are checked against its running value,
+    /// which stays in force (`view_radius_m` and the world's bounds against
+    /// `position_precision_m`).
+    pub fn reload(dir: &Path, running: &Config) -> Result<Config, ConfigErrors> {
+        Config::read(dir, Some(running.gameplay.interest.position_precision_m))
+    }
+
+    /// Loads `dir`, checking the keys that `position_precision_m` bounds against `precision_in_force`
+    /// when one is given instead of the file's value.
+    fn read(dir: &Path, precision_in_force: Option<f32>) -> Result<Config, ConfigErrors> {
         let [
             server,
             world,
@@ -104,9 +118,12 @@ impl Config {
         let damage_types = Source::load(dir, damage_types, errors, DamageTypesConfig::validate);
         let types = damage_types.as_ref();
         let server = Source::load(dir, server, errors, ServerConfig::validate);
-        let interest = Source::load(dir, interest, errors, InterestConfig::validate);
+        let interest = Source::load(dir, interest, errors, |v: &InterestConfig, c| {
+            v.validate(c, precision_in_force)
+        });
+        let precision_m = precision_in_force.or(interest.as_ref().map(|i| i.position_precision_m));
         let world = Source::load(dir, world, errors, |v: &WorldConfig, c| {
-            v.validate(c, interest.as_ref())
+            v.validate(c, precision_m)
         });
         let movement = Source::load(dir, movement, errors, MovementConfig::validate);
         let characters = Source::load(dir, characters, errors, |v: &CharactersConfig, c| {
@@ -257,6 +274,12 @@ impl Config {
     pub fn keep_restart_only(&self, next: &mut Config) -> Vec<&'static str> {
         let mut changed = Vec::new();
         self.server.keep_restart_only(&mut next.server, &mut changed);
+        keep(
+            &self.gameplay.interest.position_precision_m,
+            &mut next.gameplay.interest.position_precision_m,
+            "gameplay/interest.toml: position_precision_m",
+            &mut changed,
+        );
         keep(
             &self.gameplay.world.ambient.npcs,
             &mut next.gameplay.world.ambient.npcs,

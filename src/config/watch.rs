@@ -55,8 +55,9 @@ pub struct AssetWatcher {
 }
 
 impl AssetWatcher {
-    /// Starts watching `dir`; `running` is the configuration in force, so that edits which change
-    /// nothing are not reported.
+    /// Starts watching `dir`; `running` is the configuration the server started with, so that
+    /// edits which change nothing are not reported, and keys bounded by a key read only at start
+    /// are checked against its value.
     pub fn start(dir: &Path, running: Arc<Config>) -> Result<AssetWatcher, WatchError> {
         let notify_error = |source| WatchError::Notify {
             dir: dir.display().to_string(),
@@ -94,6 +95,7 @@ impl AssetWatcher {
         let watcher = Arc::new(Mutex::new(watcher));
         let reload = Reload {
             dir: dir.to_path_buf(),
+            started: Arc::clone(&running),
             watched: identity(dir),
             watcher: Arc::downgrade(&watcher),
         };
@@ -140,6 +142,9 @@ fn identity(dir: &Path) -> Option<(PathBuf, u64)> {
 /// The reload thread's view of the assets directory.
 struct Reload {
     dir: PathBuf,
+    /// The configuration the server started with: what the keys read only at start hold until a
+    /// restart.
+    started: Arc<Config>,
     /// What the recursive watch was placed on.
     watched: Option<(PathBuf, u64)>,
     watcher: Weak<Mutex<RecommendedWatcher>>,
@@ -191,7 +196,7 @@ impl Reload {
                 }
             }
             self.follow_replacement();
-            let outcome = match Config::load(&self.dir) {
+            let outcome = match Config::reload(&self.dir, &self.started) {
                 Ok(config) if config == *running => continue,
                 Ok(config) => {
                     running = Arc::new(config);
