@@ -258,3 +258,53 @@ fn movement_integrates_over_the_current_tick_rate() {
     sim.set_tick_rate(30.0);
     assert!((step_x(&mut sim) - speed / 30.0).abs() < 1e-4);
 }
+
+/// Counts the time-compression refusals of `client`'s inputs over `ticks` ticks, one input a
+/// tick, whose client tick is what `client_tick` makes of the server tick; `seq` numbers them.
+fn time_compressions(sim: &mut Sim, seq: &mut u32, ticks: u64, client_tick: impl Fn(u64) -> u32) -> usize {
+    let mut refused = 0;
+    for _ in 0..ticks {
+        *seq += 1;
+        sim.submit(ClientId(0), east(*seq, client_tick(sim.tick()), None))
+            .expect("room");
+        refused += refusals(sim)
+            .iter()
+            .filter(|&&refusal| refusal == Refusal::TimeCompression)
+            .count();
+    }
+    refused
+}
+
+#[test]
+fn a_lag_spike_refuses_nothing_while_a_fast_clock_is_refused_for_as_long_as_it_runs_fast() {
+    let mut sim = joined(common::bundled_config(), 1);
+    let seq = &mut 0;
+    let on_time = |tick: u64| (tick + 3) as u32;
+    assert_eq!(time_compressions(&mut sim, seq, 60, on_time), 0);
+
+    // Half a second without a word, then the inputs held up on the way arrive at once, each
+    // with the client tick it was sent at, and the stream carries on on time.
+    let held_from = sim.tick();
+    for _ in 0..30 {
+        sim.step();
+    }
+    for sent in held_from..held_from + 30 {
+        *seq += 1;
+        sim.submit(ClientId(0), east(*seq, on_time(sent), None))
+            .expect("room");
+    }
+    assert_eq!(refusals(&mut sim), []);
+    assert_eq!(
+        time_compressions(&mut sim, seq, 600, on_time),
+        0,
+        "the lag spike is forgiven"
+    );
+
+    // A clock that runs a quarter fast is refused once it is far enough ahead, and from then on.
+    let start = sim.tick();
+    let fast = |tick: u64| on_time(start + (tick - start) * 5 / 4);
+    let refused = time_compressions(&mut sim, seq, 600, fast);
+    assert!(refused > 500, "a fast clock got {refused} of 600 inputs refused");
+    // Back on time, it is not refused.
+    assert_eq!(time_compressions(&mut sim, seq, 60, on_time), 0);
+}

@@ -39,7 +39,7 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
         .map(|(player, net_id, handle, input, vitals, history)| {
             let floats = [input.aim[0], input.aim[1], vitals.health].map(f32::to_bits);
             let snapshots = (history.last_sent(), history.acked());
-            let input = (input.last_seq, input.lead_floor, input.buttons);
+            let input = (input.last_seq, input.lead, input.buttons);
             (player.client, net_id.0, handle.0, floats, input, snapshots)
         })
         .collect::<Vec<_>>();

@@ -54,13 +54,48 @@ pub struct Defense {
 pub struct InputState {
     /// Sequence number of the input applied last; 0 before any.
     pub last_seq: u32,
-    /// The smallest `client_tick - server_tick` seen so far: the client's steadiest lead. A later
-    /// lead far above it means the client's clock runs fast.
-    pub lead_floor: Option<i64>,
+    /// The client's usual lead of its tick over the server's; none before its first input.
+    pub lead: Option<UsualLead>,
     /// Latest aim.
     pub aim: [f32; 2],
     /// Latest buttons.
     pub buttons: u8,
+}
+
+/// A client's usual `client_tick - server_tick`, in sixteenths of a tick. It follows the leads of
+/// the client's inputs by at most a sixteenth of a tick per server tick, so that a late input (a
+/// lag spike) barely moves it, while a clock that runs fast climbs away from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UsualLead {
+    /// The lead, in sixteenths of a tick.
+    pub sixteenths: i64,
+    /// The server tick of the input that moved it last.
+    pub at_tick: u64,
+}
+
+impl UsualLead {
+    /// The lead after an input whose lead is `lead` ticks at server tick `tick`.
+    pub fn follow(this: Option<UsualLead>, lead: i64, tick: u64) -> UsualLead {
+        let target = lead.saturating_mul(16);
+        let Some(usual) = this else {
+            return UsualLead {
+                sixteenths: target,
+                at_tick: tick,
+            };
+        };
+        let step = i64::try_from(tick.saturating_sub(usual.at_tick)).unwrap_or(i64::MAX);
+        UsualLead {
+            sixteenths: usual.sixteenths + target.saturating_sub(usual.sixteenths).clamp(-step, step),
+            at_tick: tick,
+        }
+    }
+
+    /// How many ticks `lead` runs ahead of this usual lead, rounded down.
+    pub fn excess(&self, lead: i64) -> i64 {
+        lead.saturating_mul(16)
+            .saturating_sub(self.sixteenths)
+            .div_euclid(16)
+    }
 }
 
 impl Defense {

@@ -8,7 +8,7 @@ use bevy_ecs::system::{Res, ResMut};
 use bevy_ecs::world::{Mut, World};
 use bumpalo::Bump;
 
-use super::components::{InputState, MotionHandle};
+use super::components::{InputState, MotionHandle, UsualLead};
 use super::motion::{Bounds, Motion, sweep_simd};
 use super::players::{Clients, point_in_unit_disc};
 use crate::config::Config;
@@ -63,14 +63,18 @@ pub(crate) fn apply_inputs(
                 continue;
             }
             let position = motion.position(handle);
-            let (lead, lead_floor) = client_lead(&input, server_tick, state.lead_floor);
-            if let Err(refusal) = check_input(&config, &input, position, lead, lead_floor) {
+            let lead = i64::from(input.client_tick) - i64::try_from(server_tick).unwrap_or(i64::MAX);
+            let lead_excess = state.lead.map_or(0, |usual| usual.excess(lead));
+            // Every input moves the usual lead, refused ones too, so that it keeps following a
+            // client whose clock jumped ahead (its lag ended) instead of refusing it for good.
+            state.lead = Some(UsualLead::follow(state.lead, lead, server_tick));
+            if let Err(refusal) = check_input(&config, &input, position, lead_excess) {
                 respond(world, to, ReplyBody::Refused(refusal));
                 continue;
             }
             *state = InputState {
                 last_seq: input.seq,
-                lead_floor: Some(lead_floor),
+                lead: state.lead,
                 aim: [input.aim_x, input.aim_y],
                 buttons: input.buttons,
             };
@@ -108,19 +112,13 @@ impl QueuedInput {
 /// How many inputs ahead a player's body is prefetched.
 const INPUTS_AHEAD: usize = 8;
 
-/// The client's lead over the server clock for this input, and its steadiest lead including it.
-fn client_lead(input: &MoveInput, server_tick: u64, floor: Option<i64>) -> (i64, i64) {
-    let lead = i64::from(input.client_tick) - i64::try_from(server_tick).unwrap_or(i64::MAX);
-    (lead, floor.map_or(lead, |floor| floor.min(lead)))
-}
-
-/// Why an input must not be applied, if it must not.
+/// Why an input must not be applied, if it must not; `lead_excess` is how far its client tick runs
+/// ahead of the client's usual lead over the server clock.
 fn check_input(
     config: &Config,
     input: &MoveInput,
     position: [f32; 2],
-    lead: i64,
-    lead_floor: i64,
+    lead_excess: i64,
 ) -> Result<(), Refusal> {
     let numbers = [input.move_x, input.move_y, input.aim_x, input.aim_y];
     let predicted = input.predicted.unwrap_or(position);
@@ -137,7 +135,7 @@ fn check_input(
     if dx * dx + dy * dy > anti_cheat.teleport_tolerance_m * anti_cheat.teleport_tolerance_m {
         return Err(Refusal::Teleport);
     }
-    if lead - lead_floor > i64::from(anti_cheat.max_input_lead_ticks) {
+    if lead_excess > i64::from(anti_cheat.max_input_lead_ticks) {
         return Err(Refusal::TimeCompression);
     }
     Ok(())
