@@ -42,10 +42,11 @@ fn duel(sim: &mut Sim, roles: [Role; 2]) -> (SessionId, [u32; 2]) {
             _ => None,
         })
         .collect();
+    // Elite, which makes only NPCs harder: a duel pays what it pays at normal.
     let settings = SessionSettings {
         kind: SessionKind::PvpArena,
         zone_id: 1,
-        difficulty: Difficulty::Normal,
+        difficulty: Difficulty::Elite,
         team_size: Some(1),
         time_limit_s: None,
     };
@@ -375,6 +376,7 @@ fn a_kill_ends_the_duel_and_pays_the_winner() {
             .map(|r| r.grant)
             .collect()
     };
+    // The table's numbers, unscaled by the elite difficulty's reward_pct.
     let won = of(1);
     assert_eq!(
         won[..2],

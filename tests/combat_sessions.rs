@@ -198,15 +198,19 @@ fn every_refused_session_operation_has_its_code_and_changes_nothing() {
         ..settings(SessionKind::PvpArena, 1)
     };
     let too_big = settings(SessionKind::GuildWar, 101);
+    // A free-for-all of one would have no opponent, and its player would win it by leaving.
+    let alone = settings(SessionKind::ExtractZone, 1);
     let out = tick(
         &mut sim,
         &[
             (1, Command::CreateSession(too_long)),
             (2, Command::CreateSession(too_big)),
+            (3, Command::CreateSession(alone)),
         ],
     );
-    assert_eq!(reply(&out, 1), ReplyBody::Refused(Refusal::InvalidSettings));
-    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::InvalidSettings));
+    for client in 1..=3 {
+        assert_eq!(reply(&out, client), ReplyBody::Refused(Refusal::InvalidSettings));
+    }
 
     let arena = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
     let ffa = create(&mut sim, 1, settings(SessionKind::ExtractZone, 2));
@@ -428,15 +432,21 @@ fn beyond_max_ended_sessions_the_first_to_close_is_forgotten_first() {
         config.combat.sessions.limits.ended_retention_s = 3600.0;
         config.combat.sessions.limits.max_ended_sessions = 2;
     });
-    join_world(&mut sim, &[1]);
+    join_world(&mut sim, &[1, 2]);
     let get = |session| Command::GetSession {
         session,
         log_after: 0,
     };
     let mut ended = Vec::new();
     for _ in 0..3 {
-        let session = create(&mut sim, 1, settings(SessionKind::ExtractZone, 1));
-        tick(&mut sim, &[(1, join(session, Team::Solo, Role::Assault))]);
+        let session = create(&mut sim, 1, settings(SessionKind::ExtractZone, 2));
+        tick(
+            &mut sim,
+            &[
+                (1, join(session, Team::Solo, Role::Assault)),
+                (2, join(session, Team::Solo, Role::Assault)),
+            ],
+        );
         let out = tick(&mut sim, &[(1, Command::EndSession { session })]);
         assert!(
             matches!(reply(&out, 1), ReplyBody::SessionEnded { .. }),

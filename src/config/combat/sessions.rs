@@ -70,6 +70,15 @@ impl TeamMode {
         };
         players + npcs as u64
     }
+
+    /// The smallest team size a session may have: a free-for-all of one player would have no
+    /// opponent, and its player would win it by leaving.
+    pub fn smallest_team_size(self) -> u16 {
+        match self {
+            TeamMode::Solo => 2,
+            TeamMode::TwoTeams | TeamMode::VersusNpcs => 1,
+        }
+    }
 }
 
 /// One value for each of the four session types, in the order of the wire enum.
@@ -255,7 +264,12 @@ impl SessionsConfig {
         check.within("limits.assist_window_s", l.assist_window_s, 0.0, 600.0);
         for (name, kind) in self.types.named() {
             let key = |field: &str| format!("types.{name}.{field}");
-            check.positive(&key("default_team_size"), kind.default_team_size);
+            check.within(
+                &key("default_team_size"),
+                kind.default_team_size,
+                kind.teams.smallest_team_size(),
+                u16::MAX,
+            );
             // Otherwise creating a session of this type at its defaults is always refused.
             let participants = kind.teams.participants(kind.default_team_size, kind.npcs.len());
             if participants > u64::from(l.max_participants) {

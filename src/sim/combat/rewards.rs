@@ -26,7 +26,12 @@ pub(crate) fn pay_rewards(world: &mut World, id: SessionId) {
                 return;
             };
             let table = &rules.kind(kind).reward;
-            let pct = u64::from(rules.difficulty(difficulty).reward_pct);
+            // The difficulty makes only NPCs harder, so only a fight against them pays more.
+            let pct = if rules.kind(kind).npcs.is_empty() {
+                100
+            } else {
+                u64::from(rules.difficulty(difficulty).reward_pct)
+            };
             for participant in &session.participants {
                 let Member::Player(client) = participant.member else {
                     continue;

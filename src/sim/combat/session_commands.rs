@@ -41,7 +41,10 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
     let time_limit_s = settings.time_limit_s.unwrap_or(kind.default_time_limit_s);
     let participants = kind.teams.participants(team_size, kind.npcs.len());
     let max = u64::from(rules.limits.max_participants);
-    if team_size == 0 || participants > max || !(1..=kind.max_time_limit_s).contains(&time_limit_s) {
+    if team_size < kind.teams.smallest_team_size()
+        || participants > max
+        || !(1..=kind.max_time_limit_s).contains(&time_limit_s)
+    {
         return Err(Refusal::InvalidSettings);
     }
     let log_capacity = usize::from(rules.limits.log_capacity);
