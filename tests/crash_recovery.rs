@@ -8,7 +8,8 @@
 //! economy commands and reads as busy rather than leave them unanswered, and carries on once
 //! space is freed; a commit that stalls on a database another process has locked does the same
 //! until the lock is released, and a server whose store stays locked stops itself once more
-//! batches wait than `store.max_queued_batches`.
+//! batches wait than `store.max_queued_batches`. A refusal that reveals a change not yet durable
+//! waits for it too.
 
 mod common;
 
@@ -467,4 +468,69 @@ fn a_server_whose_store_stays_locked_stops_itself_once_too_many_batches_wait() {
     assert_eq!(exit.and_then(|status| status.code()), Some(1), "{exit:?}");
     let store = SqliteStore::open_read_only(&server.data.path().join(DATABASE_FILE)).expect("store opens");
     necpsim::store::recovery::verify(&store).expect("the last durable state verifies");
+}
+
+#[test]
+fn a_refusal_that_reveals_an_unacknowledged_change_waits_for_it_as_the_change_does() {
+    let server = NetServer::start(|_| {});
+    let runtime = common::runtime();
+    let lock = rusqlite::Connection::open(server.data.path().join(DATABASE_FILE)).expect("opens");
+    runtime.block_on(async {
+        let alice = server.connect(1).await;
+        let _bob = server.connect(2).await;
+        let wallet = alice
+            .request(RequestC2s::EconomyRead(EconomyReadC2s::Wallet))
+            .await
+            .expect("the economy answers");
+        let ReplyBodyS2c::Wallet { balances } = wallet else {
+            panic!("not a wallet: {wallet:?}");
+        };
+        let all = balances
+            .iter()
+            .find(|balance| balance.currency == EURODOLLARS)
+            .expect("a eurodollar balance")
+            .available;
+        let transfer = |idempotency_key, amount_minor| {
+            RequestC2s::Economy(EconomyC2s {
+                idempotency_key,
+                op: EconomyOpC2s::Transfer {
+                    to: 2,
+                    currency: EURODOLLARS,
+                    amount_minor,
+                },
+            })
+        };
+
+        // With the store locked, Alice gives Bob all she has, and then tries to give him one more
+        // minor unit: that refusal tells her the first transfer happened, which is not durable.
+        lock.execute_batch("BEGIN IMMEDIATE").expect("write lock taken");
+        let everything = alice.send(transfer(1, all)).expect("queued");
+        let one_more = alice.send(transfer(2, 1)).expect("queued");
+        let mut one_more = std::pin::pin!(one_more);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(800), &mut one_more)
+                .await
+                .is_err(),
+            "the refusal left before the change it reveals was durable"
+        );
+        lock.execute_batch("ROLLBACK").expect("lock released");
+        let everything = tokio::time::timeout(Duration::from_secs(5), everything)
+            .await
+            .expect("answered once durable")
+            .expect("a reply");
+        assert!(
+            matches!(everything.body, ReplyBodyS2c::Transferred { .. }),
+            "{:?}",
+            everything.body
+        );
+        let one_more = tokio::time::timeout(Duration::from_secs(5), one_more)
+            .await
+            .expect("answered once durable")
+            .expect("a reply");
+        assert!(
+            matches!(one_more.body, ReplyBodyS2c::Refused { code: 300 }),
+            "{:?}",
+            one_more.body
+        );
+    });
 }

@@ -473,6 +473,11 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Whether this refuses an economy command for what the economy holds (codes 300 to 399).
+    pub fn is_economic(self) -> bool {
+        (300..400).contains(&(self as u16))
+    }
+
     /// Every refusal, in code order.
     pub const ALL: [Refusal; 47] = [
         Refusal::Busy,

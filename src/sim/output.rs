@@ -429,15 +429,17 @@ pub(crate) fn respond(world: &mut bevy_ecs::world::World, to: impl Into<ReplyTo>
 
 impl ReplyBody {
     /// Whether this reply tells a player what the economy holds, which may include changes not
-    /// yet durable, so that it may leave only once they are.
+    /// yet durable, so that it may leave only once they are. An economy command's refusal does:
+    /// `InsufficientFunds` after a transfer of everything tells that the transfer happened.
     pub fn reads_economy(&self) -> bool {
-        matches!(
-            self,
+        match self {
             ReplyBody::Wallet { .. }
-                | ReplyBody::Inventory { .. }
-                | ReplyBody::Market(..)
-                | ReplyBody::Candles { .. }
-        )
+            | ReplyBody::Inventory { .. }
+            | ReplyBody::Market(..)
+            | ReplyBody::Candles { .. } => true,
+            ReplyBody::Refused(refusal) => refusal.is_economic(),
+            _ => false,
+        }
     }
 
     /// Whether this reply tells a player the economy changed, so that it may leave only once
