@@ -694,3 +694,46 @@ async fn server_and_client_ask_each_other_for_fewer_acknowledgements() {
         stats.frame_tx
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_sent_along_with_the_hello_are_answered() {
+    let server = NetServer::start(|_| {});
+    // Each connection writes its Hello and a request in one go: the request may reach the tick
+    // in the same moment as the arrival it depends on.
+    let mut open = Vec::new();
+    for player in 10..26 {
+        let token = server.token(player, "1h");
+        let connection = raw_connection(&server).await;
+        let (mut send, mut recv) = connection.open_bi().await.expect("stream");
+        let mut bytes = hello(necpsim::protocol::PROTOCOL_VERSION, token);
+        bytes.extend(framed(&ControlC2s {
+            request_id: 2,
+            body: RequestC2s::EconomyRead(EconomyReadC2s::Wallet),
+        }));
+        send.write_all(&bytes).await.expect("written");
+        let mut frames = necpsim::protocol::framing::FrameReader::new(1 << 20);
+        let mut answered = Vec::new();
+        while answered.len() < 2 {
+            let chunk = timeout(WAIT, recv.read_chunk(1 << 16, true))
+                .await
+                .unwrap_or_else(|_| panic!("player {player} got only {answered:?}"))
+                .expect("readable")
+                .expect("not finished");
+            frames.extend(&chunk.bytes);
+            while let Some(frame) = frames.next_frame().expect("a valid frame") {
+                let reply =
+                    necpsim::protocol::read_owned::<necpsim::protocol::ReplyS2c>(frame).expect("a reply");
+                answered.push((reply.request_id, reply.body));
+            }
+        }
+        assert!(
+            matches!(answered[0], (1, ReplyBodyS2c::Welcome(_))),
+            "{answered:?}"
+        );
+        assert!(
+            matches!(answered[1], (2, ReplyBodyS2c::Wallet { .. })),
+            "{answered:?}"
+        );
+        open.push(connection);
+    }
+}

@@ -168,8 +168,36 @@ impl NetBridge {
     /// wait for the next tick). Arrivals and departures beyond the inbox wait too, in order, so
     /// that none is lost. Returns the number of commands queued.
     pub fn feed(&mut self, sim: &mut Sim) -> usize {
-        let mut taken = 0;
-        while taken < self.capacity {
+        let mut fed = 0;
+        self.take_lifecycle(sim, &mut fed);
+        while fed < self.capacity {
+            let Ok((connection, to, command)) = self.commands.try_recv() else {
+                break;
+            };
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            let is_current = |bridge: &NetBridge| {
+                bridge
+                    .clients
+                    .get(&to.client)
+                    .is_some_and(|subscriber| subscriber.connection == connection)
+            };
+            // A connection announces itself before it submits anything, but both may have been
+            // queued after the lifecycle changes above were read: a request sent along with the
+            // Hello would otherwise be lost.
+            if !is_current(self) {
+                self.take_lifecycle(sim, &mut fed);
+            }
+            if is_current(self) {
+                fed += usize::from(submit(sim, to, command));
+            }
+        }
+        fed
+    }
+
+    /// Takes the queued arrivals, departures and subscriptions in order, as far as the inbox has
+    /// room, counting what it submits in `fed`.
+    fn take_lifecycle(&mut self, sim: &mut Sim, fed: &mut usize) {
+        while *fed < self.capacity {
             let change = match self.lifecycle.try_recv() {
                 Ok(change) => change,
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -189,7 +217,7 @@ impl NetBridge {
                             session: 0,
                         },
                     );
-                    taken += usize::from(submit(sim, to, Command::Join));
+                    *fed += usize::from(submit(sim, to, Command::Join));
                 }
                 Lifecycle::Subscribed {
                     client,
@@ -203,22 +231,10 @@ impl NetBridge {
                 }
                 Lifecycle::Disconnected { client } => {
                     self.clients.remove(&client);
-                    taken += usize::from(submit(sim, client.into(), Command::Leave));
+                    *fed += usize::from(submit(sim, client.into(), Command::Leave));
                 }
             }
         }
-        let mut fed = taken;
-        for _ in taken..self.capacity {
-            let Ok((connection, to, command)) = self.commands.try_recv() else {
-                break;
-            };
-            self.queued.fetch_sub(1, Ordering::Relaxed);
-            let current = self.clients.get(&to.client);
-            if current.is_some_and(|subscriber| subscriber.connection == connection) {
-                fed += usize::from(submit(sim, to, command));
-            }
-        }
-        fed
     }
 
     /// Encodes the replies, events and snapshots of tick `tick` into the outboxes of their clients
