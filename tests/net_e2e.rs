@@ -454,6 +454,35 @@ async fn hostile_input_closes_only_the_offending_connection() {
     assert_eq!(client_close_code(&flooder).await, 1021, "datagram flood");
     still_served().await;
 
+    // A flood of requests that ignores its refusals.
+    let pinger = server.connect(10).await;
+    let ping = framed(&ControlC2s {
+        request_id: 3,
+        body: RequestC2s::Ping(PingC2s { client_time_us: 0 }),
+    });
+    let pings = ping.repeat(1_000);
+    let flood = async {
+        while pinger.send_raw_control(&pings).is_ok() {
+            tokio::task::yield_now().await;
+        }
+    };
+    let _ = timeout(WAIT, flood).await;
+    assert_eq!(client_close_code(&pinger).await, 1021, "request flood");
+    still_served().await;
+
+    // A client that stops reading its replies.
+    let connection = raw_connection(&server).await;
+    let (mut send, mut recv) = connection.open_bi().await.expect("stream");
+    send.write_all(&hello(necpsim::protocol::PROTOCOL_VERSION, server.token(11, "1h")))
+        .await
+        .expect("written");
+    let welcome = timeout(WAIT, recv.read_chunk(1 << 16, true)).await.expect("in time");
+    assert!(welcome.is_ok(), "{welcome:?}");
+    recv.stop(0u32.into()).expect("stopped");
+    send.write_all(&ping).await.expect("written");
+    assert_eq!(close_code(&connection).await, 1030, "a stopped control stream");
+    still_served().await;
+
     // More streams than the protocol uses.
     let streamer = server.connect(9).await;
     let (mut extra, _recv) = streamer.connection().open_bi().await.expect("a second stream");

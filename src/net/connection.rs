@@ -14,7 +14,7 @@ use tracing::debug;
 
 use super::NetContext;
 use super::bridge::Lifecycle;
-use super::limits::{CapGuard, DatagramVerdict, RateLimiter, RequestClass, now};
+use super::limits::{CapGuard, RateLimiter, RequestClass, Verdict, now};
 use super::outbox::{ConnectionOutbox, Lane, Pending};
 use crate::protocol::framing::{AlignedCopy, FrameError, FrameReader};
 use crate::protocol::{
@@ -193,7 +193,7 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         mut reader,
         outbox,
     } = session;
-    let writer = tokio::spawn(write_loop(connection.clone(), send, Arc::clone(&outbox)));
+    let mut writer = tokio::spawn(write_loop(connection.clone(), send, Arc::clone(&outbox)));
     // One set of buckets for the connection: an input counts against the same rate whether it
     // comes as a datagram or on the control stream.
     let limiter = Mutex::new(RateLimiter::new(&context.config.rate_limits, now()));
@@ -204,6 +204,9 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         code = datagrams => code,
         code = outbox.closed() => Some(code),
         code = unexpected_streams(&connection) => Some(code),
+        // A client that stopped a stream the server writes can be sent nothing more, and would
+        // otherwise stay in the world with its replies and snapshots thrown away.
+        stopped = &mut writer => stopped.ok().flatten().filter(|_| connection.close_reason().is_none()),
         _ = connection.closed() => None,
     };
     if let Some(code) = verdict {
@@ -267,15 +270,19 @@ fn handle_frame(
             let _ = encoder.frame_into(&message, out);
         });
     };
-    if !limiter.allow(class, now) {
-        context.metrics.refused(ErrorCode::RateLimited.code());
-        reply(
-            ReplyBodyS2c::Refused {
-                code: ErrorCode::RateLimited.code(),
-            },
-            encoder,
-        );
-        return Ok(());
+    match limiter.judge(class, now) {
+        Verdict::Accept => {}
+        Verdict::Drop => {
+            context.metrics.refused(ErrorCode::RateLimited.code());
+            reply(
+                ReplyBodyS2c::Refused {
+                    code: ErrorCode::RateLimited.code(),
+                },
+                encoder,
+            );
+            return Ok(());
+        }
+        Verdict::Flood => return Err(ErrorCode::Flood),
     }
     match request {
         Request::Hello { .. } => return Err(ErrorCode::HelloExpected),
@@ -313,11 +320,11 @@ async fn read_datagrams(
         let verdict = limiter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .datagram(now());
+            .judge(RequestClass::Input, now());
         match verdict {
-            DatagramVerdict::Accept => {}
-            DatagramVerdict::Drop => continue,
-            DatagramVerdict::Flood => return Some(ErrorCode::DatagramFlood),
+            Verdict::Accept => {}
+            Verdict::Drop => continue,
+            Verdict::Flood => return Some(ErrorCode::Flood),
         }
         let command = match decode_datagram(aligned.of(&datagram)) {
             Ok(command) => command,
@@ -329,27 +336,38 @@ async fn read_datagrams(
     }
 }
 
-/// Waits for a stream the protocol does not use.
+/// Waits for a stream the protocol does not use; never returns once the connection has ended,
+/// which `run` learns from `Connection::closed`.
 async fn unexpected_streams(connection: &Connection) -> ErrorCode {
-    tokio::select! {
-        _ = connection.accept_bi() => ErrorCode::UnexpectedStream,
-        _ = connection.accept_uni() => ErrorCode::UnexpectedStream,
+    let opened = tokio::select! {
+        stream = connection.accept_bi() => stream.is_ok(),
+        stream = connection.accept_uni() => stream.is_ok(),
+    };
+    if !opened {
+        std::future::pending::<()>().await;
     }
+    ErrorCode::UnexpectedStream
 }
 
 /// Sends whatever the tick thread queued: replies on the control stream, pushes on the event
-/// stream (opened with the first push), snapshots as datagrams.
-async fn write_loop(connection: Connection, mut control: SendStream, outbox: Arc<ConnectionOutbox>) {
+/// stream (opened with the first push), snapshots as datagrams. Returns the close code when a
+/// close is asked for, or `SlowConsumer` when the client stopped reading a stream (or the
+/// connection ended, which `run` learns first).
+async fn write_loop(
+    connection: Connection,
+    mut control: SendStream,
+    outbox: Arc<ConnectionOutbox>,
+) -> Option<ErrorCode> {
     let mut pending = Pending::default();
     let mut events: Option<SendStream> = None;
     loop {
         outbox.take(&mut pending).await;
-        if outbox.closing().is_some() {
-            return;
+        if let Some(code) = outbox.closing() {
+            return Some(code);
         }
         if !pending.control.is_empty() {
             if control.write_all(&pending.control).await.is_err() {
-                return;
+                return Some(ErrorCode::SlowConsumer);
             }
             outbox.sent(pending.control.len());
             pending.control.clear();
@@ -359,11 +377,11 @@ async fn write_loop(connection: Connection, mut control: SendStream, outbox: Arc
                 Some(stream) => stream,
                 None => match connection.open_uni().await {
                     Ok(stream) => events.insert(stream),
-                    Err(_) => return,
+                    Err(_) => return Some(ErrorCode::SlowConsumer),
                 },
             };
             if stream.write_all(&pending.events).await.is_err() {
-                return;
+                return Some(ErrorCode::SlowConsumer);
             }
             outbox.sent(pending.events.len());
             pending.events.clear();

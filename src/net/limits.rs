@@ -104,14 +104,14 @@ pub struct RateLimiter {
     dropped_in_window: u32,
 }
 
-/// What to do with a datagram.
+/// What to do with a datagram or a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatagramVerdict {
-    /// Within the input rate.
+pub enum Verdict {
+    /// Within its class's rate.
     Accept,
-    /// Over the rate: dropped.
+    /// Over the rate: a datagram is dropped, a request refused.
     Drop,
-    /// Far over the rate: the connection is flooding.
+    /// Far over the rates: the connection is flooding.
     Flood,
 }
 
@@ -134,15 +134,12 @@ impl RateLimiter {
         }
     }
 
-    /// Whether a request of `class` may pass now.
-    pub fn allow(&mut self, class: RequestClass, now: Instant) -> bool {
-        self.buckets[class as usize].try_take(now)
-    }
-
-    /// Judges one datagram against the input bucket and the flood threshold.
-    pub fn datagram(&mut self, now: Instant) -> DatagramVerdict {
-        if self.allow(RequestClass::Input, now) {
-            return DatagramVerdict::Accept;
+    /// Judges one datagram or request of `class` against its bucket and the flood threshold,
+    /// which counts what every bucket turned away: a client that ignores its refusals floods
+    /// whichever way it sends.
+    pub fn judge(&mut self, class: RequestClass, now: Instant) -> Verdict {
+        if self.buckets[class as usize].try_take(now) {
+            return Verdict::Accept;
         }
         if now.saturating_duration_since(self.window_start).as_secs() >= 1 {
             self.window_start = now;
@@ -150,9 +147,9 @@ impl RateLimiter {
         }
         self.dropped_in_window += 1;
         if self.dropped_in_window > self.flood_drops_per_s {
-            DatagramVerdict::Flood
+            Verdict::Flood
         } else {
-            DatagramVerdict::Drop
+            Verdict::Drop
         }
     }
 }
@@ -275,10 +272,18 @@ mod tests {
         let now = Instant::now();
         let mut limiter = RateLimiter::new(&config, now);
         let burst = config.input.burst as usize;
-        let verdicts: Vec<_> = (0..burst + 6).map(|_| limiter.datagram(now)).collect();
-        assert!(verdicts[..burst].iter().all(|v| *v == DatagramVerdict::Accept));
-        assert_eq!(verdicts[burst..burst + 5], [DatagramVerdict::Drop; 5]);
-        assert_eq!(verdicts[burst + 5], DatagramVerdict::Flood);
+        let verdicts: Vec<_> = (0..burst + 3)
+            .map(|_| limiter.judge(RequestClass::Input, now))
+            .collect();
+        assert!(verdicts[..burst].iter().all(|v| *v == Verdict::Accept));
+        assert_eq!(verdicts[burst..], [Verdict::Drop; 3]);
+        // What the other buckets turn away counts towards the same flood.
+        let reads = config.read.burst as usize;
+        let verdicts: Vec<_> = (0..reads + 3)
+            .map(|_| limiter.judge(RequestClass::Read, now))
+            .collect();
+        assert!(verdicts[..reads].iter().all(|v| *v == Verdict::Accept));
+        assert_eq!(verdicts[reads..], [Verdict::Drop, Verdict::Drop, Verdict::Flood]);
     }
 
     #[test]

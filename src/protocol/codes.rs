@@ -48,10 +48,12 @@ pub enum ErrorCode {
     /// More requests of one class per second than allowed; the request is refused.
     #[error("rate limited")]
     RateLimited = 1020,
-    /// Datagrams far beyond the input rate. Closes the connection.
-    #[error("datagram flood")]
-    DatagramFlood = 1021,
-    /// The client reads its replies too slowly. Closes the connection.
+    /// Datagrams or requests far beyond their rates: more turned away within a second than
+    /// `net.rate_limits.flood_drops_per_s`. Closes the connection.
+    #[error("flood: far beyond the rate limits")]
+    Flood = 1021,
+    /// The client reads its replies too slowly, or stopped reading a stream the server writes.
+    /// Closes the connection.
     #[error("slow consumer")]
     SlowConsumer = 1030,
     /// The server is shedding load and admits no new players now; try again later. Closes the
@@ -79,7 +81,7 @@ impl ErrorCode {
         ErrorCode::TruncatedFrame,
         ErrorCode::UnexpectedStream,
         ErrorCode::RateLimited,
-        ErrorCode::DatagramFlood,
+        ErrorCode::Flood,
         ErrorCode::SlowConsumer,
         ErrorCode::ServerBusy,
         ErrorCode::Shutdown,
