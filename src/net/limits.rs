@@ -196,6 +196,12 @@ impl ConnectionCaps {
         })
     }
 
+    /// Whether a connection from `ip`'s host is counted now.
+    pub fn holds_any(&self, ip: IpAddr) -> bool {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.1.contains_key(&host(ip))
+    }
+
     /// Counts a connection from `ip`, or refuses it; the slot is freed when the guard drops.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
         let ip = host(ip);
@@ -291,13 +297,20 @@ mod tests {
         let caps = ConnectionCaps::new(3, 2);
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
+        assert!(!caps.holds_any(a));
         let first = caps.admit(a).expect("room");
-        let _second = caps.admit(a).expect("room");
+        assert!(caps.holds_any(a) && !caps.holds_any(b));
+        let second = caps.admit(a).expect("room");
         assert_eq!(caps.admit(a).err(), Some(CapError::PerAddress));
         let _third = caps.admit(b).expect("room");
         assert_eq!(caps.admit(b).err(), Some(CapError::Full));
         drop(first);
-        assert!(caps.admit(a).is_ok());
+        let fourth = caps.admit(a).expect("room");
+        drop((second, fourth));
+        assert!(
+            !caps.holds_any(a),
+            "a host's count goes when its last connection does"
+        );
     }
 
     #[test]

@@ -276,7 +276,8 @@ pub(crate) fn ask_peer_to_acknowledge(
     transport.ack_frequency_config(Some(acks));
 }
 
-/// Judges every connection attempt before its handshake: caps first, then address validation.
+/// Judges every connection attempt before its handshake: address validation first, then the
+/// caps.
 async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
     let caps = limits::ConnectionCaps::new(
         context.config.max_connections,
@@ -284,6 +285,15 @@ async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
     );
     while let Some(incoming) = endpoint.accept().await {
         let remote = incoming.remote_address();
+        let busy = context.handshaking.load(Ordering::Relaxed) >= context.config.retry_above_handshakes;
+        // An address that already holds a connection proves itself before it is counted again,
+        // so that packets forged with someone's address hold at most one of its places.
+        let prove = busy || caps.holds_any(remote.ip());
+        if prove && !incoming.remote_address_validated() && incoming.may_retry() {
+            // The retry answers statelessly; the validated attempt comes back as a new Incoming.
+            let _ = incoming.retry();
+            continue;
+        }
         let cap = match caps.admit(remote.ip()) {
             Ok(cap) => cap,
             Err(error) => {
@@ -292,12 +302,6 @@ async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
                 continue;
             }
         };
-        let busy = context.handshaking.load(Ordering::Relaxed) >= context.config.retry_above_handshakes;
-        if busy && !incoming.remote_address_validated() && incoming.may_retry() {
-            // The retry answers statelessly; the validated attempt comes back as a new Incoming.
-            let _ = incoming.retry();
-            continue;
-        }
         context.handshaking.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(connection::serve(incoming, Arc::clone(&context), cap));
     }
