@@ -584,3 +584,63 @@ fn a_hot_weapon_is_refused_until_it_cools() {
         accepted[23]
     );
 }
+
+#[test]
+fn the_dead_stay_still_after_a_config_reload() {
+    let config = config_with(|_| {});
+    let mut sim = Sim::new(Arc::new(config.clone()));
+    let out = tick(
+        &mut sim,
+        &[(1, Command::Join), (2, Command::Join), (3, Command::Join)],
+    );
+    let net_id = |client: u64| {
+        out.replies
+            .iter()
+            .find_map(|r| match r.body {
+                ReplyBody::Joined { net_id } if r.client == ClientId(client) => Some(net_id),
+                _ => None,
+            })
+            .expect("joined")
+    };
+    let players = [net_id(1), net_id(2)];
+    let settings = SessionSettings {
+        kind: SessionKind::ExtractZone,
+        zone_id: 1,
+        difficulty: Difficulty::Normal,
+        team_size: Some(3),
+        time_limit_s: None,
+    };
+    let out = tick(&mut sim, &[(1, Command::CreateSession(settings))]);
+    let ReplyBody::SessionCreated { session } = out.replies[0].body else {
+        panic!("create refused")
+    };
+    let join = |client| {
+        let command = Command::JoinSession {
+            session,
+            team: Team::Solo,
+            role: Role::Assault,
+        };
+        (client, command)
+    };
+    tick(&mut sim, &[join(1), join(2), join(3)]);
+    tick(&mut sim, &[]);
+    let (ended, _) = fight_to_the_kill(&mut sim, session, players);
+    assert_eq!(ended, None, "two players still fight");
+
+    // Any edit gives every player's body its configured speed again; not a dead one's.
+    let mut edited = config;
+    edited.gameplay.characters.player.speed_mps += 1.0;
+    sim.apply_config(Arc::new(edited));
+    let position = |sim: &Sim| sim.player_position(ClientId(2)).map(|p| (p.x, p.y));
+    let before = position(&sim);
+    for seq in 1..=30 {
+        let east = MoveInput {
+            seq,
+            client_tick: seq,
+            move_x: 1.0,
+            ..MoveInput::default()
+        };
+        tick(&mut sim, &[(2, Command::Move(east))]);
+    }
+    assert_eq!(position(&sim), before, "the dead player moved");
+}

@@ -56,6 +56,12 @@ impl SimPlugin for CombatPlugin {
                 .before(super::input::route_commands),
         );
         schedules.simulate.add_systems(
+            status::refresh_fighter_speeds
+                .in_set(SimSet::Gameplay)
+                .after(crate::sim::gameplay::refresh_speeds)
+                .before(crate::sim::gameplay::integrate_motion),
+        );
+        schedules.simulate.add_systems(
             (
                 status::advance_effects,
                 ai::run_npc_ai,

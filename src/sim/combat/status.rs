@@ -8,25 +8,55 @@ use bevy_ecs::system::{Query, Res, ResMut};
 use super::effects::EffectChange;
 use super::fighter::Fighter;
 use super::hits::{HitQueue, PendingHit};
+use super::kinds::ParticipantStatus;
 use super::log::LogEvent;
 use super::rules::CombatRules;
 use super::sessions::Sessions;
 use crate::sim::gameplay::{Motion, MotionHandle};
 use crate::sim::resources::{ActiveConfig, Tick};
 
+/// After a configuration reload, which gave every player's body its configured speed, gives each
+/// fighter's body its speed in the fight before anything moves: a player's new speed, an NPC's
+/// own, times the fighter's movement effects; none for the dead.
+pub(crate) fn refresh_fighter_speeds(
+    rules: Res<CombatRules>,
+    config: Res<ActiveConfig>,
+    sessions: Res<Sessions>,
+    mut fighters: Query<(&mut Fighter, &MotionHandle)>,
+    mut motion: ResMut<Motion>,
+) {
+    if !config.is_changed() || config.is_added() {
+        return;
+    }
+    for (mut fighter, &handle) in &mut fighters {
+        let status = sessions
+            .get(fighter.session)
+            .and_then(|session| session.participant(fighter.slot))
+            .map(|participant| participant.status);
+        match status {
+            Some(ParticipantStatus::Alive) => {
+                if fighter.role.is_some() {
+                    fighter.base_speed_mps = config.0.gameplay.characters.player.speed_mps;
+                }
+                update_speed(&mut fighter, handle, &rules, &mut motion, true);
+            }
+            Some(ParticipantStatus::Dead) => motion.set_speed(handle, 0.0),
+            _ => {}
+        }
+    }
+}
+
 /// Advances every fighter's effects by one tick.
 pub(crate) fn advance_effects(
     rules: Res<CombatRules>,
-    config: Res<ActiveConfig>,
     tick: Res<Tick>,
     mut fighters: Query<(&mut Fighter, &MotionHandle)>,
     mut sessions: ResMut<Sessions>,
     mut hits: ResMut<HitQueue>,
     mut motion: ResMut<Motion>,
 ) {
-    let reloaded = config.is_changed() && !config.is_added();
     for (mut fighter, handle) in &mut fighters {
-        if !fighter.effects.any() && fighter.applied_move_factor == 1.0 && !reloaded {
+        if !fighter.effects.any() && fighter.applied_move_factor == 1.0 {
             continue;
         }
         let Some(session) = sessions.get_mut(fighter.session) else {
@@ -37,9 +67,6 @@ pub(crate) fn advance_effects(
             continue;
         }
         let fighter = &mut *fighter;
-        if reloaded && fighter.role.is_some() {
-            fighter.base_speed_mps = config.0.gameplay.characters.player.speed_mps;
-        }
         fighter.effects.advance(&rules.effects, |change| match change {
             EffectChange::Pulse {
                 damage, damage_type, ..
@@ -59,7 +86,7 @@ pub(crate) fn advance_effects(
                     .push(tick.0, LogEvent::EffectExpired { target: slot, effect });
             }
         });
-        update_speed(fighter, *handle, &rules, &mut motion, reloaded);
+        update_speed(fighter, *handle, &rules, &mut motion, false);
     }
 }
 

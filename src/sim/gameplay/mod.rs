@@ -19,7 +19,7 @@ use bevy_ecs::world::World;
 pub use components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 pub use interest::Interest;
 pub use motion::Motion;
-pub(crate) use movement::{QueuedInput, apply_inputs};
+pub(crate) use movement::{QueuedInput, apply_inputs, integrate_motion, refresh_speeds};
 pub use players::Clients;
 pub(crate) use players::{join, leave, point_in_unit_disc, spawn_body_at, unit_interval};
 pub(crate) use snapshot::acknowledge;
@@ -42,11 +42,7 @@ impl SimPlugin for GameplayPlugin {
         world.init_resource::<players::NextNetId>();
         world.init_resource::<SnapshotThreads>();
         schedules.simulate.add_systems(
-            (
-                movement::refresh_speeds,
-                movement::turn_wanderers,
-                movement::integrate_motion,
-            )
+            (refresh_speeds, movement::turn_wanderers, integrate_motion)
                 .chain()
                 .in_set(SimSet::Gameplay),
         );
