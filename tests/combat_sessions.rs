@@ -534,3 +534,36 @@ fn one_creator_holds_at_most_its_share_of_the_open_sessions() {
     }
     create(&mut sim, 1, arena);
 }
+
+#[test]
+fn a_time_limit_lasts_its_seconds_across_a_change_of_the_tick_rate() {
+    let mut sim = world_with(|_| {});
+    join_world(&mut sim, &[1, 2]);
+    let two_seconds = SessionSettings {
+        time_limit_s: Some(2),
+        ..settings(SessionKind::PvpArena, 1)
+    };
+    let session = create(&mut sim, 1, two_seconds);
+    tick(
+        &mut sim,
+        &[
+            (1, join(session, Team::TeamA, Role::Assault)),
+            (2, join(session, Team::TeamB, Role::Assault)),
+        ],
+    );
+    let ended = |out: &Outbox| {
+        out.events.contains(&SimEvent::SessionChanged {
+            session,
+            status: SessionStatus::Ended,
+        })
+    };
+    // One second at 60 Hz, then the rate halves: one second is left, 30 ticks at 30 Hz.
+    for _ in 0..60 {
+        assert!(!ended(&tick(&mut sim, &[])), "ended early");
+    }
+    sim.set_tick_rate(30.0);
+    let more = (1..=120)
+        .find(|_| ended(&tick(&mut sim, &[])))
+        .expect("ended within four seconds");
+    assert!((29..=31).contains(&more), "ended after {more} ticks at 30 Hz");
+}

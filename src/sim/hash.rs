@@ -47,7 +47,10 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     players.hash(&mut hasher);
 
     for session in world.resource::<Sessions>().iter() {
-        let times = (session.created_tick, session.started_tick, session.ended_tick);
+        let times = (
+            (session.created_tick, session.started_tick, session.ended_tick),
+            (session.created_us, session.started_us),
+        );
         (
             session.id,
             session.status,

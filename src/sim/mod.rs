@@ -49,7 +49,7 @@ pub use output::{
     Balance, Grant, MarketView, Outbox, PlayerRecord, Reply, ReplyBody, Reward, SessionView, SimEvent,
     SnapshotOut, Span,
 };
-pub use resources::{ActiveConfig, FrameArena, Inbox, SimCounters, SimRng, Tick, TickRate};
+pub use resources::{ActiveConfig, FrameArena, GameClock, Inbox, SimCounters, SimRng, Tick, TickRate};
 pub use schedule::{OutputSchedule, SimSet, TickSchedule};
 
 use crate::config::Config;
@@ -93,6 +93,7 @@ impl Sim {
     pub fn with_seed(config: Arc<Config>, seed: u64) -> Sim {
         let mut world = World::new();
         world.insert_resource(Tick::default());
+        world.insert_resource(GameClock::default());
         world.insert_resource(SimRng::seeded(seed));
         let inbox_capacity = config.server.sim.inbox_capacity as usize;
         world.insert_resource(Inbox::bounded(inbox_capacity));
@@ -166,6 +167,8 @@ impl Sim {
         );
         self.world.resource_mut::<FrameArena>().reset();
         self.world.resource_mut::<Tick>().0 += 1;
+        let dt_us = self.world.resource::<TickRate>().dt_us();
+        self.world.resource_mut::<GameClock>().0 += dt_us;
         self.schedules.simulate.run(&mut self.world);
     }
 

@@ -16,6 +16,25 @@ use crate::config::Config;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Resource)]
 pub struct Tick(pub u64);
 
+/// Game time simulated so far, in microseconds: each tick adds its [`TickRate::dt_us`], so that
+/// periods measured on it (a session's time limit) last as long in seconds whatever rate the
+/// ticks came at.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Resource)]
+pub struct GameClock(pub u64);
+
+impl GameClock {
+    /// Whether the moment `at_us` has come, to the nearest tick of `dt_us`.
+    pub fn reached(self, at_us: u64, dt_us: u64) -> bool {
+        self.0 + dt_us / 2 >= at_us
+    }
+
+    /// The tick, counted from `tick` (now) at `dt_us` a tick, nearest to the moment `at_us`.
+    pub fn tick_of(self, tick: u64, at_us: u64, dt_us: u64) -> u64 {
+        let left_us = at_us.saturating_sub(self.0);
+        tick + (left_us + dt_us / 2) / dt_us.max(1)
+    }
+}
+
 /// The rate the simulation currently ticks at; movement integrates over `1 / hz` seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Resource)]
 pub struct TickRate(pub f32);
@@ -24,6 +43,11 @@ impl TickRate {
     /// Seconds of game time per tick.
     pub fn dt(self) -> f32 {
         1.0 / self.0
+    }
+
+    /// Microseconds of game time per tick.
+    pub fn dt_us(self) -> u64 {
+        (1e6 / f64::from(self.0)).round() as u64
     }
 
     /// A period of `seconds` as a whole number of ticks at this rate, at least one.

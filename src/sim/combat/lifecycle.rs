@@ -17,7 +17,7 @@ use super::sessions::{Participant, Session, Sessions};
 use crate::config::TeamMode;
 use crate::sim::gameplay::{Defense, Motion, MotionHandle, Vitals, point_in_unit_disc, spawn_body_at};
 use crate::sim::output::{Outbox, SimEvent};
-use crate::sim::resources::{ActiveConfig, FrameArena, SimRng, Tick};
+use crate::sim::resources::{ActiveConfig, FrameArena, GameClock, SimRng, Tick, TickRate};
 
 /// What the sweep decided for one session.
 #[derive(Debug, Clone, Copy)]
@@ -26,9 +26,38 @@ enum Transition {
     Close(SessionStatus, Option<Team>),
 }
 
+/// Now: the tick, the game time and the game time per tick.
+#[derive(Debug, Clone, Copy)]
+struct Now {
+    tick: u64,
+    clock: GameClock,
+    dt_us: u64,
+}
+
+impl Now {
+    fn of(world: &World) -> Now {
+        Now {
+            tick: world.resource::<Tick>().0,
+            clock: *world.resource::<GameClock>(),
+            dt_us: TickRate(world.resource::<CombatRules>().rate_hz).dt_us(),
+        }
+    }
+
+    /// Whether the moment `at_us` of game time has come.
+    fn reached(self, at_us: u64) -> bool {
+        self.clock.reached(at_us, self.dt_us)
+    }
+
+    /// The tick at which the moment `at_us` comes, at the rate in force.
+    fn tick_of(self, at_us: u64) -> u64 {
+        self.clock.tick_of(self.tick, at_us, self.dt_us)
+    }
+}
+
 /// Starts, ends, aborts and forgets sessions as their state requires.
 pub(crate) fn update_sessions(world: &mut World) {
-    let tick = world.resource::<Tick>().0;
+    let now = Now::of(world);
+    let tick = now.tick;
     world.resource_scope(|world, mut arena: bevy_ecs::world::Mut<FrameArena>| {
         let bump = arena.bump();
         let mut due = bumpalo::collections::Vec::new_in(bump);
@@ -46,9 +75,9 @@ pub(crate) fn update_sessions(world: &mut World) {
             let Some(session) = sessions.get(id) else {
                 continue;
             };
-            if let Some(change) = transition(session, rules, tick) {
+            if let Some(change) = transition(session, rules, now) {
                 changes.push((id, change));
-            } else if let Some(at) = next_deadline(session, rules) {
+            } else if let Some(at) = next_deadline(session, rules, now) {
                 later.push((id, at));
             }
         }
@@ -71,12 +100,11 @@ pub(crate) fn update_sessions(world: &mut World) {
     });
 }
 
-fn transition(session: &Session, rules: &CombatRules, tick: u64) -> Option<Transition> {
-    let limits = &rules.limits;
+fn transition(session: &Session, rules: &CombatRules, now: Now) -> Option<Transition> {
     let kind = rules.kind(session.kind?);
     match session.status() {
         SessionStatus::Pending if is_ready(session, kind.teams) => Some(Transition::Start),
-        SessionStatus::Pending if tick >= session.created_tick + limits.pending_expiry_ticks => {
+        SessionStatus::Pending if now.reached(session.created_us + rules.limits.pending_expiry_us) => {
             Some(Transition::Close(SessionStatus::Aborted, None))
         }
         SessionStatus::Pending => None,
@@ -84,7 +112,7 @@ fn transition(session: &Session, rules: &CombatRules, tick: u64) -> Option<Trans
             if let Some(winner) = last_side_standing(session, kind.teams) {
                 return Some(Transition::Close(SessionStatus::Ended, winner));
             }
-            (tick >= session.started_tick + time_limit_ticks(session, rules.rate_hz))
+            now.reached(ends_us(session))
                 .then(|| Transition::Close(SessionStatus::Ended, leading_team(session, kind.teams)))
         }
         SessionStatus::Ended | SessionStatus::Aborted => None,
@@ -92,19 +120,19 @@ fn transition(session: &Session, rules: &CombatRules, tick: u64) -> Option<Trans
 }
 
 /// When a session with no change due is next to be looked at, under the rules in force (they
-/// may have changed since its last deadline was set). Closed sessions are never looked at again:
-/// they are forgotten in the order they closed.
-fn next_deadline(session: &Session, rules: &CombatRules) -> Option<u64> {
+/// may have changed since its last deadline was set, the tick rate among them). Closed sessions
+/// are never looked at again: they are forgotten in the order they closed.
+fn next_deadline(session: &Session, rules: &CombatRules, now: Now) -> Option<u64> {
     match session.status() {
-        SessionStatus::Pending => Some(session.created_tick + rules.limits.pending_expiry_ticks),
-        SessionStatus::Active => Some(session.started_tick + time_limit_ticks(session, rules.rate_hz)),
+        SessionStatus::Pending => Some(now.tick_of(session.created_us + rules.limits.pending_expiry_us)),
+        SessionStatus::Active => Some(now.tick_of(ends_us(session))),
         SessionStatus::Ended | SessionStatus::Aborted => None,
     }
 }
 
-/// The session's time limit in ticks at `rate_hz`.
-fn time_limit_ticks(session: &Session, rate_hz: f32) -> u64 {
-    (u64::from(session.time_limit_s) * rate_hz.round() as u64).max(1)
+/// The game time at which an active session's time limit passes.
+fn ends_us(session: &Session) -> u64 {
+    session.started_us + u64::from(session.time_limit_s) * 1_000_000
 }
 
 /// Whether every team has its full number of players.
@@ -160,15 +188,16 @@ pub(crate) fn leading_team(session: &Session, teams: TeamMode) -> Option<Team> {
 }
 
 fn start_session(world: &mut World, id: SessionId) {
-    let tick = world.resource::<Tick>().0;
-    let rate_hz = world.resource::<CombatRules>().rate_hz;
+    let now = Now::of(world);
+    let tick = now.tick;
     let mut sessions = world.resource_mut::<Sessions>();
     let Some(session) = sessions.get_mut(id) else {
         return;
     };
     session.status = Some(SessionStatus::Active);
     session.started_tick = tick;
-    let ends = tick + time_limit_ticks(session, rate_hz);
+    session.started_us = now.clock.0;
+    let ends = now.tick_of(ends_us(session));
     session.log.push(
         tick,
         LogEvent::StateChanged {

@@ -15,7 +15,7 @@ use crate::config::TeamMode;
 use crate::sim::command::{ClientId, ListQuery, Refusal, ReplyTo, SessionSettings};
 use crate::sim::gameplay::{Clients, NetId, Vitals};
 use crate::sim::output::{Outbox, Reply, ReplyBody, SessionView, SimEvent, Span, count_refusal, respond};
-use crate::sim::resources::{SimCounters, Tick};
+use crate::sim::resources::{GameClock, SimCounters, Tick, TickRate};
 
 /// Page size of a list that names none.
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
@@ -48,7 +48,9 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
         return Err(Refusal::InvalidSettings);
     }
     let log_capacity = usize::from(rules.limits.log_capacity);
-    let expiry = rules.limits.pending_expiry_ticks;
+    let expiry_us = rules.limits.pending_expiry_us;
+    let dt_us = TickRate(rules.rate_hz).dt_us();
+    let clock = *world.resource::<GameClock>();
     let max_open = rules.limits.max_open_sessions;
     let max_open_per_creator = rules.limits.max_open_sessions_per_creator;
     let tick = world.resource::<Tick>().0;
@@ -65,6 +67,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             session.difficulty = Some(settings.difficulty);
             session.zone_id = settings.zone_id;
             session.creator = Some(client);
+            session.created_us = clock.0;
             session.team_size = team_size;
             session.time_limit_s = time_limit_s;
             // Exactly its size, not the next power of two: an ended session stays in memory.
@@ -77,7 +80,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             );
         })
         .id;
-    sessions.look_at(id, tick + expiry);
+    sessions.look_at(id, clock.tick_of(tick, clock.0 + expiry_us, dt_us));
     world
         .resource_mut::<Outbox>()
         .events

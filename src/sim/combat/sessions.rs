@@ -173,6 +173,10 @@ pub struct Session {
     pub created_tick: u64,
     /// Tick it started (0 before).
     pub started_tick: u64,
+    /// Game time of its creation ([`GameClock`](crate::sim::resources::GameClock)).
+    pub created_us: u64,
+    /// Game time it started (0 before).
+    pub started_us: u64,
     /// Tick it ended or was aborted (0 before).
     pub ended_tick: u64,
     /// The winning team, once ended with one.
@@ -344,6 +348,7 @@ impl Sessions {
         session.status = Some(SessionStatus::Pending);
         session.created_tick = tick;
         session.started_tick = 0;
+        session.started_us = 0;
         session.ended_tick = 0;
         session.winner = None;
         session.next_look = None;
