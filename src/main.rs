@@ -85,8 +85,9 @@ enum Cmd {
     /// Issue a session token for a player, signed with the server's secret (NECPSIM_AUTH_SECRET,
     /// net.auth.secret_file, or the development secret in the data directory).
     Token {
-        /// The player the token admits.
-        #[arg(long, value_name = "ID")]
+        /// The player the token admits (the top 65,536 ids are kept for the server's own
+        /// accounts).
+        #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u64).range(..necpsim::sim::economy::ledger::PlayerId::FIRST_RESERVED))]
         player: u64,
         /// How long it stays valid: a number with a unit, s, m, h or d (e.g. 12h).
         #[arg(long, value_name = "DURATION", default_value = "24h")]

@@ -1,4 +1,4 @@
-//! The command line as an operator uses it: `check-config`, `--version`, `--help`, and `serve`
+//! The command line as an operator uses it: `check-config`, `--version`, `--help`, `token`, and `serve`
 //! refusing to start on bad assets, a data directory already in use or a taken address.
 
 mod common;
@@ -327,4 +327,31 @@ fn bench_fighting_bots_play_arenas() {
     );
     assert!(count("hits") <= count("shots"), "{report}");
     assert_eq!(count("refused"), 0, "honest bots: {report}");
+}
+
+#[test]
+fn token_refuses_the_ids_kept_for_the_servers_own_accounts() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let assets = common::bundled_assets();
+    let token = |player: &str| {
+        necpsim(&[
+            "token",
+            "--player",
+            player,
+            "--assets",
+            assets.to_str().expect("utf-8 path"),
+            "--data",
+            data.path().to_str().expect("utf-8 path"),
+        ])
+    };
+    let maker = token(&u64::MAX.to_string());
+    assert!(!maker.status.success());
+    assert!(
+        text(&maker.stderr).contains("--player"),
+        "{}",
+        text(&maker.stderr)
+    );
+    let player = token("18446744073709486079");
+    assert!(player.status.success(), "{}", text(&player.stderr));
+    assert_eq!(text(&player.stdout).trim().len(), 2 * (1 + 8 + 8 + 32));
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::sim::economy::ledger::PlayerId;
+
 /// Shortest secret accepted for signing tokens.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Environment variable that takes precedence over every other secret source.
@@ -77,7 +79,8 @@ pub enum AuthError {
 /// Why a token was refused. Codes are stable and sent to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Not a token of this format: wrong length, not lowercase hex, or unknown version.
+    /// Not a token of this format: wrong length, not lowercase hex, or unknown version; or one
+    /// for a player id kept for the server's own accounts.
     #[error("malformed token")]
     Malformed,
     /// The tag does not match: altered, or signed with another secret.
@@ -176,6 +179,9 @@ impl TokenKey {
         };
         if now_unix_s >= claims.expires_unix_s {
             return Err(TokenError::Expired);
+        }
+        if PlayerId(claims.player).is_reserved() {
+            return Err(TokenError::Malformed);
         }
         Ok(claims)
     }
@@ -389,6 +395,20 @@ mod tests {
         assert_eq!(key().verify(&token, 999), Ok(CLAIMS));
         assert_eq!(key().verify(&token, 1_000), Err(TokenError::Expired));
         assert_eq!(TokenError::Expired.code(), 1003);
+    }
+
+    #[test]
+    fn a_genuine_token_for_a_server_account_admits_nobody() {
+        let maker = Claims {
+            player: u64::MAX,
+            ..CLAIMS
+        };
+        assert_eq!(key().verify(&key().issue(maker), 999), Err(TokenError::Malformed));
+        let last_player = Claims {
+            player: PlayerId::FIRST_RESERVED - 1,
+            ..CLAIMS
+        };
+        assert_eq!(key().verify(&key().issue(last_player), 999), Ok(last_player));
     }
 
     #[test]

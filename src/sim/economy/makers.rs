@@ -15,8 +15,12 @@ use super::{Economy, EconomyRules};
 use crate::sim::output::ReplyBody;
 use crate::sim::resources::Tick;
 
-/// Account ids of makers count down from here, far from any client id.
+/// Account ids of makers count down from here, among the ids no client may have.
 const FIRST_MAKER: u64 = u64::MAX;
+const _: () = assert!(
+    FIRST_MAKER - 100 >= PlayerId::FIRST_RESERVED,
+    "makers.count is at most 100"
+);
 
 /// What one maker believes an item is worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

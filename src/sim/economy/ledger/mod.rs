@@ -21,6 +21,17 @@ pub struct CurrencyId(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PlayerId(pub u64);
 
+impl PlayerId {
+    /// The first of the ids kept for the server's own accounts (the market makers count down
+    /// from the last): no token admits a player by one of them.
+    pub const FIRST_RESERVED: u64 = u64::MAX - 0xFFFF;
+
+    /// Whether this id is kept for the server's own accounts.
+    pub fn is_reserved(self) -> bool {
+        self.0 >= PlayerId::FIRST_RESERVED
+    }
+}
+
 impl fmt::Display for CurrencyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "currency#{}", self.0)
