@@ -37,14 +37,31 @@ impl Clients {
     }
 }
 
-/// The next unused [`NetId`].
+/// The last [`NetId`] given out. Once every id has been given out, numbering starts again from 1,
+/// skipping the ids still in the world then: an id that left so many spawns ago is in no client's
+/// kept snapshots any more.
 #[derive(Debug, Default, Resource)]
-pub(crate) struct NextNetId(u32);
+pub(crate) struct NextNetId {
+    last: u32,
+    /// The ids in the world when numbering last started again, sorted.
+    still_used: Vec<u32>,
+}
 
 impl NextNetId {
-    fn take(&mut self) -> NetId {
-        self.0 += 1;
-        NetId(self.0)
+    /// An id no entity in `world` has.
+    fn take(world: &mut World) -> NetId {
+        if world.resource::<NextNetId>().last == u32::MAX {
+            let mut still_used: Vec<u32> = world.query::<&NetId>().iter(world).map(|id| id.0).collect();
+            still_used.sort_unstable();
+            *world.resource_mut::<NextNetId>() = NextNetId { last: 0, still_used };
+        }
+        let mut ids = world.resource_mut::<NextNetId>();
+        loop {
+            ids.last += 1;
+            if ids.still_used.binary_search(&ids.last).is_err() {
+                return NetId(ids.last);
+            }
+        }
     }
 }
 
@@ -135,7 +152,7 @@ pub(crate) fn spawn_body_at(
     speed: f32,
     wanders: bool,
 ) -> (Entity, NetId) {
-    let net_id = world.resource_mut::<NextNetId>().take();
+    let net_id = NextNetId::take(world);
     let owner = world.spawn(net_id).id();
     let body = Body {
         net_id: net_id.0,
@@ -181,4 +198,37 @@ pub(crate) fn point_in_unit_disc(rng: &mut impl Rng) -> [f32; 2] {
 /// A uniform float in [0, 1) from the top 24 bits of one draw.
 pub(crate) fn unit_interval(rng: &mut impl Rng) -> f32 {
     (rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::sim::{Command, Sim};
+
+    fn join_client(sim: &mut Sim, client: u64) -> u32 {
+        sim.submit(ClientId(client), Command::Join).expect("room");
+        sim.step();
+        let entity = sim
+            .world
+            .resource::<Clients>()
+            .entity(ClientId(client))
+            .expect("joined");
+        sim.world.get::<NetId>(entity).expect("a body").0
+    }
+
+    #[test]
+    fn ids_start_again_from_one_once_all_are_given_out_skipping_those_in_use() {
+        let mut sim = Sim::new(Arc::new(Config::default()));
+        assert_eq!(join_client(&mut sim, 1), 1);
+        assert_eq!(join_client(&mut sim, 2), 2);
+        sim.submit(ClientId(2), Command::Leave).expect("room");
+        sim.step();
+        sim.world.resource_mut::<NextNetId>().last = u32::MAX - 1;
+        assert_eq!(join_client(&mut sim, 3), u32::MAX);
+        // 1 is still in the world; 2 left long ago.
+        assert_eq!(join_client(&mut sim, 4), 2);
+        assert_eq!(join_client(&mut sim, 5), 3);
+    }
 }
