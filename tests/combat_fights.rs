@@ -644,3 +644,19 @@ fn the_dead_stay_still_after_a_config_reload() {
     }
     assert_eq!(position(&sim), before, "the dead player moved");
 }
+
+#[test]
+fn rewards_are_credited_once_even_when_the_outputs_are_not_drained() {
+    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
+    let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    // Stepped as a headless user may: the outputs pile up, undrained.
+    for _ in 0..600 {
+        sim.submit(ClientId(1), act(session, Action::Fire, b))
+            .expect("room");
+        sim.step();
+    }
+    let ledger = &sim.economy().ledger;
+    let eurodollars = CurrencyId(1);
+    assert_eq!(ledger.wallet(PlayerId(1), eurodollars), 100_000 + 25_000);
+    assert_eq!(ledger.wallet(PlayerId(2), eurodollars), 100_000 + 5_000);
+}

@@ -363,6 +363,9 @@ pub struct Outbox {
     pub summaries: Vec<SessionSummary>,
     /// Rewards of the sessions that ended this tick, for the economy.
     pub rewards: Vec<Reward>,
+    /// How many of `rewards` the economy has credited, so that ticks stepped without draining
+    /// the outbox credit only their own.
+    pub(crate) rewards_credited: usize,
     /// Ledger entries of this tick, in order, for the store.
     pub ledger: Vec<Entry>,
     /// What changed the economy this tick ([`Outbox::economy_record`]); its buffers are reused.
@@ -384,6 +387,7 @@ pub struct Outbox {
 impl Outbox {
     /// Empties every queue, keeping the capacity.
     pub fn clear(&mut self) {
+        self.rewards_credited = 0;
         self.replies.clear();
         self.events.clear();
         self.departures.clear();

@@ -278,24 +278,21 @@ pub(crate) fn open_account(economy: &mut Economy, rules: &EconomyRules, tick: u6
 
 /// Credits the rewards of the sessions that ended this tick.
 fn credit_rewards(world: &mut World) {
-    world.resource_scope(|world, outbox: Mut<Outbox>| {
-        if outbox.rewards.is_empty() {
+    world.resource_scope(|world, mut outbox: Mut<Outbox>| {
+        let new = &outbox.rewards[outbox.rewards_credited.min(outbox.rewards.len())..];
+        if new.is_empty() {
             return;
         }
         world.resource_scope(|world, rules: Mut<EconomyRules>| {
             let tick = world.resource::<Tick>().0;
-            credit(
-                &mut world.resource_mut::<Economy>(),
-                &rules,
-                tick,
-                &outbox.rewards,
-            );
+            credit(&mut world.resource_mut::<Economy>(), &rules, tick, new);
             world
                 .resource_mut::<EconomyJournal>()
                 .record
                 .rewards
-                .extend_from_slice(&outbox.rewards);
+                .extend_from_slice(new);
         });
+        outbox.rewards_credited = outbox.rewards.len();
     });
 }
 
