@@ -98,3 +98,34 @@ fn stores_written_by_earlier_builds_verify_as_they_are_and_recover_in_a_server()
         );
     }
 }
+
+#[test]
+fn a_store_whose_ledger_or_balances_disagree_with_its_journal_keeps_the_server_from_starting() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores/rules-v3.db");
+    let tampered = |sql: &str| {
+        let data = tempfile::tempdir().expect("temp dir");
+        let database = data.path().join(necpsim::store::DATABASE_FILE);
+        std::fs::copy(&fixture, &database).expect("copies the fixture");
+        Connection::open(&database)
+            .expect("opens")
+            .execute_batch(sql)
+            .expect("tampered");
+        let out = common::serve_to_exit(serve_args(&common::bundled_assets(), data.path(), "127.0.0.1:0"));
+        assert_eq!(out.status.code(), Some(1), "{sql}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let lost_entry = tampered("DELETE FROM ledger WHERE seq = (SELECT MAX(seq) FROM ledger)");
+    assert!(
+        lost_entry.contains("the journal replays to 493 ledger entries, the store holds 492"),
+        "{lost_entry}"
+    );
+    let changed_balance = tampered(
+        "UPDATE balances SET balance = balance + 1 \
+         WHERE player = (SELECT MIN(player) FROM balances WHERE account_kind = 0)",
+    );
+    assert!(
+        changed_balance.contains("the journal's replay gives")
+            && changed_balance.contains("the stored balances say"),
+        "{changed_balance}"
+    );
+}

@@ -298,6 +298,8 @@ pub trait Store: Send {
     fn ledger(&self, each: &mut dyn FnMut(Entry)) -> Result<(), StoreError>;
     /// Every stored balance.
     fn balances(&self) -> Result<Vec<BalanceRow>, StoreError>;
+    /// How many ledger entries are stored.
+    fn ledger_len(&self) -> Result<u64, StoreError>;
     /// Whether `player`'s command with idempotency key `key` is stored.
     fn has_key(&self, player: PlayerId, key: u128) -> Result<bool, StoreError>;
 }

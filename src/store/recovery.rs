@@ -1,8 +1,10 @@
-//! Recovery and offline checks. At start the economy is rebuilt by replaying the journal and its
-//! invariants are checked; a store that fails them keeps the server from starting. `necpsim
-//! verify` runs the same replay offline and also compares the result with the stored ledger and
-//! balances; `necpsim replay-ledger` rebuilds the balances from the ledger alone and compares them
-//! with the stored ones.
+//! Recovery and offline checks. At start the economy is rebuilt by replaying the journal, its
+//! invariants are checked, and it must agree with the store: as many ledger entries and the same
+//! balances. A store that fails keeps the server from starting, rather than let the server write
+//! entries that collide with stored ones or show players balances they were never told of.
+//! `necpsim verify` runs the same replay offline and compares every ledger entry as well;
+//! `necpsim replay-ledger` rebuilds the balances from the ledger alone and compares them with the
+//! stored ones.
 
 use super::{BalanceRow, Store, StoreError, decode_record};
 use crate::sim::economy::ledger::{Entry, Ledger};
@@ -28,9 +30,29 @@ pub enum RecoveryError {
     Mismatch(String),
 }
 
-/// Rebuilds the economy from the journal and checks its invariants; `None` for an empty store.
+/// Rebuilds the economy from the journal, checks its invariants and that it agrees with the
+/// stored ledger's length and balances; `None` for an empty store.
 pub fn recover(store: &dyn Store) -> Result<Option<Replayed>, RecoveryError> {
-    recover_with(store, |_, _| {})
+    let mut replayed_entries = 0u64;
+    let replayed = recover_with(store, |_, entries| replayed_entries += entries.len() as u64)?;
+    let stored_entries = store.ledger_len()?;
+    if replayed_entries != stored_entries {
+        return Err(RecoveryError::Mismatch(format!(
+            "the journal replays to {replayed_entries} ledger entries, the store holds \
+             {stored_entries} (`necpsim verify` finds the first difference)"
+        )));
+    }
+    compare_balances(
+        "the journal's replay",
+        &replayed_balances(replayed.as_ref()),
+        &store.balances()?,
+    )?;
+    Ok(replayed)
+}
+
+/// The balances `replayed` ends at (none for an empty journal).
+fn replayed_balances(replayed: Option<&Replayed>) -> Vec<BalanceRow> {
+    replayed.map_or_else(Vec::new, |replayed| ledger_balances(&replayed.economy.ledger))
 }
 
 fn recover_with(
@@ -78,10 +100,11 @@ pub fn verify(store: &dyn Store) -> Result<Verified, RecoveryError> {
         )));
     }
     let balances = store.balances()?;
-    let expected = replayed
-        .as_ref()
-        .map_or_else(Vec::new, |replayed| ledger_balances(&replayed.economy.ledger));
-    compare_balances("the journal's replay", &expected, &balances)?;
+    compare_balances(
+        "the journal's replay",
+        &replayed_balances(replayed.as_ref()),
+        &balances,
+    )?;
     Ok(Verified {
         tick: replayed.map_or(0, |replayed| replayed.tick),
         entries: stored.len() as u64,

@@ -564,6 +564,14 @@ impl Store for SqliteStore {
         )
     }
 
+    fn ledger_len(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .connection
+            .query_row("SELECT COUNT(*) FROM ledger", [], |row| row.get(0))
+            .map_err(io("counting the ledger"))?;
+        Ok(count.unsigned_abs())
+    }
+
     fn balances(&self) -> Result<Vec<BalanceRow>, StoreError> {
         let mut out = Vec::new();
         self.each_row(

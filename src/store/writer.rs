@@ -346,6 +346,9 @@ mod tests {
         fn balances(&self) -> Result<Vec<BalanceRow>, StoreError> {
             Ok(Vec::new())
         }
+        fn ledger_len(&self) -> Result<u64, StoreError> {
+            Ok(0)
+        }
         fn has_key(&self, _: crate::sim::economy::ledger::PlayerId, _: u128) -> Result<bool, StoreError> {
             Ok(false)
         }
