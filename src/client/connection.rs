@@ -24,8 +24,11 @@ use crate::protocol::{
 };
 use crate::sim::snapshot_codec::{EntityState, SnapshotHeader};
 
-/// The default largest frame accepted from the server.
-pub const DEFAULT_MAX_FRAME_BYTES: u32 = 64 * 1024;
+/// The default largest frame accepted from the server. A reply can be large under a valid
+/// configuration (an inventory of 10,000 slots, 10,000 kept candles, a session's log of 4,096
+/// entries) and is bounded by the server's `net.outbox_bytes` (1 MiB by default); this allows
+/// sixteen times that, and still refuses the length prefix of a broken server before buffering.
+pub const DEFAULT_MAX_FRAME_BYTES: u32 = 16 * 1024 * 1024;
 /// A keep-alive this often keeps an idle connection (and NAT mappings) open.
 const KEEP_ALIVE: Duration = Duration::from_secs(3);
 /// Without a packet from the server for this long, the connection is lost.
