@@ -369,7 +369,7 @@ async fn write_loop(
             if control.write_all(&pending.control).await.is_err() {
                 return Some(ErrorCode::SlowConsumer);
             }
-            outbox.sent(pending.control.len());
+            outbox.sent_frames(pending.control.len());
             pending.control.clear();
         }
         if !pending.events.is_empty() {
@@ -383,7 +383,7 @@ async fn write_loop(
             if stream.write_all(&pending.events).await.is_err() {
                 return Some(ErrorCode::SlowConsumer);
             }
-            outbox.sent(pending.events.len());
+            outbox.sent_frames(pending.events.len());
             pending.events.clear();
         }
         for datagram in pending.datagrams.drain(..) {

@@ -89,6 +89,8 @@ pub struct ConnectionOutbox {
     budget: Arc<OutboxBudget>,
     /// Bytes queued here or taken by the writer and not yet sent, counted in `budget`.
     held: AtomicUsize,
+    /// The frames among `held` (replies and events), which `max_bytes` bounds.
+    frames_held: AtomicUsize,
 }
 
 /// The stream a frame goes to.
@@ -121,6 +123,7 @@ impl ConnectionOutbox {
             closed: Notify::new(),
             budget: Arc::clone(budget),
             held: AtomicUsize::new(0),
+            frames_held: AtomicUsize::new(0),
         }
     }
 
@@ -133,6 +136,12 @@ impl ConnectionOutbox {
         self.held.fetch_add(more, Ordering::Relaxed);
         self.budget.take(more);
         true
+    }
+
+    /// The writer has sent `bytes` of the frames it took.
+    pub fn sent_frames(&self, bytes: usize) {
+        self.frames_held.fetch_sub(bytes, Ordering::Relaxed);
+        self.sent(bytes);
     }
 
     /// The writer has sent (or the outbox has dropped) `bytes` of what was queued.
@@ -164,12 +173,16 @@ impl ConnectionOutbox {
         };
         let before = buffer.len();
         write(buffer);
-        if buffer.len() > self.max_bytes || !self.draw(buffer.len() - before) {
+        let added = buffer.len() - before;
+        // What the writer took and has not sent yet counts: it is as far from the client.
+        let frames = self.frames_held.load(Ordering::Relaxed) + added;
+        if frames > self.max_bytes || !self.draw(added) {
             buffer.truncate(before);
             drop(pending);
             self.close_with(ErrorCode::SlowConsumer);
             return;
         }
+        self.frames_held.fetch_add(added, Ordering::Relaxed);
         drop(pending);
         self.ready.notify_one();
     }
@@ -258,6 +271,23 @@ mod tests {
         outbox.push_frames(Lane::Control, |out| out.extend_from_slice(b"67890"));
         assert_eq!(outbox.closing(), Some(ErrorCode::SlowConsumer));
         assert_eq!(outbox.lock().control, b"12345");
+    }
+
+    #[test]
+    fn frames_the_writer_took_and_has_not_sent_count_against_the_limit() {
+        let outbox = ConnectionOutbox::new(8, 2, 1200, &budget(1 << 20));
+        outbox.push_frames(Lane::Control, |out| out.extend_from_slice(b"12345"));
+        // The writer takes them and is stuck writing them to a client that reads nothing.
+        let taken = std::mem::take(&mut outbox.lock().control);
+        outbox.push_frames(Lane::Events, |out| out.extend_from_slice(b"67890"));
+        assert_eq!(outbox.closing(), Some(ErrorCode::SlowConsumer));
+
+        let outbox = ConnectionOutbox::new(8, 2, 1200, &budget(1 << 20));
+        outbox.push_frames(Lane::Control, |out| out.extend_from_slice(&taken));
+        std::mem::take(&mut outbox.lock().control);
+        outbox.sent_frames(taken.len());
+        outbox.push_frames(Lane::Events, |out| out.extend_from_slice(b"67890"));
+        assert_eq!(outbox.closing(), None, "once sent, they count no more");
     }
 
     #[test]
