@@ -613,6 +613,13 @@ fn push_seeds() -> Vec<Seed> {
                 version: 1,
             }),
         ),
+        seed(
+            "valid-tick-rate-changed",
+            event(EventS2c::TickRateChanged {
+                tick_rate_hz: 30.0,
+                from_tick: 9_001,
+            }),
+        ),
         seed("valid-snapshot", snapshot.clone()),
         seed("truncated-hit", hit[..hit.len() - 4].to_vec()),
         seed("truncated-snapshot", snapshot[..snapshot.len() - 6].to_vec()),

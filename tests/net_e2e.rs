@@ -769,3 +769,58 @@ async fn requests_sent_along_with_the_hello_are_answered() {
         open.push(connection);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_are_told_of_a_new_tick_rate_and_their_inputs_follow_it() {
+    let server = NetServer::start(|_| {});
+    let client = server.connect(1).await;
+    let mut seq = 0;
+    // Inputs numbered by the client's reckoning of the server's tick, 50 a second for `span`.
+    let steer = |seq: &mut u32, span: Duration| {
+        let client = &client;
+        let start = *seq;
+        *seq += (span.as_millis() / 20) as u32;
+        async move {
+            for seq in start + 1..=start + (span.as_millis() / 20) as u32 {
+                let input = InputC2s {
+                    seq,
+                    client_tick: client.server_tick() as u32,
+                    move_x: 1.0,
+                    ..InputC2s::default()
+                };
+                client.send_input(input).expect("sent");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    steer(&mut seq, Duration::from_secs(1)).await;
+
+    common::edit(
+        server.assets.path(),
+        "server.toml",
+        "rate_hz = 60.0",
+        "rate_hz = 30.0",
+    );
+    let changed = timeout(WAIT, client.next_event())
+        .await
+        .expect("told in time")
+        .expect("an event");
+    let EventS2c::TickRateChanged {
+        tick_rate_hz,
+        from_tick,
+    } = changed
+    else {
+        panic!("not a rate change: {changed:?}");
+    };
+    assert_eq!(tick_rate_hz, 30.0);
+    assert!(from_tick > client.welcome().server_tick);
+    // At 30 Hz for three seconds: a client counting at the welcome's 60 Hz would run 90 ticks
+    // ahead and have its inputs refused as time compression.
+    steer(&mut seq, Duration::from_secs(3)).await;
+    let server_tick = client.server_tick();
+    assert!(
+        server_tick.abs_diff(from_tick + 90) < 15,
+        "reckoned {server_tick}, from {from_tick}"
+    );
+    assert_eq!(client.unsolicited_count(), 0, "no input refused");
+}

@@ -180,7 +180,10 @@ impl Client {
         });
         let reply = inner.shared.submit(hello)?.await?;
         match accepted(reply.body)? {
-            ReplyBodyS2c::Welcome(welcome) => Ok(Client { inner, welcome }),
+            ReplyBodyS2c::Welcome(welcome) => {
+                inner.shared.set_clock(welcome.server_tick, welcome.tick_rate_hz);
+                Ok(Client { inner, welcome })
+            }
             other => Err(ClientError::unexpected("Welcome", &other)),
         }
     }
@@ -188,6 +191,14 @@ impl Client {
     /// The server's welcome: the player, its id in snapshots, the tick rate.
     pub fn welcome(&self) -> &WelcomeS2c {
         &self.welcome
+    }
+
+    /// The client's reckoning of the server's tick now: from the welcome's tick at its rate, and
+    /// from every `TickRateChanged` event at the new rate (the event also reaches
+    /// [`Client::next_event`]). The `client_tick` of an input numbered by it keeps a steady lead
+    /// over the server's clock, which the server's time-compression check expects.
+    pub fn server_tick(&self) -> u64 {
+        self.inner.shared.server_tick()
     }
 
     /// Sends `body` and waits for its reply; a refusal is [`ClientError::Refused`]. Any number of

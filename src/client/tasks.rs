@@ -40,6 +40,23 @@ pub(super) struct Shared {
     /// Wakes the writer; a wake-up with nobody waiting is kept, so none is lost.
     queued: Notify,
     unsolicited: AtomicU64,
+    clock: Mutex<ServerClock>,
+}
+
+/// The client's reckoning of the server's tick: a tick it knew of, when, and the rate since.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ServerClock {
+    tick: u64,
+    at: tokio::time::Instant,
+    rate_hz: f32,
+}
+
+impl ServerClock {
+    /// The server's tick now, reckoned at the rate in force since the last known tick.
+    pub(super) fn now(&self) -> u64 {
+        let ticks = self.at.elapsed().as_secs_f64() * f64::from(self.rate_hz);
+        self.tick.saturating_add(ticks as u64)
+    }
 }
 
 /// Control-stream bytes waiting for the writer, and the encoder that frames them.
@@ -79,6 +96,11 @@ pub(super) fn start(
         outbox: Mutex::default(),
         queued: Notify::new(),
         unsolicited: AtomicU64::new(0),
+        clock: Mutex::new(ServerClock {
+            tick: 0,
+            at: tokio::time::Instant::now(),
+            rate_hz: 0.0,
+        }),
     });
     let (events_in, events) = mpsc::channel(EVENT_QUEUE);
     let (snapshots_in, snapshots) = mpsc::channel(SNAPSHOT_QUEUE);
@@ -107,6 +129,20 @@ pub(super) fn start(
 }
 
 impl Shared {
+    /// The server is at `tick` now, and ticks at `rate_hz` from here on.
+    pub(super) fn set_clock(&self, tick: u64, rate_hz: f32) {
+        *lock(&self.clock) = ServerClock {
+            tick,
+            at: tokio::time::Instant::now(),
+            rate_hz,
+        };
+    }
+
+    /// The client's reckoning of the server's tick.
+    pub(super) fn server_tick(&self) -> u64 {
+        lock(&self.clock).now()
+    }
+
     /// Registers `body` under a fresh request number and queues it for the writer.
     pub(super) fn submit(&self, body: RequestC2s) -> Result<PendingReply, ClientError> {
         let (waiter, reply) = oneshot::channel();
@@ -222,6 +258,14 @@ async fn read_pushes(
             match push {
                 // Waits while the caller's queue is full; a closed queue means the client is gone.
                 PushS2c::Event(event) => {
+                    if let EventS2c::TickRateChanged {
+                        tick_rate_hz,
+                        from_tick,
+                    } = event
+                    {
+                        // Pushed right after the last tick at the old rate.
+                        shared.set_clock(from_tick.saturating_sub(1), tick_rate_hz);
+                    }
                     let _ = events.send(event).await;
                 }
                 PushS2c::Snapshot(snapshot) => queue_snapshot(&snapshots, snapshot.payload),

@@ -31,7 +31,7 @@ pub use encode::{Encode, EncodeError, Encoder};
 pub use s2c::*;
 
 /// The protocol version a client names in `Hello`; the server refuses any other.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The ALPN protocol name both sides negotiate.
 pub const ALPN: &[u8] = b"necp/1";

@@ -266,6 +266,15 @@ pub enum EventS2c {
         /// The version to accept.
         version: u32,
     },
+    /// The server ticks at another rate from `from_tick` on (the adaptive rate, or an edit of
+    /// `tick.rate_hz`); sent to every client. A client that numbers its inputs' `client_tick` by
+    /// the server's clock counts at the new rate from then on.
+    TickRateChanged {
+        /// Ticks per second.
+        tick_rate_hz: f32,
+        /// The first tick at the new rate.
+        from_tick: u64,
+    },
 }
 
 /// One snapshot in the format of `sim::snapshot_codec`, delta-encoded against the last one the
@@ -459,6 +468,13 @@ impl EventS2c {
                 trade,
                 proposer: proposer.0,
                 version,
+            },
+            SimEvent::TickRateChanged {
+                tick_rate_hz,
+                from_tick,
+            } => EventS2c::TickRateChanged {
+                tick_rate_hz,
+                from_tick,
             },
         }
     }

@@ -221,9 +221,20 @@ impl Sim {
     }
 
     /// Sets the rate the simulation ticks at from the next step on (movement integrates over
-    /// `1 / hz`, snapshots keep their configured rate).
+    /// `1 / hz`, snapshots keep their configured rate); a change is announced to every client.
     pub fn set_tick_rate(&mut self, hz: f32) {
+        if self.world.resource::<TickRate>().0 == hz {
+            return;
+        }
         self.world.resource_mut::<TickRate>().0 = hz;
+        let from_tick = self.tick() + 1;
+        self.world
+            .resource_mut::<Outbox>()
+            .events
+            .push(SimEvent::TickRateChanged {
+                tick_rate_hz: hz,
+                from_tick,
+            });
     }
 
     /// The rate the simulation ticks at.

@@ -312,6 +312,13 @@ pub enum SimEvent {
         /// The dead participant's snapshot id.
         target: u32,
     },
+    /// The simulation ticks at another rate from `from_tick` on.
+    TickRateChanged {
+        /// Ticks per second.
+        tick_rate_hz: f32,
+        /// The first tick at the new rate.
+        from_tick: u64,
+    },
 }
 
 /// What a player leaving the world hands to the store: the state that outlives the session.

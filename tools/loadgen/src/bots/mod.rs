@@ -73,7 +73,6 @@ pub(crate) struct Bot {
     index: u32,
     rng: ChaCha8Rng,
     input_seq: u32,
-    entered: Instant,
 }
 
 /// How a measured request ended.
@@ -142,7 +141,6 @@ pub async fn run(shared: Arc<Shared>, index: u32, endpoint: quinn::Endpoint, sta
         index,
         rng: ChaCha8Rng::seed_from_u64(seed),
         input_seq: 0,
-        entered: Instant::now(),
     };
     match shared.plan.roles[index as usize] {
         Role::Roaming => roaming::play(&mut bot).await,
@@ -215,11 +213,9 @@ impl Bot {
     /// false when the connection is gone.
     fn send_input(&mut self, x: f32, y: f32) -> bool {
         self.input_seq += 1;
-        let welcome = self.client.welcome();
-        // The client's tick follows the server's clock from the welcome, so the server's
-        // time-compression check sees a steady lead.
-        let ticks = self.entered.elapsed().as_secs_f64() * f64::from(welcome.tick_rate_hz);
-        let client_tick = welcome.server_tick.saturating_add(ticks as u64) as u32;
+        // The client's tick follows the server's clock (its rate changes included), so the
+        // server's time-compression check sees a steady lead.
+        let client_tick = self.client.server_tick() as u32;
         let input = InputC2s {
             seq: self.input_seq,
             client_tick,
