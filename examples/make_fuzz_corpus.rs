@@ -614,8 +614,8 @@ fn push_seeds() -> Vec<Seed> {
             }),
         ),
         seed(
-            "valid-tick-rate-changed",
-            event(EventS2c::TickRateChanged {
+            "valid-clock-changed",
+            event(EventS2c::ClockChanged {
                 tick_rate_hz: 30.0,
                 from_tick: 9_001,
             }),

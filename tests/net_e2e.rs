@@ -770,30 +770,28 @@ async fn requests_sent_along_with_the_hello_are_answered() {
     }
 }
 
+/// Sends `client`'s player east for `span`, 50 inputs a second numbered on from `seq`, each with
+/// the client's reckoning of the server's tick.
+async fn steer(client: &Client, seq: &mut u32, span: Duration) {
+    for _ in 0..span.as_millis() / 20 {
+        *seq += 1;
+        let input = InputC2s {
+            seq: *seq,
+            client_tick: client.server_tick() as u32,
+            move_x: 1.0,
+            ..InputC2s::default()
+        };
+        client.send_input(input).expect("sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_are_told_of_a_new_tick_rate_and_their_inputs_follow_it() {
     let server = NetServer::start(|_| {});
     let client = server.connect(1).await;
     let mut seq = 0;
-    // Inputs numbered by the client's reckoning of the server's tick, 50 a second for `span`.
-    let steer = |seq: &mut u32, span: Duration| {
-        let client = &client;
-        let start = *seq;
-        *seq += (span.as_millis() / 20) as u32;
-        async move {
-            for seq in start + 1..=start + (span.as_millis() / 20) as u32 {
-                let input = InputC2s {
-                    seq,
-                    client_tick: client.server_tick() as u32,
-                    move_x: 1.0,
-                    ..InputC2s::default()
-                };
-                client.send_input(input).expect("sent");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
-    steer(&mut seq, Duration::from_secs(1)).await;
+    steer(&client, &mut seq, Duration::from_secs(1)).await;
 
     common::edit(
         server.assets.path(),
@@ -805,7 +803,7 @@ async fn clients_are_told_of_a_new_tick_rate_and_their_inputs_follow_it() {
         .await
         .expect("told in time")
         .expect("an event");
-    let EventS2c::TickRateChanged {
+    let EventS2c::ClockChanged {
         tick_rate_hz,
         from_tick,
     } = changed
@@ -816,11 +814,47 @@ async fn clients_are_told_of_a_new_tick_rate_and_their_inputs_follow_it() {
     assert!(from_tick > client.welcome().server_tick);
     // At 30 Hz for three seconds: a client counting at the welcome's 60 Hz would run 90 ticks
     // ahead and have its inputs refused as time compression.
-    steer(&mut seq, Duration::from_secs(3)).await;
+    steer(&client, &mut seq, Duration::from_secs(3)).await;
     let server_tick = client.server_tick();
     assert!(
         server_tick.abs_diff(from_tick + 90) < 15,
         "reckoned {server_tick}, from {from_tick}"
     );
     assert_eq!(client.unsolicited_count(), 0, "no input refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_stall_clients_are_told_where_the_server_clock_resumes() {
+    let server = NetServer::start(|_| {});
+    let client = server.connect(1).await;
+    let mut seq = 0;
+    steer(&client, &mut seq, Duration::from_secs(1)).await;
+    let before = client.server_tick();
+
+    // The server stops for two seconds; it then runs a few overdue ticks and drops the rest.
+    let signal = |name: &str| {
+        let pid = server.process.pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {name}");
+    };
+    signal("-STOP");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    signal("-CONT");
+    let told = timeout(WAIT, client.next_event())
+        .await
+        .expect("told in time")
+        .expect("an event");
+    let EventS2c::ClockChanged { from_tick, .. } = told else {
+        panic!("not a clock change: {told:?}");
+    };
+    // About a second at 60 Hz, and a few overdue ticks: not the 120 the stall took.
+    assert!(from_tick < before + 20, "resumes at {from_tick}, from {before}");
+    assert!(client.server_tick() < before + 20, "the reckoning follows");
+
+    // Counting on from where it was told, the client keeps its lead: nothing is refused.
+    steer(&client, &mut seq, Duration::from_secs(2)).await;
+    assert_eq!(client.unsolicited_count(), 0, "inputs refused after the stall");
 }

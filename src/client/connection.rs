@@ -194,7 +194,7 @@ impl Client {
     }
 
     /// The client's reckoning of the server's tick now: from the welcome's tick at its rate, and
-    /// from every `TickRateChanged` event at the new rate (the event also reaches
+    /// from every `ClockChanged` event (the event also reaches
     /// [`Client::next_event`]). The `client_tick` of an input numbered by it keeps a steady lead
     /// over the server's clock, which the server's time-compression check expects.
     pub fn server_tick(&self) -> u64 {

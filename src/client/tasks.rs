@@ -258,12 +258,12 @@ async fn read_pushes(
             match push {
                 // Waits while the caller's queue is full; a closed queue means the client is gone.
                 PushS2c::Event(event) => {
-                    if let EventS2c::TickRateChanged {
+                    if let EventS2c::ClockChanged {
                         tick_rate_hz,
                         from_tick,
                     } = event
                     {
-                        // Pushed right after the last tick at the old rate.
+                        // Pushed right after the tick before `from_tick`.
                         shared.set_clock(from_tick.saturating_sub(1), tick_rate_hz);
                     }
                     let _ = events.send(event).await;

@@ -354,7 +354,7 @@ fn wants(subscriber: &Subscriber, event: &SimEvent) -> bool {
             subscriber.topics & topics::COMBAT != 0 && subscriber.session == session.0
         }
         SimEvent::TradeProposed { .. } => false,
-        SimEvent::TickRateChanged { .. } => true,
+        SimEvent::ClockChanged { .. } => true,
     }
 }
 

@@ -266,13 +266,15 @@ pub enum EventS2c {
         /// The version to accept.
         version: u32,
     },
-    /// The server ticks at another rate from `from_tick` on (the adaptive rate, or an edit of
-    /// `tick.rate_hz`); sent to every client. A client that numbers its inputs' `client_tick` by
-    /// the server's clock counts at the new rate from then on.
-    TickRateChanged {
+    /// The server's clock changed, sent to every client: it ticks at another rate from
+    /// `from_tick` on (the adaptive rate, or an edit of `tick.rate_hz`), or it dropped the ticks
+    /// a stall left overdue, so that `from_tick` comes sooner than the old count said. A client
+    /// that numbers its inputs' `client_tick` by the server's clock counts from `from_tick`, at
+    /// `tick_rate_hz`, from the moment it is told.
+    ClockChanged {
         /// Ticks per second.
         tick_rate_hz: f32,
-        /// The first tick at the new rate.
+        /// The next tick.
         from_tick: u64,
     },
 }
@@ -469,10 +471,10 @@ impl EventS2c {
                 proposer: proposer.0,
                 version,
             },
-            SimEvent::TickRateChanged {
+            SimEvent::ClockChanged {
                 tick_rate_hz,
                 from_tick,
-            } => EventS2c::TickRateChanged {
+            } => EventS2c::ClockChanged {
                 tick_rate_hz,
                 from_tick,
             },

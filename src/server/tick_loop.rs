@@ -139,6 +139,7 @@ impl TickLoop {
                             tick = self.sim.tick(),
                             "tick backlog dropped after a stall"
                         );
+                        self.sim.announce_clock();
                     }
                     for _ in 0..ticks {
                         self.run_tick();

@@ -223,18 +223,21 @@ impl Sim {
     /// Sets the rate the simulation ticks at from the next step on (movement integrates over
     /// `1 / hz`, snapshots keep their configured rate); a change is announced to every client.
     pub fn set_tick_rate(&mut self, hz: f32) {
-        if self.world.resource::<TickRate>().0 == hz {
-            return;
+        if self.world.resource::<TickRate>().0 != hz {
+            self.world.resource_mut::<TickRate>().0 = hz;
+            self.announce_clock();
         }
-        self.world.resource_mut::<TickRate>().0 = hz;
-        let from_tick = self.tick() + 1;
-        self.world
-            .resource_mut::<Outbox>()
-            .events
-            .push(SimEvent::TickRateChanged {
-                tick_rate_hz: hz,
-                from_tick,
-            });
+    }
+
+    /// Tells every client the next tick and the rate: after a change of rate, or after the
+    /// caller dropped ticks a stall left overdue (which no tick number stands for), so that
+    /// clients numbering their inputs by the server's clock count from here.
+    pub fn announce_clock(&mut self) {
+        let event = SimEvent::ClockChanged {
+            tick_rate_hz: self.tick_rate(),
+            from_tick: self.tick() + 1,
+        };
+        self.world.resource_mut::<Outbox>().events.push(event);
     }
 
     /// The rate the simulation ticks at.

@@ -312,11 +312,12 @@ pub enum SimEvent {
         /// The dead participant's snapshot id.
         target: u32,
     },
-    /// The simulation ticks at another rate from `from_tick` on.
-    TickRateChanged {
+    /// The simulation's clock changed: another rate from `from_tick` on, or ticks dropped
+    /// after a stall (see [`Sim::announce_clock`](crate::sim::Sim::announce_clock)).
+    ClockChanged {
         /// Ticks per second.
         tick_rate_hz: f32,
-        /// The first tick at the new rate.
+        /// The next tick.
         from_tick: u64,
     },
 }
