@@ -332,7 +332,8 @@ fn the_position_step_changes_only_at_a_restart_and_bounds_live_edits_until_then(
     assert!(
         refusals[1].ends_with(
             "gameplay/world.toml:5: bounds.max_x_m: must be within ±83886.08 m of the origin (2^23 \
-             steps of position_precision_m = 0.01 m, the step in force; positions farther out are \
+             steps of position_precision_m = 0.01 m, the running value: an edit of \
+             position_precision_m takes effect at the next restart; positions farther out are \
              coarser than a step), got 100000"
         ),
         "{}",
@@ -351,4 +352,26 @@ fn the_position_step_changes_only_at_a_restart_and_bounds_live_edits_until_then(
     assert!(process.wait_exit(WAIT).is_some_and(|status| status.success()));
     let restarted = common::NetServer::start_in(assets, data);
     assert_eq!(welcomed_step(&restarted), 0.1);
+}
+
+#[test]
+fn a_reload_must_hold_under_the_edited_position_step_too_or_the_next_start_would_fail() {
+    let dir = common::assets_copy();
+    let running = Config::load(dir.path()).expect("valid copy");
+    // 120 m is 12,000 steps of the running 0.01 m, but 120,000 of the edited 0.001 m.
+    common::edit(
+        dir.path(),
+        "gameplay/interest.toml",
+        "position_precision_m = 0.01",
+        "position_precision_m = 0.001",
+    );
+    let errors = Config::reload(dir.path(), &running)
+        .expect_err("the next start would refuse it")
+        .to_string();
+    assert!(
+        errors.ends_with(
+            "view_radius_m: must be at most 32000 position_precision_m steps (32 m at 0.001 m), got 120000"
+        ),
+        "{errors}"
+    );
 }

@@ -129,13 +129,18 @@ pub(super) fn start(
 }
 
 impl Shared {
-    /// The server is at `tick` now, and ticks at `rate_hz` from here on.
+    /// The server is at `tick` now, and ticks at `rate_hz` from here on. The welcome and the
+    /// clock events come on different streams, which may overtake each other: news older than
+    /// what the clock already knows is ignored.
     pub(super) fn set_clock(&self, tick: u64, rate_hz: f32) {
-        *lock(&self.clock) = ServerClock {
-            tick,
-            at: tokio::time::Instant::now(),
-            rate_hz,
-        };
+        let mut clock = lock(&self.clock);
+        if tick >= clock.tick {
+            *clock = ServerClock {
+                tick,
+                at: tokio::time::Instant::now(),
+                rate_hz,
+            };
+        }
     }
 
     /// The client's reckoning of the server's tick.
@@ -256,16 +261,20 @@ async fn read_pushes(
         let mut pushes = Incoming::new(stream, max_frame_bytes, read_owned::<PushS2c>);
         while let Some(push) = pushes.next().await? {
             match push {
-                // Waits while the caller's queue is full; a closed queue means the client is gone.
-                PushS2c::Event(event) => {
-                    if let EventS2c::ClockChanged {
+                PushS2c::Event(
+                    event @ EventS2c::ClockChanged {
                         tick_rate_hz,
                         from_tick,
-                    } = event
-                    {
-                        // Pushed right after the tick before `from_tick`.
-                        shared.set_clock(from_tick.saturating_sub(1), tick_rate_hz);
-                    }
+                    },
+                ) => {
+                    // Sent with the outputs of tick `from_tick`.
+                    shared.set_clock(from_tick, tick_rate_hz);
+                    // Every client gets it, and a caller that reads no events must not stall the
+                    // stream (snapshots too large for a datagram come on it too).
+                    let _ = events.try_send(event);
+                }
+                // Waits while the caller's queue is full; a closed queue means the client is gone.
+                PushS2c::Event(event) => {
                     let _ = events.send(event).await;
                 }
                 PushS2c::Snapshot(snapshot) => queue_snapshot(&snapshots, snapshot.payload),

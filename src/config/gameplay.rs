@@ -119,7 +119,7 @@ pub struct AntiCheatConfig {
     /// teleport.
     pub teleport_tolerance_m: f32,
     /// An input whose client tick runs more than this many ticks further ahead of the server than
-    /// the client's steadiest lead so far is refused as time compression.
+    /// the client's usual lead is refused as time compression.
     pub max_input_lead_ticks: u32,
 }
 
@@ -207,9 +207,10 @@ impl Default for InterestConfig {
 pub const MAX_WORLD_STEPS: f32 = 8_388_608.0;
 
 impl WorldConfig {
-    /// Checks the world; how far its edges may reach is checked only when the position precision
-    /// that sets the limit is known (`interest.toml` parsed, or the running value on a reload).
-    pub(crate) fn validate(&self, check: &mut Checker<'_>, precision_m: Option<f32>) {
+    /// Checks the world; how far its edges may reach is checked against each known position
+    /// step that sets the limit (`interest.toml`'s when it parsed, and the running one on a
+    /// reload).
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, steps: PositionSteps) {
         let (b, s) = (&self.bounds, &self.spawn);
         let centre = [
             ("spawn.center_x_m", s.center_x_m),
@@ -222,9 +223,11 @@ impl WorldConfig {
         if bounds_finite {
             b.validate_order(check);
             // A precision that is itself refused would only add misleading reaches.
-            if let Some(precision_m) = precision_m.filter(|p| (MIN_PRECISION_M..=MAX_PRECISION_M).contains(p))
-            {
-                b.validate_reach(check, precision_m);
+            for (precision_m, note) in steps.each() {
+                // A precision that is itself refused would only add misleading reaches.
+                if (MIN_PRECISION_M..=MAX_PRECISION_M).contains(&precision_m) {
+                    b.validate_reach(check, precision_m, note);
+                }
             }
             if centre_finite && s.radius_m.is_finite() && !s.inside(b) {
                 check.refuse("spawn", "the spawn disc must lie inside [bounds]");
@@ -277,8 +280,9 @@ impl BoundsConfig {
         }
     }
 
-    /// Refuses an edge so far from the origin that positions there lose `precision_m`.
-    fn validate_reach(&self, check: &mut Checker<'_>, precision_m: f32) {
+    /// Refuses an edge so far from the origin that positions there lose `precision_m`; `note`
+    /// says which step that is.
+    fn validate_reach(&self, check: &mut Checker<'_>, precision_m: f32, note: &str) {
         let reach_m = MAX_WORLD_STEPS * precision_m;
         for (key, edge) in self.edges() {
             if edge.abs() > reach_m {
@@ -286,8 +290,8 @@ impl BoundsConfig {
                     key,
                     format!(
                         "must be within ±{reach_m} m of the origin (2^23 steps of \
-                         position_precision_m = {precision_m} m, the step in force; positions \
-                         farther out are coarser than a step), got {edge}"
+                         position_precision_m = {precision_m} m{note}; positions farther out are \
+                         coarser than a step), got {edge}"
                     ),
                 );
             }
@@ -329,6 +333,30 @@ impl CharactersConfig {
     }
 }
 
+/// The position steps that the keys they bound are checked against: the file's, and on a reload
+/// the running one, which stays in force until a restart. Both must hold, so that the edit works
+/// now and the server still starts on it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PositionSteps {
+    /// `interest.toml`'s `position_precision_m`, when it parsed.
+    pub file: Option<f32>,
+    /// The running `position_precision_m`, on a reload.
+    pub running: Option<f32>,
+}
+
+impl PositionSteps {
+    /// Each distinct step, with what a refusal says of it.
+    fn each(self) -> impl Iterator<Item = (f32, &'static str)> {
+        let running = self.running.filter(|&running| Some(running) != self.file);
+        let running_note =
+            ", the running value: an edit of position_precision_m takes effect at the next restart";
+        self.file
+            .map(|step| (step, ""))
+            .into_iter()
+            .chain(running.map(|step| (step, running_note)))
+    }
+}
+
 /// The finest and coarsest `position_precision_m` accepted.
 const MIN_PRECISION_M: f32 = 0.001;
 const MAX_PRECISION_M: f32 = 1.0;
@@ -337,9 +365,9 @@ const MAX_PRECISION_M: f32 = 1.0;
 pub const MAX_VIEW_STEPS: f32 = 32_000.0;
 
 impl InterestConfig {
-    /// Checks the file; `precision_in_force` is the running `position_precision_m` on a reload,
-    /// which bounds `view_radius_m` instead of the file's value until a restart.
-    pub(crate) fn validate(&self, check: &mut Checker<'_>, precision_in_force: Option<f32>) {
+    /// Checks the file; `running_step` is the running `position_precision_m` on a reload, which
+    /// bounds `view_radius_m` as well as the file's value does until a restart.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, running_step: Option<f32>) {
         check.within("cell_size_m", self.cell_size_m, 1.0, 10_000.0);
         check.within("view_radius_m", self.view_radius_m, 1.0, 10_000.0);
         check.within("snapshot_rate_hz", self.snapshot_rate_hz, 0.1, 1000.0);
@@ -350,22 +378,22 @@ impl InterestConfig {
             MAX_PRECISION_M,
         );
         // Kept snapshots hold positions relative to the viewer in 16 bits.
-        let precision_m = precision_in_force.unwrap_or(self.position_precision_m);
-        let steps = self.view_radius_m / precision_m;
-        if steps > MAX_VIEW_STEPS {
-            let running = if precision_m == self.position_precision_m {
-                ""
-            } else {
-                ", the running value: an edit of position_precision_m takes effect at the next restart"
-            };
-            check.refuse(
-                "view_radius_m",
-                format!(
-                    "must be at most {MAX_VIEW_STEPS} position_precision_m steps \
-                     ({} m at {precision_m} m{running}), got {steps:.0}",
-                    MAX_VIEW_STEPS * precision_m,
-                ),
-            );
+        let position_steps = PositionSteps {
+            file: Some(self.position_precision_m),
+            running: running_step,
+        };
+        for (precision_m, note) in position_steps.each() {
+            let steps = self.view_radius_m / precision_m;
+            if steps > MAX_VIEW_STEPS {
+                check.refuse(
+                    "view_radius_m",
+                    format!(
+                        "must be at most {MAX_VIEW_STEPS} position_precision_m steps \
+                         ({} m at {precision_m} m{note}), got {steps:.0}",
+                        MAX_VIEW_STEPS * precision_m,
+                    ),
+                );
+            }
         }
         check.within(
             "spatial_sort_interval_s",

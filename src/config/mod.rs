@@ -35,6 +35,7 @@ pub use server::{
 };
 pub use watch::{AssetWatcher, ReloadOutcome, WatchError};
 
+use gameplay::PositionSteps;
 use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
@@ -84,8 +85,9 @@ impl Config {
 
     /// Loads `dir` as [`Config::load`] does, for a server already running `running`: the keys
     /// bounded by a key that only takes effect at a restart are checked against its running value,
-    /// which stays in force (`view_radius_m` and the world's bounds against
-    /// `position_precision_m`).
+    /// which stays in force, as well as against the file's (`view_radius_m` and the world's bounds
+    /// against `position_precision_m`), so that the edit works now and the server still starts on
+    /// it.
     pub fn reload(dir: &Path, running: &Config) -> Result<Config, ConfigErrors> {
         Config::read(dir, Some(running.gameplay.interest.position_precision_m))
     }
@@ -121,10 +123,11 @@ impl Config {
         let interest = Source::load(dir, interest, errors, |v: &InterestConfig, c| {
             v.validate(c, precision_in_force)
         });
-        let precision_m = precision_in_force.or(interest.as_ref().map(|i| i.position_precision_m));
-        let world = Source::load(dir, world, errors, |v: &WorldConfig, c| {
-            v.validate(c, precision_m)
-        });
+        let steps = PositionSteps {
+            file: interest.as_ref().map(|i| i.position_precision_m),
+            running: precision_in_force,
+        };
+        let world = Source::load(dir, world, errors, |v: &WorldConfig, c| v.validate(c, steps));
         let movement = Source::load(dir, movement, errors, MovementConfig::validate);
         let characters = Source::load(dir, characters, errors, |v: &CharactersConfig, c| {
             v.validate(c, types)

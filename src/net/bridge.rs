@@ -111,6 +111,9 @@ pub struct NetBridge {
     datagrams: DatagramArena,
     capacity: usize,
     gate: Arc<DurableGate>,
+    /// A command taken from the queue whose connection's arrival the inbox had no room for
+    /// yet; it goes first at the next tick.
+    held_over: Option<(u64, ReplyTo, Command)>,
 }
 
 /// Bytes of datagrams cut from one allocation.
@@ -158,6 +161,7 @@ pub fn bridge(capacity: usize) -> (BridgeHandle, NetBridge) {
             datagrams: DatagramArena::default(),
             capacity,
             gate: Arc::new(DurableGate::default()),
+            held_over: None,
         },
     )
 }
@@ -171,10 +175,10 @@ impl NetBridge {
         let mut fed = 0;
         self.take_lifecycle(sim, &mut fed);
         while fed < self.capacity {
-            let Ok((connection, to, command)) = self.commands.try_recv() else {
+            let Some((connection, to, command)) = self.held_over.take().or_else(|| self.next_command())
+            else {
                 break;
             };
-            self.queued.fetch_sub(1, Ordering::Relaxed);
             let is_current = |bridge: &NetBridge| {
                 bridge
                     .clients
@@ -186,12 +190,23 @@ impl NetBridge {
             // Hello would otherwise be lost.
             if !is_current(self) {
                 self.take_lifecycle(sim, &mut fed);
+                if fed >= self.capacity {
+                    self.held_over = Some((connection, to, command));
+                    break;
+                }
             }
             if is_current(self) {
                 fed += usize::from(submit(sim, to, command));
             }
         }
         fed
+    }
+
+    /// The next command the connection tasks queued.
+    fn next_command(&mut self) -> Option<(u64, ReplyTo, Command)> {
+        let next = self.commands.try_recv().ok()?;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        Some(next)
     }
 
     /// Takes the queued arrivals, departures and subscriptions in order, as far as the inbox has

@@ -49,7 +49,7 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
     for session in world.resource::<Sessions>().iter() {
         let times = (
             (session.created_tick, session.started_tick, session.ended_tick),
-            (session.created_us, session.started_us),
+            (session.created_ns, session.started_ns),
         );
         (
             session.id,

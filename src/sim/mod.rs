@@ -167,8 +167,8 @@ impl Sim {
         );
         self.world.resource_mut::<FrameArena>().reset();
         self.world.resource_mut::<Tick>().0 += 1;
-        let dt_us = self.world.resource::<TickRate>().dt_us();
-        self.world.resource_mut::<GameClock>().0 += dt_us;
+        let dt_ns = self.world.resource::<TickRate>().dt_ns();
+        self.world.resource_mut::<GameClock>().0 += dt_ns;
         self.schedules.simulate.run(&mut self.world);
     }
 

@@ -16,22 +16,23 @@ use crate::config::Config;
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Resource)]
 pub struct Tick(pub u64);
 
-/// Game time simulated so far, in microseconds: each tick adds its [`TickRate::dt_us`], so that
-/// periods measured on it (a session's time limit) last as long in seconds whatever rate the
-/// ticks came at.
+/// Game time simulated so far, in nanoseconds (584 years fit): each tick adds its
+/// [`TickRate::dt_ns`], so that periods measured on it (a session's time limit) last as long in
+/// seconds whatever rate the ticks came at. Nanoseconds, so that rounding a tick's length (at
+/// 60 Hz, a third of a nanosecond) adds no more than a millisecond a month.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Resource)]
 pub struct GameClock(pub u64);
 
 impl GameClock {
-    /// Whether the moment `at_us` has come, to the nearest tick of `dt_us`.
-    pub fn reached(self, at_us: u64, dt_us: u64) -> bool {
-        self.0 + dt_us / 2 >= at_us
+    /// Whether the moment `at_ns` has come, to the nearest tick of `dt_ns`.
+    pub fn reached(self, at_ns: u64, dt_ns: u64) -> bool {
+        self.0 + dt_ns / 2 >= at_ns
     }
 
-    /// The tick, counted from `tick` (now) at `dt_us` a tick, nearest to the moment `at_us`.
-    pub fn tick_of(self, tick: u64, at_us: u64, dt_us: u64) -> u64 {
-        let left_us = at_us.saturating_sub(self.0);
-        tick + (left_us + dt_us / 2) / dt_us.max(1)
+    /// The tick, counted from `tick` (now) at `dt_ns` a tick, nearest to the moment `at_ns`.
+    pub fn tick_of(self, tick: u64, at_ns: u64, dt_ns: u64) -> u64 {
+        let left_ns = at_ns.saturating_sub(self.0);
+        tick + (left_ns + dt_ns / 2) / dt_ns.max(1)
     }
 }
 
@@ -45,9 +46,9 @@ impl TickRate {
         1.0 / self.0
     }
 
-    /// Microseconds of game time per tick.
-    pub fn dt_us(self) -> u64 {
-        (1e6 / f64::from(self.0)).round() as u64
+    /// Nanoseconds of game time per tick.
+    pub fn dt_ns(self) -> u64 {
+        (1e9 / f64::from(self.0)).round() as u64
     }
 
     /// A period of `seconds` as a whole number of ticks at this rate, at least one.

@@ -31,7 +31,7 @@ enum Transition {
 struct Now {
     tick: u64,
     clock: GameClock,
-    dt_us: u64,
+    dt_ns: u64,
 }
 
 impl Now {
@@ -39,18 +39,18 @@ impl Now {
         Now {
             tick: world.resource::<Tick>().0,
             clock: *world.resource::<GameClock>(),
-            dt_us: TickRate(world.resource::<CombatRules>().rate_hz).dt_us(),
+            dt_ns: TickRate(world.resource::<CombatRules>().rate_hz).dt_ns(),
         }
     }
 
-    /// Whether the moment `at_us` of game time has come.
-    fn reached(self, at_us: u64) -> bool {
-        self.clock.reached(at_us, self.dt_us)
+    /// Whether the moment `at_ns` of game time has come.
+    fn reached(self, at_ns: u64) -> bool {
+        self.clock.reached(at_ns, self.dt_ns)
     }
 
-    /// The tick at which the moment `at_us` comes, at the rate in force.
-    fn tick_of(self, at_us: u64) -> u64 {
-        self.clock.tick_of(self.tick, at_us, self.dt_us)
+    /// The tick at which the moment `at_ns` comes, at the rate in force.
+    fn tick_of(self, at_ns: u64) -> u64 {
+        self.clock.tick_of(self.tick, at_ns, self.dt_ns)
     }
 }
 
@@ -104,7 +104,7 @@ fn transition(session: &Session, rules: &CombatRules, now: Now) -> Option<Transi
     let kind = rules.kind(session.kind?);
     match session.status() {
         SessionStatus::Pending if is_ready(session, kind.teams) => Some(Transition::Start),
-        SessionStatus::Pending if now.reached(session.created_us + rules.limits.pending_expiry_us) => {
+        SessionStatus::Pending if now.reached(session.created_ns + rules.limits.pending_expiry_ns) => {
             Some(Transition::Close(SessionStatus::Aborted, None))
         }
         SessionStatus::Pending => None,
@@ -112,7 +112,7 @@ fn transition(session: &Session, rules: &CombatRules, now: Now) -> Option<Transi
             if let Some(winner) = last_side_standing(session, kind.teams) {
                 return Some(Transition::Close(SessionStatus::Ended, winner));
             }
-            now.reached(ends_us(session))
+            now.reached(ends_ns(session))
                 .then(|| Transition::Close(SessionStatus::Ended, leading_team(session, kind.teams)))
         }
         SessionStatus::Ended | SessionStatus::Aborted => None,
@@ -124,15 +124,15 @@ fn transition(session: &Session, rules: &CombatRules, now: Now) -> Option<Transi
 /// are never looked at again: they are forgotten in the order they closed.
 fn next_deadline(session: &Session, rules: &CombatRules, now: Now) -> Option<u64> {
     match session.status() {
-        SessionStatus::Pending => Some(now.tick_of(session.created_us + rules.limits.pending_expiry_us)),
-        SessionStatus::Active => Some(now.tick_of(ends_us(session))),
+        SessionStatus::Pending => Some(now.tick_of(session.created_ns + rules.limits.pending_expiry_ns)),
+        SessionStatus::Active => Some(now.tick_of(ends_ns(session))),
         SessionStatus::Ended | SessionStatus::Aborted => None,
     }
 }
 
 /// The game time at which an active session's time limit passes.
-fn ends_us(session: &Session) -> u64 {
-    session.started_us + u64::from(session.time_limit_s) * 1_000_000
+fn ends_ns(session: &Session) -> u64 {
+    session.started_ns + u64::from(session.time_limit_s) * 1_000_000_000
 }
 
 /// Whether every team has its full number of players.
@@ -196,8 +196,8 @@ fn start_session(world: &mut World, id: SessionId) {
     };
     session.status = Some(SessionStatus::Active);
     session.started_tick = tick;
-    session.started_us = now.clock.0;
-    let ends = now.tick_of(ends_us(session));
+    session.started_ns = now.clock.0;
+    let ends = now.tick_of(ends_ns(session));
     session.log.push(
         tick,
         LogEvent::StateChanged {

@@ -153,7 +153,7 @@ pub struct LimitRule {
     /// Combat log capacity.
     pub log_capacity: u16,
     /// Pending sessions expire after this much game time.
-    pub pending_expiry_us: u64,
+    pub pending_expiry_ns: u64,
     /// Ended sessions are forgotten after this many ticks.
     pub ended_retention_ticks: u64,
     /// Ended sessions kept at most; beyond, the oldest are forgotten first.
@@ -363,7 +363,7 @@ impl CombatRules {
                 actions_per_tick: limits.actions_per_s / rate.0,
                 action_burst: limits.actions_per_s.max(1.0),
                 log_capacity: limits.log_capacity,
-                pending_expiry_us: (f64::from(limits.pending_expiry_s) * 1e6).round() as u64,
+                pending_expiry_ns: (f64::from(limits.pending_expiry_s) * 1e9).round() as u64,
                 ended_retention_ticks: seconds(limits.ended_retention_s),
                 max_ended_sessions: limits.max_ended_sessions,
                 assist_window_ticks: seconds(limits.assist_window_s),

@@ -48,8 +48,8 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
         return Err(Refusal::InvalidSettings);
     }
     let log_capacity = usize::from(rules.limits.log_capacity);
-    let expiry_us = rules.limits.pending_expiry_us;
-    let dt_us = TickRate(rules.rate_hz).dt_us();
+    let expiry_ns = rules.limits.pending_expiry_ns;
+    let dt_ns = TickRate(rules.rate_hz).dt_ns();
     let clock = *world.resource::<GameClock>();
     let max_open = rules.limits.max_open_sessions;
     let max_open_per_creator = rules.limits.max_open_sessions_per_creator;
@@ -67,7 +67,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             session.difficulty = Some(settings.difficulty);
             session.zone_id = settings.zone_id;
             session.creator = Some(client);
-            session.created_us = clock.0;
+            session.created_ns = clock.0;
             session.team_size = team_size;
             session.time_limit_s = time_limit_s;
             // Exactly its size, not the next power of two: an ended session stays in memory.
@@ -80,7 +80,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             );
         })
         .id;
-    sessions.look_at(id, clock.tick_of(tick, clock.0 + expiry_us, dt_us));
+    sessions.look_at(id, clock.tick_of(tick, clock.0 + expiry_ns, dt_ns));
     world
         .resource_mut::<Outbox>()
         .events

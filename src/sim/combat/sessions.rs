@@ -174,9 +174,9 @@ pub struct Session {
     /// Tick it started (0 before).
     pub started_tick: u64,
     /// Game time of its creation ([`GameClock`](crate::sim::resources::GameClock)).
-    pub created_us: u64,
+    pub created_ns: u64,
     /// Game time it started (0 before).
-    pub started_us: u64,
+    pub started_ns: u64,
     /// Tick it ended or was aborted (0 before).
     pub ended_tick: u64,
     /// The winning team, once ended with one.
@@ -348,7 +348,7 @@ impl Sessions {
         session.status = Some(SessionStatus::Pending);
         session.created_tick = tick;
         session.started_tick = 0;
-        session.started_us = 0;
+        session.started_ns = 0;
         session.ended_tick = 0;
         session.winner = None;
         session.next_look = None;

@@ -50,13 +50,13 @@ pub(crate) struct NextNetId {
 impl NextNetId {
     /// An id no entity in `world` has.
     fn take(world: &mut World) -> NetId {
-        if world.resource::<NextNetId>().last == u32::MAX {
-            let mut still_used: Vec<u32> = world.query::<&NetId>().iter(world).map(|id| id.0).collect();
-            still_used.sort_unstable();
-            *world.resource_mut::<NextNetId>() = NextNetId { last: 0, still_used };
-        }
-        let mut ids = world.resource_mut::<NextNetId>();
         loop {
+            if world.resource::<NextNetId>().last == u32::MAX {
+                let mut still_used: Vec<u32> = world.query::<&NetId>().iter(world).map(|id| id.0).collect();
+                still_used.sort_unstable();
+                *world.resource_mut::<NextNetId>() = NextNetId { last: 0, still_used };
+            }
+            let mut ids = world.resource_mut::<NextNetId>();
             ids.last += 1;
             if ids.still_used.binary_search(&ids.last).is_err() {
                 return NetId(ids.last);

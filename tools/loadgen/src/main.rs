@@ -50,8 +50,8 @@ struct Args {
     /// The server's HTTP address for /metrics, or `none`.
     #[arg(long, default_value = "127.0.0.1:9100")]
     metrics: String,
-    /// Bot `i` plays player `first-player + i`.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Bot `i` plays player `first-player + i` (below the ids kept for the server's own accounts).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(..necpsim::sim::economy::ledger::PlayerId::FIRST_RESERVED / 2))]
     first_player: u64,
     /// Bots per client source address (on a loopback server: 127.0.0.1, .2, … in turn), under
     /// the server's net.max_connections_per_ip.
