@@ -28,14 +28,14 @@ enum Transition {
 
 /// Now: the tick, the game time and the game time per tick.
 #[derive(Debug, Clone, Copy)]
-struct Now {
-    tick: u64,
-    clock: GameClock,
+pub(super) struct Now {
+    pub(super) tick: u64,
+    pub(super) clock: GameClock,
     dt_ns: u64,
 }
 
 impl Now {
-    fn of(world: &World) -> Now {
+    pub(super) fn of(world: &World) -> Now {
         Now {
             tick: world.resource::<Tick>().0,
             clock: *world.resource::<GameClock>(),
@@ -49,7 +49,7 @@ impl Now {
     }
 
     /// The tick at which the moment `at_ns` comes, at the rate in force.
-    fn tick_of(self, at_ns: u64) -> u64 {
+    pub(super) fn tick_of(self, at_ns: u64) -> u64 {
         self.clock.tick_of(self.tick, at_ns, self.dt_ns)
     }
 }

@@ -7,7 +7,7 @@ use bumpalo::Bump;
 
 use super::fighter::Fighter;
 use super::kinds::{Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team};
-use super::lifecycle::{end_session, leading_team, release_fighter};
+use super::lifecycle::{Now, end_session, leading_team, release_fighter};
 use super::log::LogEvent;
 use super::rules::CombatRules;
 use super::sessions::{Participant, Session, Sessions};
@@ -15,7 +15,7 @@ use crate::config::TeamMode;
 use crate::sim::command::{ClientId, ListQuery, Refusal, ReplyTo, SessionSettings};
 use crate::sim::gameplay::{Clients, NetId, Vitals};
 use crate::sim::output::{Outbox, Reply, ReplyBody, SessionView, SimEvent, Span, count_refusal, respond};
-use crate::sim::resources::{GameClock, SimCounters, Tick, TickRate};
+use crate::sim::resources::{SimCounters, Tick};
 
 /// Page size of a list that names none.
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
@@ -49,11 +49,10 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
     }
     let log_capacity = usize::from(rules.limits.log_capacity);
     let expiry_ns = rules.limits.pending_expiry_ns;
-    let dt_ns = TickRate(rules.rate_hz).dt_ns();
-    let clock = *world.resource::<GameClock>();
     let max_open = rules.limits.max_open_sessions;
     let max_open_per_creator = rules.limits.max_open_sessions_per_creator;
-    let tick = world.resource::<Tick>().0;
+    let now = Now::of(world);
+    let tick = now.tick;
     if world.resource::<crate::sim::resources::LoadShed>().0 {
         return Err(Refusal::Busy);
     }
@@ -67,7 +66,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             session.difficulty = Some(settings.difficulty);
             session.zone_id = settings.zone_id;
             session.creator = Some(client);
-            session.created_ns = clock.0;
+            session.created_ns = now.clock.0;
             session.team_size = team_size;
             session.time_limit_s = time_limit_s;
             // Exactly its size, not the next power of two: an ended session stays in memory.
@@ -80,7 +79,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             );
         })
         .id;
-    sessions.look_at(id, clock.tick_of(tick, clock.0 + expiry_ns, dt_ns));
+    sessions.look_at(id, now.tick_of(now.clock.0 + expiry_ns));
     world
         .resource_mut::<Outbox>()
         .events
