@@ -1,7 +1,8 @@
 //! Fights through the simulation's command door: weapon fire with the damage formula computed by
 //! hand, fire interval, ammunition, the action rate limit, range, status effects (freeze, burn),
-//! kills ending a session with rewards, a raid that NPCs win with no client input, and a weapon
-//! edit taking effect on the next tick.
+//! kills ending a session with rewards, a raid that NPCs win with no client input, edits taking
+//! effect on the next tick (weapons, player stats, effects and NPC kinds added or removed), and
+//! timers keeping their time across a change of the tick rate.
 
 mod common;
 
@@ -247,35 +248,11 @@ fn freeze_stops_actions_and_movement_for_three_seconds() {
 
 #[test]
 fn burn_pulses_once_a_second_through_the_formula() {
-    let mut sim = Sim::new(Arc::new(config_with(|config| {
-        let thermite = config
-            .combat
-            .abilities
-            .abilities
-            .get_mut("thermite_charge")
-            .expect("thermite");
-        thermite.base_damage = 0.0;
-    })));
-    let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
-    // Assault's slot 1 is thermite_charge: burn, an area of 4 m around the target.
-    let out = tick(&mut sim, &[(1, act(session, Action::Ability(1), b))]);
-    assert!(refusals(&out, 1).is_empty(), "{:?}", refusals(&out, 1));
-    let mut pulses = Vec::new();
-    for n in 1..=400 {
-        let out = tick(&mut sim, &[]);
-        pulses.extend(
-            hits(&out)
-                .into_iter()
-                .filter(|(attacker, ..)| attacker.is_none())
-                .map(|h| (n, h.1)),
-        );
-    }
-    // 15 per second, fire ×1.2 = 18, less armour 15 × 20 / 120 = 2.5: 15.5 per pulse, every 60
-    // ticks for 5 s.
-    assert_eq!(
-        pulses.iter().map(|p| p.0).collect::<Vec<_>>(),
-        [60, 120, 180, 240, 300]
-    );
+    // 15 per second, fire ×1.2 = 18, less armour 15 × 20 / 120 = 2.5: 15.5 per pulse, once a
+    // second for 5 s.
+    let pulses = burn_pulses(|_| {}, 60.0, 0);
+    let times: Vec<u32> = pulses.iter().map(|p| p.0).collect();
+    assert_eq!(times, [1000, 2000, 3000, 4000, 5000]);
     assert!(pulses.iter().all(|p| (p.1 - 15.5).abs() < 1e-4), "{pulses:?}");
 }
 
@@ -423,21 +400,18 @@ fn a_kill_ends_the_duel_and_pays_the_winner() {
     assert_eq!(items, 15 + 1, "the starting food and wood, and one loot item");
 }
 
-#[test]
-fn a_raid_runs_to_its_end_with_no_client_input() {
-    // A sturdy player, so that the NPCs have to chase and fight for a while.
-    let mut sim = Sim::new(Arc::new(config_with(|config| {
-        config.gameplay.characters.player.max_health = 20_000.0;
-    })));
-    tick(&mut sim, &[(1, Command::Join)]);
+/// Player 1 alone against a raid's NPCs at `difficulty`; returns the session and the output of
+/// the tick it started in.
+fn raid(sim: &mut Sim, difficulty: Difficulty) -> (SessionId, Outbox) {
+    tick(sim, &[(1, Command::Join)]);
     let settings = SessionSettings {
         kind: SessionKind::PveRaid,
         zone_id: 3,
-        difficulty: Difficulty::Hard,
+        difficulty,
         team_size: Some(1),
         time_limit_s: None,
     };
-    let out = tick(&mut sim, &[(1, Command::CreateSession(settings))]);
+    let out = tick(sim, &[(1, Command::CreateSession(settings))]);
     let ReplyBody::SessionCreated { session } = out.replies[0].body else {
         panic!("create refused")
     };
@@ -446,7 +420,17 @@ fn a_raid_runs_to_its_end_with_no_client_input() {
         team: Team::TeamA,
         role: Role::Support,
     };
-    let mut outputs = vec![tick(&mut sim, &[(1, join)])];
+    (session, tick(sim, &[(1, join)]))
+}
+
+#[test]
+fn a_raid_runs_to_its_end_with_no_client_input() {
+    // A sturdy player, so that the NPCs have to chase and fight for a while.
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        config.gameplay.characters.player.max_health = 20_000.0;
+    })));
+    let (session, joined) = raid(&mut sim, Difficulty::Hard);
+    let mut outputs = vec![joined];
     let out = tick(
         &mut sim,
         &[(
@@ -659,4 +643,220 @@ fn rewards_are_credited_once_even_when_the_outputs_are_not_drained() {
     let eurodollars = CurrencyId(1);
     assert_eq!(ledger.wallet(PlayerId(1), eurodollars), 100_000 + 25_000);
     assert_eq!(ledger.wallet(PlayerId(2), eurodollars), 100_000 + 5_000);
+}
+
+/// Every participant of `session` as a read shows it.
+fn participants(sim: &mut Sim, session: SessionId) -> Vec<necpsim::sim::combat::ParticipantView> {
+    let read = Command::GetSession {
+        session,
+        log_after: 0,
+    };
+    let out = tick(sim, &[(9, read)]);
+    let ReplyBody::Session(view) = out.replies[0].body else {
+        panic!("get refused")
+    };
+    view.participants.of(&out.participants).to_vec()
+}
+
+/// The burn pulses in the 600 ticks after an assault's thermite charge (its slot 1: burn, an area
+/// of 4 m around the target) lands on the support, the configuration changing by `edit` and the
+/// tick rate to `rate_hz` before tick `at_tick` after the charge (0: never); each pulse as (game
+/// milliseconds since the charge, damage).
+fn burn_pulses(
+    edit: impl FnOnce(&mut necpsim::config::Config),
+    rate_hz: f32,
+    at_tick: u32,
+) -> Vec<(u32, f32)> {
+    let config = config_with(|config| {
+        let thermite = config
+            .combat
+            .abilities
+            .abilities
+            .get_mut("thermite_charge")
+            .expect("thermite");
+        thermite.base_damage = 0.0;
+    });
+    let mut sim = Sim::new(Arc::new(config.clone()));
+    let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let out = tick(&mut sim, &[(1, act(session, Action::Ability(1), b))]);
+    assert!(refusals(&out, 1).is_empty(), "{:?}", refusals(&out, 1));
+    let mut edited = config;
+    edit(&mut edited);
+    let mut pulses = Vec::new();
+    let mut elapsed_ms = 0.0f64;
+    for n in 1..=600 {
+        if n == at_tick {
+            sim.apply_config(Arc::new(edited.clone()));
+            sim.set_tick_rate(rate_hz);
+        }
+        elapsed_ms += 1000.0 / f64::from(sim.tick_rate());
+        let out = tick(&mut sim, &[]);
+        pulses.extend(
+            hits(&out)
+                .into_iter()
+                .filter(|(attacker, ..)| attacker.is_none())
+                .map(|h| (elapsed_ms.round() as u32, h.1)),
+        );
+    }
+    pulses
+}
+
+#[test]
+fn a_burn_keeps_its_name_when_an_effect_is_added_before_it() {
+    // "acid" sorts before "burn": the burn's slot moves from 0 to 1 in the middle of the burn.
+    let pulses = burn_pulses(
+        |config| {
+            let effects = &mut config.combat.effects.effects;
+            let mut acid = effects["burn"].clone();
+            acid.damage_per_s = 500.0;
+            effects.insert("acid".into(), acid);
+        },
+        60.0,
+        90,
+    );
+    let times: Vec<u32> = pulses.iter().map(|p| p.0).collect();
+    assert_eq!(times, [1000, 2000, 3000, 4000, 5000]);
+    assert!(
+        pulses.iter().all(|p| (p.1 - 15.5).abs() < 1e-4),
+        "still the burn's: {pulses:?}"
+    );
+}
+
+#[test]
+fn a_burn_lasts_the_same_time_when_the_tick_rate_halves() {
+    // Half a second in (30 ticks at 60 Hz) the rate drops to 30 Hz: the pulses still come once a
+    // second and stop after five seconds.
+    let pulses = burn_pulses(|_| {}, 30.0, 31);
+    let times: Vec<u32> = pulses.iter().map(|p| p.0).collect();
+    assert_eq!(times, [1000, 2000, 3000, 4000, 5000]);
+}
+
+#[test]
+fn a_weapon_fires_at_its_interval_in_time_across_a_change_of_the_tick_rate() {
+    let mut sim = Sim::new(Arc::new(config_with(|config| {
+        config.gameplay.characters.player.max_health = 1e9;
+    })));
+    let (session, [_, b]) = duel(&mut sim, [Role::Tech, Role::Support]);
+    // The tech's arc caster fires every 400 ms: 24 ticks at 60 Hz, 12 at 30 Hz.
+    let mut elapsed_ms = 0.0f64;
+    let mut shots = Vec::new();
+    for n in 0..240 {
+        if n == 12 {
+            sim.set_tick_rate(30.0);
+        }
+        let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+        if refusals(&out, 1).is_empty() {
+            shots.push(elapsed_ms.round() as u32);
+        }
+        elapsed_ms += 1000.0 / f64::from(sim.tick_rate());
+    }
+    let gaps: Vec<u32> = shots.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() > 10, "{shots:?}");
+    assert!(gaps.iter().all(|&gap| gap == 400), "{shots:?}");
+}
+
+#[test]
+fn an_armour_edit_and_a_health_edit_reach_players_already_fighting() {
+    let config = config_with(|_| {});
+    let mut sim = Sim::new(Arc::new(config.clone()));
+    let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let mut edited = config;
+    edited.gameplay.characters.player.armor = 0.0;
+    edited.gameplay.characters.player.max_health *= 2.0;
+    sim.apply_config(Arc::new(edited));
+    let out = tick(&mut sim, &[(1, act(session, Action::Fire, b))]);
+    // 18 base, +20 % attack power = 21.6, ×1.6 on a crit; no armour takes any of it.
+    let [(_, damage, crit)] = hits(&out)[..] else {
+        panic!("one hit: {:?}", hits(&out))
+    };
+    let expected = if crit { 21.6 * 1.6 } else { 21.6 };
+    assert!((damage - expected).abs() < 1e-3, "{damage} (crit {crit})");
+    let target = participants(&mut sim, session)
+        .into_iter()
+        .find(|p| p.net_id == b)
+        .expect("the target");
+    assert_eq!(target.max_health, 200.0);
+    assert!(
+        (target.health - (200.0 - damage)).abs() < 1e-3,
+        "{}",
+        target.health
+    );
+}
+
+#[test]
+fn npcs_keep_their_kind_when_kinds_are_added_and_stop_when_theirs_is_removed() {
+    let config = config_with(|config| {
+        config.gameplay.characters.player.max_health = 1e9;
+    });
+    let mut sim = Sim::new(Arc::new(config.clone()));
+    let (session, _) = raid(&mut sim, Difficulty::Normal);
+    let kinds = |sim: &mut Sim, config: &necpsim::config::Config| -> Vec<(u32, Option<String>)> {
+        participants(sim, session)
+            .iter()
+            .filter_map(|p| match p.member {
+                Member::Npc(kind) => Some((
+                    p.net_id,
+                    config.combat.npcs.npcs.keys().nth(usize::from(kind)).cloned(),
+                )),
+                Member::Player(_) => None,
+            })
+            .collect()
+    };
+    let started = kinds(&mut sim, &config);
+    assert_eq!(started.len(), 4);
+
+    // "alley_cat" sorts first: every kind's index moves up by one.
+    let mut added = config;
+    let thug = added.combat.npcs.npcs["street_thug"].clone();
+    added.combat.npcs.npcs.insert("alley_cat".into(), thug);
+    sim.apply_config(Arc::new(added.clone()));
+    tick(&mut sim, &[]);
+    assert_eq!(kinds(&mut sim, &added), started);
+    for _ in 0..600 {
+        tick(&mut sim, &[]);
+    }
+
+    let mut removed = added;
+    removed.combat.npcs.npcs.remove("cyberpsycho");
+    removed
+        .combat
+        .sessions
+        .types
+        .pve_raid
+        .npcs
+        .retain(|npc| npc != "cyberpsycho");
+    sim.apply_config(Arc::new(removed.clone()));
+    tick(&mut sim, &[]);
+    let psycho = started
+        .iter()
+        .find(|(_, name)| name.as_deref() == Some("cyberpsycho"))
+        .expect("a cyberpsycho")
+        .0;
+    let expected: Vec<_> = started
+        .iter()
+        .map(|(net_id, name)| (*net_id, name.clone().filter(|_| *net_id != psycho)))
+        .collect();
+    assert_eq!(kinds(&mut sim, &removed), expected);
+    let shots = |sim: &mut Sim| -> Vec<(u32, u32)> {
+        participants(sim, session)
+            .iter()
+            .filter(|p| matches!(p.member, Member::Npc(_)))
+            .map(|p| (p.net_id, p.shots_fired))
+            .collect()
+    };
+    let before = shots(&mut sim);
+    assert!(
+        before.iter().all(|&(_, fired)| fired > 0),
+        "every NPC fought: {before:?}"
+    );
+    for _ in 0..600 {
+        tick(&mut sim, &[]);
+    }
+    for ((net_id, was), (_, is)) in before.into_iter().zip(shots(&mut sim)) {
+        if net_id == psycho {
+            assert_eq!(is, was, "an NPC of a removed kind stops acting");
+        } else {
+            assert!(is > was, "the others fight on");
+        }
+    }
 }

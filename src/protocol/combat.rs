@@ -14,7 +14,8 @@ use crate::sim::{Outbox, SessionView};
 pub struct ParticipantS2c {
     /// The player's id, or 0 for an NPC.
     pub player_id: u64,
-    /// The NPC kind's index in `combat/npcs.toml` (name order), or `u16::MAX` for a player.
+    /// The NPC kind's index in `combat/npcs.toml` (name order), or `u16::MAX` for a player and for
+    /// an NPC whose kind was removed from the file while it fought.
     pub npc_kind: u16,
     /// Its id in snapshots.
     pub net_id: u32,

@@ -101,6 +101,26 @@ impl Effects {
         }
     }
 
+    /// Moves each effect to the slot its name has in a reloaded configuration (`moved[index]`); an
+    /// effect whose name is gone ends.
+    pub(crate) fn follow(&mut self, moved: &[Option<u16>]) {
+        let mut followed = Effects::default();
+        for (slot, to) in self.slots.iter().zip(moved) {
+            if let Some(place) = to.and_then(|to| followed.slots.get_mut(usize::from(to))) {
+                *place = *slot;
+            }
+        }
+        *self = followed;
+    }
+
+    /// Rescales every running effect's tick counts with `span` (after a change of the tick rate).
+    pub(crate) fn rescale(&mut self, span: impl Fn(u32) -> u32) {
+        for slot in self.slots.iter_mut().filter(|slot| slot.stacks > 0) {
+            slot.remaining_ticks = span(slot.remaining_ticks).max(1);
+            slot.until_pulse = span(slot.until_pulse).max(1);
+        }
+    }
+
     /// Whether any effect is active.
     pub fn any(&self) -> bool {
         self.slots.iter().any(|slot| slot.stacks > 0)

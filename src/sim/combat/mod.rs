@@ -6,6 +6,7 @@
 
 mod actions;
 mod ai;
+mod carry_over;
 pub mod damage;
 mod effects;
 mod fighter;
@@ -51,7 +52,8 @@ impl SimPlugin for CombatPlugin {
         world.init_resource::<Sessions>();
         world.init_resource::<HitQueue>();
         schedules.simulate.add_systems(
-            refresh_rules::<CombatRules>
+            (refresh_rules::<CombatRules>, carry_over::carry_over)
+                .chain()
                 .in_set(SimSet::Input)
                 .before(super::input::route_commands),
         );

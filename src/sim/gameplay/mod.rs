@@ -21,7 +21,7 @@ pub use interest::Interest;
 pub use motion::Motion;
 pub(crate) use movement::{QueuedInput, apply_inputs, integrate_motion, refresh_speeds};
 pub use players::Clients;
-pub(crate) use players::{join, leave, point_in_unit_disc, spawn_body_at, unit_interval};
+pub(crate) use players::{join, leave, player_defense, point_in_unit_disc, spawn_body_at, unit_interval};
 pub(crate) use snapshot::acknowledge;
 pub use snapshot::{HISTORY as SNAPSHOT_HISTORY, SnapshotHistory};
 pub use snapshot_threads::SnapshotThreads;

@@ -166,7 +166,8 @@ pub(crate) fn spawn_body_at(
     (owner, net_id)
 }
 
-fn player_defense(config: &Config) -> Defense {
+/// A player's defence as `config` has it.
+pub(crate) fn player_defense(config: &Config) -> Defense {
     let stats = &config.gameplay.characters.player;
     Defense::new(
         stats.armor,
