@@ -216,7 +216,9 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
     writer.abort();
 }
 
-/// Reads control frames until the stream ends or breaks the protocol.
+/// Reads control frames until one breaks the protocol. A client that ends its side of the stream
+/// cleanly sends no more requests but stays connected: the replies it is owed, its events and its
+/// snapshots still reach it until it closes the connection.
 async fn read_control(
     recv: &mut RecvStream,
     reader: &mut FrameReader,
@@ -240,7 +242,10 @@ async fn read_control(
         }
         match recv.read_chunk(READ_CHUNK_BYTES, true).await {
             Ok(Some(chunk)) => reader.extend(&chunk.bytes),
-            Ok(None) => return reader.finish().err().map(frame_code),
+            Ok(None) => match reader.finish() {
+                Ok(()) => return std::future::pending().await,
+                Err(error) => return Some(frame_code(error)),
+            },
             Err(_) => return None,
         }
     }

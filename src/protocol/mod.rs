@@ -5,7 +5,8 @@
 //! A connection (ALPN [`ALPN`]) carries:
 //! - one client-opened bidirectional **control stream**: length-prefixed frames
 //!   ([`framing`]); the client sends [`ControlC2s`] (the first is `Hello`), the server answers each
-//!   with a [`ReplyS2c`] carrying the same `request_id`;
+//!   with a [`ReplyS2c`] carrying the same `request_id`. A client that ends its side of the stream
+//!   sends no more requests but stays connected, and still gets every reply it is owed;
 //! - one server-opened unidirectional **event stream** of [`PushS2c`] frames;
 //! - **datagrams**: [`DatagramC2s`] (inputs, snapshot acks) up, [`SnapshotS2c`] down, one message
 //!   per datagram.
