@@ -22,7 +22,7 @@ use crate::protocol::{
 
 /// Events held for the caller before the event stream stops being read (and the server's flow
 /// control holds further events back).
-const EVENT_QUEUE: usize = 1024;
+pub(super) const EVENT_QUEUE: usize = 1024;
 /// Snapshot payloads held for the caller; beyond this the newest is dropped, since the next
 /// snapshot supersedes it anyway.
 const SNAPSHOT_QUEUE: usize = 32;
@@ -273,9 +273,14 @@ async fn read_pushes(
                     // stream (snapshots too large for a datagram come on it too).
                     let _ = events.try_send(event);
                 }
-                // Waits while the caller's queue is full; a closed queue means the client is gone.
+                // Waits while the caller's queue is full (a closed queue means the client is gone),
+                // but not past the connection's end: the snapshot queue this task feeds must end
+                // with it.
                 PushS2c::Event(event) => {
-                    let _ = events.send(event).await;
+                    tokio::select! {
+                        _ = events.send(event) => {}
+                        lost = shared.connection.closed() => return Err(ClientError::from(lost)),
+                    }
                 }
                 PushS2c::Snapshot(snapshot) => queue_snapshot(&snapshots, snapshot.payload),
             }

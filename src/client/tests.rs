@@ -3,6 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use quinn::{ConnectionError, RecvStream, SendStream, VarInt};
 
@@ -374,4 +375,42 @@ async fn bad_server_bytes_close_the_connection_instead_of_panicking() {
     assert!(matches!(client.closed().await, ClientError::Frame(_)));
     assert_eq!(client.next_event().await, None);
     assert_eq!(script.await.expect("server script"), (1011, 1010));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_only_snapshots_learns_the_connection_ended() {
+    let server = MockServer::start();
+    let options = server.options();
+    let script = tokio::spawn(async move {
+        let mut peer = server.accept().await;
+        peer.welcome().await;
+        // More events than the client holds for a caller that reads none, then a snapshot.
+        let event = PushS2c::Event(EventS2c::PlayerJoined { player: 9, net_id: 4 });
+        let mut out = Vec::new();
+        for _ in 0..2 * tasks::EVENT_QUEUE {
+            peer.encoder.frame_into(&event, &mut out).expect("encodes");
+        }
+        peer.push_bytes(&out).await;
+        // Until the client's transport holds them all: a close while sent data is still
+        // unacknowledged and fills the congestion window is never sent (quinn-proto 0.11.19).
+        let mut pushes = peer.pushes.take().expect("the event stream");
+        pushes.finish().expect("finished");
+        pushes.stopped().await.expect("acknowledged");
+        peer.datagram(&snapshot(1, (0, &[]), &[entity(3, 10)]));
+        // The client acknowledges the snapshot once it has read it.
+        peer.connection.read_datagram().await.expect("an acknowledgement");
+        peer.connection.close(VarInt::from_u32(1040), b"shutting down");
+        server.endpoint.wait_idle().await;
+    });
+
+    let client = Client::connect(options).await.expect("connects");
+    let ended = async {
+        while let Some(snapshot) = client.next_snapshot().await {
+            assert!(snapshot.is_ok(), "{snapshot:?}");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), ended)
+        .await
+        .expect("the snapshots end with the connection");
+    script.await.expect("server script");
 }
