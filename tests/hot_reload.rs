@@ -1,13 +1,14 @@
 //! Hot reload on a temporary copy of the assets: a valid edit reaches the simulation at the next
 //! tick boundary; a broken edit is refused with file, key and reason while the old value keeps
-//! running. Checked both on the library (the watcher feeding a Sim) and on `necpsim serve`.
+//! running. Checked both on the library (the watcher feeding a Sim) and on `necpsim serve`, whose
+//! currencies keep their places in name order while it runs and across its restarts.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ServerProcess, serve_args};
+use common::{ServerProcess, serve_args, serve_to_exit};
 use necpsim::config::{AssetWatcher, Config, ReloadOutcome};
 use necpsim::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
@@ -373,5 +374,61 @@ fn a_reload_must_hold_under_the_edited_position_step_too_or_the_next_start_would
             "view_radius_m: must be at most 32000 position_precision_m steps (32 m at 0.001 m), got 120000"
         ),
         "{errors}"
+    );
+}
+
+#[test]
+fn currencies_keep_their_places_while_the_server_runs_and_across_its_restarts() {
+    let assets = common::assets_copy();
+    let data = tempfile::tempdir().expect("temp dir");
+    let args = serve_args(assets.path(), data.path(), "127.0.0.1:0");
+    let currencies = assets.path().join("economy/currencies.toml");
+    let original = std::fs::read_to_string(&currencies).expect("currencies");
+    let with = |name: &str| {
+        let table = format!("\n[currencies.{name}]\nminor_unit_digits = 2\ntradeable = true\n");
+        std::fs::write(&currencies, format!("{original}{table}")).expect("write currencies");
+    };
+    let added_line = original.lines().count() + 2;
+
+    let mut server = ServerProcess::start(&args);
+    server.wait_for("serving", WAIT);
+    with("bonds");
+    let refused = server.wait_for("config edit refused; the running config stays in force", WAIT);
+    let error = refused["error"].as_str().expect("error logged");
+    assert!(
+        error.ends_with(&format!(
+            "economy/currencies.toml:{added_line}: currencies.bonds: names can be added only at a restart, \
+             while the server runs the economy's balances, holdings, orders and journal refer to each by its \
+             place in name order; a new name must sort after `eurodollars`"
+        )),
+        "{error}"
+    );
+    server.terminate();
+    assert!(server.wait_exit(WAIT).is_some_and(|status| status.success()));
+
+    // At a start, "bonds" would take the place of "cryptos", whose balances the store keeps.
+    let out = serve_to_exit(args);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "economy/currencies.toml:{added_line}: currencies.bonds: `bonds` would take the place of `cryptos`"
+        )),
+        "{stderr}"
+    );
+
+    // A name that sorts after every other one is added at a start, and cannot go again.
+    with("zlotys");
+    let mut server = ServerProcess::start(&args);
+    server.wait_for("serving", WAIT);
+    server.terminate();
+    assert!(server.wait_exit(WAIT).is_some_and(|status| status.success()));
+    std::fs::write(&currencies, &original).expect("write currencies");
+    let out = serve_to_exit(args);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("economy/currencies.toml:3: currencies: `zlotys` cannot be removed or renamed"),
+        "{stderr}"
     );
 }

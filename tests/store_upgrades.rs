@@ -89,7 +89,7 @@ fn stores_written_by_earlier_builds_verify_as_they_are_and_recover_in_a_server()
         drop(server);
 
         let current = schema(data.path());
-        assert_eq!(current, 2, "{}: upgraded to the current schema", fixture.file);
+        assert_eq!(current, 3, "{}: upgraded to the current schema", fixture.file);
         let verified = check("verify", data.path());
         assert!(
             verified.contains("ok: verify: tick "),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::catalogue::{NamesMay, check_places};
 use super::source::Checker;
 
 /// Everything under `assets/economy/`.
@@ -222,9 +223,13 @@ pub struct ItemConfig {
 const MAX_BASE_PRICE_MINOR: i64 = 1_000_000_000_000;
 
 impl CurrenciesConfig {
-    pub(crate) fn validate(&self, check: &mut Checker<'_>) {
+    /// Checks every currency, and that the names in force (`kept`) keep their places.
+    pub(crate) fn validate(&self, check: &mut Checker<'_>, kept: Option<(&[String], NamesMay)>) {
         check.not_empty("currencies", self.currencies.len());
         check.indexable("currencies", self.currencies.len());
+        if let Some((kept, may)) = kept {
+            check_places(check, "currencies", kept, self.currencies.keys(), may);
+        }
         for (name, currency) in &self.currencies {
             check.within(
                 &format!("currencies.{name}.minor_unit_digits"),
@@ -243,9 +248,18 @@ impl CurrenciesConfig {
 }
 
 impl ItemsConfig {
-    /// Checks every item; currency names are checked only when `currencies` parsed.
-    pub(crate) fn validate(&self, check: &mut Checker<'_>, currencies: Option<&CurrenciesConfig>) {
+    /// Checks every item, and that the names in force (`kept`) keep their places; currency names
+    /// are checked only when `currencies` parsed.
+    pub(crate) fn validate(
+        &self,
+        check: &mut Checker<'_>,
+        currencies: Option<&CurrenciesConfig>,
+        kept: Option<(&[String], NamesMay)>,
+    ) {
         check.indexable("items", self.items.len());
+        if let Some((kept, may)) = kept {
+            check_places(check, "items", kept, self.items.keys(), may);
+        }
         for (name, item) in &self.items {
             let key = |field: &str| format!("items.{name}.{field}");
             check.within(&key("tier"), item.tier, 1, 10);

@@ -2,6 +2,7 @@
 //! [`Config`], and the [`AssetWatcher`] that reloads it while the server runs. This module reads files
 //! and nothing else; the simulation only ever receives a complete, validated `Arc<Config>`.
 
+mod catalogue;
 mod combat;
 mod economy;
 mod error;
@@ -12,6 +13,7 @@ mod watch;
 
 use std::path::Path;
 
+pub use catalogue::{Catalogue, NamesMay};
 pub use combat::{
     AbilitiesConfig, AbilityConfig, AbilityTargets, CombatConfig, DamageTypeConfig, DamageTypesConfig,
     Difficulties, DifficultyConfig, EffectConfig, EffectsConfig, LootConfig, MAX_ABILITIES, MAX_DAMAGE_TYPES,
@@ -36,6 +38,14 @@ pub use server::{
 pub use watch::{AssetWatcher, ReloadOutcome, WatchError};
 
 use gameplay::PositionSteps;
+
+/// What a load is checked against besides the files: a running server's values of the keys that
+/// take effect only at a restart, and the names its economy (or the store) refers to by place.
+#[derive(Debug, Clone, Copy, Default)]
+struct InForce<'a> {
+    precision_m: Option<f32>,
+    names: Option<(&'a Catalogue, NamesMay)>,
+}
 use source::Source;
 
 /// Every file the server reads, relative to the assets directory. Any other `.toml` file there is
@@ -80,7 +90,18 @@ impl Config {
     /// the first. Files are read in dependency order so that references (a weapon's damage type, an
     /// item's currency) are checked against the file they name whenever that file parsed.
     pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
-        Config::read(dir, None)
+        Config::read(dir, InForce::default())
+    }
+
+    /// Loads `dir` as [`Config::load`] does, for a start over a store that refers to the
+    /// currencies and items of `stored` by their places: each must keep its place, and new ones
+    /// may only follow them.
+    pub fn load_over_store(dir: &Path, stored: &Catalogue) -> Result<Config, ConfigErrors> {
+        let in_force = InForce {
+            precision_m: None,
+            names: Some((stored, NamesMay::GrowAtTheEnd)),
+        };
+        Config::read(dir, in_force)
     }
 
     /// Loads `dir` as [`Config::load`] does, for a server already running `running`: the keys
@@ -89,12 +110,23 @@ impl Config {
     /// against `position_precision_m`), so that the edit works now and the server still starts on
     /// it.
     pub fn reload(dir: &Path, running: &Config) -> Result<Config, ConfigErrors> {
-        Config::read(dir, Some(running.gameplay.interest.position_precision_m))
+        let names = Catalogue::of(running);
+        let in_force = InForce {
+            precision_m: Some(running.gameplay.interest.position_precision_m),
+            names: Some((&names, NamesMay::StayAsTheyAre)),
+        };
+        Config::read(dir, in_force)
     }
 
-    /// Loads `dir`, checking the keys that `position_precision_m` bounds against `precision_in_force`
-    /// when one is given instead of the file's value.
-    fn read(dir: &Path, precision_in_force: Option<f32>) -> Result<Config, ConfigErrors> {
+    /// Loads `dir`, checking it against what is in force besides the files.
+    fn read(dir: &Path, in_force: InForce<'_>) -> Result<Config, ConfigErrors> {
+        let InForce {
+            precision_m: precision_in_force,
+            names,
+        } = in_force;
+        let kept = |pick: fn(&Catalogue) -> &Vec<String>| {
+            names.map(|(catalogue, may)| (pick(catalogue).as_slice(), may))
+        };
         let [
             server,
             world,
@@ -146,12 +178,14 @@ impl Config {
         let sessions = Source::load(dir, sessions, errors, |v: &SessionsConfig, c| {
             v.validate(c, npcs.as_ref())
         });
-        let currencies = Source::load(dir, currencies, errors, CurrenciesConfig::validate);
+        let currencies = Source::load(dir, currencies, errors, |v: &CurrenciesConfig, c| {
+            v.validate(c, kept(|catalogue| &catalogue.currencies))
+        });
         let loot = Source::load(dir, loot, errors, |v: &LootConfig, c| {
             v.validate(c, currencies.as_ref())
         });
         let items = Source::load(dir, items, errors, |v: &ItemsConfig, c| {
-            v.validate(c, currencies.as_ref())
+            v.validate(c, currencies.as_ref(), kept(|catalogue| &catalogue.items))
         });
         let market = Source::load(dir, market, errors, MarketConfig::validate);
         let players = Source::load(dir, players, errors, |v: &PlayersConfig, c| {

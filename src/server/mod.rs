@@ -29,13 +29,13 @@ pub use data_dir::{DataDir, DataDirError};
 pub use pacer::{Pace, TickPacer, interval_for};
 pub use tick_loop::{Stopped, TickLoop};
 
-use crate::config::{AssetWatcher, Config, ConfigErrors, StoreConfig, WatchError};
+use crate::config::{AssetWatcher, Catalogue, Config, ConfigErrors, StoreConfig, WatchError};
 use crate::net::{NetError, NetServer};
 use crate::sim::Sim;
 use crate::store::recovery::{self, RecoveryError};
 use crate::store::sqlite::SqliteStore;
 use crate::store::writer::{StoreWriter, WriterStatus};
-use crate::store::{DATABASE_FILE, StoreError};
+use crate::store::{DATABASE_FILE, Store, StoreError};
 use crate::telemetry::Metrics;
 use crate::telemetry::http::{HttpEndpoints, Readiness};
 
@@ -89,7 +89,7 @@ pub struct ServeOptions {
 pub enum ServeError {
     /// The assets are invalid; every problem is listed.
     #[error("invalid assets:\n{0}")]
-    Config(#[from] ConfigErrors),
+    Config(ConfigErrors),
     /// The data directory cannot be used.
     #[error(transparent)]
     DataDir(#[from] DataDirError),
@@ -131,6 +131,13 @@ pub enum ServeError {
     StoreFailed(String),
 }
 
+/// Not `#[from]`, which would make the errors the source as well and print them twice.
+impl From<ConfigErrors> for ServeError {
+    fn from(errors: ConfigErrors) -> ServeError {
+        ServeError::Config(errors)
+    }
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
@@ -152,10 +159,17 @@ impl Server {
         memory::apply_huge_pages_policy(config.server.sim.huge_pages);
         let data_dir = DataDir::lock(&options.data)?;
         let addr = options.bind.unwrap_or(config.server.net.bind);
-        let store = SqliteStore::open(
+        let mut store = SqliteStore::open(
             &data_dir.path().join(DATABASE_FILE),
             config.server.store.synchronous,
         )?;
+        // The store's currency and item ids stand for the names it kept: each must keep its
+        // place in the files, new ones may only follow.
+        let config = match store.catalogue()? {
+            Some(stored) => Arc::new(Config::load_over_store(&options.assets, &stored)?),
+            None => config,
+        };
+        store.keep_catalogue(&Catalogue::of(&config))?;
         let mut sim = Sim::new(Arc::clone(&config));
         if let Some(replayed) = recovery::recover(&store)? {
             info!(

@@ -17,6 +17,7 @@ pub mod recovery;
 pub mod sqlite;
 pub mod writer;
 
+use crate::config::Catalogue;
 use crate::sim::combat::{SessionId, SessionStatus};
 use crate::sim::economy::auctions::Auction;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, PlayerId};
@@ -302,4 +303,8 @@ pub trait Store: Send {
     fn ledger_len(&self) -> Result<u64, StoreError>;
     /// Whether `player`'s command with idempotency key `key` is stored.
     fn has_key(&self, player: PlayerId, key: u128) -> Result<bool, StoreError>;
+    /// The currency and item names the store's ids stand for, `None` before any was kept.
+    fn catalogue(&self) -> Result<Option<Catalogue>, StoreError>;
+    /// Keeps `catalogue` as the names the store's ids stand for from now on.
+    fn keep_catalogue(&mut self, catalogue: &Catalogue) -> Result<(), StoreError>;
 }

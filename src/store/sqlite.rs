@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{BalanceRow, Batch, JournalVisitor, Store, StoreError};
-use crate::config::Synchronous;
+use crate::config::{Catalogue, Synchronous};
 use crate::sim::economy::RulesVersion;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, EntryKind, PlayerId};
 
@@ -15,7 +15,7 @@ use crate::sim::economy::ledger::{Account, CurrencyId, Entry, EntryKind, PlayerI
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Schema migrations, in order; the database's `user_version` counts those applied.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "
     CREATE TABLE economy_journal (
         tick INTEGER PRIMARY KEY,
@@ -107,7 +107,20 @@ const MIGRATIONS: [&str; 2] = [
     -- column existed was applied by the first.
     ALTER TABLE economy_journal ADD COLUMN rules_version INTEGER NOT NULL DEFAULT 1;
 ",
+    "
+    -- The names the store's currency and item ids stand for: each id is the name's place in the
+    -- list of its kind (0 currencies, 1 items).
+    CREATE TABLE catalogue (
+        kind INTEGER NOT NULL,
+        place INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (kind, place)
+    ) WITHOUT ROWID;
+",
 ];
+
+/// The schema version from which the store keeps its [`Catalogue`].
+const CATALOGUE_SCHEMA: i64 = 3;
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -601,5 +614,46 @@ impl Store for SqliteStore {
             .optional()
             .map(|found| found.is_some())
             .map_err(io("reading a key"))
+    }
+
+    fn catalogue(&self) -> Result<Option<Catalogue>, StoreError> {
+        if self.schema < CATALOGUE_SCHEMA {
+            return Ok(None);
+        }
+        let mut catalogue = Catalogue::default();
+        self.each_row(
+            "reading the catalogue",
+            "SELECT kind, name FROM catalogue ORDER BY kind, place",
+            |row| {
+                let kind: i64 = row.get(0).map_err(io("reading the catalogue"))?;
+                let name: String = row.get(1).map_err(io("reading the catalogue"))?;
+                match kind {
+                    0 => catalogue.currencies.push(name),
+                    1 => catalogue.items.push(name),
+                    other => return Err(StoreError::Corrupt(format!("catalogue kind {other}"))),
+                }
+                Ok(())
+            },
+        )?;
+        Ok((catalogue != Catalogue::default()).then_some(catalogue))
+    }
+
+    fn keep_catalogue(&mut self, catalogue: &Catalogue) -> Result<(), StoreError> {
+        let write = io("writing the catalogue");
+        let tx = self.connection.transaction().map_err(&write)?;
+        tx.execute("DELETE FROM catalogue", []).map_err(&write)?;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO catalogue (kind, place, name) VALUES (?1, ?2, ?3)")
+                .map_err(&write)?;
+            for (kind, names) in [&catalogue.currencies, &catalogue.items].into_iter().enumerate() {
+                for (place, name) in names.iter().enumerate() {
+                    insert
+                        .execute(params![kind as i64, place as i64, name])
+                        .map_err(&write)?;
+                }
+            }
+        }
+        tx.commit().map_err(&write)
     }
 }

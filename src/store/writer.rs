@@ -352,6 +352,12 @@ mod tests {
         fn has_key(&self, _: crate::sim::economy::ledger::PlayerId, _: u128) -> Result<bool, StoreError> {
             Ok(false)
         }
+        fn catalogue(&self) -> Result<Option<crate::config::Catalogue>, StoreError> {
+            Ok(None)
+        }
+        fn keep_catalogue(&mut self, _: &crate::config::Catalogue) -> Result<(), StoreError> {
+            Ok(())
+        }
     }
 
     #[test]
