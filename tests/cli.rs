@@ -170,6 +170,16 @@ fn serve_writes_a_chrome_trace_of_its_ticks_and_stops_on_sigterm() {
             "no {span} span in the trace"
         );
     }
+
+    // A trace file that cannot be created is an error, not a crash.
+    let missing = dir.path().join("no such dir").join("trace.json");
+    let out = necpsim(&["--trace-file", missing.to_str().expect("utf-8"), "check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot create the trace file"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

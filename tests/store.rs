@@ -13,7 +13,7 @@ use necpsim::sim::{
 };
 use necpsim::store::sqlite::SqliteStore;
 use necpsim::store::writer::StoreWriter;
-use necpsim::store::{Batch, DATABASE_FILE, recovery};
+use necpsim::store::{Batch, DATABASE_FILE, Store, recovery};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use rusqlite::Connection;
@@ -208,6 +208,33 @@ fn committed_batches_mirror_the_economy_and_replay_into_it() {
     restarted.restore_economy(replayed);
     assert_eq!(restarted.tick(), sim.tick());
     assert_eq!(restarted.economy().digest(), economy.digest());
+
+    // An offline check reads the store as it was when it began, whatever a server commits
+    // meanwhile: otherwise the journal, the ledger and the balances could disagree.
+    let entries = store.ledger_len().expect("counts");
+    let mut live = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
+    let transfer = EconomyRequest {
+        key: 1,
+        op: EconomyOp::Transfer {
+            to: ClientId(1),
+            currency: EURODOLLARS,
+            amount_minor: 100,
+        },
+    };
+    sim.submit(ClientId(0), Command::Economy(transfer)).expect("room");
+    sim.step();
+    let mut outbox = Outbox::default();
+    sim.drain_outputs(&mut outbox);
+    assert!(!outbox.ledger.is_empty(), "the transfer went through");
+    let batch = Batch::of_tick(sim.tick(), &outbox, sim.economy()).expect("a batch");
+    live.commit(&[batch]).expect("commits");
+    assert_eq!(store.ledger_len().expect("counts"), entries);
+    recovery::verify(&store).expect("verifies");
+    let later = SqliteStore::open_read_only(&path).expect("opens");
+    assert_eq!(
+        later.ledger_len().expect("counts"),
+        entries + outbox.ledger.len() as u64
+    );
 }
 
 #[test]

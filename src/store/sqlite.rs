@@ -184,15 +184,17 @@ impl SqliteStore {
 
     /// Opens an existing database without writing to it (for offline checks). A store an older
     /// build wrote is read at its own schema version, so that it can be checked before a server
-    /// upgrades it.
+    /// upgrades it. Every read sees the database as it was at the first: a server committing
+    /// meanwhile cannot make the journal, the ledger and the balances disagree.
     pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open_error = |error: rusqlite::Error| StoreError::Open {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        };
         let connection =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
-                StoreError::Open {
-                    path: path.to_owned(),
-                    reason: error.to_string(),
-                }
-            })?;
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(open_error)?;
+        // A transaction left open for the store's life: its first read fixes the snapshot.
+        connection.execute_batch("BEGIN").map_err(open_error)?;
         let mut store = SqliteStore {
             connection,
             path: path.to_owned(),

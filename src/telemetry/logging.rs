@@ -27,6 +27,14 @@ pub enum LoggingError {
     /// A global subscriber was already installed.
     #[error("logging was already initialised")]
     AlreadySet,
+    /// The trace file could not be created.
+    #[error("cannot create the trace file {path}: {source}")]
+    TraceFile {
+        /// The file asked for.
+        path: std::path::PathBuf,
+        /// Why it could not be created.
+        source: std::io::Error,
+    },
 }
 
 /// Keeps the Chrome trace being written; the file is completed when this is dropped.
@@ -55,8 +63,13 @@ pub fn init_logging(format: LogFormat, trace_file: Option<&Path>) -> Result<Trac
     };
     let (chrome, guard) = match trace_file {
         Some(path) => {
+            // Created here, where a failure is an error: the builder's own `file` panics on one.
+            let file = std::fs::File::create(path).map_err(|source| LoggingError::TraceFile {
+                path: path.to_owned(),
+                source,
+            })?;
             let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
-                .file(path)
+                .writer(std::io::BufWriter::new(file))
                 .include_args(true)
                 .build();
             (Some(layer.with_filter(LevelFilter::INFO)), Some(guard))
