@@ -414,6 +414,18 @@ fn slow_or_silent_http_clients_hold_up_neither_the_endpoints_nor_a_shutdown() {
         "{answer:?}"
     );
 
+    // A request with more after its blank line (here a body) is answered at once.
+    let answer = http_exchange(&server, b"POST /healthz HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+
+    // Silent clients taking every place are cut off, oldest first, to let a probe in.
+    let _silent: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(server.http).expect("connects"))
+        .collect();
+    let (status, _) = NetServer::get_from(server.http, "/readyz");
+    assert_eq!(status, 200);
+
     // A shutdown does not wait for them: it ends well within its 10-s deadline, with exit 0.
     server.process.terminate();
     let exit = server.process.wait_exit(WAIT).expect("exits");

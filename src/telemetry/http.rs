@@ -3,12 +3,15 @@
 //! store is writable, load is not being shed, and the server is not shutting down). A
 //! deliberately small HTTP/1.1 server: one request per connection, answered on a thread of its
 //! own, a few connections at once, and one deadline for the whole request, so that a slow or
-//! silent client delays nobody else and never holds up a shutdown.
+//! silent client delays nobody else and never holds up a shutdown. When every place is taken, the
+//! connection that has waited longest for its request head is cut off to make room, so that
+//! silent clients cannot keep a probe out.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -20,7 +23,8 @@ use super::Metrics;
 const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 /// Longest request head read.
 const MAX_HEAD_BYTES: usize = 8 * 1024;
-/// Connections answered at once; one more is closed unanswered.
+/// Connections answered at once; one more cuts off the oldest still sending its head, or is closed
+/// unanswered when every one is being answered.
 const MAX_CONNECTIONS: usize = 16;
 /// Pause after a failed accept (out of file descriptors, say), so that the loop does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
@@ -75,6 +79,23 @@ impl Drop for HttpEndpoints {
     }
 }
 
+/// The connections still sending their request head, oldest first, each with its number.
+#[derive(Debug, Default)]
+struct Waiting {
+    streams: VecDeque<(u64, TcpStream)>,
+}
+
+impl Waiting {
+    fn lock(waiting: &Mutex<Waiting>) -> std::sync::MutexGuard<'_, Waiting> {
+        waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Connection `number` has sent its head (or given up).
+    fn done(waiting: &Mutex<Waiting>, number: u64) {
+        Waiting::lock(waiting).streams.retain(|&(n, _)| n != number);
+    }
+}
+
 /// One connection being answered; gives its place back when dropped.
 struct Place(Arc<AtomicUsize>);
 
@@ -90,7 +111,8 @@ impl Drop for Place {
 )]
 fn accept_loop(listener: &TcpListener, stop: &AtomicBool, metrics: &Arc<Metrics>, ready: &Readiness) {
     let answering = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
+    let waiting = Arc::new(Mutex::new(Waiting::default()));
+    for (number, stream) in (0u64..).zip(listener.incoming()) {
         if stop.load(Ordering::Acquire) {
             return;
         }
@@ -102,16 +124,27 @@ fn accept_loop(listener: &TcpListener, stop: &AtomicBool, metrics: &Arc<Metrics>
                 continue;
             }
         };
-        if answering.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
-            answering.fetch_sub(1, Ordering::AcqRel);
-            debug!("http connection closed unanswered: too many at once");
-            continue;
+        if answering.load(Ordering::Acquire) >= MAX_CONNECTIONS {
+            // Its thread sees the end of its stream, answers nothing and gives its place back.
+            let Some((_, oldest)) = Waiting::lock(&waiting).streams.pop_front() else {
+                debug!("http connection closed unanswered: too many at once");
+                continue;
+            };
+            let _ = oldest.shutdown(Shutdown::Both);
+            debug!("http connection cut off for a newer one: too many waiting for their request");
         }
+        let Ok(handle) = stream.try_clone() else {
+            continue;
+        };
+        Waiting::lock(&waiting).streams.push_back((number, handle));
+        answering.fetch_add(1, Ordering::AcqRel);
         let place = Place(Arc::clone(&answering));
-        let (metrics, ready) = (Arc::clone(metrics), Arc::clone(ready));
+        let (metrics, ready, waiting) = (Arc::clone(metrics), Arc::clone(ready), Arc::clone(&waiting));
         let spawned = thread::Builder::new().name("http-request".into()).spawn(move || {
             let _place = place;
-            if let Err(error) = answer(stream, &metrics, &ready) {
+            let head = read_head(&stream);
+            Waiting::done(&waiting, number);
+            if let Err(error) = head.and_then(|head| answer(stream, head, &metrics, &ready)) {
                 debug!(%error, "http request failed");
             }
         });
@@ -131,7 +164,14 @@ fn read_head(stream: &TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     let deadline = Instant::now() + REQUEST_DEADLINE;
     let mut head = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
-    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
+    // The blank line may come with more after it (a body, a pipelined request), which is not read.
+    // Only what the last read added can complete it, with up to three bytes before.
+    let ends = |bytes: &[u8]| {
+        bytes.windows(2).any(|pair| pair == b"\n\n") || bytes.windows(4).any(|four| four == b"\r\n\r\n")
+    };
+    let mut scanned: usize = 0;
+    while !ends(&head[scanned.saturating_sub(3)..]) {
+        scanned = head.len();
         if head.len() >= MAX_HEAD_BYTES {
             return Ok(None);
         }
@@ -150,9 +190,14 @@ fn read_head(stream: &TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(head))
 }
 
-fn answer(stream: TcpStream, metrics: &Metrics, ready: &Readiness) -> std::io::Result<()> {
+/// Answers the request whose head (`None`: too long) was read from `stream`.
+fn answer(
+    stream: TcpStream,
+    head: Option<Vec<u8>>,
+    metrics: &Metrics,
+    ready: &Readiness,
+) -> std::io::Result<()> {
     stream.set_write_timeout(Some(REQUEST_DEADLINE))?;
-    let head = read_head(&stream)?;
     let line = head.as_deref().map(|head| {
         let end = head.iter().position(|&byte| byte == b'\n').unwrap_or(head.len());
         String::from_utf8_lossy(&head[..end]).into_owned()
