@@ -302,6 +302,7 @@ fn handle_frame(
         }
         Request::Sim(command) => {
             if let Err(refusal) = peer.submit(context, request_id, command) {
+                context.metrics.refused(refusal.code());
                 reply(ReplyBodyS2c::Refused { code: refusal.code() }, encoder);
             }
         }

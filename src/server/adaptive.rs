@@ -24,6 +24,14 @@ pub struct AdaptiveRate {
 }
 
 impl AdaptiveRate {
+    /// A rate set from the table at the start (`elapsed` zero): the next change waits out the
+    /// minimum interval from there, as after any other change.
+    pub fn set_at_start() -> AdaptiveRate {
+        AdaptiveRate {
+            last_change: Some(Duration::ZERO),
+        }
+    }
+
     /// The new rate to switch to at `elapsed`, if the table asks for one and the last change is at
     /// least `min_interval_s` ago; `None` when adaptive rates are off.
     pub fn decide(
@@ -98,6 +106,15 @@ mod tests {
             None,
             "already at the target"
         );
+    }
+
+    #[test]
+    fn the_rate_set_at_the_start_counts_as_a_change() {
+        let config = enabled();
+        let mut adaptive = AdaptiveRate::set_at_start();
+        let s = Duration::from_secs;
+        assert_eq!(adaptive.decide(&config, 300, 128.0, s(2)), None);
+        assert_eq!(adaptive.decide(&config, 300, 128.0, s(5)), Some(50.0));
     }
 
     #[test]

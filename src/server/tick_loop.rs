@@ -71,11 +71,14 @@ pub struct TickLoop {
 impl TickLoop {
     /// A loop over `sim` at its configured rate, taking reloads from `watcher` when there is one.
     pub fn new(mut sim: Sim, watcher: Option<AssetWatcher>, metrics: Arc<Metrics>) -> TickLoop {
-        let adaptive = &sim.config().server.tick.adaptive;
-        if adaptive.enabled {
-            let hz = rate_for_players(adaptive, sim.player_count());
+        let table = &sim.config().server.tick.adaptive;
+        let adaptive = if table.enabled {
+            let hz = rate_for_players(table, sim.player_count());
             sim.set_tick_rate(hz);
-        }
+            AdaptiveRate::set_at_start()
+        } else {
+            AdaptiveRate::default()
+        };
         let pacer = TickPacer::new(
             interval_for(sim.tick_rate()),
             sim.config().server.tick.max_catch_up_ticks,
@@ -89,7 +92,7 @@ impl TickLoop {
             shedder: LoadShedder::default(),
             fed: 0,
             window: Window::default(),
-            adaptive: AdaptiveRate::default(),
+            adaptive,
             network: None,
             store: None,
             economy_paused: false,

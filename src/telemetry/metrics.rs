@@ -345,7 +345,7 @@ impl Metrics {
         counter(
             &mut out,
             "economy_operations_total",
-            "Economy commands applied.",
+            "Economy commands decided, carried out or refused (each journaled once).",
             self.economy_operations.get(),
         );
         histogram(
