@@ -38,6 +38,7 @@ pub fn render(report: &Report) -> String {
             ),
         ),
         ("snapshots / s", format!("{:.1}", report.snapshots_per_s)),
+        ("snapshots not decoded", report.snapshot_errors.to_string()),
         ("shots acted", report.acted.to_string()),
         ("economy acknowledgements", report.economy_acks.to_string()),
         (
@@ -201,5 +202,24 @@ mod tests {
         assert!(svg.contains("polyline") && svg.contains("budget 16.60"));
         assert!(chart(&[], None, "#000", 1.0).contains("no samples"));
         assert_eq!(escape("<a&b>"), "&lt;a&amp;b&gt;");
+    }
+
+    #[test]
+    fn the_page_shows_snapshots_that_did_not_decode() {
+        let report = crate::report::tests::report(4, Some(2.0), |stats| {
+            stats.snapshot_error(&necpsim::client::ReceiveError::MissingBaseline {
+                seq: 9,
+                baseline_seq: 4,
+            });
+        });
+        let page = render(&report);
+        assert!(
+            page.contains("<tr><th>snapshots not decoded</th><td>1</td></tr>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<tr><th>error</th><td>snapshot missing baseline</td><td>1</td></tr>"),
+            "{page}"
+        );
     }
 }

@@ -88,7 +88,8 @@ pub struct Report {
     pub scenario: String,
     /// Bots asked for.
     pub clients: u32,
-    /// The run's length, seconds (ramp included).
+    /// The run's length, seconds (ramp included): to the deadline, or to the last counted reply
+    /// when a reply to a request in flight at the deadline came later. The rates divide by it.
     pub duration_s: f64,
     /// The ramp, seconds.
     pub ramp_s: f64,
@@ -100,7 +101,8 @@ pub struct Report {
     pub connections: u64,
     /// Bots that could not connect.
     pub connect_failures: u64,
-    /// Failures that are not refusals (lost or closed connections, timeouts, failed connects).
+    /// Failures that are not refusals (lost or closed connections, timeouts, requests left
+    /// unanswered when their bot stopped, failed connects, snapshots that did not decode).
     pub errors: u64,
     /// Those failures by kind (`closed CODE` for a server's close).
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -128,7 +130,7 @@ pub struct Report {
     pub snapshots: u64,
     /// Snapshots per second.
     pub snapshots_per_s: f64,
-    /// Snapshots that did not decode.
+    /// Snapshots that did not decode (also among `errors`, as `snapshot KIND`).
     pub snapshot_errors: u64,
     /// Combat sessions created.
     pub sessions_created: u64,
@@ -298,7 +300,7 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "connections {} (failed {}) | errors {} | refusals {} | replies {} ({:.0}/s) | inputs {} | snapshots {} ({:.0}/s)",
+            "connections {} (failed {}) | errors {} | refusals {} | replies {} ({:.0}/s) | inputs {} | snapshots {} ({:.0}/s, {} not decoded)",
             self.connections,
             self.connect_failures,
             self.errors,
@@ -307,7 +309,8 @@ impl fmt::Display for Report {
             self.replies_per_s,
             self.inputs,
             self.snapshots,
-            self.snapshots_per_s
+            self.snapshots_per_s,
+            self.snapshot_errors
         )?;
         writeln!(
             f,
@@ -364,5 +367,57 @@ impl fmt::Display for Report {
             write!(f, " ({error})")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Duration;
+
+    use necpsim::client::ReceiveError;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// The report of a clean run of `clients` bots, all welcomed by a 60 Hz server whose tick p99
+    /// was `tick_ms_p99`, after `spoil` added to what the bots measured.
+    pub(crate) fn report(clients: u32, tick_ms_p99: Option<f64>, spoil: impl FnOnce(&Stats)) -> Report {
+        let stats = Stats::new(Instant::now());
+        for _ in 0..clients {
+            Stats::bump(&stats.connected);
+        }
+        stats.set_tick_rate(60.0);
+        stats.reply(Op::Ping, Duration::from_millis(2), None);
+        spoil(&stats);
+        let scenario = Scenario::load("mixed").expect("the built-in scenario");
+        let plan = crate::bots::plan(clients, &scenario.mix, scenario.fighting.team_size);
+        let facts = RunFacts {
+            scenario: &scenario.name,
+            clients,
+            elapsed_s: 10.0,
+            ramp_s: 1.0,
+            seed: 1,
+            plan: &plan,
+        };
+        let server = ServerSide {
+            tick_ms_p99,
+            ..ServerSide::default()
+        };
+        Report::build(&facts, &stats, server, Vec::new())
+    }
+
+    #[test]
+    fn the_summary_shows_snapshots_that_did_not_decode() {
+        let report = report(4, Some(2.0), |stats| {
+            stats.snapshot_error(&ReceiveError::MissingBaseline {
+                seq: 9,
+                baseline_seq: 4,
+            });
+        });
+        assert_eq!((report.snapshot_errors, report.errors), (1, 1));
+        let text = report.to_string();
+        assert!(text.contains("1 not decoded"), "{text}");
+        assert!(text.contains("error snapshot missing baseline: 1"), "{text}");
     }
 }

@@ -1,7 +1,8 @@
 //! What the bots measure, shared by all of them: a round-trip histogram per operation
 //! (hdrhistogram, microseconds), one more for the current second (the timeline), counters, and
-//! outcomes by kind: refusals by code apart from transport errors and closes. Bots only add;
-//! the swarm reads at the end of each second and at the end of the run.
+//! outcomes by kind: refusals by code apart from failures (transport errors, closes, timeouts,
+//! snapshots that did not decode). Bots only add; the swarm reads at the end of each second and
+//! at the end of the run.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -9,8 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use necpsim::client::ClientError;
+use necpsim::client::{ClientError, ReceiveError};
 use serde::Serialize;
+use tokio::time::Instant;
 
 /// An operation whose round trip is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -83,6 +85,10 @@ pub struct OpStats {
 /// Everything the bots measure.
 #[derive(Debug)]
 pub struct Stats {
+    /// When the run started.
+    start: Instant,
+    /// The latest reply, microseconds after `start`.
+    last_reply_us: AtomicU64,
     ops: Mutex<Vec<OpStats>>,
     second: Mutex<Histogram<u64>>,
     refusals: Mutex<BTreeMap<u16, u64>>,
@@ -97,7 +103,7 @@ pub struct Stats {
     pub inputs: AtomicU64,
     /// Snapshots received and decoded.
     pub snapshots: AtomicU64,
-    /// Snapshots that did not decode.
+    /// Snapshots that did not decode (also counted among the errors, by kind).
     pub snapshot_errors: AtomicU64,
     /// `Act` requests answered `Acted`.
     pub acted: AtomicU64,
@@ -111,9 +117,17 @@ pub struct Stats {
     tick_rate_bits: AtomicU64,
 }
 
-impl Default for Stats {
-    fn default() -> Stats {
+/// Locks `mutex`, taking the data even if a bot panicked while holding it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Stats {
+    /// Nothing measured yet, for a run that started at `start`.
+    pub fn new(start: Instant) -> Stats {
         Stats {
+            start,
+            last_reply_us: AtomicU64::new(0),
             ops: Mutex::new(
                 Op::ALL
                     .iter()
@@ -139,14 +153,7 @@ impl Default for Stats {
             tick_rate_bits: AtomicU64::new(0),
         }
     }
-}
 
-/// Locks `mutex`, taking the data even if a bot panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Stats {
     /// Records a reply to `op` after `rtt`; `refused` carries the code of a refusal.
     pub fn reply(&self, op: Op, rtt: Duration, refused: Option<u16>) {
         let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX).max(1);
@@ -160,6 +167,13 @@ impl Stats {
         if let Some(code) = refused {
             *lock(&self.refusals).entry(code).or_default() += 1;
         }
+        let since_start = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_reply_us.fetch_max(since_start, Ordering::Relaxed);
+    }
+
+    /// How long after the start the latest reply came (zero before the first).
+    pub fn last_reply(&self) -> Duration {
+        Duration::from_micros(self.last_reply_us.load(Ordering::Relaxed))
     }
 
     /// Counts a failure that is not a refusal: a lost or closed connection, a timeout.
@@ -170,6 +184,16 @@ impl Stats {
     /// Counts a client error by its kind (the server's close code when it closed).
     pub fn client_error(&self, error: &ClientError) {
         self.error(error_kind(error));
+    }
+
+    /// Counts a snapshot that did not decode, apart and among the errors by kind.
+    pub fn snapshot_error(&self, error: &ReceiveError) {
+        Stats::bump(&self.snapshot_errors);
+        let kind = match error {
+            ReceiveError::Malformed(_) => "snapshot malformed",
+            ReceiveError::MissingBaseline { .. } => "snapshot missing baseline",
+        };
+        self.error(kind);
     }
 
     /// Remembers the server's tick rate.
@@ -209,7 +233,7 @@ impl Stats {
         lock(&self.errors).clone()
     }
 
-    /// Total errors so far, connection failures included.
+    /// Total errors so far, connection failures and undecodable snapshots included.
     pub fn error_count(&self) -> u64 {
         lock(&self.errors).values().sum::<u64>()
     }
@@ -250,7 +274,7 @@ mod tests {
 
     #[test]
     fn refusals_are_counted_apart_from_errors() {
-        let stats = Stats::default();
+        let stats = Stats::new(Instant::now());
         stats.reply(Op::Act, Duration::from_millis(3), None);
         stats.reply(Op::Act, Duration::from_millis(4), Some(222));
         stats.error("connection lost");
@@ -261,5 +285,27 @@ mod tests {
         assert_eq!(stats.error_count(), 1);
         assert_eq!(stats.take_second().len(), 2);
         assert_eq!(stats.take_second().len(), 0);
+    }
+
+    #[test]
+    fn undecodable_snapshots_are_counted_among_the_errors() {
+        let stats = Stats::new(Instant::now());
+        stats.snapshot_error(&ReceiveError::MissingBaseline {
+            seq: 9,
+            baseline_seq: 4,
+        });
+        assert_eq!(Stats::get(&stats.snapshot_errors), 1);
+        assert_eq!(stats.errors().get("snapshot missing baseline"), Some(&1));
+        assert_eq!(stats.error_count(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_latest_reply_is_timed_from_the_start() {
+        let stats = Stats::new(Instant::now());
+        assert_eq!(stats.last_reply(), Duration::ZERO);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        stats.reply(Op::Transfer, Duration::from_millis(5), None);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(stats.last_reply(), Duration::from_secs(3));
     }
 }

@@ -1,6 +1,7 @@
 //! One run ([`run`]): binds the client endpoints, starts the bots over the ramp, samples once a
 //! second (round trips of that second, the server's tick time from `/metrics`, the progress bar),
-//! stops everything at the deadline and assembles the [`Report`].
+//! stops everything at the deadline (letting requests in flight get their replies) and assembles
+//! the [`Report`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -16,8 +17,10 @@ use crate::scrape::{self, Scrape};
 use crate::stats::Stats;
 use crate::{LoadgenError, RunOptions};
 
-/// How long bots get to finish after the deadline before they are aborted.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long bots get to finish after the deadline before they are aborted: long enough for a
+/// request in flight at the deadline to get its reply or time out. Requests of a bot aborted
+/// anyway still count, as unanswered.
+const STOP_GRACE: Duration = bots::REQUEST_TIMEOUT.saturating_add(Duration::from_secs(2));
 /// How long closes get to reach the server.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -30,8 +33,8 @@ pub async fn run(options: &RunOptions) -> Result<Report, LoadgenError> {
         options.scenario.fighting.team_size,
     );
     let endpoints = endpoints(options)?;
-    let stats = Arc::new(Stats::default());
     let start = Instant::now();
+    let stats = Arc::new(Stats::new(start));
     let deadline = start + options.duration;
     let lobby = (0..plan.groups)
         .map(|_| tokio::sync::watch::channel(0).0)
@@ -111,13 +114,17 @@ pub async fn run(options: &RunOptions) -> Result<Report, LoadgenError> {
         ));
         timeline.push(sample);
     }
-    let elapsed_s = start.elapsed().as_secs_f64();
+    let until_deadline = start.elapsed();
     progress.finish_and_clear();
 
     let stopped = tokio::time::timeout(STOP_GRACE, async { while bots.join_next().await.is_some() {} }).await;
     if stopped.is_err() {
-        bots.abort_all();
+        // Waits for the aborted bots to be dropped, which counts their requests in flight.
+        bots.shutdown().await;
     }
+    // Replies to requests in flight at the deadline are counted, so the run's length, which the
+    // rates divide by, extends to the last of them when it came later.
+    let elapsed_s = until_deadline.max(stats.last_reply()).as_secs_f64();
     for endpoint in &endpoints {
         let _ = tokio::time::timeout(CLOSE_GRACE, endpoint.wait_idle()).await;
     }

@@ -1,7 +1,9 @@
 //! The bots: one tokio task per bot, each a QUIC client of the SDK ([`necpsim::client`]) playing
 //! one role of the scenario ([`plan`] decides which), measuring every round trip into the shared
 //! [`Stats`]. A bot connects at its start time, plays until the run's deadline, then closes.
-//! Bots never touch the server's internals; they only speak the protocol.
+//! Every request it sends is counted once ([`InFlight`]): as a reply, a timeout, an error, or as
+//! unanswered when the bot stops without its reply. Bots never touch the server's internals; they
+//! only speak the protocol.
 
 mod fighting;
 mod plan;
@@ -13,10 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use necpsim::client::{Client, ClientError, ConnectOptions};
+use necpsim::client::{Client, ClientError, ConnectOptions, PendingReply, ReceiveError, Snapshot};
 use necpsim::net::auth::{Claims, TokenKey, unix_now_s};
 use necpsim::net::tls::ServerTrust;
-use necpsim::protocol::{InputC2s, ReplyBodyS2c, RequestC2s};
+use necpsim::protocol::{InputC2s, ReplyBodyS2c, ReplyS2c, RequestC2s};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
@@ -29,7 +31,7 @@ use crate::stats::{Op, Stats};
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request may wait for its reply before it counts as an error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Extra validity of a bot's token beyond the run.
 const TOKEN_SLACK: Duration = Duration::from_secs(3600);
 
@@ -86,6 +88,83 @@ pub(crate) enum Outcome {
     TimedOut,
     /// The connection failed; the bot stops.
     Failed,
+}
+
+/// A sent request awaiting its reply.
+#[derive(Debug)]
+pub(crate) struct Request {
+    reply: PendingReply,
+    in_flight: InFlight,
+}
+
+impl Request {
+    /// Waits for the reply, at most [`REQUEST_TIMEOUT`] after the request was sent, and counts
+    /// how it ended.
+    pub(crate) async fn settle(mut self) -> Outcome {
+        let timeout = self.in_flight.sent + REQUEST_TIMEOUT;
+        let answer = tokio::time::timeout_at(timeout, &mut self.reply).await.ok();
+        self.in_flight.settle(answer)
+    }
+}
+
+/// A sent request's count. Settled, it records the round trip, the timeout or the error; dropped
+/// unsettled (its bot stopped, gave up on the connection or was aborted at the end of the run),
+/// it counts as an `unanswered OP` error. So every sent request is counted exactly once.
+#[derive(Debug)]
+struct InFlight {
+    stats: Arc<Stats>,
+    op: Op,
+    sent: Instant,
+    settled: bool,
+}
+
+impl InFlight {
+    /// The count of an `op` request sent at `sent`, into `stats`.
+    fn new(stats: Arc<Stats>, op: Op, sent: Instant) -> InFlight {
+        InFlight {
+            stats,
+            op,
+            sent,
+            settled: false,
+        }
+    }
+
+    /// Counts how the request ended: `answer` is `None` when no reply came in time.
+    fn settle(mut self, answer: Option<Result<ReplyS2c, ClientError>>) -> Outcome {
+        self.settled = true;
+        match answer {
+            Some(Ok(reply)) => {
+                let rtt = self.sent.elapsed();
+                match reply.body {
+                    ReplyBodyS2c::Refused { code } => {
+                        self.stats.reply(self.op, rtt, Some(code));
+                        Outcome::Refused
+                    }
+                    body => {
+                        self.stats.reply(self.op, rtt, None);
+                        Outcome::Accepted(body)
+                    }
+                }
+            }
+            // Counted even after the deadline: the request was owed a reply.
+            Some(Err(error)) => {
+                self.stats.client_error(&error);
+                Outcome::Failed
+            }
+            None => {
+                self.stats.error(format!("timeout {}", self.op.name()));
+                Outcome::TimedOut
+            }
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.stats.error(format!("unanswered {}", self.op.name()));
+        }
+    }
 }
 
 /// A timer ticking every `period`, first after `phase` (in [0, 1)) of a period, skipping missed
@@ -165,48 +244,33 @@ impl Bot {
 
     /// Sends `body`, waits for its reply and records the round trip under `op`.
     async fn call(&self, op: Op, body: RequestC2s) -> Outcome {
+        match self.send(op, body) {
+            Some(request) => request.settle().await,
+            None => Outcome::Failed,
+        }
+    }
+
+    /// Sends `body` as a request measured under `op`; `None` when the connection is gone.
+    fn send(&self, op: Op, body: RequestC2s) -> Option<Request> {
         let sent = Instant::now();
         match self.client.send(body) {
-            Ok(pending) => self.settle(op, sent, pending).await,
-            Err(error) => self.failed(&error),
-        }
-    }
-
-    /// Waits for a reply sent at `sent` and records it under `op`.
-    async fn settle(
-        &self,
-        op: Op,
-        sent: Instant,
-        pending: impl Future<Output = Result<necpsim::protocol::ReplyS2c, ClientError>>,
-    ) -> Outcome {
-        match tokio::time::timeout_at(sent + REQUEST_TIMEOUT, pending).await {
-            Ok(Ok(reply)) => {
-                let rtt = sent.elapsed();
-                match reply.body {
-                    ReplyBodyS2c::Refused { code } => {
-                        self.stats().reply(op, rtt, Some(code));
-                        Outcome::Refused
-                    }
-                    body => {
-                        self.stats().reply(op, rtt, None);
-                        Outcome::Accepted(body)
-                    }
-                }
-            }
-            Ok(Err(error)) => self.failed(&error),
-            Err(_) => {
-                self.stats().error(format!("timeout {}", op.name()));
-                Outcome::TimedOut
+            Ok(reply) => Some(Request {
+                reply,
+                in_flight: InFlight::new(Arc::clone(&self.shared.stats), op, sent),
+            }),
+            Err(error) => {
+                self.failed(&error);
+                None
             }
         }
     }
 
-    /// Counts `error` and says the bot should stop.
-    fn failed(&self, error: &ClientError) -> Outcome {
+    /// Counts `error` of a send (request or input) that found the connection gone, unless the
+    /// run is over.
+    fn failed(&self, error: &ClientError) {
         if Instant::now() < self.deadline() {
             self.stats().client_error(error);
         }
-        Outcome::Failed
     }
 
     /// Sends a movement input towards (`x`, `y`) (any length; the server normalises it). Returns
@@ -242,17 +306,14 @@ impl Bot {
 
     /// Takes the next snapshot's count; returns the entity positions, or `None` when the
     /// connection has ended.
-    fn count_snapshot(
-        &self,
-        snapshot: Option<Result<necpsim::client::Snapshot, necpsim::client::ReceiveError>>,
-    ) -> Option<Option<necpsim::client::Snapshot>> {
+    fn count_snapshot(&self, snapshot: Option<Result<Snapshot, ReceiveError>>) -> Option<Option<Snapshot>> {
         match snapshot? {
             Ok(snapshot) => {
                 Stats::bump(&self.stats().snapshots);
                 Some(Some(snapshot))
             }
-            Err(_) => {
-                Stats::bump(&self.stats().snapshot_errors);
+            Err(error) => {
+                self.stats().snapshot_error(&error);
                 Some(None)
             }
         }
@@ -312,6 +373,57 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+
+    fn in_flight(stats: &Arc<Stats>, op: Op) -> InFlight {
+        InFlight::new(Arc::clone(stats), op, Instant::now())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_is_counted_once_however_it_ends() {
+        let stats = Arc::new(Stats::new(Instant::now()));
+        let refusal = ReplyS2c {
+            request_id: 1,
+            tick: 0,
+            body: ReplyBodyS2c::Refused { code: 222 },
+        };
+        let request = in_flight(&stats, Op::Act);
+        tokio::time::advance(7 * MS).await;
+        assert!(matches!(request.settle(Some(Ok(refusal))), Outcome::Refused));
+        assert!(matches!(
+            in_flight(&stats, Op::Transfer).settle(None),
+            Outcome::TimedOut
+        ));
+        drop(in_flight(&stats, Op::Transfer));
+
+        let ops = stats.ops();
+        let (_, act, refused) = &ops[Op::Act as usize];
+        assert_eq!((act.len(), *refused), (1, 1));
+        assert!(
+            act.equivalent(act.max(), 7000),
+            "the round trip, 7 ms: {}",
+            act.max()
+        );
+        let errors = stats.errors();
+        assert_eq!(errors.get("timeout transfer"), Some(&1));
+        assert_eq!(errors.get("unanswered transfer"), Some(&1));
+        assert_eq!(stats.error_count(), 2, "{errors:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_of_an_aborted_bot_count_as_unanswered_once_it_has_stopped() {
+        let stats = Arc::new(Stats::new(Instant::now()));
+        let mut bots = tokio::task::JoinSet::new();
+        for _ in 0..3 {
+            let request = in_flight(&stats, Op::Transfer);
+            bots.spawn(async move {
+                let _waiting = request;
+                std::future::pending::<()>().await;
+            });
+        }
+        tokio::task::yield_now().await;
+        bots.shutdown().await;
+        assert_eq!(stats.errors().get("unanswered transfer"), Some(&3));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_timer_starts_at_its_phase_and_keeps_it_after_missed_ticks() {

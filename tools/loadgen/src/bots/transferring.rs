@@ -1,19 +1,21 @@
 //! The durable-transfer workload: each bot keeps up to a window of transfers in flight (sent with
-//! `send`, each reply awaited through its `PendingReply` as soon as it comes), starting at most
-//! `per_s` a second, to receivers drawn from a Zipf distribution over the bots. An acknowledged
-//! transfer is durable: the server acknowledges economy commands only once their tick's batch is
-//! committed.
+//! `send`, each reply taken through its `PendingReply` as soon as it comes, whichever comes first),
+//! starting at most `per_s` a second, to receivers drawn from a Zipf distribution over the bots. An
+//! acknowledged transfer is durable: the server acknowledges economy commands only once their
+//! tick's batch is committed; refusals skip that wait and often overtake earlier transfers.
 
-use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use necpsim::client::PendingReply;
 use necpsim::protocol::{EconomyC2s, EconomyOpC2s, ReplyBodyS2c, RequestC2s};
-use tokio::time::Instant;
 
 use super::{Bot, Outcome};
 use crate::stats::{Op, Stats};
 use crate::zipf::Zipf;
+
+/// A transfer in flight: its reply being awaited and counted.
+type Settling = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 /// Plays until the deadline or the connection ends; replies in flight at the deadline are still
 /// collected, so every sent transfer is counted.
@@ -22,7 +24,7 @@ pub(super) async fn play(bot: &mut Bot) {
     let bots = bot.shared.plan.roles.len() as u32;
     let zipf = Zipf::new(bots, settings.zipf_alpha);
     let mut pace = bot.timer(Duration::from_secs_f64(1.0 / settings.per_s));
-    let mut window: VecDeque<(Instant, PendingReply)> = VecDeque::new();
+    let mut window: Vec<Settling> = Vec::new();
     let stop = tokio::time::sleep_until(bot.deadline());
     tokio::pin!(stop);
     let mut open = true;
@@ -31,63 +33,80 @@ pub(super) async fn play(bot: &mut Bot) {
         tokio::select! {
             () = &mut stop, if open => open = false,
             _ = pace.tick(), if room => {
-                if !send(bot, &zipf, &mut window) {
-                    return;
+                let transfer = next_transfer(bot, &zipf);
+                match bot.send(Op::Transfer, transfer) {
+                    Some(request) => window.push(Box::pin(request.settle())),
+                    None => return,
                 }
             }
-            settled = settle_oldest(bot, &mut window), if !window.is_empty() => {
-                if !settled {
-                    return;
+            outcome = first_done(&mut window), if !window.is_empty() => match outcome {
+                Outcome::Accepted(ReplyBodyS2c::Transferred { .. }) => {
+                    Stats::bump(&bot.stats().economy_acks);
+                    Stats::bump(&bot.stats().transfers);
                 }
-            }
+                // The transfers still in the window count as unanswered.
+                Outcome::Failed => return,
+                Outcome::Accepted(_) | Outcome::Refused | Outcome::TimedOut => {}
+            },
         }
     }
 }
 
-/// Sends one transfer into the window; false when the connection is gone.
-fn send(bot: &mut Bot, zipf: &Zipf, window: &mut VecDeque<(Instant, PendingReply)>) -> bool {
+/// The next transfer: to a receiver drawn from `zipf`, never the bot itself.
+fn next_transfer(bot: &mut Bot, zipf: &Zipf) -> RequestC2s {
     let settings = bot.shared.scenario.transferring;
     let bots = bot.shared.plan.roles.len() as u32;
     let mut rank = zipf.sample(f64::from(bot.unit()));
     if rank == bot.index {
         rank = (rank + 1) % bots.max(1);
     }
-    let transfer = RequestC2s::Economy(EconomyC2s {
+    RequestC2s::Economy(EconomyC2s {
         idempotency_key: bot.idempotency_key(),
         op: EconomyOpC2s::Transfer {
             to: bot.shared.player(rank),
             currency: settings.currency,
             amount_minor: settings.amount_minor,
         },
-    });
-    let sent = Instant::now();
-    match bot.client.send(transfer) {
-        Ok(pending) => {
-            window.push_back((sent, pending));
-            true
-        }
-        Err(error) => {
-            bot.failed(&error);
-            false
-        }
-    }
+    })
 }
 
-/// Waits for the oldest transfer in flight (cancel-safe: it stays in the window until its reply
-/// is taken); false when the connection is gone.
-async fn settle_oldest(bot: &Bot, window: &mut VecDeque<(Instant, PendingReply)>) -> bool {
-    let Some((sent, pending)) = window.front_mut() else {
-        return true;
-    };
-    let outcome = bot.settle(Op::Transfer, *sent, pending).await;
-    window.pop_front();
-    match outcome {
-        Outcome::Accepted(ReplyBodyS2c::Transferred { .. }) => {
-            Stats::bump(&bot.stats().economy_acks);
-            Stats::bump(&bot.stats().transfers);
-            true
+/// Waits for whichever future of `window` finishes first, whatever its place, and takes it out.
+/// Cancel-safe: the unfinished ones stay in the window. Polls them all on each wake; the window
+/// is a handful of transfers.
+async fn first_done<T>(window: &mut Vec<Pin<Box<dyn Future<Output = T> + Send>>>) -> T {
+    std::future::poll_fn(|cx| {
+        for at in 0..window.len() {
+            if let Poll::Ready(output) = window[at].as_mut().poll(cx) {
+                drop(window.swap_remove(at));
+                return Poll::Ready(output);
+            }
         }
-        Outcome::Failed => false,
-        Outcome::Accepted(_) | Outcome::Refused | Outcome::TimedOut => true,
+        Poll::Pending
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_reply_is_taken_without_waiting_for_an_earlier_one() {
+        let first = tokio::time::sleep(Duration::from_secs(5));
+        let mut window: Vec<Pin<Box<dyn Future<Output = u32> + Send>>> = vec![
+            Box::pin(async move {
+                first.await;
+                1
+            }),
+            Box::pin(async { 2 }),
+            Box::pin(std::future::pending()),
+        ];
+        let start = tokio::time::Instant::now();
+        assert_eq!(first_done(&mut window).await, 2);
+        assert_eq!(start.elapsed(), Duration::ZERO, "not held up by the oldest");
+        assert_eq!(window.len(), 2);
+        assert_eq!(first_done(&mut window).await, 1);
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        assert_eq!(window.len(), 1, "the one without a reply stays");
     }
 }
