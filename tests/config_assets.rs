@@ -141,6 +141,52 @@ fn a_missing_file_and_an_unknown_file_are_both_reported() {
 }
 
 #[test]
+fn a_file_broken_everywhere_lists_its_first_hundred_errors_and_counts_the_rest() {
+    let dir = common::assets_copy();
+    let items: String = (0..2_000)
+        .map(|i| format!("[items.junk_{i:04}]\ncategory = \"resource\"\ntier = 0\nrarity = \"common\"\nstackable = true\nmax_stack = 10\nbase_price_minor = 5\nprice_currency = \"eurodollars\"\n"))
+        .collect();
+    std::fs::write(dir.path().join("economy/items.toml"), items).expect("write");
+    let errors = Config::load(dir.path()).expect_err("refused");
+    let listed: Vec<_> = errors
+        .iter()
+        .filter(|e| e.file.ends_with("economy/items.toml"))
+        .collect();
+    assert_eq!(listed.len(), 101, "{errors}");
+    assert_eq!(
+        listed[0].to_string().rsplit_once(".toml").map(|(_, rest)| rest),
+        Some(":3: items.junk_0000.tier: must be between 1 and 10, got 0")
+    );
+    assert_eq!(listed[100].reason, "1900 more refused values not listed");
+}
+
+#[test]
+fn links_back_into_the_assets_or_above_them_are_read_once() {
+    let dir = common::assets_copy();
+    let link = |target: &str, name: &str| {
+        std::os::unix::fs::symlink(target, dir.path().join(name)).expect("link");
+    };
+    // Followed without end, these two alone lead to 2^40 paths.
+    link(".", "again");
+    link(".", "and_again");
+    link("..", "up");
+    // A folder linked from elsewhere is read like any other.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    std::fs::write(elsewhere.path().join("stray.toml"), "").expect("write");
+    link(elsewhere.path().to_str().expect("utf-8"), "shared");
+    std::fs::create_dir(dir.path().join(".git")).expect("hidden folder");
+    std::fs::write(dir.path().join(".git/config.toml"), "").expect("write");
+
+    let errors = Config::load(dir.path()).expect_err("refused");
+    let text = errors.to_string();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        text.contains("shared/stray.toml: not an asset file the server reads"),
+        "{text}"
+    );
+}
+
+#[test]
 fn every_error_in_every_file_is_listed() {
     let dir = common::assets_copy();
     common::edit(

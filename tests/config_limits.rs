@@ -354,6 +354,37 @@ fn a_base_price_past_the_makers_arithmetic_is_refused() {
     );
 }
 
+#[test]
+fn health_and_damage_past_what_stays_finite_in_a_fight_are_refused() {
+    // At 1e37 health, the elite factor of 100 (or an edit's scaling) would make an NPC's health
+    // infinite, so it could never die; at a tiny one an edit's scaling would overflow.
+    let npcs = "combat/npcs.toml";
+    for (value, reason) in [
+        (
+            "1e37",
+            "must be between 1 and 1000000000, got 10000000000000000000000000000000000000",
+        ),
+        (
+            "1e-30",
+            "must be between 1 and 1000000000, got 0.000000000000000000000000000001",
+        ),
+    ] {
+        let error = refused(
+            npcs,
+            &[(npcs, "max_health = 400.0", &format!("max_health = {value}"))],
+        );
+        assert_eq!(error.key, "npcs.street_thug.max_health");
+        assert_eq!(error.reason, reason);
+    }
+    let weapons = "combat/weapons.toml";
+    let error = refused(weapons, &[(weapons, "base_damage = 24.0", "base_damage = 3e37")]);
+    assert_eq!(error.key, "weapons.smart_pistol.base_damage");
+    assert_eq!(
+        error.reason,
+        "must be at most 1000000, got 30000000000000000000000000000000000000"
+    );
+}
+
 /// Steps `sim` once with `commands`, checks the books and returns the bodies of the replies.
 fn replies(sim: &mut Sim, commands: &[(u64, Command)]) -> Vec<ReplyBody> {
     let out = common::step_with(sim, commands);

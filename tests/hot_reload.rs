@@ -76,6 +76,24 @@ fn the_watcher_delivers_valid_edits_and_refuses_broken_ones() {
 }
 
 #[test]
+fn an_edit_saved_before_the_watch_began_is_delivered_too() {
+    let dir = common::assets_copy();
+    let loaded = Arc::new(Config::load(dir.path()).expect("valid copy"));
+    // Saved while the server was still starting: after its load, before its watch.
+    common::edit(
+        dir.path(),
+        "gameplay/characters.toml",
+        "speed_mps = 6.0",
+        "speed_mps = 12.0",
+    );
+    let watcher = AssetWatcher::start(dir.path(), Arc::clone(&loaded)).expect("watch");
+    let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
+        panic!("the edit was not delivered");
+    };
+    assert_eq!(next.gameplay.characters.player.speed_mps, 12.0);
+}
+
+#[test]
 fn serve_applies_a_valid_edit_and_refuses_a_broken_one() {
     let assets = common::assets_copy();
     let data = tempfile::tempdir().expect("temp dir");

@@ -344,14 +344,27 @@ fn is_hidden(path: &Path) -> bool {
 
 /// Refuses `.toml` files under `dir` that the server would not read.
 fn refuse_unknown_files(dir: &Path, errors: &mut Vec<ConfigError>) {
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut read = std::collections::BTreeSet::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
+        // Symbolic links may lead to a folder already read or to one holding the assets: each is
+        // read once, and none above the assets, so that a link to `.` or `..` ends the walk.
+        let Ok(real) = std::fs::canonicalize(&folder) else {
+            continue;
+        };
+        if (real != root && root.starts_with(&real)) || !read.insert(real) {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
         for path in entries.flatten().map(|entry| entry.path()) {
             if path.is_dir() {
-                pending.push(path);
+                // Hidden folders (a `.git`, an editor's) hold no assets.
+                if !is_hidden(&path) {
+                    pending.push(path);
+                }
                 continue;
             }
             let is_toml = !is_hidden(&path) && path.extension().is_some_and(|ext| ext == "toml");

@@ -10,6 +10,12 @@ use toml::de::{DeTable, DeValue};
 
 use super::error::ConfigError;
 
+/// Refused values listed per file; a file a script broke everywhere (30,000 items, say) is
+/// summed up after these.
+const MAX_LISTED_PER_FILE: usize = 100;
+/// Names listed in the message of a reference to an unknown one.
+const MAX_NAMES_SHOWN: usize = 20;
+
 /// The text of one asset file, kept so that errors found after parsing can still name a line.
 #[derive(Debug)]
 pub(crate) struct Source {
@@ -28,7 +34,17 @@ impl Source {
         validate: impl FnOnce(&T, &mut Checker<'_>),
     ) -> Option<T> {
         let (value, source) = Source::parse::<T>(dir, relative, errors)?;
-        validate(&value, &mut source.checker(errors));
+        let mut check = source.checker(errors);
+        validate(&value, &mut check);
+        let unlisted = check.refused.saturating_sub(MAX_LISTED_PER_FILE);
+        if unlisted > 0 {
+            errors.push(ConfigError {
+                file: source.file.clone(),
+                line: None,
+                key: String::new(),
+                reason: format!("{unlisted} more refused values not listed"),
+            });
+        }
         Some(value)
     }
 
@@ -108,7 +124,11 @@ impl Source {
 
     /// A checker that reports refused values against this file.
     fn checker<'a>(&'a self, errors: &'a mut Vec<ConfigError>) -> Checker<'a> {
-        Checker { source: self, errors }
+        Checker {
+            source: self,
+            errors,
+            refused: 0,
+        }
     }
 }
 
@@ -149,11 +169,18 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
 pub(crate) struct Checker<'a> {
     source: &'a Source,
     errors: &'a mut Vec<ConfigError>,
+    /// Values refused so far, listed or not.
+    refused: usize,
 }
 
 impl Checker<'_> {
     /// Refuses the value at `key` for `reason`.
     pub(crate) fn refuse(&mut self, key: &str, reason: impl Into<String>) {
+        self.refused += 1;
+        // Past the listed ones only counted: finding a key's line parses the file again.
+        if self.refused > MAX_LISTED_PER_FILE {
+            return;
+        }
         self.errors.push(ConfigError {
             file: self.source.file.clone(),
             line: self.source.line_of_key(key),
@@ -179,6 +206,18 @@ impl Checker<'_> {
         }
     }
 
+    /// Refuses `value` unless it is finite, strictly greater than zero and at most `high`.
+    pub(crate) fn positive_up_to<T: Number + Default>(&mut self, key: &str, value: T, high: T) {
+        if !self.finite(key, value) {
+            return;
+        }
+        if value <= T::default() {
+            self.refuse(key, format!("must be > 0, got {value}"));
+        } else if value > high {
+            self.refuse(key, format!("must be at most {high}, got {value}"));
+        }
+    }
+
     /// Refuses `value` unless it is finite and `low <= value <= high`.
     pub(crate) fn within<T: Number>(&mut self, key: &str, value: T, low: T, high: T) {
         if self.finite(key, value) && !(low <= value && value <= high) {
@@ -195,7 +234,15 @@ impl Checker<'_> {
         known: impl Iterator<Item = &'k String> + Clone,
     ) {
         if !known.clone().any(|k| k == value) {
-            let list = known.map(String::as_str).collect::<Vec<_>>().join(", ");
+            let count = known.clone().count();
+            let mut list = known
+                .take(MAX_NAMES_SHOWN)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if count > MAX_NAMES_SHOWN {
+                list.push_str(&format!(" and {} more", count - MAX_NAMES_SHOWN));
+            }
             self.refuse(key, format!("unknown {what} `{value}`; known: {list}"));
         }
     }

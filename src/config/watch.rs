@@ -64,15 +64,19 @@ impl AssetWatcher {
             source,
         };
         let (event_tx, event_rx) = mpsc::channel();
+        let first_look = event_tx.clone();
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            // Events the watcher lost (a queue overflow asks for a rescan) may have been edits:
+            // the directory is read again, which reports only a configuration that changed.
             let relevant = match event {
                 Ok(event) => {
-                    !matches!(event.kind, EventKind::Access(_))
-                        && event.paths.iter().any(|p| may_hold_assets(p))
+                    event.need_rescan()
+                        || !matches!(event.kind, EventKind::Access(_))
+                            && event.paths.iter().any(|p| may_hold_assets(p))
                 }
                 Err(error) => {
-                    warn!(%error, "the assets watcher reported an error; edits may go unseen");
-                    false
+                    warn!(%error, "the assets watcher reported an error; reading the assets again");
+                    true
                 }
             };
             if relevant {
@@ -99,6 +103,9 @@ impl AssetWatcher {
             watched: identity(dir),
             watcher: Arc::downgrade(&watcher),
         };
+        // One look once the watch is in place, for edits saved between the start's load of the
+        // assets and now (during a long recovery, say), which no event will report.
+        let _ = first_look.send(());
         thread::Builder::new()
             .name("asset-reload".into())
             .spawn(move || reload.on_change(running, &event_rx, &outcome_tx))?;

@@ -119,10 +119,21 @@ impl RolesConfig {
 impl NpcsConfig {
     /// Checks every NPC; damage type names are checked only when `damage_types` parsed.
     pub(crate) fn validate(&self, check: &mut Checker<'_>, damage_types: Option<&DamageTypesConfig>) {
-        check.indexable("npcs", self.npcs.len());
+        // One fewer than other tables hold: the last id marks a removed kind.
+        if self.npcs.len() >= usize::from(u16::MAX) {
+            check.refuse(
+                "npcs",
+                format!(
+                    "at most 65535 kinds (65535 marks a removed kind), got {}",
+                    self.npcs.len()
+                ),
+            );
+        }
         for (name, npc) in &self.npcs {
             let key = |field: &str| format!("npcs.{name}.{field}");
-            check.positive(&key("max_health"), npc.max_health);
+            // Bounded both ways, so that health times a difficulty's factor, or scaled by an edit
+            // of the maximum, stays finite.
+            check.within(&key("max_health"), npc.max_health, 1.0, 1e9);
             check.within(&key("armor"), npc.armor, 0.0, 10_000.0);
             check.within(&key("damage_min"), npc.damage_min, 0.0, 1e6);
             check.within(&key("damage_max"), npc.damage_max, npc.damage_min, 1e6);

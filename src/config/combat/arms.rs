@@ -241,7 +241,8 @@ impl WeaponsConfig {
                     types.damage_types.keys(),
                 );
             }
-            check.positive(&key("base_damage"), weapon.base_damage);
+            // Bounded, so that no product of the damage formula leaves the f32 range.
+            check.positive_up_to(&key("base_damage"), weapon.base_damage, 1e6);
             check.within(&key("fire_interval_ms"), weapon.fire_interval_ms, 10, 60_000);
             check.positive(&key("range_m"), weapon.range_m);
             check.within(&key("crit_chance"), weapon.crit_chance, 0.0, 1.0);
