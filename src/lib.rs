@@ -38,4 +38,5 @@ pub mod protocol;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod telemetry;

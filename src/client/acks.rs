@@ -26,7 +26,7 @@ impl AckRider {
     /// An input leaves at `now`: the acknowledgement it carries (0 for none). Each one rides once;
     /// if that input is lost, the next snapshot is acknowledged in turn.
     pub(super) fn on_input(&self, now: Instant) -> u32 {
-        let mut state = super::tasks::lock(&self.state);
+        let mut state = crate::sync::lock(&self.state);
         state.last_input = Some(now);
         std::mem::take(&mut state.waiting)
     }
@@ -34,7 +34,7 @@ impl AckRider {
     /// Snapshot `seq` was decoded at `now`: true when it must be acknowledged alone, because no
     /// input has left within [`RIDE_WINDOW`].
     pub(super) fn on_snapshot(&self, seq: u32, now: Instant) -> bool {
-        let mut state = super::tasks::lock(&self.state);
+        let mut state = crate::sync::lock(&self.state);
         let inputs_flow = state
             .last_input
             .is_some_and(|sent| now.saturating_duration_since(sent) <= RIDE_WINDOW);

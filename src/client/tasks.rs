@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use quinn::{Connection, RecvStream, SendStream, VarInt};
@@ -19,6 +19,7 @@ use crate::protocol::{
     ControlC2s, DatagramC2s, DecodeError, Encoder, EventS2c, PushS2c, ReplyS2c, RequestC2s, SnapshotS2c,
     read_owned,
 };
+use crate::sync::lock;
 
 /// Events held for the caller before the event stream stops being read (and the server's flow
 /// control holds further events back).
@@ -75,12 +76,6 @@ pub(super) struct Deliveries {
     pub(super) snapshots: mpsc::Receiver<Vec<u8>>,
     /// Replies no request awaits.
     pub(super) unsolicited: mpsc::Receiver<ReplyS2c>,
-}
-
-/// A mutex's contents, even if a panicking holder poisoned it (every critical section here leaves
-/// its data consistent).
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Spawns the tasks of `connection` on the current tokio runtime, with `control` its open control

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::sync::lock;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tracing::{info, warn};
 
@@ -167,7 +168,7 @@ impl Reload {
         let Some(watcher) = self.watcher.upgrade() else {
             return;
         };
-        let mut watcher = watcher.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut watcher = lock(&watcher);
         let _ = watcher.unwatch(&self.dir);
         match watcher.watch(&self.dir, RecursiveMode::Recursive) {
             Ok(()) => {

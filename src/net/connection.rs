@@ -5,7 +5,7 @@
 //! connection alone with its [`ErrorCode`]; nothing a client sends can stop the server.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use quinn::{Connection, RecvStream, SendStream, VarInt};
@@ -22,6 +22,7 @@ use crate::protocol::{
     error_message,
 };
 use crate::sim::{ClientId, Command, Refusal, ReplyTo};
+use crate::sync::lock;
 use crate::telemetry::Metrics;
 use crate::telemetry::metrics::MessageKind;
 
@@ -235,7 +236,7 @@ async fn read_control(
                 Ok(None) => break,
                 Err(error) => return Some(frame_code(error)),
             };
-            let mut limiter = limiter.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut limiter = lock(limiter);
             if let Err(code) = handle_frame(frame, peer, outbox, context, &mut limiter, &mut encoder, now()) {
                 return Some(code);
             }
@@ -323,10 +324,7 @@ async fn read_datagrams(
             return None;
         };
         context.metrics.received(MessageKind::Datagram, datagram.len());
-        let verdict = limiter
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .judge(RequestClass::Input, now());
+        let verdict = lock(limiter).judge(RequestClass::Input, now());
         match verdict {
             Verdict::Accept => {}
             Verdict::Drop => continue,

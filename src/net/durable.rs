@@ -3,8 +3,9 @@
 //! store has committed every change up to the tick of the reply. Until then its encoded frame
 //! waits here. A tick that changed nothing durable is durable as soon as the ticks before it are.
 
+use crate::sync::lock;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use super::outbox::{ConnectionOutbox, Lane};
 
@@ -47,7 +48,7 @@ pub struct DurableGate(Mutex<GateState>);
 
 impl DurableGate {
     fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.0)
     }
 
     /// Sends `frame` to `outbox` once tick `tick` is durable (at once if it already is).

@@ -3,7 +3,7 @@
 //! enforced before a handshake is accepted.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bevy_platform::collections::HashMap;
@@ -11,6 +11,7 @@ use bevy_platform::collections::HashMap;
 use crate::config::{Bucket, RateLimitsConfig};
 use crate::protocol::Request;
 use crate::sim::Command;
+use crate::sync::lock;
 
 /// The wall clock that rate limits run on.
 #[expect(
@@ -198,14 +199,14 @@ impl ConnectionCaps {
 
     /// Whether a connection from `ip`'s host is counted now.
     pub fn holds_any(&self, ip: IpAddr) -> bool {
-        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let counts = lock(&self.counts);
         counts.1.contains_key(&host(ip))
     }
 
     /// Counts a connection from `ip`, or refuses it; the slot is freed when the guard drops.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
         let ip = host(ip);
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counts = lock(&self.counts);
         let (total, per_ip) = &mut *counts;
         if *total >= self.max_total {
             return Err(CapError::Full);
@@ -232,7 +233,7 @@ pub struct CapGuard {
 
 impl Drop for CapGuard {
     fn drop(&mut self) {
-        let mut counts = self.caps.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counts = lock(&self.caps.counts);
         let (total, per_ip) = &mut *counts;
         *total -= 1;
         if let Some(from_ip) = per_ip.get_mut(&self.ip) {

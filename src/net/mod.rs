@@ -17,7 +17,7 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy_platform::collections::HashSet;
@@ -31,6 +31,7 @@ pub use limits::{CapError, RequestClass};
 use crate::config::NetConfig;
 use crate::protocol::{ErrorCode, error_message};
 use crate::sim::ClientId;
+use crate::sync::lock;
 use crate::telemetry::Metrics;
 
 /// Why the network could not start.
@@ -61,17 +62,11 @@ struct Players(Mutex<HashSet<ClientId>>);
 
 impl Players {
     fn claim(&self, client: ClientId) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(client)
+        lock(&self.0).insert(client)
     }
 
     fn release(&self, client: ClientId) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&client);
+        lock(&self.0).remove(&client);
     }
 }
 

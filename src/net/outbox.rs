@@ -11,11 +11,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
 use crate::protocol::ErrorCode;
+use crate::sync::lock;
 use crate::telemetry::Metrics;
 
 /// The bytes that may wait for all clients together (`[net] outbox_total_bytes`). What is queued
@@ -156,7 +157,7 @@ impl ConnectionOutbox {
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.pending)
     }
 
     /// Appends frames written by `write` to `lane`; over the connection's byte limit, or over its

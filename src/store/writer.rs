@@ -6,10 +6,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
+use crate::sync::lock;
 use tracing::{error, info, warn};
 
 use super::{Batch, Store};
@@ -101,11 +102,7 @@ impl WriterStatus {
         if committing_for > max_stall {
             return Some(Holdup::Stalled {
                 took: committing_for,
-                waiting_on: self
-                    .waiting_on
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone(),
+                waiting_on: lock(&self.waiting_on).clone(),
             });
         }
         let backlog = self.backlog();
@@ -144,15 +141,12 @@ impl WriterStatus {
         if !self.failed.load(Ordering::Acquire) {
             return None;
         }
-        self.failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.failure).clone()
     }
 
     /// Records that nothing is written from now on, and why.
     fn fail(&self, failure: String) {
-        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure);
+        *lock(&self.failure) = Some(failure);
         self.failed.store(true, Ordering::Release);
     }
 
@@ -309,12 +303,12 @@ fn commit_retrying(
                     warn!(%failure, "store commit waits; trying again until it goes through");
                 }
                 tries += 1;
-                *status.waiting_on.lock().unwrap_or_else(PoisonError::into_inner) = Some(failure.to_string());
+                *lock(&status.waiting_on) = Some(failure.to_string());
                 thread::sleep(RETRY_PAUSE);
             }
             committed => {
                 if tries > 0 {
-                    *status.waiting_on.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    *lock(&status.waiting_on) = None;
                     if committed.is_ok() {
                         info!(tries = tries + 1, "store commit went through after waiting");
                     }

@@ -11,10 +11,11 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::sync::lock;
 use tracing::debug;
 
 use super::Metrics;
@@ -86,13 +87,9 @@ struct Waiting {
 }
 
 impl Waiting {
-    fn lock(waiting: &Mutex<Waiting>) -> std::sync::MutexGuard<'_, Waiting> {
-        waiting.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Connection `number` has sent its head (or given up).
     fn done(waiting: &Mutex<Waiting>, number: u64) {
-        Waiting::lock(waiting).streams.retain(|&(n, _)| n != number);
+        lock(waiting).streams.retain(|&(n, _)| n != number);
     }
 }
 
@@ -126,7 +123,7 @@ fn accept_loop(listener: &TcpListener, stop: &AtomicBool, metrics: &Arc<Metrics>
         };
         if answering.load(Ordering::Acquire) >= MAX_CONNECTIONS {
             // Its thread sees the end of its stream, answers nothing and gives its place back.
-            let Some((_, oldest)) = Waiting::lock(&waiting).streams.pop_front() else {
+            let Some((_, oldest)) = lock(&waiting).streams.pop_front() else {
                 debug!("http connection closed unanswered: too many at once");
                 continue;
             };
@@ -136,7 +133,7 @@ fn accept_loop(listener: &TcpListener, stop: &AtomicBool, metrics: &Arc<Metrics>
         let Ok(handle) = stream.try_clone() else {
             continue;
         };
-        Waiting::lock(&waiting).streams.push_back((number, handle));
+        lock(&waiting).streams.push_back((number, handle));
         answering.fetch_add(1, Ordering::AcqRel);
         let place = Place(Arc::clone(&answering));
         let (metrics, ready, waiting) = (Arc::clone(metrics), Arc::clone(ready), Arc::clone(&waiting));

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use necpsim::client::{ClientError, ReceiveError};
+use necpsim::sync::lock;
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -115,11 +116,6 @@ pub struct Stats {
     pub sessions: AtomicU64,
     /// The tick rate the server announced in its welcome, as f32 bits (0: none yet).
     tick_rate_bits: AtomicU64,
-}
-
-/// Locks `mutex`, taking the data even if a bot panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Stats {
