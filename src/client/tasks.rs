@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use quinn::{Connection, RecvStream, SendStream, VarInt};
+use quinn::{Connection, ReadError, RecvStream, SendStream, VarInt};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::ClientError;
@@ -29,7 +29,7 @@ pub(super) const EVENT_QUEUE: usize = 1024;
 const SNAPSHOT_QUEUE: usize = 32;
 /// Unsolicited replies held for the caller; beyond this they are only counted.
 const UNSOLICITED_QUEUE: usize = 256;
-/// How long the server may take to close the connection after ending the control stream.
+/// How long the server may take to close the connection after ending or resetting a stream.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// What the client's handle and its tasks share.
@@ -187,6 +187,14 @@ impl Shared {
         self.unsolicited.load(Ordering::Relaxed)
     }
 
+    /// The server's close, if it comes within [`CLOSE_GRACE`]; `otherwise` when none does.
+    async fn close_code_or(&self, otherwise: ClientError) -> ClientError {
+        match tokio::time::timeout(CLOSE_GRACE, self.connection.closed()).await {
+            Ok(lost) => lost.into(),
+            Err(_) => otherwise,
+        }
+    }
+
     /// Records `error` as the connection's failure unless one is already recorded, answers every
     /// waiting request with it, and closes the connection (a no-op if it is already closed).
     fn fail(&self, error: ClientError) {
@@ -233,13 +241,14 @@ async fn read_replies(
         }
         Ok(())
     };
+    // The server ends or resets the control stream only as it closes the connection.
     let error = match read.await {
+        Err(error @ ClientError::Read(ReadError::Reset(_))) => shared.close_code_or(error).await,
         Err(error) => error,
-        // The server ends the control stream only as it closes the connection; wait for its code.
-        Ok(()) => match tokio::time::timeout(CLOSE_GRACE, shared.connection.closed()).await {
-            Ok(lost) => lost.into(),
-            Err(_) => ClientError::Protocol("the server ended the control stream".into()),
-        },
+        Ok(()) => {
+            let ended = ClientError::Protocol("the server ended the control stream".into());
+            shared.close_code_or(ended).await
+        }
     };
     shared.fail(error);
 }
@@ -282,9 +291,13 @@ async fn read_pushes(
         }
         Ok::<_, ClientError>(())
     };
-    if let Err(error) = read.await {
-        shared.fail(error);
-    }
+    // The server resets the event stream only as it closes the connection.
+    let error = match read.await {
+        Ok(()) => return,
+        Err(error @ ClientError::Read(ReadError::Reset(_))) => shared.close_code_or(error).await,
+        Err(error) => error,
+    };
+    shared.fail(error);
 }
 
 /// Delivers each snapshot datagram until the connection ends.

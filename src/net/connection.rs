@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use quinn::{Connection, RecvStream, SendStream, VarInt};
+use tokio::sync::Notify;
 use tokio::time::timeout;
 use tracing::debug;
 
@@ -194,12 +195,19 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         mut reader,
         outbox,
     } = session;
-    let mut writer = tokio::spawn(write_loop(connection.clone(), send, Arc::clone(&outbox)));
+    let stop_writing = Arc::new(Notify::new());
+    let mut writer = tokio::spawn(write_loop(
+        connection.clone(),
+        send,
+        Arc::clone(&outbox),
+        Arc::clone(&stop_writing),
+    ));
     // One set of buckets for the connection: an input counts against the same rate whether it
     // comes as a datagram or on the control stream.
     let limiter = Mutex::new(RateLimiter::new(&context.config.rate_limits, now()));
     let control = read_control(&mut recv, &mut reader, peer, &outbox, &limiter, context);
     let datagrams = read_datagrams(&connection, peer, &limiter, context);
+    let mut writer_ended = false;
     let verdict = tokio::select! {
         code = control => code,
         code = datagrams => code,
@@ -207,15 +215,33 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         code = unexpected_streams(&connection) => Some(code),
         // A client that stopped a stream the server writes can be sent nothing more, and would
         // otherwise stay in the world with its replies and snapshots thrown away.
-        stopped = &mut writer => stopped.ok().flatten().filter(|_| connection.close_reason().is_none()),
+        stopped = &mut writer => {
+            writer_ended = true;
+            stopped.ok().flatten().filter(|_| connection.close_reason().is_none())
+        }
         _ = connection.closed() => None,
     };
     if let Some(code) = verdict {
         debug!(client = peer.client.0, %code, "closing connection");
+        // quinn-proto 0.11.19 holds a close back for as long as sent data fills the congestion
+        // window, and after a close it no longer takes the acknowledgements that would empty it:
+        // the client would wait for its idle timeout instead of reading the code. So nothing more
+        // is sent first, and what is in flight gets a couple of round trips to be acknowledged.
+        outbox.close_with(code);
+        stop_writing.notify_one();
+        if !writer_ended {
+            let _ = timeout(CLOSE_DRAIN_MAX, &mut writer).await;
+        }
+        tokio::time::sleep((connection.rtt() * 4).clamp(CLOSE_DRAIN_MIN, CLOSE_DRAIN_MAX)).await;
         close(&connection, code, &context.metrics);
     }
     writer.abort();
 }
+
+/// How long a close waits for what is in flight to be acknowledged: a few round trips, and at
+/// least long enough for a busy peer's acknowledgements on a fast path.
+const CLOSE_DRAIN_MIN: Duration = Duration::from_millis(50);
+const CLOSE_DRAIN_MAX: Duration = Duration::from_millis(250);
 
 /// Reads control frames until one breaks the protocol. A client that ends its side of the stream
 /// cleanly sends no more requests but stays connected: the replies it is owed, its events and its
@@ -353,17 +379,38 @@ async fn unexpected_streams(connection: &Connection) -> ErrorCode {
     ErrorCode::UnexpectedStream
 }
 
-/// Sends whatever the tick thread queued: replies on the control stream, pushes on the event
-/// stream (opened with the first push), snapshots as datagrams. Returns the close code when a
-/// close is asked for, or `SlowConsumer` when the client stopped reading a stream (or the
-/// connection ended, which `run` learns first).
+/// Sends whatever the tick thread queued (see [`write_owed`]) until that ends or `stop` is
+/// notified; then drops what the streams still hold, so that none of it is sent ahead of a close.
 async fn write_loop(
     connection: Connection,
     mut control: SendStream,
     outbox: Arc<ConnectionOutbox>,
+    stop: Arc<Notify>,
+) -> Option<ErrorCode> {
+    let mut events: Option<SendStream> = None;
+    let ended = tokio::select! {
+        ended = write_owed(&connection, &mut control, &mut events, &outbox) => ended,
+        () = stop.notified() => outbox.closing(),
+    };
+    let code = VarInt::from(ended.map_or(0, ErrorCode::code));
+    let _ = control.reset(code);
+    if let Some(events) = events.as_mut() {
+        let _ = events.reset(code);
+    }
+    ended
+}
+
+/// Sends whatever the tick thread queued: replies on the control stream, pushes on the event
+/// stream (opened with the first push into `events`), snapshots as datagrams. Returns the close
+/// code when a close is asked for, or `SlowConsumer` when the client stopped reading a stream (or
+/// the connection ended, which `run` learns first).
+async fn write_owed(
+    connection: &Connection,
+    control: &mut SendStream,
+    events: &mut Option<SendStream>,
+    outbox: &ConnectionOutbox,
 ) -> Option<ErrorCode> {
     let mut pending = Pending::default();
-    let mut events: Option<SendStream> = None;
     loop {
         outbox.take(&mut pending).await;
         if let Some(code) = outbox.closing() {
