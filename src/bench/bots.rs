@@ -3,10 +3,21 @@
 //! input at about 30 Hz (staggered across bots) and acknowledges every snapshot it receives with
 //! its next input, as the client SDK does while inputs flow on a perfect network.
 
+use std::time::{Duration, Instant};
+
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 use super::fighters::{FightStats, Fighters};
+
+/// How long one step took, and how much of it simulating.
+#[derive(Debug, Clone, Copy)]
+pub struct StepTimes {
+    /// The whole step: simulating and writing the snapshots.
+    pub step: Duration,
+    /// Simulating alone.
+    pub simulate: Duration,
+}
 use crate::config::Config;
 use crate::sim::{ClientId, Command, MoveInput, Outbox, Sim};
 
@@ -84,12 +95,18 @@ impl Bots {
     }
 
     /// One tick as the server sees it with these bots connected: their commands, the step, and
-    /// the outputs they receive.
-    pub fn tick(&mut self, sim: &mut Sim, outbox: &mut Outbox) {
+    /// the outputs they receive (left in `outbox`). Returns how long the step took, and how much
+    /// of it simulating (the rest wrote the snapshots); the bots' own work is not in it.
+    pub fn tick(&mut self, sim: &mut Sim, outbox: &mut Outbox) -> StepTimes {
         self.drive(sim);
-        sim.step();
+        let started = Instant::now();
+        sim.simulate();
+        let simulate = started.elapsed();
+        sim.write_snapshots();
+        let step = started.elapsed();
         sim.drain_outputs(outbox);
         self.observe(sim, outbox);
+        StepTimes { step, simulate }
     }
 
     /// Notes the snapshots each bot received, to acknowledge them with its next input, and lets the fighters

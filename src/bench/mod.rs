@@ -10,14 +10,14 @@ mod bots;
 mod fighters;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::sim::{Outbox, Sim};
-pub use bots::Bots;
+pub use bots::{Bots, StepTimes};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -128,17 +128,10 @@ pub fn run(config: Config, options: &BenchOptions) -> Result<BenchReport, rayon:
     // On a snapshot thread, as the server's tick loop runs.
     sim.snapshot_threads().run(|| {
         for _ in 0..options.ticks {
-            bots.drive(&mut sim);
-            let started = Instant::now();
-            sim.simulate();
-            let simulated = started.elapsed();
-            sim.write_snapshots();
-            let took = started.elapsed();
-            times.push(took);
-            simulate_times.push(simulated);
-            output_times.push(took - simulated);
-            sim.drain_outputs(&mut outbox);
-            bots.observe(&mut sim, &outbox);
+            let StepTimes { step, simulate } = bots.tick(&mut sim, &mut outbox);
+            times.push(step);
+            simulate_times.push(simulate);
+            output_times.push(step - simulate);
             snapshots += outbox.snapshots.len() as u64;
             snapshot_bytes += outbox.snapshot_bytes.len() as u64;
             progress.inc(1);
