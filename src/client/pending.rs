@@ -13,6 +13,10 @@ use tokio::sync::oneshot;
 use super::ClientError;
 use crate::protocol::ReplyS2c;
 
+/// Requests awaiting replies at most: far more than the server's rate limits answer in the time a
+/// reply takes, and a bound on what a caller that never awaits its replies can hold.
+pub(super) const MAX_WAITING: usize = 65_536;
+
 /// Where one request's reply, or the connection's failure, is delivered.
 pub(super) type Waiter = oneshot::Sender<Result<ReplyS2c, ClientError>>;
 
@@ -29,6 +33,9 @@ impl Pending {
     pub(super) fn register(&mut self, waiter: Waiter) -> Result<u32, ClientError> {
         if let Some(failure) = &self.failure {
             return Err(failure.clone());
+        }
+        if self.waiting.len() >= MAX_WAITING {
+            return Err(ClientError::Backlog);
         }
         let mut id = self.last_id;
         loop {
@@ -140,6 +147,16 @@ mod tests {
         assert_eq!(register(&mut pending).0, 3);
         pending.last_id = u32::MAX - 1;
         assert_eq!(register(&mut pending).0, 4, "u32::MAX is still waiting too");
+    }
+
+    #[test]
+    fn requests_past_the_bound_are_refused_until_replies_come() {
+        let mut pending = Pending::default();
+        let held: Vec<_> = (0..MAX_WAITING).map(|_| register(&mut pending)).collect();
+        let (waiter, _receiver) = oneshot::channel();
+        assert!(matches!(pending.register(waiter), Err(ClientError::Backlog)));
+        assert_eq!(pending.answer(reply(held[0].0)), None);
+        register(&mut pending);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(super) const EVENT_QUEUE: usize = 1024;
 const SNAPSHOT_QUEUE: usize = 32;
 /// Unsolicited replies held for the caller; beyond this they are only counted.
 const UNSOLICITED_QUEUE: usize = 256;
+/// Control-stream bytes queued for the writer at most.
+const MAX_QUEUED_BYTES: usize = 16 << 20;
 /// How long the server may take to close the connection after ending or resetting a stream.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -145,6 +147,7 @@ impl Shared {
 
     /// Registers `body` under a fresh request number and queues it for the writer.
     pub(super) fn submit(&self, body: RequestC2s) -> Result<PendingReply, ClientError> {
+        self.room_to_queue()?;
         let (waiter, reply) = oneshot::channel();
         // Registered before it is queued, so the reply cannot overtake the registration.
         let request_id = lock(&self.pending).register(waiter)?;
@@ -166,8 +169,18 @@ impl Shared {
         if let Some(failure) = self.failure() {
             return Err(failure);
         }
+        self.room_to_queue()?;
         lock(&self.outbox).queued.extend_from_slice(bytes);
         self.queued.notify_one();
+        Ok(())
+    }
+
+    /// Refuses to queue more while what is queued already fills [`MAX_QUEUED_BYTES`] (a server
+    /// that stopped reading, a caller that sends faster than the path carries).
+    fn room_to_queue(&self) -> Result<(), ClientError> {
+        if lock(&self.outbox).queued.len() >= MAX_QUEUED_BYTES {
+            return Err(ClientError::Backlog);
+        }
         Ok(())
     }
 

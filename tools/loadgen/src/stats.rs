@@ -261,6 +261,7 @@ pub fn error_kind(error: &ClientError) -> String {
         ClientError::Decode(_) => "decode".into(),
         ClientError::Frame(_) => "framing".into(),
         ClientError::Protocol(_) => "protocol".into(),
+        ClientError::Backlog => "backlog".into(),
     }
 }
 
