@@ -859,4 +859,14 @@ fn npcs_keep_their_kind_when_kinds_are_added_and_stop_when_theirs_is_removed() {
             assert!(is > was, "the others fight on");
         }
     }
+
+    // Once the raid has ended, its record still names each NPC's kind through later edits.
+    let ended = tick(&mut sim, &[(1, Command::EndSession { session })]);
+    assert!(matches!(ended.replies[0].body, ReplyBody::SessionEnded { .. }));
+    let mut renamed = removed;
+    let thug = renamed.combat.npcs.npcs["street_thug"].clone();
+    renamed.combat.npcs.npcs.insert("aardvark".into(), thug);
+    sim.apply_config(Arc::new(renamed.clone()));
+    tick(&mut sim, &[]);
+    assert_eq!(kinds(&mut sim, &renamed), expected);
 }

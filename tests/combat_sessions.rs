@@ -386,6 +386,40 @@ fn a_pending_session_that_never_fills_is_aborted_and_later_forgotten() {
 }
 
 #[test]
+fn an_ended_session_is_kept_for_its_retention_in_game_time_across_a_change_of_rate() {
+    let mut sim = world_with(|config| {
+        config.combat.sessions.limits.ended_retention_s = 1.0;
+    });
+    join_world(&mut sim, &[1]);
+    let session = create(&mut sim, 1, settings(SessionKind::PvpArena, 2));
+    end_without_winner(&mut sim, 1, session, SessionStatus::Aborted);
+    let read = |sim: &mut Sim| {
+        let get = Command::GetSession {
+            session,
+            log_after: 0,
+        };
+        reply(&tick(sim, &[(1, get)]), 1)
+    };
+    // Half a second at 60 Hz, then the rate halves: 0.4 s more (12 ticks) is still within the
+    // second, 0.2 s after that is not.
+    for _ in 0..29 {
+        tick(&mut sim, &[]);
+    }
+    sim.set_tick_rate(30.0);
+    for _ in 0..11 {
+        tick(&mut sim, &[]);
+    }
+    assert!(
+        matches!(read(&mut sim), ReplyBody::Session(_)),
+        "kept for a second"
+    );
+    for _ in 0..5 {
+        tick(&mut sim, &[]);
+    }
+    assert_eq!(read(&mut sim), ReplyBody::Refused(Refusal::SessionNotFound));
+}
+
+#[test]
 fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_session() {
     let mut sim = world_with(|_| {});
     join_world(&mut sim, &[1, 2, 3]);

@@ -435,7 +435,18 @@ fn currencies_keep_their_places_while_the_server_runs_and_across_its_restarts() 
         "{stderr}"
     );
 
-    // A name that sorts after every other one is added at a start, and cannot go again.
+    // A name that sorts after every other one is added at a start, and cannot go again; a start
+    // that fails for another reason (its address taken) adds nothing.
+    with("zlotys");
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("a port");
+    let address = taken.local_addr().expect("bound").to_string();
+    let out = serve_to_exit(serve_args(assets.path(), data.path(), &address));
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::write(&currencies, &original).expect("write currencies");
+    let mut server = ServerProcess::start(&args);
+    server.wait_for("serving", WAIT);
+    server.terminate();
+    assert!(server.wait_exit(WAIT).is_some_and(|status| status.success()));
     with("zlotys");
     let mut server = ServerProcess::start(&args);
     server.wait_for("serving", WAIT);

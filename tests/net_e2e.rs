@@ -579,7 +579,6 @@ async fn stalled_client_flooding_pings(
     (stalled, send, never_read)
 }
 
-/// The `necpsim_outbox_bytes` gauge.
 /// How many requests the server refused, and connections it closed, with `code`.
 fn refusals_counted(server: &NetServer, code: ErrorCode) -> u64 {
     let (_, text) = server.get("/metrics");
@@ -589,6 +588,7 @@ fn refusals_counted(server: &NetServer, code: ErrorCode) -> u64 {
         .map_or(0, |value| value.trim().parse().expect("a count"))
 }
 
+/// The `necpsim_outbox_bytes` gauge.
 fn outbox_bytes(server: &NetServer) -> i64 {
     let (_, text) = server.get("/metrics");
     text.lines()

@@ -147,6 +147,9 @@ impl Shared {
 
     /// Registers `body` under a fresh request number and queues it for the writer.
     pub(super) fn submit(&self, body: RequestC2s) -> Result<PendingReply, ClientError> {
+        if let Some(failure) = self.failure() {
+            return Err(failure);
+        }
         self.room_to_queue()?;
         let (waiter, reply) = oneshot::channel();
         // Registered before it is queued, so the reply cannot overtake the registration.
@@ -212,6 +215,8 @@ impl Shared {
     /// waiting request with it, and closes the connection (a no-op if it is already closed).
     fn fail(&self, error: ClientError) {
         if lock(&self.pending).fail(&error) {
+            // Nothing queued will be sent any more.
+            lock(&self.outbox).queued = Vec::new();
             let code = VarInt::from(error.close_code());
             self.connection.close(code, error.to_string().as_bytes());
         }
@@ -295,6 +300,8 @@ async fn read_pushes(
                 // with it.
                 PushS2c::Event(event) => {
                     tokio::select! {
+                        // An event with room for it is delivered even as the connection ends.
+                        biased;
                         _ = events.send(event) => {}
                         lost = shared.connection.closed() => return Err(ClientError::from(lost)),
                     }

@@ -159,17 +159,14 @@ impl Server {
         memory::apply_huge_pages_policy(config.server.sim.huge_pages);
         let data_dir = DataDir::lock(&options.data)?;
         let addr = options.bind.unwrap_or(config.server.net.bind);
-        let mut store = SqliteStore::open(
-            &data_dir.path().join(DATABASE_FILE),
-            config.server.store.synchronous,
-        )?;
+        let database = data_dir.path().join(DATABASE_FILE);
+        let store = SqliteStore::open(&database, config.server.store.synchronous)?;
         // The store's currency and item ids stand for the names it kept: each must keep its
         // place in the files, new ones may only follow.
         let config = match store.catalogue()? {
             Some(stored) => Arc::new(Config::load_over_store(&options.assets, &stored)?),
             None => config,
         };
-        store.keep_catalogue(&Catalogue::of(&config))?;
         let mut sim = Sim::new(Arc::clone(&config));
         if let Some(replayed) = recovery::recover(&store)? {
             info!(
@@ -225,6 +222,10 @@ impl Server {
             .with_network(bridge)
             .with_store(writer);
         let rate_hz = tick_loop.tick_rate();
+        // Kept once nothing else can stop the start, so that a start that fails (a port in use,
+        // say) leaves the store's names as they were.
+        SqliteStore::open(&database, config.server.store.synchronous)?
+            .keep_catalogue(&Catalogue::of(&config))?;
         let tick_thread = thread::Builder::new().name("tick".into()).spawn({
             let shutdown = Arc::clone(&shutdown);
             move || {

@@ -136,23 +136,24 @@ fn accept_loop(listener: &TcpListener, stop: &AtomicBool, metrics: &Arc<Metrics>
         lock(&waiting).streams.push_back((number, handle));
         answering.fetch_add(1, Ordering::AcqRel);
         let place = Place(Arc::clone(&answering));
-        let (metrics, ready, waiting) = (Arc::clone(metrics), Arc::clone(ready), Arc::clone(&waiting));
+        let (metrics, ready, still_waiting) = (Arc::clone(metrics), Arc::clone(ready), Arc::clone(&waiting));
         let spawned = thread::Builder::new().name("http-request".into()).spawn(move || {
             let _place = place;
             let head = read_head(&stream);
-            Waiting::done(&waiting, number);
+            Waiting::done(&still_waiting, number);
             if let Err(error) = head.and_then(|head| answer(stream, head, &metrics, &ready)) {
                 debug!(%error, "http request failed");
             }
         });
         if let Err(error) = spawned {
+            Waiting::done(&waiting, number);
             debug!(%error, "http connection closed unanswered: no thread");
         }
     }
 }
 
 /// Reads the request head, up to its blank line, within [`REQUEST_DEADLINE`] in all; `None` when
-/// it is longer than [`MAX_HEAD_BYTES`].
+/// it is longer than [`MAX_HEAD_BYTES`], an error when the stream ends before the blank line.
 #[expect(
     clippy::disallowed_methods,
     reason = "a request's deadline is on the wall clock, off the tick thread"
@@ -180,7 +181,8 @@ fn read_head(stream: &TcpStream) -> std::io::Result<Option<Vec<u8>>> {
         let room = chunk.len().min(MAX_HEAD_BYTES - head.len());
         let read = (&*stream).read(&mut chunk[..room])?;
         if read == 0 {
-            break;
+            // The client gave up, or was cut off for a newer one: there is nobody to answer.
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         head.extend_from_slice(&chunk[..read]);
     }

@@ -120,11 +120,11 @@ impl NpcsConfig {
     /// Checks every NPC; damage type names are checked only when `damage_types` parsed.
     pub(crate) fn validate(&self, check: &mut Checker<'_>, damage_types: Option<&DamageTypesConfig>) {
         // One fewer than other tables hold: the last id marks a removed kind.
-        if self.npcs.len() >= usize::from(u16::MAX) {
+        if self.npcs.len() > usize::from(u16::MAX) {
             check.refuse(
                 "npcs",
                 format!(
-                    "at most 65535 kinds (65535 marks a removed kind), got {}",
+                    "at most 65535 kinds (id 65535 marks a removed kind), got {}",
                     self.npcs.len()
                 ),
             );

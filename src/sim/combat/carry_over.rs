@@ -83,6 +83,14 @@ pub(crate) fn carry_over(
     let npc_kinds = reloaded
         .then(|| renamed(&old.combat.npcs.npcs, &new.combat.npcs.npcs))
         .flatten();
+    let damage_types = reloaded
+        .then(|| {
+            renamed(
+                &old.combat.damage_types.damage_types,
+                &new.combat.damage_types.damage_types,
+            )
+        })
+        .flatten();
     let player_health = health_ratio(
         old.gameplay.characters.player.max_health,
         new.gameplay.characters.player.max_health,
@@ -124,8 +132,13 @@ pub(crate) fn carry_over(
         } else {
             (None, 1.0)
         };
-        if let (Some(defense), Some(edited)) = (defense.as_deref_mut(), edited) {
-            *defense = edited;
+        match (defense.as_deref_mut(), edited, &damage_types) {
+            (Some(defense), Some(edited), _) => *defense = edited,
+            // Kept as spawned (an NPC whose kind is gone): its resistances follow their types.
+            (Some(defense), None, Some(moved)) => {
+                defense.resistance_pct = follow_places(&defense.resistance_pct, moved);
+            }
+            _ => {}
         }
         if let Some(vitals) = vitals.as_deref_mut() {
             vitals.health *= health;
@@ -139,25 +152,51 @@ pub(crate) fn carry_over(
         };
         participant.health *= health;
         participant.max_health *= health;
-        if let (Member::Npc(kind), Some(moved)) = (&mut participant.member, &npc_kinds) {
-            *kind = follow(moved, *kind);
-        }
         if let Some(rescale) = rescale {
             for (_, hit_tick) in &mut participant.recent_attackers {
                 *hit_tick = rescale.since(*hit_tick);
             }
         }
     }
+    // Every session's record of its NPCs, closed ones (read until they are forgotten) included.
+    if let Some(moved) = &npc_kinds {
+        for participant in sessions.participants_mut() {
+            if let Member::Npc(kind) = &mut participant.member {
+                *kind = follow(moved, *kind);
+            }
+        }
+    }
 }
 
 /// Where each of `old`'s names is in `new`'s name order (none: the name is gone), or nothing when
-/// the two hold the same names, so no index moves.
+/// the two hold the same names, so no index moves. One walk of both sorted lists.
 fn renamed<T>(old: &BTreeMap<String, T>, new: &BTreeMap<String, T>) -> Option<Vec<Option<u16>>> {
     if old.keys().eq(new.keys()) {
         return None;
     }
-    let place = |name: &String| new.keys().position(|n| n == name).map(|at| at as u16);
+    let mut new_names = new.keys().enumerate().peekable();
+    let place = |name: &String| {
+        while new_names.next_if(|(_, candidate)| *candidate < name).is_some() {}
+        new_names
+            .next_if(|(_, candidate)| *candidate == name)
+            .map(|(at, _)| at as u16)
+    };
     Some(old.keys().map(place).collect())
+}
+
+/// `values` held by place in name order, each moved to its name's new place (`moved`); the
+/// places of names that are gone, or new, hold the default.
+pub(super) fn follow_places<T: Copy + Default, const N: usize>(
+    values: &[T; N],
+    moved: &[Option<u16>],
+) -> [T; N] {
+    let mut followed = [T::default(); N];
+    for (value, to) in values.iter().zip(moved) {
+        if let Some(place) = to.and_then(|to| followed.get_mut(usize::from(to))) {
+            *place = *value;
+        }
+    }
+    followed
 }
 
 /// The index `index` moves to; [`REMOVED_NPC_KIND`] when its name is gone or it was already gone.

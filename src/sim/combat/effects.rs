@@ -104,13 +104,7 @@ impl Effects {
     /// Moves each effect to the slot its name has in a reloaded configuration (`moved[index]`); an
     /// effect whose name is gone ends.
     pub(crate) fn follow(&mut self, moved: &[Option<u16>]) {
-        let mut followed = Effects::default();
-        for (slot, to) in self.slots.iter().zip(moved) {
-            if let Some(place) = to.and_then(|to| followed.slots.get_mut(usize::from(to))) {
-                *place = *slot;
-            }
-        }
-        *self = followed;
+        self.slots = super::carry_over::follow_places(&self.slots, moved);
     }
 
     /// Rescales every running effect's tick counts with `span` (after a change of the tick rate).

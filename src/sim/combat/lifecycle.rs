@@ -92,9 +92,10 @@ pub(crate) fn update_sessions(world: &mut World) {
             }
         }
         let limits = world.resource::<CombatRules>().limits;
+        let now_ns = world.resource::<GameClock>().0;
         world.resource_mut::<Sessions>().forget_closed(
-            tick,
-            limits.ended_retention_ticks,
+            now_ns,
+            limits.ended_retention_ns,
             limits.max_ended_sessions,
         );
     });
@@ -301,8 +302,11 @@ fn players_centre(world: &World, id: SessionId) -> [f32; 2] {
 /// Closes session `id` with `status` and `winner`: pays the rewards (when it ended rather than
 /// aborted), logs and announces the change, and releases every fighter.
 pub(crate) fn end_session(world: &mut World, id: SessionId, status: SessionStatus, winner: Option<Team>) {
-    let tick = world.resource::<Tick>().0;
-    if !world.resource_mut::<Sessions>().close(id, status, tick, winner) {
+    let now = Now::of(world);
+    if !world
+        .resource_mut::<Sessions>()
+        .close(id, status, (now.tick, now.clock.0), winner)
+    {
         return;
     }
     if status == SessionStatus::Ended {
@@ -310,7 +314,7 @@ pub(crate) fn end_session(world: &mut World, id: SessionId, status: SessionStatu
     }
     let mut count = 0;
     if let Some(session) = world.resource_mut::<Sessions>().into_inner().get_mut(id) {
-        session.log.push(tick, LogEvent::StateChanged { status });
+        session.log.push(now.tick, LogEvent::StateChanged { status });
         count = session.participants.len();
     }
     world

@@ -154,8 +154,8 @@ pub struct LimitRule {
     pub log_capacity: u16,
     /// Pending sessions expire after this much game time.
     pub pending_expiry_ns: u64,
-    /// Ended sessions are forgotten after this many ticks.
-    pub ended_retention_ticks: u64,
+    /// Ended sessions are forgotten after this much game time.
+    pub ended_retention_ns: u64,
     /// Ended sessions kept at most; beyond, the oldest are forgotten first.
     pub max_ended_sessions: u32,
     /// Assist window.
@@ -304,6 +304,7 @@ impl CombatRules {
             .collect();
         let limits = &combat.sessions.limits;
         let seconds = |s: f32| rate.ticks_in(s);
+        let nanoseconds = |s: f32| (f64::from(s) * 1e9).round() as u64;
         let currency_index =
             |name: &String| index_of(config.economy.currencies.currencies.keys(), name) as u16;
         let reward = |r: &RewardConfig| ResolvedReward {
@@ -363,8 +364,8 @@ impl CombatRules {
                 actions_per_tick: limits.actions_per_s / rate.0,
                 action_burst: limits.actions_per_s.max(1.0),
                 log_capacity: limits.log_capacity,
-                pending_expiry_ns: (f64::from(limits.pending_expiry_s) * 1e9).round() as u64,
-                ended_retention_ticks: seconds(limits.ended_retention_s),
+                pending_expiry_ns: nanoseconds(limits.pending_expiry_s),
+                ended_retention_ns: nanoseconds(limits.ended_retention_s),
                 max_ended_sessions: limits.max_ended_sessions,
                 assist_window_ticks: seconds(limits.assist_window_s),
             },

@@ -179,6 +179,8 @@ pub struct Session {
     pub started_ns: u64,
     /// Tick it ended or was aborted (0 before).
     pub ended_tick: u64,
+    /// Game time it ended or was aborted (0 before); its retention counts from here.
+    pub ended_ns: u64,
     /// The winning team, once ended with one.
     pub winner: Option<Team>,
     /// Everyone who took part, by slot; never shrinks while the session lives.
@@ -350,6 +352,7 @@ impl Sessions {
         session.started_tick = 0;
         session.started_ns = 0;
         session.ended_tick = 0;
+        session.ended_ns = 0;
         session.winner = None;
         session.next_look = None;
         init(session);
@@ -359,13 +362,13 @@ impl Sessions {
         &mut self.slots[index]
     }
 
-    /// Marks `id` ended or aborted at `tick`; the open count drops. Returns false when it was
-    /// not open.
+    /// Marks `id` ended or aborted at `tick`, game time `now_ns`; the open count drops. Returns
+    /// false when it was not open.
     pub(crate) fn close(
         &mut self,
         id: SessionId,
         status: SessionStatus,
-        tick: u64,
+        (tick, now_ns): (u64, u64),
         winner: Option<Team>,
     ) -> bool {
         let Some(session) = self.get_mut(id) else {
@@ -376,6 +379,7 @@ impl Sessions {
         }
         session.status = Some(status);
         session.ended_tick = tick;
+        session.ended_ns = now_ns;
         session.winner = winner;
         if let Some(creator) = session.creator
             && let Some(open) = self.open_by_creator.get_mut(&creator)
@@ -408,13 +412,13 @@ impl Sessions {
         self.deadlines = deadlines;
     }
 
-    /// Forgets, oldest first, the closed sessions that closed `retention_ticks` or more before
-    /// `tick`, and then as many more as keep at most `max_closed` of them.
-    pub(crate) fn forget_closed(&mut self, tick: u64, retention_ticks: u64, max_closed: u32) {
+    /// Forgets, oldest first, the closed sessions that closed `retention_ns` of game time or more
+    /// before `now_ns`, and then as many more as keep at most `max_closed` of them.
+    pub(crate) fn forget_closed(&mut self, now_ns: u64, retention_ns: u64, max_closed: u32) {
         while let Some(&oldest) = self.closed.front() {
             let expired = self
                 .get(oldest)
-                .is_none_or(|session| tick >= session.ended_tick.saturating_add(retention_ticks));
+                .is_none_or(|session| now_ns >= session.ended_ns.saturating_add(retention_ns));
             if !expired && self.closed.len() <= max_closed as usize {
                 return;
             }
@@ -469,6 +473,14 @@ impl Sessions {
         self.order
             .iter()
             .filter_map(|&(slot, id)| self.slots.get(slot as usize).filter(|s| s.id == id))
+    }
+
+    /// Every participant of every session remembered, open or closed.
+    pub(crate) fn participants_mut(&mut self) -> impl Iterator<Item = &mut Participant> {
+        self.slots
+            .iter_mut()
+            .filter(|session| session.status.is_some())
+            .flat_map(|session| session.participants.iter_mut())
     }
 
     /// Asks the lifecycle to look at `id` at the end of this tick.
@@ -542,7 +554,7 @@ mod tests {
             let id = sessions.create(8, tick, |_| {}).id;
             sessions.look_at(id, tick + 300);
             sessions.look_at(id, tick + 900);
-            assert!(sessions.close(id, SessionStatus::Ended, tick, None));
+            assert!(sessions.close(id, SessionStatus::Ended, (tick, tick), None));
             // Two per open session and 64 before a compaction, plus this one's two.
             let bound = 2 * sessions.open_count() as usize + 64 + 2;
             assert!(sessions.deadlines.len() <= bound, "{}", sessions.deadlines.len());
