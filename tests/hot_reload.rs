@@ -243,6 +243,41 @@ fn assets_behind_a_symbolic_link_switched_to_a_new_release_are_followed() {
     assert_eq!(next.gameplay.characters.player.speed_mps, 9.0);
 }
 
+#[test]
+fn a_link_switched_higher_up_the_path_than_the_assets_is_followed_too() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let release = |name: &str, speed: &str| {
+        let copy = common::assets_copy();
+        common::edit(
+            copy.path(),
+            "gameplay/characters.toml",
+            "speed_mps = 6.0",
+            &format!("speed_mps = {speed}"),
+        );
+        let path = root.path().join(name);
+        copy_dir(copy.path(), &path.join("assets"));
+        path
+    };
+    let first = release("release-1", "6.0");
+    let current = root.path().join("current");
+    std::os::unix::fs::symlink(&first, &current).expect("link");
+    // The server is pointed at `current/assets`: the switched link is two levels up.
+    let assets = current.join("assets");
+    let config = Arc::new(Config::load(&assets).expect("valid release"));
+    let watcher = AssetWatcher::start(&assets, Arc::clone(&config)).expect("watch");
+    // Its first look at the assets finds nothing new (and so cannot be what sees the switch).
+    assert!(watcher.next_within(Duration::from_secs(1)).is_none());
+
+    let second = release("release-2", "8.0");
+    let switching = root.path().join("current.new");
+    std::os::unix::fs::symlink(&second, &switching).expect("link");
+    std::fs::rename(&switching, &current).expect("switched");
+    let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
+        panic!("the new release was not loaded");
+    };
+    assert_eq!(next.gameplay.characters.player.speed_mps, 8.0);
+}
+
 /// Copies the directory tree `from` to `to`.
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("folder");

@@ -20,6 +20,8 @@ const SETTLE: Duration = Duration::from_millis(150);
 /// Longest a burst of file events may put a reload off, so that a tool writing without pause is
 /// still followed; the burst's end brings another reload.
 const MAX_SETTLE: Duration = Duration::from_secs(1);
+/// How often the path to the assets is checked for leading somewhere else without an event.
+const RECHECK: Duration = Duration::from_secs(2);
 
 /// What a reload produced.
 #[derive(Debug)]
@@ -190,7 +192,19 @@ impl Reload {
         outcomes: &Sender<ReloadOutcome>,
     ) {
         // Ends when the watcher (and with it the event sender) is dropped.
-        while events.recv().is_ok() {
+        loop {
+            match events.recv_timeout(RECHECK) {
+                Ok(()) => {}
+                // A symbolic link switched higher up the path than the folder holding the
+                // assets sends no event: the path is looked at again now and then.
+                Err(RecvTimeoutError::Timeout) => {
+                    let now = identity(&self.dir);
+                    if now.is_none() || now == self.watched {
+                        continue;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
             let burst = Instant::now();
             loop {
                 let left = MAX_SETTLE.saturating_sub(burst.elapsed());
