@@ -141,13 +141,26 @@ fn an_edit_of_a_restart_only_key_keeps_its_running_value_while_the_rest_applies(
     );
     common::edit(
         dir.path(),
+        "server.toml",
+        "max_connections_per_ip = 64",
+        "max_connections_per_ip = 2",
+    );
+    common::edit(
+        dir.path(),
         "gameplay/characters.toml",
         "speed_mps = 6.0",
         "speed_mps = 12.0",
     );
     let mut next = Config::load(dir.path()).expect("valid edit");
     let kept = running.keep_restart_only(&mut next);
-    assert_eq!(kept, ["server.toml: sim.inbox_capacity", "server.toml: store"]);
+    assert_eq!(
+        kept,
+        [
+            "server.toml: sim.inbox_capacity",
+            "server.toml: net.max_connections_per_ip",
+            "server.toml: store.max_queued_batches"
+        ]
+    );
     assert_eq!(next.server.sim.inbox_capacity, 65_536);
     assert_eq!(next.server.store, running.server.store);
     assert_eq!(

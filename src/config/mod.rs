@@ -308,7 +308,7 @@ impl Config {
     /// Puts back into `next` the running values of the keys that only take effect after a
     /// restart, so that nothing reads an edited value before then; returns the keys whose values
     /// differed.
-    pub fn keep_restart_only(&self, next: &mut Config) -> Vec<&'static str> {
+    pub fn keep_restart_only(&self, next: &mut Config) -> Vec<String> {
         let mut changed = Vec::new();
         self.server.keep_restart_only(&mut next.server, &mut changed);
         keep(
@@ -328,10 +328,46 @@ impl Config {
 }
 
 /// Puts `running` back in `next` when they differ, adding `key` to `changed`.
-fn keep<T: PartialEq + Clone>(running: &T, next: &mut T, key: &'static str, changed: &mut Vec<&'static str>) {
+fn keep<T: PartialEq + Clone>(running: &T, next: &mut T, key: &str, changed: &mut Vec<String>) {
     if running != next {
         next.clone_from(running);
-        changed.push(key);
+        changed.push(key.to_owned());
+    }
+}
+
+/// Puts the table `running` back in `next` when they differ, adding to `changed` each key of it
+/// whose value differed (`table` joined with the key's path in it).
+fn keep_table<T: PartialEq + Clone + serde::Serialize>(
+    running: &T,
+    next: &mut T,
+    table: &str,
+    changed: &mut Vec<String>,
+) {
+    if running == next {
+        return;
+    }
+    match (toml::Value::try_from(running), toml::Value::try_from(&*next)) {
+        (Ok(was), Ok(is)) => differing_keys(table, &was, &is, changed),
+        _ => changed.push(table.to_owned()),
+    }
+    next.clone_from(running);
+}
+
+/// Adds to `out` the path of every value that differs between `was` and `is`, below `path`.
+fn differing_keys(path: &str, was: &toml::Value, is: &toml::Value, out: &mut Vec<String>) {
+    match (was, is) {
+        (toml::Value::Table(was), toml::Value::Table(is)) => {
+            let added = is.keys().filter(|key| !was.contains_key(*key));
+            for key in was.keys().chain(added) {
+                let below = format!("{path}.{key}");
+                match (was.get(key), is.get(key)) {
+                    (Some(was), Some(is)) => differing_keys(&below, was, is, out),
+                    _ => out.push(below),
+                }
+            }
+        }
+        _ if was != is => out.push(path.to_owned()),
+        _ => {}
     }
 }
 

@@ -3,13 +3,13 @@
 
 use std::net::SocketAddr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::keep;
 use super::source::Checker;
+use super::{keep, keep_table};
 
 /// The whole of `server.toml`.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// `[tick]`: how often the simulation advances.
@@ -29,7 +29,7 @@ pub struct ServerConfig {
 }
 
 /// `[threads]` in `server.toml` (read at start).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThreadsConfig {
     /// 0: every thread runs under the normal policy. 2 to 99: the tick thread runs under Linux's
@@ -53,7 +53,7 @@ impl Default for ThreadsConfig {
 }
 
 /// `[telemetry]` in `server.toml` (read at start).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
     /// TCP address of the HTTP endpoints `/metrics`, `/healthz` and `/readyz` (`--http` overrides it).
@@ -74,7 +74,7 @@ impl Default for TelemetryConfig {
 
 /// `[shedding]` in `server.toml`: thresholds to switch load shedding on, and lower ones to switch
 /// it off again.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SheddingConfig {
     /// Whether load shedding can switch on at all.
@@ -111,7 +111,7 @@ impl Default for SheddingConfig {
 }
 
 /// `[tick]` in `server.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TickConfig {
     /// Simulation ticks per second (when `[tick.adaptive]` is off).
@@ -134,7 +134,7 @@ impl Default for TickConfig {
 }
 
 /// `[tick.adaptive]` in `server.toml`: fewer players, faster ticks.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdaptiveTickConfig {
     /// Off by default: the rate is `tick.rate_hz`.
@@ -169,7 +169,7 @@ impl Default for AdaptiveTickConfig {
 }
 
 /// One `[[tick.adaptive.steps]]` entry.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdaptiveStep {
     /// Up to this many players ...
@@ -179,7 +179,7 @@ pub struct AdaptiveStep {
 }
 
 /// `[sim]` in `server.toml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimConfig {
     /// Seed of the simulation's random number generator (read at start).
@@ -204,7 +204,7 @@ impl Default for SimConfig {
 }
 
 /// `[net]` in `server.toml` (read at start).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetConfig {
     /// UDP address the server binds for QUIC clients (`--bind` overrides it).
@@ -271,7 +271,7 @@ impl Default for NetConfig {
 }
 
 /// `[net.transport]` in `server.toml`: QUIC limits sized for a game.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TransportConfig {
     /// Bidirectional streams a client may open at once (the protocol uses one).
@@ -313,7 +313,7 @@ impl Default for TransportConfig {
 
 /// `[net.tls]` in `server.toml`: PEM files, or (both unset) a self-signed development
 /// certificate generated into the data directory on first start.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     /// Certificate chain, PEM.
@@ -325,7 +325,7 @@ pub struct TlsConfig {
 /// `[net.auth]` in `server.toml`. The secret is never in the assets: it comes from the
 /// `NECPSIM_AUTH_SECRET` environment variable or from `secret_file`; on a loopback address
 /// without either, a development secret is generated into the data directory.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// A file holding the secret (at least 32 bytes).
@@ -333,7 +333,7 @@ pub struct AuthConfig {
 }
 
 /// `[net.rate_limits]` in `server.toml`: one token bucket per connection and class.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitsConfig {
     /// Movement inputs and snapshot acknowledgements (datagrams included).
@@ -369,7 +369,7 @@ impl Default for RateLimitsConfig {
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_s` a second.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bucket {
     /// Sustained requests per second.
@@ -379,7 +379,7 @@ pub struct Bucket {
 }
 
 /// `[store]` in `server.toml` (read at start): the embedded SQLite database in the data directory.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// When a commit counts as durable.
@@ -420,7 +420,7 @@ impl Default for StoreConfig {
 }
 
 /// SQLite's `synchronous` setting (the database runs in WAL mode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// Every commit is flushed to disk before it counts: nothing acknowledged is lost, even to
@@ -531,7 +531,7 @@ impl ServerConfig {
 
     /// Puts back into `next` the values of `self` that only take effect when the server starts,
     /// adding the keys whose values differed to `changed`.
-    pub(crate) fn keep_restart_only(&self, next: &mut ServerConfig, changed: &mut Vec<&'static str>) {
+    pub(crate) fn keep_restart_only(&self, next: &mut ServerConfig, changed: &mut Vec<String>) {
         keep(
             &self.sim.seed,
             &mut next.sim.seed,
@@ -556,10 +556,10 @@ impl ServerConfig {
             "server.toml: sim.huge_pages",
             changed,
         );
-        keep(&self.net, &mut next.net, "server.toml: net", changed);
-        keep(&self.store, &mut next.store, "server.toml: store", changed);
-        keep(&self.threads, &mut next.threads, "server.toml: threads", changed);
-        keep(
+        keep_table(&self.net, &mut next.net, "server.toml: net", changed);
+        keep_table(&self.store, &mut next.store, "server.toml: store", changed);
+        keep_table(&self.threads, &mut next.threads, "server.toml: threads", changed);
+        keep_table(
             &self.telemetry,
             &mut next.telemetry,
             "server.toml: telemetry",
