@@ -276,6 +276,19 @@ fn time_compressions(sim: &mut Sim, seq: &mut u32, ticks: u64, client_tick: impl
 }
 
 #[test]
+fn a_first_input_far_ahead_of_the_clock_is_refused_and_does_not_set_the_usual_lead() {
+    let mut sim = joined(common::bundled_config(), 1);
+    let seq = &mut 0;
+    assert_eq!(
+        time_compressions(&mut sim, seq, 1, |tick| (tick + 1_000_000) as u32),
+        1
+    );
+    // A clock twenty ticks fast is still refused from its first input on.
+    let fast = |tick: u64| (tick + 20) as u32;
+    assert_eq!(time_compressions(&mut sim, seq, 60, fast), 60);
+}
+
+#[test]
 fn a_lag_spike_refuses_nothing_while_a_fast_clock_is_refused_for_as_long_as_it_runs_fast() {
     let mut sim = joined(common::bundled_config(), 1);
     let seq = &mut 0;

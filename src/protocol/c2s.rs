@@ -97,7 +97,8 @@ pub struct SubscribeC2s {
 pub struct InputC2s {
     /// Client sequence number.
     pub seq: u32,
-    /// The client's tick counter when it sampled this input.
+    /// The client's tick counter when it sampled this input (its reckoning of the server's tick),
+    /// modulo 2^32.
     pub client_tick: u32,
     /// Desired direction, east.
     pub move_x: f32,

@@ -301,8 +301,8 @@ pub enum Target {
 pub struct MoveInput {
     /// Client sequence number; inputs with a number not above the last applied one are stale.
     pub seq: u32,
-    /// The client's tick counter (counting at the server's tick rate) when it sampled this input; it
-    /// may not run ahead of the server's clock (time compression).
+    /// The client's tick counter (counting at the server's tick rate) when it sampled this input,
+    /// modulo 2^32; it may not run ahead of the server's clock (time compression).
     pub client_tick: u32,
     /// Desired direction, east component; the vector is clamped to length 1.
     pub move_x: f32,

@@ -74,15 +74,20 @@ pub struct UsualLead {
 }
 
 impl UsualLead {
+    /// The usual lead a client's first input (`lead` ticks at server tick `tick`) is judged
+    /// against: none, the server's clock as the client was told it in its welcome; or the input's
+    /// own lead, when that is behind. A first input far ahead is refused like any other, and
+    /// cannot make itself the usual lead.
+    pub fn first(lead: i64, tick: u64) -> UsualLead {
+        UsualLead {
+            sixteenths: lead.min(0).saturating_mul(16),
+            at_tick: tick,
+        }
+    }
+
     /// The lead after an input whose lead is `lead` ticks at server tick `tick`.
-    pub fn follow(this: Option<UsualLead>, lead: i64, tick: u64) -> UsualLead {
-        let target = lead.saturating_mul(16);
-        let Some(usual) = this else {
-            return UsualLead {
-                sixteenths: target,
-                at_tick: tick,
-            };
-        };
+    pub fn follow(self, lead: i64, tick: u64) -> UsualLead {
+        let (usual, target) = (self, lead.saturating_mul(16));
         let step = i64::try_from(tick.saturating_sub(usual.at_tick)).unwrap_or(i64::MAX);
         UsualLead {
             sixteenths: usual.sixteenths + target.saturating_sub(usual.sixteenths).clamp(-step, step),

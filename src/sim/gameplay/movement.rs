@@ -63,11 +63,14 @@ pub(crate) fn apply_inputs(
                 continue;
             }
             let position = motion.position(handle);
-            let lead = i64::from(input.client_tick) - i64::try_from(server_tick).unwrap_or(i64::MAX);
-            let lead_excess = state.lead.map_or(0, |usual| usual.excess(lead));
+            // Serial-number arithmetic on the tick's low 32 bits, which the input carries: a
+            // server past 2^32 ticks compares the same way.
+            let lead = i64::from(input.client_tick.wrapping_sub(server_tick as u32) as i32);
+            let usual = state.lead.unwrap_or_else(|| UsualLead::first(lead, server_tick));
+            let lead_excess = usual.excess(lead);
             // Every input moves the usual lead, refused ones too, so that it keeps following a
             // client whose clock jumped ahead (its lag ended) instead of refusing it for good.
-            state.lead = Some(UsualLead::follow(state.lead, lead, server_tick));
+            state.lead = Some(usual.follow(lead, server_tick));
             if let Err(refusal) = check_input(&config, &input, position, lead_excess) {
                 respond(world, to, ReplyBody::Refused(refusal));
                 continue;
