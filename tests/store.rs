@@ -301,3 +301,50 @@ fn a_journal_replays_under_the_rules_version_that_applied_it() {
         "{error}"
     );
 }
+
+#[test]
+fn a_restart_resumes_after_an_expiry_that_moved_no_money() {
+    let (_dir, path, writer) = fresh_store();
+    let mut sim = Sim::new(common::bundled_config());
+    let mut outbox = Outbox::default();
+    let step = |sim: &mut Sim, outbox: &mut Outbox| {
+        sim.step();
+        sim.drain_outputs(outbox);
+        if let Some(batch) = Batch::of_tick(sim.tick(), outbox, sim.economy()) {
+            writer.submit(batch);
+        }
+    };
+    sim.submit(ClientId(0), Command::Join).expect("room");
+    step(&mut sim, &mut outbox);
+    // A sell order escrows wood and moves no money; when it expires the wood comes back, still
+    // without a ledger entry.
+    let sell = EconomyRequest {
+        key: 1,
+        op: EconomyOp::PlaceOrder {
+            item: WOOD,
+            side: Side::Sell,
+            price_minor: 500,
+            quantity: 1,
+            lifetime_s: Some(1),
+        },
+    };
+    sim.submit(ClientId(0), Command::Economy(sell)).expect("room");
+    step(&mut sim, &mut outbox);
+    assert!(matches!(
+        outbox.replies[0].body,
+        ReplyBody::OrderPlaced { resting: 1, .. }
+    ));
+    for _ in 0..120 {
+        step(&mut sim, &mut outbox);
+    }
+    assert_eq!(sim.economy().markets.orders().count(), 0, "the order expired");
+    writer.finish();
+
+    let store = SqliteStore::open_read_only(&path).expect("opens");
+    let replayed = recovery::recover(&store).expect("recovers").expect("not empty");
+    assert_eq!(
+        replayed.economy.digest(),
+        sim.economy().digest(),
+        "a restart would put the expired order back"
+    );
+}

@@ -150,10 +150,7 @@ impl Batch {
                 _ => None,
             })
             .collect();
-        let touched = !economy.inventories.touched().is_empty()
-            || !economy.markets.touched().is_empty()
-            || !economy.trades.touched().is_empty()
-            || !economy.auctions.touched().is_empty();
+        let touched = economy.touched_this_tick();
         if record.is_none() && !touched && outbox.departures.is_empty() && sessions.is_empty() {
             return None;
         }

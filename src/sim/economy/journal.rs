@@ -56,17 +56,17 @@ pub struct EconomyJournal {
 
 impl EconomyJournal {
     /// Ends the tick: swaps its record into `out` (an emptied record whose buffers this one
-    /// reuses) when the tick had inputs, moved money (`entries`) or changed the rules; true when
-    /// it did.
+    /// reuses) when the tick had inputs, `changed` the economy or changed the rules; true when it
+    /// did.
     pub(crate) fn hand_over(
         &mut self,
         tick: u64,
         rules: &EconomyRules,
-        entries: bool,
+        changed: bool,
         out: &mut EconomyTick,
     ) -> bool {
         let rules_changed = self.recorded_rules.as_ref() != Some(rules);
-        if !(self.record.has_inputs() || entries || rules_changed) {
+        if !(self.record.has_inputs() || changed || rules_changed) {
             return false;
         }
         self.record.tick = tick;

@@ -87,6 +87,15 @@ pub enum EconomyViolation {
 }
 
 impl Economy {
+    /// Whether this tick changed an inventory, an order, a trade or an auction (which the store
+    /// writes with the tick, and a player may be shown).
+    pub fn touched_this_tick(&self) -> bool {
+        !self.inventories.touched().is_empty()
+            || !self.markets.touched().is_empty()
+            || !self.trades.touched().is_empty()
+            || !self.auctions.touched().is_empty()
+    }
+
     /// Checks conservation per currency and no negative balances (the ledger's invariants), and
     /// that every unique item has one owner.
     pub fn check_invariants(&self) -> Result<(), EconomyViolation> {
@@ -410,8 +419,11 @@ fn hand_over_entries(
         economy.ledger.drain_journal(&mut outbox.ledger);
     }
     let outbox = &mut *outbox;
-    outbox.economy_written =
-        journal.hand_over(tick.0, &rules, !outbox.ledger.is_empty(), &mut outbox.economy);
+    // A tick that changed the economy without moving money (an expiry handing items back) is
+    // recorded too, empty: a replay then runs through it, and a restart resumes after it rather
+    // than before what a player was shown.
+    let changed = !outbox.ledger.is_empty() || economy.touched_this_tick();
+    outbox.economy_written = journal.hand_over(tick.0, &rules, changed, &mut outbox.economy);
 }
 
 #[cfg(test)]
