@@ -9,8 +9,9 @@ use rkyv::{Archive, Deserialize, Serialize};
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[rkyv(derive(Debug))]
 pub struct ControlC2s {
-    /// Chosen by the client; the reply carries it back (0 is allowed but indistinguishable from
-    /// the server's unsolicited refusals).
+    /// Chosen by the client; the reply carries it back. 0 is allowed, but a reply to it is
+    /// indistinguishable from the server's unsolicited refusals, and an input or a snapshot
+    /// acknowledgement sent with 0 is taken as its datagram would be: answered only if refused.
     pub request_id: u32,
     /// What the client asks.
     pub body: RequestC2s,
