@@ -321,3 +321,26 @@ fn a_lag_spike_refuses_nothing_while_a_fast_clock_is_refused_for_as_long_as_it_r
     // Back on time, it is not refused.
     assert_eq!(time_compressions(&mut sim, seq, 60, on_time), 0);
 }
+
+#[test]
+fn inputs_queued_before_a_leave_and_a_join_in_one_tick_do_not_reach_the_new_player() {
+    let mut sim = joined(common::bundled_config(), 1);
+    let client = ClientId(0);
+    let tick = |sim: &Sim| u32::try_from(sim.tick()).expect("small") + 1;
+    // The old connection's last input, then a reconnect, all in the same tick.
+    sim.submit(client, east(9_000, tick(&sim), None)).expect("room");
+    sim.submit(client, Command::Leave).expect("room");
+    sim.submit(client, Command::Join).expect("room");
+    assert_eq!(refusals(&mut sim), []);
+    let start = sim.player_position(client).expect("rejoined");
+    sim.step();
+    assert_eq!(
+        sim.player_position(client),
+        Some(start),
+        "the old input steers nothing"
+    );
+    // The new connection numbers its inputs from 1, and they are taken.
+    sim.submit(client, east(1, tick(&sim), None)).expect("room");
+    assert_eq!(refusals(&mut sim), []);
+    assert!(sim.player_position(client).expect("joined").x > start.x);
+}

@@ -1,5 +1,6 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
-//! Membership changes apply in arrival order; movement inputs are gathered in the frame arena and
+//! Membership changes apply in arrival order (inputs and acknowledgements a client queued before
+//! its join in the same tick belong to an earlier connection and are dropped); movement inputs are gathered in the frame arena and
 //! sorted by client and sequence number, so reordered datagrams resolve the same way every time;
 //! combat actions follow in arrival order, then snapshot acknowledgements (those riding inputs,
 //! then those sent alone). Session operations
@@ -10,9 +11,10 @@ use bevy_ecs::query::QueryState;
 use bevy_ecs::world::{Mut, World};
 
 use super::combat;
-use super::command::Command;
+use super::command::{ClientId, Command, Refusal, ReplyTo};
 use super::economy::EconomyInbox;
 use super::gameplay::{self, InputState, MotionHandle, QueuedInput, SnapshotHistory};
+use super::output::{ReplyBody, respond};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
@@ -31,10 +33,16 @@ pub(crate) fn route_commands(
         let mut acks = bumpalo::collections::Vec::new_in(bump);
         let mut actions = bumpalo::collections::Vec::new_in(bump);
         let mut reads = bumpalo::collections::Vec::new_in(bump);
+        // Where each client that joined this tick did so among the inputs: those queued before
+        // belong to a connection that left, not to the player who joined.
+        let mut joined_at = bumpalo::collections::Vec::new_in(bump);
         for (to, command) in commands.drain(..) {
             let client = to.client;
             match command {
-                Command::Join => gameplay::join(world, to),
+                Command::Join => {
+                    joined_at.push((client, [moves.len(), riding_acks.len(), acks.len()]));
+                    gameplay::join(world, to);
+                }
                 Command::Leave => {
                     combat::leave_world(world, client);
                     gameplay::leave(world, to);
@@ -65,6 +73,19 @@ pub(crate) fn route_commands(
                 Command::EconomyRead(read) => world.resource_mut::<EconomyInbox>().reads.push((to, read)),
             }
         }
+        if !joined_at.is_empty() {
+            let mut refused = bumpalo::collections::Vec::new_in(bump);
+            drop_inputs_before_joins(
+                &mut joined_at,
+                &mut moves,
+                &mut riding_acks,
+                &mut acks,
+                &mut refused,
+            );
+            for to in refused {
+                respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
+            }
+        }
         moves.sort_unstable_by_key(|queued| (queued.client, queued.input.seq));
         gameplay::apply_inputs(world, players, &moves, bump);
         combat::apply_actions(world, &actions, bump);
@@ -72,4 +93,46 @@ pub(crate) fn route_commands(
         combat::answer_reads(world, &reads, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;
+}
+
+/// Drops the inputs and acknowledgements each client in `joined_at` queued before it joined
+/// (`joined_at` holds where its last join found the three lists); those sent as requests go to
+/// `refused`, to be told the player was not in the world.
+fn drop_inputs_before_joins(
+    joined_at: &mut [(ClientId, [usize; 3])],
+    moves: &mut bumpalo::collections::Vec<'_, QueuedInput>,
+    riding_acks: &mut bumpalo::collections::Vec<'_, (ClientId, u32)>,
+    acks: &mut bumpalo::collections::Vec<'_, (ReplyTo, u32)>,
+    refused: &mut bumpalo::collections::Vec<'_, ReplyTo>,
+) {
+    // By client, the last join last, so that a search finds the cut that counts.
+    joined_at.sort_by_key(|&(client, _)| client);
+    let cut = |client: ClientId, list: usize| {
+        let end = joined_at.partition_point(|&(joined, _)| joined <= client);
+        end.checked_sub(1)
+            .map(|last| joined_at[last])
+            .filter(|&(joined, _)| joined == client)
+            .map_or(0, |(_, at)| at[list])
+    };
+    let mut index = 0..;
+    moves.retain(|queued| {
+        let kept = index.next().is_some_and(|at| at >= cut(queued.client, 0));
+        if !kept && queued.request != 0 {
+            refused.push(ReplyTo {
+                client: queued.client,
+                request: queued.request,
+            });
+        }
+        kept
+    });
+    let mut index = 0..;
+    riding_acks.retain(|&(client, _)| index.next().is_some_and(|at| at >= cut(client, 1)));
+    let mut index = 0..;
+    acks.retain(|&(to, _)| {
+        let kept = index.next().is_some_and(|at| at >= cut(to.client, 2));
+        if !kept && to.request != 0 {
+            refused.push(to);
+        }
+        kept
+    });
 }
