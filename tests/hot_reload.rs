@@ -215,18 +215,7 @@ fn a_directory_moved_into_place_is_reloaded_and_editor_lock_files_are_ignored() 
 #[test]
 fn assets_behind_a_symbolic_link_switched_to_a_new_release_are_followed() {
     let root = tempfile::tempdir().expect("temp dir");
-    let release = |name: &str, speed: &str| {
-        let copy = common::assets_copy();
-        common::edit(
-            copy.path(),
-            "gameplay/characters.toml",
-            "speed_mps = 6.0",
-            &format!("speed_mps = {speed}"),
-        );
-        let path = root.path().join(name);
-        copy_dir(copy.path(), &path);
-        path
-    };
+    let release = |name: &str, speed: &str| release_of(&root.path().join(name), speed);
     let first = release("release-1", "6.0");
     let current = root.path().join("current");
     std::os::unix::fs::symlink(&first, &current).expect("link");
@@ -235,9 +224,7 @@ fn assets_behind_a_symbolic_link_switched_to_a_new_release_are_followed() {
 
     // The link is switched at once to a new release, as a deployment does.
     let second = release("release-2", "8.0");
-    let switching = root.path().join("current.new");
-    std::os::unix::fs::symlink(&second, &switching).expect("link");
-    std::fs::rename(&switching, &current).expect("switched");
+    switch_link(&current, &second);
     let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
         panic!("the new release was not loaded");
     };
@@ -260,15 +247,8 @@ fn assets_behind_a_symbolic_link_switched_to_a_new_release_are_followed() {
 fn a_link_switched_higher_up_the_path_than_the_assets_is_followed_too() {
     let root = tempfile::tempdir().expect("temp dir");
     let release = |name: &str, speed: &str| {
-        let copy = common::assets_copy();
-        common::edit(
-            copy.path(),
-            "gameplay/characters.toml",
-            "speed_mps = 6.0",
-            &format!("speed_mps = {speed}"),
-        );
         let path = root.path().join(name);
-        copy_dir(copy.path(), &path.join("assets"));
+        release_of(&path.join("assets"), speed);
         path
     };
     let first = release("release-1", "6.0");
@@ -282,13 +262,32 @@ fn a_link_switched_higher_up_the_path_than_the_assets_is_followed_too() {
     assert!(watcher.next_within(Duration::from_secs(1)).is_none());
 
     let second = release("release-2", "8.0");
-    let switching = root.path().join("current.new");
-    std::os::unix::fs::symlink(&second, &switching).expect("link");
-    std::fs::rename(&switching, &current).expect("switched");
+    switch_link(&current, &second);
     let Some(ReloadOutcome::Applied(next)) = watcher.next_within(WAIT) else {
         panic!("the new release was not loaded");
     };
     assert_eq!(next.gameplay.characters.player.speed_mps, 8.0);
+}
+
+/// A copy of the bundled assets at `path` whose player speed is `speed`; returns `path`.
+fn release_of(path: &std::path::Path, speed: &str) -> std::path::PathBuf {
+    let copy = common::assets_copy();
+    common::edit(
+        copy.path(),
+        "gameplay/characters.toml",
+        "speed_mps = 6.0",
+        &format!("speed_mps = {speed}"),
+    );
+    copy_dir(copy.path(), path);
+    path.to_path_buf()
+}
+
+/// Points the symbolic link `link` at `target` at once, as a deployment does (a new link renamed
+/// over the old one).
+fn switch_link(link: &std::path::Path, target: &std::path::Path) {
+    let switching = link.with_extension("new");
+    std::os::unix::fs::symlink(target, &switching).expect("link");
+    std::fs::rename(&switching, link).expect("switched");
 }
 
 /// Copies the directory tree `from` to `to`.
