@@ -7,7 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use necpsim::sim::economy::Side;
+use necpsim::sim::economy::ledger::{CurrencyId, PlayerId};
+use necpsim::sim::economy::{Replayed, Side};
 use necpsim::sim::{
     AuctionTerms, ClientId, Command, EconomyOp, EconomyRequest, Goods, Outbox, ReplyBody, Sim, TradeOffer,
 };
@@ -97,6 +98,24 @@ fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, StoreWriter) {
     let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
     let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {}), || {}).expect("writer");
     (dir, path, writer)
+}
+
+/// Submits `commands` (by player), runs one tick into `outbox` and hands its batch to `writer`.
+fn stored_step(sim: &mut Sim, outbox: &mut Outbox, writer: &StoreWriter, commands: Vec<(u64, Command)>) {
+    for (player, command) in commands {
+        sim.submit(ClientId(player), command).expect("room");
+    }
+    sim.step();
+    sim.drain_outputs(outbox);
+    if let Some(batch) = Batch::of_tick(sim.tick(), outbox, sim.economy()) {
+        writer.submit(batch);
+    }
+}
+
+/// The economy a restart recovers from the store at `path`.
+fn recover(path: &std::path::Path) -> Result<Replayed, recovery::RecoveryError> {
+    let store = SqliteStore::open_read_only(path).expect("opens");
+    recovery::recover(&store).map(|replayed| replayed.expect("not empty"))
 }
 
 #[test]
@@ -261,22 +280,12 @@ fn a_journal_replays_under_the_rules_version_that_applied_it() {
         vec![(1, Command::Economy(EconomyRequest { key: 1, op: offer }))],
     ];
     for tick_commands in commands {
-        for (player, command) in tick_commands {
-            sim.submit(ClientId(player), command).expect("room");
-        }
-        sim.step();
-        sim.drain_outputs(&mut outbox);
-        if let Some(batch) = Batch::of_tick(sim.tick(), &outbox, sim.economy()) {
-            writer.submit(batch);
-        }
+        stored_step(&mut sim, &mut outbox, &writer, tick_commands);
     }
     writer.finish();
     assert_eq!(sim.economy().trades.iter().count(), 0, "refused live");
 
-    let replay = || {
-        let store = SqliteStore::open_read_only(&path).expect("opens");
-        recovery::recover(&store).map(|replayed| replayed.expect("not empty").economy)
-    };
+    let replay = || recover(&path).map(|replayed| replayed.economy);
     let as_written = replay().expect("recovers");
     assert_eq!(as_written.digest(), sim.economy().digest());
 
@@ -287,7 +296,7 @@ fn a_journal_replays_under_the_rules_version_that_applied_it() {
     assert_eq!(under_first_rules.trades.iter().count(), 1, "the offer stands");
     let food = under_first_rules
         .inventories
-        .of(necpsim::sim::economy::ledger::PlayerId(1))
+        .of(PlayerId(1))
         .and_then(|inventory| inventory.stacks.get(&FOOD).copied())
         .expect("food");
     assert_eq!((food.held, food.escrowed), (0, 10));
@@ -307,15 +316,7 @@ fn a_restart_resumes_after_an_expiry_that_moved_no_money() {
     let (_dir, path, writer) = fresh_store();
     let mut sim = Sim::new(common::bundled_config());
     let mut outbox = Outbox::default();
-    let step = |sim: &mut Sim, outbox: &mut Outbox| {
-        sim.step();
-        sim.drain_outputs(outbox);
-        if let Some(batch) = Batch::of_tick(sim.tick(), outbox, sim.economy()) {
-            writer.submit(batch);
-        }
-    };
-    sim.submit(ClientId(0), Command::Join).expect("room");
-    step(&mut sim, &mut outbox);
+    stored_step(&mut sim, &mut outbox, &writer, vec![(0, Command::Join)]);
     // A sell order escrows wood and moves no money; when it expires the wood comes back, still
     // without a ledger entry.
     let sell = EconomyRequest {
@@ -328,23 +329,296 @@ fn a_restart_resumes_after_an_expiry_that_moved_no_money() {
             lifetime_s: Some(1),
         },
     };
-    sim.submit(ClientId(0), Command::Economy(sell)).expect("room");
-    step(&mut sim, &mut outbox);
+    stored_step(&mut sim, &mut outbox, &writer, vec![(0, Command::Economy(sell))]);
     assert!(matches!(
         outbox.replies[0].body,
         ReplyBody::OrderPlaced { resting: 1, .. }
     ));
     for _ in 0..120 {
-        step(&mut sim, &mut outbox);
+        stored_step(&mut sim, &mut outbox, &writer, Vec::new());
     }
     assert_eq!(sim.economy().markets.orders().count(), 0, "the order expired");
     writer.finish();
 
-    let store = SqliteStore::open_read_only(&path).expect("opens");
-    let replayed = recovery::recover(&store).expect("recovers").expect("not empty");
+    let replayed = recover(&path).expect("recovers");
     assert_eq!(
         replayed.economy.digest(),
         sim.economy().digest(),
         "a restart would put the expired order back"
     );
+}
+
+const CRYPTOS: u16 = 0;
+
+/// The bundled configuration, with `edit` applied.
+fn bundled_with(edit: impl FnOnce(&mut necpsim::config::Config)) -> Arc<necpsim::config::Config> {
+    let mut config = common::load_bundled();
+    edit(&mut config);
+    Arc::new(config)
+}
+
+fn economy(key: u128, op: EconomyOp) -> Command {
+    Command::Economy(EconomyRequest { key, op })
+}
+
+fn wood_order(side: Side, price_minor: i64, lifetime_s: Option<u32>) -> EconomyOp {
+    EconomyOp::PlaceOrder {
+        item: WOOD,
+        side,
+        price_minor,
+        quantity: 1,
+        lifetime_s,
+    }
+}
+
+fn wood_held(sim: &Sim, player: u64) -> u32 {
+    sim.economy()
+        .inventories
+        .of(PlayerId(player))
+        .map_or(0, |inventory| inventory.held(WOOD))
+}
+
+#[test]
+fn a_reload_that_reprices_an_item_closes_its_orders_in_the_old_currency_and_a_restart_agrees() {
+    let (_dir, path, writer) = fresh_store();
+    let with_cryptos = |config: &mut necpsim::config::Config| {
+        let cryptos = config
+            .economy
+            .currencies
+            .currencies
+            .get_mut("cryptos")
+            .expect("cryptos");
+        cryptos.starting_balance_minor = 10_000;
+    };
+    let mut sim = Sim::new(bundled_with(with_cryptos));
+    let mut outbox = Outbox::default();
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(0, Command::Join), (1, Command::Join)],
+    );
+    let wood_at_start = wood_held(&sim, 0);
+    // Wood is priced in eurodollars: a sell at 500 and a lower bid rest.
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![
+            (0, economy(1, wood_order(Side::Sell, 500, None))),
+            (1, economy(1, wood_order(Side::Buy, 400, None))),
+        ],
+    );
+    assert_eq!(sim.economy().markets.orders().count(), 2);
+
+    // Repriced in cryptos: the eurodollar orders close and give back what they held, so a
+    // cryptos bid above the old ask does not buy the seller's wood with the wrong money.
+    sim.apply_config(bundled_with(|config| {
+        with_cryptos(config);
+        config
+            .economy
+            .items
+            .items
+            .get_mut("wood")
+            .expect("wood")
+            .price_currency = "cryptos".into();
+    }));
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(1, economy(2, wood_order(Side::Buy, 600, None)))],
+    );
+    assert!(
+        matches!(
+            outbox.replies[0].body,
+            ReplyBody::OrderPlaced {
+                filled: 0,
+                resting: 1,
+                ..
+            }
+        ),
+        "{:?}",
+        outbox.replies[0].body
+    );
+    let ledger = &sim.economy().ledger;
+    assert_eq!(wood_held(&sim, 0), wood_at_start, "the seller's wood is back");
+    assert_eq!(
+        ledger.wallet(PlayerId(0), CurrencyId(CRYPTOS)),
+        10_000,
+        "and it was paid nothing"
+    );
+    assert_eq!(
+        ledger.reserved(PlayerId(1), CurrencyId(EURODOLLARS)),
+        0,
+        "the old bid's money is back"
+    );
+    assert_eq!(ledger.reserved(PlayerId(1), CurrencyId(CRYPTOS)), 600);
+    let open: Vec<CurrencyId> = sim
+        .economy()
+        .markets
+        .orders()
+        .map(|(_, meta)| meta.currency)
+        .collect();
+    assert_eq!(open, [CurrencyId(CRYPTOS)], "only the new bid rests");
+    writer.finish();
+
+    let replayed = recover(&path).expect("recovers");
+    assert_eq!(
+        replayed.economy.digest(),
+        sim.economy().digest(),
+        "a restart reaches the same economy"
+    );
+}
+
+#[test]
+fn a_tick_rate_drop_keeps_idempotency_keys_and_lifetimes_in_time() {
+    let (_dir, path, writer) = fresh_store();
+    let ten_second_keys = |config: &mut necpsim::config::Config| {
+        config.economy.players.idempotency_window_s = 10;
+    };
+    let mut sim = Sim::new(bundled_with(ten_second_keys));
+    let ten_second_offer = EconomyOp::OfferTrade(Box::new(TradeOffer {
+        to: ClientId(1),
+        gives: Goods {
+            items: [(WOOD, 1), (0, 0)],
+            ..Goods::default()
+        },
+        wants: Goods {
+            money: [(EURODOLLARS, 1), (0, 0)],
+            ..Goods::default()
+        },
+        lifetime_s: 10,
+    }));
+    let mut outbox = Outbox::default();
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(0, Command::Join), (1, Command::Join)],
+    );
+    let pay = || {
+        economy(
+            7,
+            EconomyOp::Transfer {
+                to: ClientId(1),
+                currency: EURODOLLARS,
+                amount_minor: 100,
+            },
+        )
+    };
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![
+            (0, pay()),
+            (0, economy(8, wood_order(Side::Sell, 500, Some(10)))),
+            (0, economy(9, ten_second_offer)),
+        ],
+    );
+    let paid = outbox.replies[0].body;
+    assert!(matches!(paid, ReplyBody::Transferred { .. }), "{paid:?}");
+    // Five seconds at 60 Hz, then the rate halves.
+    for _ in 0..300 {
+        stored_step(&mut sim, &mut outbox, &writer, Vec::new());
+    }
+    sim.apply_config(bundled_with(|config| {
+        ten_second_keys(config);
+        config.server.tick.rate_hz = 30.0;
+    }));
+    // Three and a third seconds at 30 Hz: eight and a third in all, within the key's ten.
+    for _ in 0..100 {
+        stored_step(&mut sim, &mut outbox, &writer, Vec::new());
+    }
+    let wallets = |sim: &Sim| {
+        [0, 1].map(|player| {
+            sim.economy()
+                .ledger
+                .wallet(PlayerId(player), CurrencyId(EURODOLLARS))
+        })
+    };
+    let before = wallets(&sim);
+    stored_step(&mut sim, &mut outbox, &writer, vec![(0, pay())]);
+    assert_eq!(
+        outbox.replies[0].body, paid,
+        "a retry within the window gets the first reply"
+    );
+    assert_eq!(wallets(&sim), before, "and pays nothing twice");
+    // The ten-second order and offer had five seconds left at the change: 150 ticks at 30 Hz.
+    let open = |sim: &Sim| {
+        (
+            sim.economy().markets.orders().count(),
+            sim.economy().trades.iter().count(),
+        )
+    };
+    assert_eq!(open(&sim), (1, 1), "the order rests and the offer stands");
+    for _ in 0..50 {
+        stored_step(&mut sim, &mut outbox, &writer, Vec::new());
+    }
+    assert_eq!(open(&sim), (0, 0), "and both ended on time");
+    writer.finish();
+
+    let replayed = recover(&path).expect("recovers");
+    assert_eq!(
+        replayed.economy.digest(),
+        sim.economy().digest(),
+        "a restart reaches the same economy"
+    );
+}
+
+#[test]
+fn a_trade_offered_under_the_first_rules_that_wants_an_item_twice_cannot_take_more_than_is_held() {
+    let (_dir, path, writer) = fresh_store();
+    let mut sim = Sim::new(common::bundled_config());
+    let mut outbox = Outbox::default();
+    // Player 2 holds 10 food; player 1 wants 6 and 6 of it for a unit of wood (which moves no
+    // money, so the store's ledger stays what the first rules would have written).
+    let offer = EconomyOp::OfferTrade(Box::new(TradeOffer {
+        to: ClientId(2),
+        gives: Goods {
+            items: [(WOOD, 1), (0, 0)],
+            ..Goods::default()
+        },
+        wants: Goods {
+            items: [(FOOD, 6), (FOOD, 6)],
+            ..Goods::default()
+        },
+        lifetime_s: 60,
+    }));
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(1, Command::Join), (2, Command::Join)],
+    );
+    stored_step(&mut sim, &mut outbox, &writer, vec![(1, economy(1, offer))]);
+    writer.finish();
+    // The store as a build of the first rules wrote it: the proposal stands.
+    let db = Connection::open(&path).expect("opens");
+    db.execute("UPDATE economy_journal SET rules_version = 1", [])
+        .expect("marks the records as the first rules'");
+    let replayed = recover(&path).expect("recovers");
+    assert_eq!(replayed.economy.trades.iter().count(), 1, "the proposal stands");
+
+    // This build takes over and player 2 accepts: the 12 units wanted are more than its 10.
+    let mut upgraded = Sim::new(common::bundled_config());
+    upgraded.restore_economy(replayed);
+    let accept = EconomyOp::AcceptTrade { trade: 1, version: 1 };
+    let out = common::step_with(&mut upgraded, &[(2, Command::Join), (2, economy(2, accept))]);
+    let answers: Vec<ReplyBody> = (out.replies.iter())
+        .filter(|reply| reply.client == ClientId(2) && !matches!(reply.body, ReplyBody::Joined { .. }))
+        .map(|reply| reply.body)
+        .collect();
+    assert_eq!(
+        answers,
+        [ReplyBody::Refused(necpsim::sim::Refusal::NotEnoughItems)]
+    );
+    let food = upgraded
+        .economy()
+        .inventories
+        .of(PlayerId(2))
+        .map(|inventory| inventory.held(FOOD));
+    assert_eq!(food, Some(10), "player 2 keeps its food");
+    upgraded.economy().check_invariants().expect("invariants hold");
 }

@@ -29,6 +29,7 @@ mod hash;
 mod input;
 mod output;
 mod prefetch;
+mod rescale;
 mod resources;
 mod schedule;
 

@@ -22,6 +22,7 @@ use super::rules::CombatRules;
 use super::sessions::Sessions;
 use crate::config::Config;
 use crate::sim::gameplay::{Defense, Player, Vitals, player_defense};
+use crate::sim::rescale::Rescale;
 use crate::sim::resources::{ActiveConfig, Tick, TickRate};
 
 /// The kind an NPC is given when its kind leaves `combat/npcs.toml` while it fights: no rule
@@ -73,10 +74,7 @@ pub(crate) fn carry_over(
         return;
     };
     let reloaded = !unchanged;
-    let rescale = (rate.0 != was.rate_hz).then(|| Rescale {
-        ratio: f64::from(rate.0) / f64::from(was.rate_hz),
-        now: tick.0,
-    });
+    let rescale = Rescale::between(was.rate_hz, rate.0, tick.0);
     let effects = reloaded
         .then(|| renamed(&old.combat.effects.effects, &new.combat.effects.effects))
         .flatten();
@@ -102,7 +100,7 @@ pub(crate) fn carry_over(
         let old_kind = brain.as_ref().map(|brain| brain.kind);
         if let Some(rescale) = rescale {
             if let Some(fighter) = fighter.as_deref_mut() {
-                rescale.fighter(fighter);
+                rescale_fighter(rescale, fighter);
             }
             if let Some(brain) = brain.as_deref_mut() {
                 brain.next_attack_tick = rescale.deadline(brain.next_attack_tick);
@@ -213,65 +211,23 @@ fn health_ratio(was: f32, is: f32) -> f32 {
     if was > 0.0 && is > 0.0 { is / was } else { 1.0 }
 }
 
-/// Tick counts taken from one rate to another at tick `now`.
-#[derive(Debug, Clone, Copy)]
-struct Rescale {
-    /// New rate over old rate.
-    ratio: f64,
-    now: u64,
-}
-
-impl Rescale {
-    /// A tick still to come: as far ahead at the new rate, rounded up so nothing comes early.
-    fn deadline(self, tick: u64) -> u64 {
-        if tick <= self.now {
-            return tick;
-        }
-        self.now.saturating_add(self.span(tick - self.now))
+/// Moves every timer of `fighter` to where it falls at the new rate.
+fn rescale_fighter(rescale: Rescale, fighter: &mut Fighter) {
+    fighter.next_shot_tick = rescale.deadline(fighter.next_shot_tick);
+    fighter.reload_done_tick = rescale.deadline(fighter.reload_done_tick);
+    for ready in &mut fighter.ability_ready_tick {
+        *ready = rescale.deadline(*ready);
     }
-
-    /// A tick gone by (the last shot, the last refill): as far back at the new rate.
-    fn since(self, tick: u64) -> u64 {
-        let ago = (self.now.saturating_sub(tick) as f64 * self.ratio).round() as u64;
-        self.now.saturating_sub(ago)
-    }
-
-    /// A number of ticks left, rounded up: a running timer never ends early, nor at once.
-    fn span(self, ticks: u64) -> u64 {
-        (ticks as f64 * self.ratio).ceil() as u64
-    }
-
-    fn fighter(self, fighter: &mut Fighter) {
-        fighter.next_shot_tick = self.deadline(fighter.next_shot_tick);
-        fighter.reload_done_tick = self.deadline(fighter.reload_done_tick);
-        for ready in &mut fighter.ability_ready_tick {
-            *ready = self.deadline(*ready);
-        }
-        fighter.heat_tick = self.since(fighter.heat_tick);
-        fighter.tokens_tick = self.since(fighter.tokens_tick);
-        fighter
-            .effects
-            .rescale(|ticks| u32::try_from(self.span(u64::from(ticks))).unwrap_or(u32::MAX));
-    }
+    fighter.heat_tick = rescale.since(fighter.heat_tick);
+    fighter.tokens_tick = rescale.since(fighter.tokens_tick);
+    fighter
+        .effects
+        .rescale(|ticks| u32::try_from(rescale.span(u64::from(ticks))).unwrap_or(u32::MAX));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn halving_the_rate_halves_what_is_left_and_never_ends_a_timer_early() {
-        let rescale = Rescale { ratio: 0.5, now: 100 };
-        assert_eq!(rescale.deadline(160), 130);
-        assert_eq!(rescale.deadline(101), 101, "one tick left stays one tick");
-        assert_eq!(rescale.deadline(100), 100, "due now stays due");
-        assert_eq!(rescale.deadline(0), 0, "none stays none");
-        assert_eq!(rescale.since(40), 70);
-        let doubled = Rescale { ratio: 2.0, now: 100 };
-        assert_eq!(doubled.deadline(130), 160);
-        assert_eq!(doubled.since(70), 40);
-        assert_eq!(doubled.since(10), 0, "never before the first tick");
-    }
 
     #[test]
     fn names_keep_their_place_when_others_come_and_go() {

@@ -52,6 +52,10 @@ impl Listing for Auction {
     fn ends_at(&self) -> u64 {
         self.ends_at
     }
+
+    fn set_ends_at(&mut self, tick: u64) {
+        self.ends_at = tick;
+    }
 }
 
 /// Every running auction by id.

@@ -270,6 +270,17 @@ impl<R: Clone> IdempotencyStore<R> {
         freed
     }
 
+    /// Moves the tick every record was made at to `since(tick)`, which must keep their order:
+    /// after a change of tick rate, each key keeps its age in time.
+    pub fn restamp(&mut self, since: impl Fn(u64) -> u64) {
+        for keys in &mut self.players {
+            for record in &mut keys.records {
+                record.tick = since(record.tick);
+            }
+        }
+        self.last_tick = self.last_tick.map(&since);
+    }
+
     /// Tick at which (player, key) was recorded, if its record is live.
     pub fn recorded_at(&self, player: PlayerId, key: IdempotencyKey) -> Option<u64> {
         self.find(player, key).map(|r| r.tick)

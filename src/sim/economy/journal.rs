@@ -7,6 +7,7 @@
 
 use bevy_ecs::resource::Resource;
 
+use super::carry_over::carry_over;
 use super::ledger::{Entry, PlayerId};
 use super::rules::RulesVersion;
 use super::{Economy, EconomyRules, credit, expire, makers, open_account, ops};
@@ -80,6 +81,11 @@ impl EconomyJournal {
         true
     }
 
+    /// The rules of the last record, if any was written or replayed.
+    pub(crate) fn recorded_rules(&self) -> Option<&EconomyRules> {
+        self.recorded_rules.as_ref()
+    }
+
     /// Continues after a replay that ended with `rules` in force.
     pub(crate) fn resume(&mut self, rules: EconomyRules) {
         self.recorded_rules = Some(rules);
@@ -148,7 +154,11 @@ pub fn replay(
                 }
             }
         }
-        if let Some(changed) = record.rules {
+        if let Some(mut changed) = record.rules {
+            changed.version = record.version;
+            if let Some(previous) = &rules {
+                carry_over(&mut economy, previous, &changed, record.tick);
+            }
             rules = Some(changed);
         }
         let rules = rules

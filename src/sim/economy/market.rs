@@ -9,7 +9,7 @@ use bevy_platform::collections::HashMap;
 
 use super::inventory::Inventories;
 use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
-use super::order_book::{Expired, Fill, OrderBook, OrderId, Side};
+use super::order_book::{Expired, Fill, OrderBook, OrderId, Owner, Side};
 use super::owner_counts::OwnerCounts;
 use super::rules::EconomyRules;
 
@@ -152,6 +152,57 @@ impl Markets {
         }
         expired.clear();
         self.expired = expired;
+    }
+}
+
+impl Markets {
+    /// Moves the expiry of every resting order to `deadline(expiry)`.
+    pub(crate) fn reschedule(&mut self, deadline: impl Fn(u64) -> u64) {
+        let touched = &mut self.touched;
+        for book in &mut self.books {
+            book.reschedule(&deadline, |id| touched.push(id));
+        }
+    }
+
+    /// Closes, in id order and in one ledger transaction, every open order placed in a currency
+    /// other than its item's price currency under `rules`, giving back what each holds: a book
+    /// matches all its orders against each other and pays in the buyer's currency, so orders in
+    /// two currencies must never rest in one.
+    pub(crate) fn close_in_other_currencies(
+        &mut self,
+        rules: &EconomyRules,
+        tick: u64,
+        ledger: &mut Ledger,
+        inventories: &mut Inventories,
+    ) {
+        let priced_otherwise = |meta: &OrderMeta| {
+            rules
+                .items
+                .get(usize::from(meta.item))
+                .is_some_and(|rule| rule.currency != meta.currency)
+        };
+        let mut closing: Vec<(OrderId, OrderMeta)> = (self.orders.iter())
+            .filter(|(_, meta)| priced_otherwise(meta))
+            .map(|(&id, &meta)| (id, meta))
+            .collect();
+        if closing.is_empty() {
+            return;
+        }
+        closing.sort_unstable_by_key(|&(id, _)| id);
+        let mut tx = ledger.begin(tick);
+        for (id, meta) in closing {
+            let Some(Ok(cancelled)) = self
+                .book_mut(meta.item)
+                .map(|book| book.cancel(id, Owner(meta.owner.0)))
+            else {
+                continue;
+            };
+            self.touched.push(id);
+            self.close(id);
+            // Releasing what an order reserved cannot fail: the reservation is there.
+            let _ = give_back(&mut tx, inventories, id, meta, cancelled.remaining);
+        }
+        let _ = tx.commit();
     }
 }
 

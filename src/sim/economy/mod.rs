@@ -5,6 +5,7 @@
 //! tick and writes the ledger entries of the tick back to it for the store.
 
 pub mod auctions;
+mod carry_over;
 pub mod idempotency;
 mod inventory;
 mod journal;
@@ -211,6 +212,7 @@ impl SimPlugin for EconomyPlugin {
             (
                 refresh_rules::<EconomyRules>,
                 begin_tick,
+                carry_over::carry_over_to_new_rules,
                 open_accounts,
                 credit_rewards,
                 ops::apply_economy_commands,

@@ -13,6 +13,8 @@ pub trait Listing {
     fn owner(&self) -> PlayerId;
     /// The tick it ends, once that tick has come.
     fn ends_at(&self) -> u64;
+    /// Moves the tick it ends.
+    fn set_ends_at(&mut self, tick: u64);
 }
 
 /// Values by id.
@@ -118,6 +120,19 @@ impl<T: Listing> Numbered<T> {
         self.due = due;
     }
 
+    /// Moves the end of every value to `deadline(end)`.
+    pub(crate) fn reschedule(&mut self, deadline: impl Fn(u64) -> u64) {
+        self.by_end.clear();
+        for (&id, value) in &mut self.values {
+            let end = deadline(value.ends_at());
+            if end != value.ends_at() {
+                value.set_ends_at(end);
+                self.touched.push(id);
+            }
+            self.by_end.insert((end, id));
+        }
+    }
+
     fn index(&mut self, id: u64, value: &T) {
         self.per_owner.add(value.owner());
         self.by_end.insert((value.ends_at(), id));
@@ -145,6 +160,9 @@ mod tests {
         }
         fn ends_at(&self) -> u64 {
             self.until
+        }
+        fn set_ends_at(&mut self, tick: u64) {
+            self.until = tick;
         }
     }
 

@@ -37,6 +37,10 @@ impl Listing for Trade {
     fn ends_at(&self) -> u64 {
         self.expires_at
     }
+
+    fn set_ends_at(&mut self, tick: u64) {
+        self.expires_at = tick;
+    }
 }
 
 /// Every pending trade by id.
@@ -188,7 +192,21 @@ pub(crate) fn swap(
     let has = inventories.of(responder);
     let owns_unique = trade.wants.unique == 0
         || has.is_some_and(|i| i.uniques.iter().any(|&(id, _)| id == trade.wants.unique));
-    if !owns_unique || items(&trade.wants).any(|(item, units)| has.map_or(0, |i| i.held(item)) < units) {
+    // Earlier rules checked each entry alone, so a proposal made under the first rules that lists
+    // an item twice could take more units than the responder held.
+    let counted_together = rules.version >= RulesVersion::FOURTH;
+    let wanted = |item: u16, units: u32| {
+        if counted_together {
+            items(&trade.wants)
+                .filter(|&(listed, _)| listed == item)
+                .map(|(_, units)| u64::from(units))
+                .sum()
+        } else {
+            u64::from(units)
+        }
+    };
+    let short = |(item, units): (u16, u32)| u64::from(has.map_or(0, |i| i.held(item))) < wanted(item, units);
+    if !owns_unique || items(&trade.wants).any(short) {
         return Err(Refusal::NotEnoughItems);
     }
     // The proposer's outgoing units sit in its escrow, the responder's in what it holds; the
@@ -243,7 +261,9 @@ pub(crate) fn swap(
         inventories.of_mut(responder).holding_mut(item).held += units;
     }
     for (item, units) in items(&trade.wants) {
-        inventories.of_mut(responder).holding_mut(item).held -= units;
+        // Wraps only under the rules before the fourth, as the builds that applied them did.
+        let held = &mut inventories.of_mut(responder).holding_mut(item).held;
+        *held = held.wrapping_sub(units);
         inventories.of_mut(proposer).holding_mut(item).held += units;
     }
     for (item, _) in items(&trade.gives).chain(items(&trade.wants)) {

@@ -594,6 +594,32 @@ impl OrderBook {
         }
     }
 
+    /// Moves the expiry of every resting order that has one to `deadline(expiry)`, handing
+    /// each order whose expiry moved to `moved`.
+    pub fn reschedule(&mut self, deadline: impl Fn(u64) -> u64, mut moved: impl FnMut(OrderId)) {
+        let index = &mut self.index;
+        let mut keys = std::mem::take(&mut index.expiries).into_vec();
+        keys.clear();
+        for (slot, order) in index.slots.iter_mut().enumerate() {
+            let Some(at) = order.expires_at_tick.filter(|_| order.remaining > 0) else {
+                continue;
+            };
+            let rescheduled = deadline(at);
+            if rescheduled != at {
+                order.expires_at_tick = Some(rescheduled);
+                moved(order.id);
+            }
+            keys.push(Reverse(ExpiryKey {
+                at: rescheduled,
+                id: order.id,
+                seq: order.seq,
+                slot,
+            }));
+        }
+        index.expiring = keys.len();
+        index.expiries = BinaryHeap::from(keys);
+    }
+
     /// Highest resting buy price.
     #[must_use]
     pub fn best_bid(&self) -> Option<i64> {
