@@ -19,7 +19,7 @@ struct Fixture {
     verified: &'static str,
 }
 
-const FIXTURES: [Fixture; 3] = [
+const FIXTURES: [Fixture; 4] = [
     // Written before journal records carried a rules version: every record replays under the
     // first rules, which accepted goods that list an item twice.
     Fixture {
@@ -38,6 +38,14 @@ const FIXTURES: [Fixture; 3] = [
         file: "rules-v3.db",
         schema: 2,
         verified: "ok: verify: tick 200, 493 ledger entries, 36 balances",
+    },
+    // Written across a reload that prices food in cryptos (closing its two eurodollar orders)
+    // and a drop from 60 to 30 Hz (moving every deadline and key age): a replay that does not
+    // carry over at the same ticks reaches another ledger.
+    Fixture {
+        file: "rules-v4.db",
+        schema: 3,
+        verified: "ok: verify: tick 200, 143 ledger entries, 44 balances",
     },
 ];
 
