@@ -14,7 +14,7 @@ use necpsim::sim::{
 };
 use necpsim::store::sqlite::SqliteStore;
 use necpsim::store::writer::StoreWriter;
-use necpsim::store::{Batch, DATABASE_FILE, Store, recovery};
+use necpsim::store::{Batch, DATABASE_FILE, EconomyRows, InventoryRow, Store, recovery};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use rusqlite::Connection;
@@ -110,6 +110,57 @@ fn stored_step(sim: &mut Sim, outbox: &mut Outbox, writer: &StoreWriter, command
     if let Some(batch) = Batch::of_tick(sim.tick(), outbox, sim.economy()) {
         writer.submit(batch);
     }
+}
+
+/// Makes the store at `path` what a build of the first rules would have written from the same
+/// journal: its records marked as applied by them, and its inventories, orders, trades and
+/// auctions those their replay ends with. (Their ledger must be the same: the callers' journals
+/// move no money that the rules differ on.)
+fn as_written_under_first_rules(path: &std::path::Path) {
+    Connection::open(path)
+        .expect("opens")
+        .execute("UPDATE economy_journal SET rules_version = 1", [])
+        .expect("marks the records as the first rules'");
+    let mut store = SqliteStore::open(path, necpsim::config::Synchronous::Full).expect("opens");
+    let mut records = Vec::new();
+    store
+        .journal(&mut |version, bytes| {
+            records.push(necpsim::store::decode_record(version, bytes)?);
+            Ok(())
+        })
+        .expect("reads the journal");
+    let replayed = necpsim::sim::economy::replay(records, |_, _| {}).expect("replays");
+    let (rows, stored) = (
+        EconomyRows::of(&replayed.economy),
+        store.economy_rows().expect("reads the tables"),
+    );
+    // Every row the replay ends with, and the closing of every other stored one.
+    fn rewritten<K: PartialEq + Copy, V: Copy>(rows: &[(K, V)], stored: &[(K, V)]) -> Vec<(K, Option<V>)> {
+        let gone = stored
+            .iter()
+            .filter(|(key, _)| !rows.iter().any(|(kept, _)| kept == key));
+        let kept = rows.iter().map(|&(key, value)| (key, Some(value)));
+        kept.chain(gone.map(|&(key, _)| (key, None))).collect()
+    }
+    let mut inventories = rows.inventories.clone();
+    for row in &stored.inventories {
+        if !inventories.iter().any(|kept| kept.player == row.player) {
+            inventories.push(InventoryRow {
+                player: row.player,
+                stacks: Vec::new(),
+                uniques: Vec::new(),
+            });
+        }
+    }
+    let batch = Batch {
+        tick: replayed.tick,
+        inventories,
+        orders: rewritten(&rows.orders, &stored.orders),
+        trades: rewritten(&rows.trades, &stored.trades),
+        auctions: rewritten(&rows.auctions, &stored.auctions),
+        ..Batch::default()
+    };
+    store.commit(&[batch]).expect("rewrites the tables");
 }
 
 /// The economy a restart recovers from the store at `path`.
@@ -289,9 +340,8 @@ fn a_journal_replays_under_the_rules_version_that_applied_it() {
     let as_written = replay().expect("recovers");
     assert_eq!(as_written.digest(), sim.economy().digest());
 
+    as_written_under_first_rules(&path);
     let db = Connection::open(&path).expect("opens");
-    db.execute("UPDATE economy_journal SET rules_version = 1", [])
-        .expect("marks the records as the first rules'");
     let under_first_rules = replay().expect("recovers");
     assert_eq!(under_first_rules.trades.iter().count(), 1, "the offer stands");
     let food = under_first_rules
@@ -595,9 +645,7 @@ fn a_trade_offered_under_the_first_rules_that_wants_an_item_twice_cannot_take_mo
     stored_step(&mut sim, &mut outbox, &writer, vec![(1, economy(1, offer))]);
     writer.finish();
     // The store as a build of the first rules wrote it: the proposal stands.
-    let db = Connection::open(&path).expect("opens");
-    db.execute("UPDATE economy_journal SET rules_version = 1", [])
-        .expect("marks the records as the first rules'");
+    as_written_under_first_rules(&path);
     let replayed = recover(&path).expect("recovers");
     assert_eq!(replayed.economy.trades.iter().count(), 1, "the proposal stands");
 

@@ -1,8 +1,9 @@
 //! Stores written by earlier builds (frozen in `tests/fixtures/stores/`, see its README), through
 //! the doors an operator uses: `necpsim verify` and `replay-ledger` check each as it is, read-only;
 //! `necpsim serve` upgrades its schema, recovers its economy and carries on; and it verifies
-//! again afterwards. The ledger and balances those builds committed are what their players were
-//! told, so a replay that reaches anything else fails `verify`.
+//! again afterwards. The ledger, balances, inventories, orders, trades and auctions those builds
+//! committed are what their players were told, so a replay that reaches anything else fails
+//! `verify` and keeps the server from starting.
 
 mod common;
 
@@ -108,7 +109,8 @@ fn stores_written_by_earlier_builds_verify_as_they_are_and_recover_in_a_server()
 }
 
 #[test]
-fn a_store_whose_ledger_or_balances_disagree_with_its_journal_keeps_the_server_from_starting() {
+fn a_store_whose_ledger_balances_or_tables_disagree_with_its_journal_fails_verify_and_keeps_the_server_from_starting()
+ {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores/rules-v3.db");
     let tampered = |sql: &str| {
         let data = tempfile::tempdir().expect("temp dir");
@@ -118,6 +120,8 @@ fn a_store_whose_ledger_or_balances_disagree_with_its_journal_keeps_the_server_f
             .expect("opens")
             .execute_batch(sql)
             .expect("tampered");
+        let verify = necpsim(&["verify", "--data", data.path().to_str().expect("utf-8 path")]);
+        assert!(!verify.status.success(), "verify passes {sql}");
         let out = common::serve_to_exit(serve_args(&common::bundled_assets(), data.path(), "127.0.0.1:0"));
         assert_eq!(out.status.code(), Some(1), "{sql}");
         String::from_utf8_lossy(&out.stderr).into_owned()
@@ -136,4 +140,16 @@ fn a_store_whose_ledger_or_balances_disagree_with_its_journal_keeps_the_server_f
             && changed_balance.contains("the stored balances say"),
         "{changed_balance}"
     );
+    let changed_order =
+        tampered("UPDATE orders SET remaining = remaining + 1 WHERE id = (SELECT MIN(id) FROM orders)");
+    assert!(
+        changed_order.contains("the journal's replay and the stored tables disagree: order OrderId("),
+        "{changed_order}"
+    );
+    let lost_items = tampered("DELETE FROM inventories WHERE player = (SELECT MIN(player) FROM inventories)");
+    assert!(
+        lost_items.contains("the journal's replay and the stored tables disagree: "),
+        "{lost_items}"
+    );
+    assert!(lost_items.contains("inventory of player"), "{lost_items}");
 }

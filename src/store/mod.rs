@@ -137,6 +137,135 @@ pub struct OrderRow {
     pub remaining: u32,
 }
 
+impl InventoryRow {
+    /// `player`'s inventory in `economy` (empty when it has none).
+    fn of(economy: &Economy, player: PlayerId) -> InventoryRow {
+        let inventory = economy.inventories.of(player);
+        InventoryRow {
+            player,
+            stacks: inventory.map_or_else(Vec::new, |inventory| {
+                (inventory.stacks.iter())
+                    .map(|(&item, &holding)| (item, holding))
+                    .collect()
+            }),
+            uniques: inventory.map_or_else(Vec::new, |inventory| {
+                let held = inventory.uniques.iter().map(|&(id, item)| (id, item, false));
+                let escrowed = (inventory.escrowed_uniques.iter()).map(|&(id, item)| (id, item, true));
+                held.chain(escrowed).collect()
+            }),
+        }
+    }
+
+    /// The same rows in a fixed order, without empty holdings: as a comparison should see them.
+    fn normalized(mut self) -> Option<InventoryRow> {
+        self.stacks.retain(|(_, holding)| *holding != Holding::default());
+        self.stacks.sort_unstable_by_key(|&(item, _)| item);
+        self.uniques.sort_unstable();
+        (!self.stacks.is_empty() || !self.uniques.is_empty()).then_some(self)
+    }
+}
+
+impl OrderRow {
+    /// Order `id` of `economy`, if it is open.
+    fn of(economy: &Economy, id: OrderId) -> Option<OrderRow> {
+        economy.markets.order(id).map(|&meta| OrderRow {
+            meta,
+            remaining: (economy.markets.book(meta.item))
+                .and_then(|book| book.order(id))
+                .map_or(0, |order| order.remaining),
+        })
+    }
+}
+
+/// Everything the store keeps of the economy besides the ledger and balances: inventories, open
+/// orders, trade proposals and auctions, each sorted by its key, without empty holdings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EconomyRows {
+    /// Inventories that hold something, by player.
+    pub inventories: Vec<InventoryRow>,
+    /// Open orders, by id.
+    pub orders: Vec<(OrderId, OrderRow)>,
+    /// Trade proposals, by id.
+    pub trades: Vec<(u64, Trade)>,
+    /// Running auctions, by id.
+    pub auctions: Vec<(u64, Auction)>,
+}
+
+impl EconomyRows {
+    /// The rows `economy` should have the store hold.
+    pub fn of(economy: &Economy) -> EconomyRows {
+        let mut rows = EconomyRows {
+            inventories: (economy.inventories.iter())
+                .map(|(&player, _)| InventoryRow::of(economy, player))
+                .collect(),
+            orders: (economy.markets.orders())
+                .filter_map(|(&id, _)| Some((id, OrderRow::of(economy, id)?)))
+                .collect(),
+            trades: economy.trades.iter().map(|(&id, &trade)| (id, trade)).collect(),
+            auctions: (economy.auctions.iter())
+                .map(|(&id, &auction)| (id, auction))
+                .collect(),
+        };
+        rows.normalize();
+        rows
+    }
+
+    /// Puts rows read in any order in the order [`EconomyRows::of`] gives.
+    pub fn normalize(&mut self) {
+        let inventories = std::mem::take(&mut self.inventories);
+        self.inventories = inventories
+            .into_iter()
+            .filter_map(InventoryRow::normalized)
+            .collect();
+        self.inventories.sort_unstable_by_key(|row| row.player);
+        self.orders.sort_unstable_by_key(|&(id, _)| id);
+        self.trades.sort_unstable_by_key(|&(id, _)| id);
+        self.auctions.sort_unstable_by_key(|&(id, _)| id);
+    }
+
+    /// The first difference from `other`, said as "`what` in self, `what` in other".
+    pub fn first_difference(&self, other: &EconomyRows) -> Option<String> {
+        fn first<K: std::fmt::Debug + Ord + Copy, V: std::fmt::Debug + PartialEq>(
+            kind: &str,
+            ours: &[(K, V)],
+            theirs: &[(K, V)],
+        ) -> Option<String> {
+            let (mut a, mut b) = (ours.iter().peekable(), theirs.iter().peekable());
+            loop {
+                match (a.peek(), b.peek()) {
+                    (None, None) => return None,
+                    (Some((key, _)), None) => return Some(format!("{kind} {key:?} is missing")),
+                    (None, Some((key, _))) => return Some(format!("{kind} {key:?} should not be there")),
+                    (Some((ka, va)), Some((kb, vb))) => {
+                        if ka < kb {
+                            return Some(format!("{kind} {ka:?} is missing"));
+                        }
+                        if kb < ka {
+                            return Some(format!("{kind} {kb:?} should not be there"));
+                        }
+                        if va != vb {
+                            return Some(format!("{kind} {ka:?} should be {va:?}, is {vb:?}"));
+                        }
+                        a.next();
+                        b.next();
+                    }
+                }
+            }
+        }
+        let keyed = |rows: &[InventoryRow]| -> Vec<(u64, InventoryRow)> {
+            rows.iter().map(|row| (row.player.0, row.clone())).collect()
+        };
+        first(
+            "inventory of player",
+            &keyed(&self.inventories),
+            &keyed(&other.inventories),
+        )
+        .or_else(|| first("order", &self.orders, &other.orders))
+        .or_else(|| first("trade", &self.trades, &other.trades))
+        .or_else(|| first("auction", &self.auctions, &other.auctions))
+    }
+}
+
 impl Batch {
     /// The batch of the tick whose outputs are `outbox`, with balances read from `economy` after
     /// that tick; `None` when the tick changed nothing durable.
@@ -156,41 +285,11 @@ impl Batch {
         }
         let inventories = distinct(economy.inventories.touched())
             .into_iter()
-            .map(|player| {
-                let inventory = economy.inventories.of(player);
-                InventoryRow {
-                    player,
-                    stacks: inventory.map_or_else(Vec::new, |inventory| {
-                        inventory
-                            .stacks
-                            .iter()
-                            .map(|(&item, &holding)| (item, holding))
-                            .collect()
-                    }),
-                    uniques: inventory.map_or_else(Vec::new, |inventory| {
-                        let held = inventory.uniques.iter().map(|&(id, item)| (id, item, false));
-                        let escrowed = inventory
-                            .escrowed_uniques
-                            .iter()
-                            .map(|&(id, item)| (id, item, true));
-                        held.chain(escrowed).collect()
-                    }),
-                }
-            })
+            .map(|player| InventoryRow::of(economy, player))
             .collect();
         let orders = distinct(economy.markets.touched())
             .into_iter()
-            .map(|id| {
-                let row = economy.markets.order(id).map(|&meta| OrderRow {
-                    meta,
-                    remaining: economy
-                        .markets
-                        .book(meta.item)
-                        .and_then(|book| book.order(id))
-                        .map_or(0, |order| order.remaining),
-                });
-                (id, row)
-            })
+            .map(|id| (id, OrderRow::of(economy, id)))
             .collect();
         let trades = distinct(economy.trades.touched())
             .into_iter()
@@ -298,6 +397,9 @@ pub trait Store: Send {
     fn balances(&self) -> Result<Vec<BalanceRow>, StoreError>;
     /// How many ledger entries are stored.
     fn ledger_len(&self) -> Result<u64, StoreError>;
+    /// Every inventory, open order, trade proposal and auction, normalized
+    /// ([`EconomyRows::normalize`]).
+    fn economy_rows(&self) -> Result<EconomyRows, StoreError>;
     /// Whether `player`'s command with idempotency key `key` is stored.
     fn has_key(&self, player: PlayerId, key: u128) -> Result<bool, StoreError>;
     /// The currency and item names the store's ids stand for, `None` before any was kept.

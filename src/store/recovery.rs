@@ -1,12 +1,12 @@
 //! Recovery and offline checks. At start the economy is rebuilt by replaying the journal, its
-//! invariants are checked, and it must agree with the store: as many ledger entries and the same
-//! balances. A store that fails keeps the server from starting, rather than let the server write
+//! invariants are checked, and it must agree with the store: as many ledger entries, the same
+//! balances, and the same inventories, open orders, trade proposals and auctions. A store that fails keeps the server from starting, rather than let the server write
 //! entries that collide with stored ones or show players balances they were never told of.
 //! `necpsim verify` runs the same replay offline and compares every ledger entry as well;
 //! `necpsim replay-ledger` rebuilds the balances from the ledger alone and compares them with the
 //! stored ones.
 
-use super::{BalanceRow, Store, StoreError, decode_record};
+use super::{BalanceRow, EconomyRows, Store, StoreError, decode_record};
 use crate::sim::economy::ledger::{Entry, Ledger};
 use crate::sim::economy::{EconomyViolation, JournalError, Replayed, replay};
 
@@ -47,7 +47,22 @@ pub fn recover(store: &dyn Store) -> Result<Option<Replayed>, RecoveryError> {
         &replayed_balances(replayed.as_ref()),
         &store.balances()?,
     )?;
+    compare_rows(replayed.as_ref(), store)?;
     Ok(replayed)
+}
+
+/// Checks that the store's inventories, open orders, trade proposals and auctions are the ones
+/// the replay ends with.
+fn compare_rows(replayed: Option<&Replayed>, store: &dyn Store) -> Result<(), RecoveryError> {
+    let expected = replayed.map_or_else(EconomyRows::default, |replayed| {
+        EconomyRows::of(&replayed.economy)
+    });
+    match expected.first_difference(&store.economy_rows()?) {
+        Some(difference) => Err(RecoveryError::Mismatch(format!(
+            "the journal's replay and the stored tables disagree: {difference}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The balances `replayed` ends at (none for an empty journal).
@@ -105,6 +120,7 @@ pub fn verify(store: &dyn Store) -> Result<Verified, RecoveryError> {
         &replayed_balances(replayed.as_ref()),
         &balances,
     )?;
+    compare_rows(replayed.as_ref(), store)?;
     Ok(Verified {
         tick: replayed.map_or(0, |replayed| replayed.tick),
         entries: stored.len() as u64,

@@ -2,14 +2,16 @@
 //! schema created and migrated at open, each group of batches written in one transaction with
 //! prepared statements.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{BalanceRow, Batch, JournalVisitor, Store, StoreError};
+use super::{BalanceRow, Batch, EconomyRows, InventoryRow, JournalVisitor, OrderRow, Store, StoreError};
 use crate::config::{Catalogue, Synchronous};
-use crate::sim::economy::RulesVersion;
 use crate::sim::economy::ledger::{Account, CurrencyId, Entry, EntryKind, PlayerId};
+use crate::sim::economy::order_book::OrderId;
+use crate::sim::economy::{Holding, OrderMeta, RulesVersion, Side};
 
 /// How long a commit waits for a lock another connection holds before the writer is told.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -321,6 +323,33 @@ fn currency(code: i64) -> Result<CurrencyId, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("currency {code}")))
 }
 
+/// `value` as a narrower integer; a value out of its range is a corrupt store.
+fn narrow<T: TryFrom<i64>>(value: i64, what: &str) -> Result<T, StoreError> {
+    T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
+/// The inventory row of `player` in `inventories`, added empty if it is not there yet.
+fn inventory_of(inventories: &mut BTreeMap<u64, InventoryRow>, player: i64) -> &mut InventoryRow {
+    let player = PlayerId(player as u64);
+    inventories.entry(player.0).or_insert_with(|| InventoryRow {
+        player,
+        stacks: Vec::new(),
+        uniques: Vec::new(),
+    })
+}
+
+/// The value stored whole in column 1 (`terms`) of `row`.
+fn decode_terms<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    what: &str,
+) -> Result<T, StoreError> {
+    let bytes = (row.get_ref(1))
+        .map_err(io("reading the economy's tables"))?
+        .as_blob()
+        .map_err(|e| StoreError::Corrupt(format!("{what} terms: {e}")))?;
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{what} terms: {e}")))
+}
+
 /// Statements for the tables that mirror the economy's current state.
 struct Rows<'t> {
     clear_stacks: rusqlite::CachedStatement<'t>,
@@ -585,6 +614,85 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM ledger", [], |row| row.get(0))
             .map_err(io("counting the ledger"))?;
         Ok(count.unsigned_abs())
+    }
+
+    fn economy_rows(&self) -> Result<EconomyRows, StoreError> {
+        const READING: &str = "reading the economy's tables";
+        let mut inventories: BTreeMap<u64, InventoryRow> = BTreeMap::new();
+        self.each_row(
+            READING,
+            "SELECT player, item, held, escrowed, incoming FROM inventories",
+            |row| {
+                let int = |index| row.get::<_, i64>(index).map_err(io(READING));
+                let holding = Holding {
+                    held: narrow(int(2)?, "held units")?,
+                    escrowed: narrow(int(3)?, "escrowed units")?,
+                    incoming: narrow(int(4)?, "incoming units")?,
+                };
+                let item = narrow(int(1)?, "item")?;
+                inventory_of(&mut inventories, int(0)?)
+                    .stacks
+                    .push((item, holding));
+                Ok(())
+            },
+        )?;
+        self.each_row(
+            READING,
+            "SELECT id, player, item, escrowed FROM unique_items",
+            |row| {
+                let int = |index| row.get::<_, i64>(index).map_err(io(READING));
+                let unique = (int(0)? as u64, narrow(int(2)?, "item")?, int(3)? != 0);
+                inventory_of(&mut inventories, int(1)?).uniques.push(unique);
+                Ok(())
+            },
+        )?;
+        let mut orders = Vec::new();
+        self.each_row(
+            READING,
+            "SELECT id, owner, item, side, limit_minor, currency, remaining FROM orders",
+            |row| {
+                let int = |index| row.get::<_, i64>(index).map_err(io(READING));
+                let side = match int(3)? {
+                    0 => Side::Buy,
+                    1 => Side::Sell,
+                    other => return Err(StoreError::Corrupt(format!("order side {other}"))),
+                };
+                let meta = OrderMeta {
+                    owner: PlayerId(int(1)? as u64),
+                    item: narrow(int(2)?, "item")?,
+                    side,
+                    limit: int(4)?,
+                    currency: currency(int(5)?)?,
+                };
+                let remaining = narrow(int(6)?, "remaining units")?;
+                orders.push((OrderId(int(0)? as u64), OrderRow { meta, remaining }));
+                Ok(())
+            },
+        )?;
+        let mut trades = Vec::new();
+        self.each_row(READING, "SELECT id, terms FROM trades", |row| {
+            trades.push((
+                row.get::<_, i64>(0).map_err(io(READING))? as u64,
+                decode_terms(row, "trade")?,
+            ));
+            Ok(())
+        })?;
+        let mut auctions = Vec::new();
+        self.each_row(READING, "SELECT id, terms FROM auctions", |row| {
+            auctions.push((
+                row.get::<_, i64>(0).map_err(io(READING))? as u64,
+                decode_terms(row, "auction")?,
+            ));
+            Ok(())
+        })?;
+        let mut rows = EconomyRows {
+            inventories: inventories.into_values().collect(),
+            orders,
+            trades,
+            auctions,
+        };
+        rows.normalize();
+        Ok(rows)
     }
 
     fn balances(&self) -> Result<Vec<BalanceRow>, StoreError> {

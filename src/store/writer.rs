@@ -343,6 +343,9 @@ mod tests {
         fn ledger_len(&self) -> Result<u64, StoreError> {
             Ok(0)
         }
+        fn economy_rows(&self) -> Result<crate::store::EconomyRows, StoreError> {
+            Ok(crate::store::EconomyRows::default())
+        }
         fn has_key(&self, _: crate::sim::economy::ledger::PlayerId, _: u128) -> Result<bool, StoreError> {
             Ok(false)
         }
