@@ -227,7 +227,7 @@ fn the_first_snapshot_is_full_and_deltas_name_the_acknowledged_one() {
 
 #[test]
 fn an_acknowledgement_riding_an_input_counts_like_one_sent_alone() {
-    let (sim, headers) = headers_acknowledging(2, |sim, seq| {
+    let (mut sim, headers) = headers_acknowledging(2, |sim, seq| {
         Command::Move(MoveInput {
             seq: 1,
             client_tick: sim.tick() as u32,
@@ -242,6 +242,17 @@ fn an_acknowledgement_riding_an_input_counts_like_one_sent_alone() {
     );
     assert_eq!(sim.counters().unknown_acks, 0);
     assert_eq!(sim.counters().refused_commands, 0, "the input itself is applied");
+
+    // Riding a stale input, an acknowledgement of a snapshot never sent is ignored and counted.
+    let ack = MoveInput {
+        seq: 1,
+        client_tick: sim.tick() as u32,
+        ack: 999,
+        ..MoveInput::default()
+    };
+    sim.submit(ClientId(7), Command::Move(ack)).expect("room");
+    sim.step();
+    assert_eq!(sim.counters().unknown_acks, 1);
 }
 
 /// Steps `sims` side by side with the same joins, inputs and acknowledgements (each client

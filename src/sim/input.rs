@@ -1,9 +1,9 @@
 //! The `Input` phase: drains the inbox in arrival order and routes each command to its domain.
 //! Membership changes apply in arrival order (inputs and acknowledgements a client queued before
-//! its join in the same tick belong to an earlier connection and are dropped); movement inputs are gathered in the frame arena and
-//! sorted by client and sequence number, so reordered datagrams resolve the same way every time;
-//! combat actions follow in arrival order, then snapshot acknowledgements (those riding inputs,
-//! then those sent alone). Session operations
+//! its join in the same tick belong to an earlier connection and are dropped); movement inputs are
+//! gathered in the frame arena and sorted by client and sequence number, so reordered datagrams
+//! resolve the same way every time, and applied with the snapshot acknowledgements they carry;
+//! combat actions follow in arrival order, then snapshot acknowledgements sent alone. Session operations
 //! apply in arrival order (a player leaving the world leaves its session first); reads of the
 //! session store are answered last, in one batch, so they see every change of the tick's input.
 
@@ -13,14 +13,14 @@ use bevy_ecs::world::{Mut, World};
 use super::combat;
 use super::command::{ClientId, Command, Refusal, ReplyTo};
 use super::economy::EconomyInbox;
-use super::gameplay::{self, InputState, MotionHandle, QueuedInput, SnapshotHistory};
+use super::gameplay::{self, QueuedInput, SnapshotHistory};
 use super::output::{ReplyBody, respond};
 use super::resources::{FrameArena, Inbox};
 
 /// Applies every command queued since the last tick.
 pub(crate) fn route_commands(
     world: &mut World,
-    players: &mut QueryState<(&MotionHandle, &mut InputState)>,
+    players: &mut QueryState<gameplay::Steered>,
     histories: &mut QueryState<&mut SnapshotHistory>,
 ) {
     // Taken out and put back rather than scoped, so the world stays fully usable meanwhile; the
@@ -29,7 +29,6 @@ pub(crate) fn route_commands(
     world.resource_scope(|world, mut arena: Mut<FrameArena>| {
         let bump = arena.bump();
         let mut moves = bumpalo::collections::Vec::with_capacity_in(commands.len(), bump);
-        let mut riding_acks = bumpalo::collections::Vec::new_in(bump);
         let mut acks = bumpalo::collections::Vec::new_in(bump);
         let mut actions = bumpalo::collections::Vec::new_in(bump);
         let mut reads = bumpalo::collections::Vec::new_in(bump);
@@ -40,7 +39,7 @@ pub(crate) fn route_commands(
             let client = to.client;
             match command {
                 Command::Join => {
-                    joined_at.push((client, [moves.len(), riding_acks.len(), acks.len()]));
+                    joined_at.push((client, [moves.len(), acks.len()]));
                     gameplay::join(world, to);
                 }
                 Command::Leave => {
@@ -48,9 +47,6 @@ pub(crate) fn route_commands(
                     gameplay::leave(world, to);
                 }
                 Command::Move(input) => {
-                    if input.ack != 0 {
-                        riding_acks.push((client, input.ack));
-                    }
                     moves.push(QueuedInput {
                         client,
                         request: to.request,
@@ -75,13 +71,7 @@ pub(crate) fn route_commands(
         }
         if !joined_at.is_empty() {
             let mut refused = bumpalo::collections::Vec::new_in(bump);
-            drop_inputs_before_joins(
-                &mut joined_at,
-                &mut moves,
-                &mut riding_acks,
-                &mut acks,
-                &mut refused,
-            );
+            drop_inputs_before_joins(&mut joined_at, &mut moves, &mut acks, &mut refused);
             for to in refused {
                 respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
             }
@@ -89,19 +79,18 @@ pub(crate) fn route_commands(
         moves.sort_unstable_by_key(|queued| (queued.client, queued.input.seq));
         gameplay::apply_inputs(world, players, &moves, bump);
         combat::apply_actions(world, &actions, bump);
-        gameplay::acknowledge(world, histories, &riding_acks, &acks, bump);
+        gameplay::acknowledge(world, histories, &acks);
         combat::answer_reads(world, &reads, bump);
     });
     world.resource_mut::<Inbox>().commands = commands;
 }
 
 /// Drops the inputs and acknowledgements each client in `joined_at` queued before it joined
-/// (`joined_at` holds where its last join found the three lists); those sent as requests go to
-/// `refused`, to be told the player was not in the world.
+/// (`joined_at` holds where its last join found the two lists; an input's acknowledgement goes
+/// with it); those sent as requests go to `refused`, to be told the player was not in the world.
 fn drop_inputs_before_joins(
-    joined_at: &mut [(ClientId, [usize; 3])],
+    joined_at: &mut [(ClientId, [usize; 2])],
     moves: &mut bumpalo::collections::Vec<'_, QueuedInput>,
-    riding_acks: &mut bumpalo::collections::Vec<'_, (ClientId, u32)>,
     acks: &mut bumpalo::collections::Vec<'_, (ReplyTo, u32)>,
     refused: &mut bumpalo::collections::Vec<'_, ReplyTo>,
 ) {
@@ -126,10 +115,8 @@ fn drop_inputs_before_joins(
         kept
     });
     let mut index = 0..;
-    riding_acks.retain(|&(client, _)| index.next().is_some_and(|at| at >= cut(client, 1)));
-    let mut index = 0..;
     acks.retain(|&(to, _)| {
-        let kept = index.next().is_some_and(|at| at >= cut(to.client, 2));
+        let kept = index.next().is_some_and(|at| at >= cut(to.client, 1));
         if !kept && to.request != 0 {
             refused.push(to);
         }

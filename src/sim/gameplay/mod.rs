@@ -19,7 +19,7 @@ use bevy_ecs::world::World;
 pub use components::{Defense, InputState, MotionHandle, NetId, Npc, Player, Vitals};
 pub use interest::Interest;
 pub use motion::Motion;
-pub(crate) use movement::{QueuedInput, apply_inputs, integrate_motion, refresh_speeds};
+pub(crate) use movement::{QueuedInput, Steered, apply_inputs, integrate_motion, refresh_speeds};
 pub use players::Clients;
 pub(crate) use players::{join, leave, player_defense, point_in_unit_disc, spawn_body_at, unit_interval};
 pub(crate) use snapshot::acknowledge;

@@ -11,16 +11,25 @@ use bumpalo::Bump;
 use super::components::{InputState, MotionHandle, UsualLead};
 use super::motion::{Bounds, Motion, sweep_simd};
 use super::players::{Clients, point_in_unit_disc};
+use super::snapshot::SnapshotHistory;
 use crate::config::Config;
 use crate::sim::command::{ClientId, MoveInput, Refusal, ReplyTo};
 use crate::sim::output::{ReplyBody, respond};
 use crate::sim::resources::{ActiveConfig, SimCounters, SimRng, Tick, TickRate};
 
+/// The query of the players inputs steer: body, input state and snapshot history.
+pub(crate) type Steered = (
+    &'static MotionHandle,
+    &'static mut InputState,
+    &'static mut SnapshotHistory,
+);
+
 /// Applies this tick's inputs, which arrive sorted by client and sequence number so that the newest
-/// input of each client is applied last. `players` is the caller's cached query.
+/// input of each client is applied last, and the snapshot acknowledgement each carries (stale and
+/// refused inputs' too). `players` is the caller's cached query.
 pub(crate) fn apply_inputs(
     world: &mut World,
-    players: &mut QueryState<(&MotionHandle, &mut InputState)>,
+    players: &mut QueryState<Steered>,
     inputs: &[QueuedInput],
     bump: &Bump,
 ) {
@@ -32,7 +41,7 @@ pub(crate) fn apply_inputs(
     );
     let config = std::sync::Arc::clone(&world.resource::<ActiveConfig>().0);
     let server_tick = world.resource::<Tick>().0;
-    let mut stale = 0;
+    let (mut stale, mut unknown_acks) = (0, 0);
     // Motion is held apart from the world for the loop, so that one lookup of a player gives both
     // its input state and its body.
     world.resource_scope(|world, mut motion: Mut<Motion>| {
@@ -41,17 +50,21 @@ pub(crate) fn apply_inputs(
             // The player's handle is looked up a few inputs ahead and its body prefetched, so the
             // misses of reaching the player and then its body overlap across inputs.
             if let Some(&Some(ahead)) = entities.get(at + INPUTS_AHEAD)
-                && let Ok((&handle, _)) = players.get_mut(world, ahead)
+                && let Ok((&handle, _, history)) = players.get_mut(world, ahead)
             {
                 motion.prefetch(handle);
+                history.prefetch_sequence_numbers();
             }
             let Some(entity) = entity else {
                 respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
                 continue;
             };
-            let Ok((&handle, mut state)) = players.get_mut(world, entity) else {
+            let Ok((&handle, mut state, mut history)) = players.get_mut(world, entity) else {
                 continue;
             };
+            if input.ack != 0 {
+                unknown_acks += u64::from(!history.acknowledge(input.ack));
+            }
             // An input sent as a request is answered: taken, or refused. One a newer input
             // already superseded is taken too, since what it asked for is in effect.
             let taken = to.request != 0;
@@ -90,7 +103,9 @@ pub(crate) fn apply_inputs(
             }
         }
     });
-    world.resource_mut::<SimCounters>().stale_inputs += stale;
+    let mut counters = world.resource_mut::<SimCounters>();
+    counters.stale_inputs += stale;
+    counters.unknown_acks += unknown_acks;
 }
 
 /// A movement input as the tick applies it: its client, the request it came as (0: a datagram)

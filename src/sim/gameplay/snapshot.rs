@@ -7,11 +7,9 @@
 
 use bevy_ecs::change_detection::Mut;
 use bevy_ecs::component::Component;
-use bevy_ecs::entity::Entity;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::system::{Local, Query, Res, ResMut};
 use bevy_ecs::world::World;
-use bumpalo::Bump;
 
 use super::components::{MotionHandle, NetId, Player};
 use super::interest::Interest;
@@ -111,7 +109,7 @@ impl SnapshotHistory {
 
     /// Records that the client holds `seq`; false when that snapshot was never sent or is no
     /// longer held. An older acknowledgement than the current one changes nothing.
-    fn acknowledge(&mut self, seq: u32) -> bool {
+    pub(crate) fn acknowledge(&mut self, seq: u32) -> bool {
         let held = seq != 0 && seq < self.next_seq.max(1) && self.seqs[seq as usize % HISTORY] == seq;
         if held && self.acked.is_none_or(|acked| seq > acked) {
             self.acked = Some(seq);
@@ -181,6 +179,21 @@ impl SnapshotHistory {
         ]
     }
 
+    /// Asks for the lines the encoding reads first: the sequence numbers and the kept slot of
+    /// the baseline.
+    fn prefetch(&self) {
+        self.prefetch_sequence_numbers();
+        if let Some(acked) = self.acked {
+            prefetch(&self.kept[acked as usize % HISTORY]);
+        }
+    }
+
+    /// Asks for the lines an acknowledgement reads.
+    pub(crate) fn prefetch_sequence_numbers(&self) {
+        prefetch(&self.seqs);
+        prefetch(&self.next_seq);
+    }
+
     /// The last sequence number sent, 0 before any.
     pub fn last_sent(&self) -> u32 {
         self.next_seq.saturating_sub(1)
@@ -192,46 +205,25 @@ impl SnapshotHistory {
     }
 }
 
-/// Applies this tick's snapshot acknowledgements: `riding` inputs (client and sequence number,
-/// answered with their input) and sent `alone` (answered here: a client not in the world is told
-/// so, and one sent as a request is taken, whether or not its snapshot is still held, since an
-/// acknowledgement is a hint). `histories` is the caller's cached query.
+/// Applies this tick's snapshot acknowledgements sent alone (those riding inputs are applied with
+/// their input) and answers them: a client not in the world is told so, and one sent as a request
+/// is taken, whether or not its snapshot is still held, since an acknowledgement is a hint.
+/// `histories` is the caller's cached query.
 pub(crate) fn acknowledge(
     world: &mut World,
     histories: &mut QueryState<&mut SnapshotHistory>,
-    riding: &[(ClientId, u32)],
-    alone: &[(ReplyTo, u32)],
-    bump: &Bump,
+    acks: &[(ReplyTo, u32)],
 ) {
-    // Resolve clients first, so the loops below need no shared borrow of the world.
-    let clients = world.resource::<Clients>();
-    let entities = bumpalo::collections::Vec::from_iter_in(
-        riding
-            .iter()
-            .map(|&(client, _)| client)
-            .chain(alone.iter().map(|&(to, _)| to.client))
-            .map(|client| clients.entity(client)),
-        bump,
-    );
-    let (riders, loners) = entities.split_at(riding.len());
     let mut unknown = 0;
-    let mut apply = |world: &mut World, entity: Entity, seq: u32| {
+    for &(to, seq) in acks {
+        let Some(entity) = world.resource::<Clients>().entity(to.client) else {
+            respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
+            continue;
+        };
         let held = histories
             .get_mut(world, entity)
             .is_ok_and(|mut history| history.acknowledge(seq));
         unknown += u64::from(!held);
-    };
-    for (&(_, seq), &entity) in riding.iter().zip(riders) {
-        if let Some(entity) = entity {
-            apply(world, entity, seq);
-        }
-    }
-    for (&(to, seq), &entity) in alone.iter().zip(loners) {
-        let Some(entity) = entity else {
-            respond(world, to, ReplyBody::Refused(Refusal::NotJoined));
-            continue;
-        };
-        apply(world, entity, seq);
         if to.request != 0 {
             respond(world, to, ReplyBody::Acted);
         }
@@ -296,6 +288,7 @@ impl SnapshotWorker {
                 for address in ahead.buffers {
                     prefetch(std::ptr::without_provenance::<HeldState>(address));
                 }
+                ahead.history.prefetch();
             }
             let client = &mut clients[at];
             let Viewer { x, y, .. } = client.viewer;
