@@ -63,6 +63,36 @@ fn an_unknown_key_is_refused() {
 }
 
 #[test]
+fn a_name_that_is_not_a_bare_key_is_refused_and_named_whole() {
+    // A name with a dot would read as two steps of every key naming it. The new weapon copies
+    // the pistol's fields, so that its name is all that is wrong.
+    let fields = "damage_type = \"physical\"\nbase_damage = 24.0\nfire_interval_ms = 250\nrange_m = 40.0\n\
+                  crit_chance = 0.10\ncrit_multiplier = 1.5\nmagazine = 12\nreload_ms = 1500\n\
+                  falloff_start_m = 20.0\nfalloff_min_pct = 60.0\n";
+    let pistol = format!("[weapons.smart_pistol]\n{fields}");
+    let error = single_error(
+        "combat/weapons.toml",
+        &pistol,
+        &format!("[weapons.\"smart.pistol\"]\n{fields}\n{pistol}"),
+    );
+    assert_eq!(error.key, "weapons.\"smart.pistol\"");
+    assert_eq!(error.line, Some(3));
+    assert_eq!(
+        error.reason,
+        "a name may hold only ASCII letters, digits, `_` and `-`"
+    );
+    // A value of the wrong type under such a name is named whole as well, on its own line.
+    let wrong_type = fields.replace("base_damage = 24.0", "base_damage = \"high\"");
+    let error = single_error(
+        "combat/weapons.toml",
+        &pistol,
+        &format!("[weapons.\"smart.pistol\"]\n{wrong_type}\n{pistol}"),
+    );
+    assert_eq!(error.key, "weapons.\"smart.pistol\".base_damage");
+    assert_eq!(error.line, Some(5));
+}
+
+#[test]
 fn a_value_of_the_wrong_type_is_refused() {
     let error = single_error("server.toml", "rate_hz = 60.0", "rate_hz = \"fast\"");
     assert_eq!(error.key, "tick.rate_hz");

@@ -5,6 +5,7 @@ use std::fmt::Display;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -35,6 +36,9 @@ impl Source {
     ) -> Option<T> {
         let (value, source) = Source::parse::<T>(dir, relative, errors)?;
         let mut check = source.checker(errors);
+        if let Ok(root) = DeTable::parse(&source.text) {
+            refuse_quoted_names(root.get_ref(), "", &mut check);
+        }
         validate(&value, &mut check);
         let unlisted = check.refused.saturating_sub(MAX_LISTED_PER_FILE);
         if unlisted > 0 {
@@ -83,8 +87,15 @@ impl Source {
         let deserializer =
             toml::de::Deserializer::parse(&self.text).map_err(|err| self.toml_error(String::new(), &err))?;
         serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let key = err.path().to_string();
-            let key = if key == "." { String::new() } else { key };
+            let mut key = String::new();
+            for segment in err.path().iter() {
+                match segment {
+                    Segment::Seq { index } => key.push_str(&format!("[{index}]")),
+                    Segment::Map { key: name } => push_name(&mut key, name),
+                    Segment::Enum { variant } => push_name(&mut key, variant),
+                    Segment::Unknown => push_name(&mut key, "?"),
+                }
+            }
             self.toml_error(key, err.inner())
         })
     }
@@ -146,17 +157,74 @@ enum KeyStep<'k> {
     Index(usize),
 }
 
-/// Splits `a.b[2].c` into `a`, `b`, `[2]`, `c`.
-fn key_steps(key: &str) -> impl Iterator<Item = KeyStep<'_>> {
-    key.split('.').filter(|part| !part.is_empty()).flat_map(|part| {
-        let (name, indices) = part.split_at(part.find('[').unwrap_or(part.len()));
-        let name = (!name.is_empty()).then_some(KeyStep::Name(name));
-        let indices = indices
-            .split(['[', ']'])
-            .filter_map(|index| index.parse().ok())
-            .map(KeyStep::Index);
-        name.into_iter().chain(indices)
-    })
+/// Splits `a.b[2].c` into `a`, `b`, `[2]`, `c`; a quoted name (`a."b.c".d`) is one step.
+fn key_steps(key: &str) -> Vec<KeyStep<'_>> {
+    let mut steps = Vec::new();
+    let mut rest = key;
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            steps.push(KeyStep::Name(&quoted[..end]));
+            rest = quoted.get(end + 1..).unwrap_or("");
+        } else if let Some(indexed) = rest.strip_prefix('[') {
+            let end = indexed.find(']').unwrap_or(indexed.len());
+            if let Ok(index) = indexed[..end].parse() {
+                steps.push(KeyStep::Index(index));
+            }
+            rest = indexed.get(end + 1..).unwrap_or("");
+        } else if let Some(after_dot) = rest.strip_prefix('.') {
+            rest = after_dot;
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            steps.push(KeyStep::Name(&rest[..end]));
+            rest = &rest[end..];
+        }
+    }
+    steps
+}
+
+/// Whether `name` can be written as a bare TOML key, as every name in the assets must be: a
+/// name is also a step of the keys errors print, and must not be read as two.
+fn is_bare(name: &str) -> bool {
+    !name.is_empty()
+        && (name.bytes()).all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// Appends `name` to the key path `key` as a step: bare, or quoted when it cannot be.
+fn push_name(key: &mut String, name: &str) {
+    if !key.is_empty() {
+        key.push('.');
+    }
+    if is_bare(name) {
+        key.push_str(name);
+    } else {
+        key.push('"');
+        key.push_str(name);
+        key.push('"');
+    }
+}
+
+/// Refuses every key under `table` (whose own key path is `path`) that is not a bare name.
+fn refuse_quoted_names(table: &DeTable<'_>, path: &str, check: &mut Checker<'_>) {
+    for (name, value) in table {
+        let mut key = path.to_owned();
+        push_name(&mut key, name.get_ref());
+        if !is_bare(name.get_ref()) {
+            check.refuse(&key, "a name may hold only ASCII letters, digits, `_` and `-`");
+            continue;
+        }
+        match value.get_ref() {
+            DeValue::Table(inner) => refuse_quoted_names(inner, &key, check),
+            DeValue::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if let DeValue::Table(inner) = item.get_ref() {
+                        refuse_quoted_names(inner, &format!("{key}[{index}]"), check);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn line_of_offset(text: &str, offset: usize) -> usize {
