@@ -312,18 +312,20 @@ fn keep_nearest(states: &mut Vec<EntityState>, max: usize, viewer: EntityState, 
 }
 
 /// Appends, in order, each of a chunk's eight `values` whose lane is set in `lanes`, with a fixed
-/// sequence of copies where a branch per lane mispredicts. A whole chunk is appended, then cut
-/// back: a copy of fixed size is a few moves, one of varying size a call.
+/// sequence of copies where a branch per lane mispredicts: room for the whole chunk is added, each
+/// value written to the next place (a value not picked is overwritten by the next), and the room
+/// cut back. Writing in place rather than to a buffer on the stack spares the copy of the buffer,
+/// whose wide loads would wait on its narrow stores.
 #[inline]
 fn append_lanes<T: Copy + Default>(out: &mut Vec<T>, lanes: u32, values: impl Iterator<Item = T>) {
-    let mut picked = [T::default(); LANES];
+    let at = out.len();
+    out.resize(at + LANES, T::default());
+    let room = &mut out[at..];
     let mut count = 0;
     for (lane, value) in values.take(LANES).enumerate() {
-        picked[count % LANES] = value;
+        room[count % LANES] = value;
         count += (lanes >> lane & 1) as usize;
     }
-    let at = out.len();
-    out.extend_from_slice(&picked);
     out.truncate(at + count);
 }
 
