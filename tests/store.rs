@@ -112,15 +112,15 @@ fn stored_step(sim: &mut Sim, outbox: &mut Outbox, writer: &StoreWriter, command
     }
 }
 
-/// Makes the store at `path` what a build of the first rules would have written from the same
-/// journal: its records marked as applied by them, and its inventories, orders, trades and
+/// Makes the store at `path` what a build of the rules of `version` would have written from the
+/// same journal: its records marked as applied by them, and its inventories, orders, trades and
 /// auctions those their replay ends with. (Their ledger must be the same: the callers' journals
 /// move no money that the rules differ on.)
-fn as_written_under_first_rules(path: &std::path::Path) {
+fn as_written_under(path: &std::path::Path, version: u32) {
     Connection::open(path)
         .expect("opens")
-        .execute("UPDATE economy_journal SET rules_version = 1", [])
-        .expect("marks the records as the first rules'");
+        .execute("UPDATE economy_journal SET rules_version = ?1", [version])
+        .expect("marks the records as those rules'");
     let mut store = SqliteStore::open(path, necpsim::config::Synchronous::Full).expect("opens");
     let mut records = Vec::new();
     store
@@ -340,7 +340,7 @@ fn a_journal_replays_under_the_rules_version_that_applied_it() {
     let as_written = replay().expect("recovers");
     assert_eq!(as_written.digest(), sim.economy().digest());
 
-    as_written_under_first_rules(&path);
+    as_written_under(&path, 1);
     let db = Connection::open(&path).expect("opens");
     let under_first_rules = replay().expect("recovers");
     assert_eq!(under_first_rules.trades.iter().count(), 1, "the offer stands");
@@ -528,6 +528,16 @@ fn a_tick_rate_drop_keeps_idempotency_keys_and_lifetimes_in_time() {
         config.economy.players.idempotency_window_s = 10;
     };
     let mut sim = Sim::new(bundled_with(ten_second_keys));
+    let hour_auction = EconomyOp::CreateAuction(Box::new(AuctionTerms {
+        item: FOOD,
+        quantity: 1,
+        starting_price: 100,
+        bid_increment: 10,
+        reserve: 0,
+        buyout: 0,
+        duration_h: 1,
+        unique: 0,
+    }));
     let ten_second_offer = EconomyOp::OfferTrade(Box::new(TradeOffer {
         to: ClientId(1),
         gives: Goods {
@@ -565,6 +575,7 @@ fn a_tick_rate_drop_keeps_idempotency_keys_and_lifetimes_in_time() {
             (0, pay()),
             (0, economy(8, wood_order(Side::Sell, 500, Some(10)))),
             (0, economy(9, ten_second_offer)),
+            (1, economy(1, hour_auction)),
         ],
     );
     let paid = outbox.replies[0].body;
@@ -615,6 +626,123 @@ fn a_tick_rate_drop_keeps_idempotency_keys_and_lifetimes_in_time() {
         sim.economy().digest(),
         "a restart reaches the same economy"
     );
+    // The hour-long auction's end moved to the new rate, in the store's column too.
+    let (_, auction) = sim.economy().auctions.iter().next().expect("the auction runs");
+    let stored: i64 = Connection::open(&path)
+        .expect("opens")
+        .query_row("SELECT ends_tick FROM auctions", [], |row| row.get(0))
+        .expect("one auction");
+    assert_eq!(stored as u64, auction.ends_at);
+}
+
+#[test]
+fn a_tick_rate_rise_keeps_idempotency_keys_for_their_whole_window_from_the_tick_it_comes() {
+    let (_dir, _path, writer) = fresh_store();
+    let at_30_hz = |config: &mut necpsim::config::Config| {
+        config.economy.players.idempotency_window_s = 10;
+        config.server.tick.rate_hz = 30.0;
+    };
+    let mut sim = Sim::new(bundled_with(at_30_hz));
+    let mut outbox = Outbox::default();
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(0, Command::Join), (1, Command::Join)],
+    );
+    let pay = |key: u128| {
+        economy(
+            key,
+            EconomyOp::Transfer {
+                to: ClientId(1),
+                currency: EURODOLLARS,
+                amount_minor: 100,
+            },
+        )
+    };
+    // Late enough in the world's life that the key's age at the new rate is not cut short by
+    // the world's first tick.
+    for _ in 0..600 {
+        stored_step(&mut sim, &mut outbox, &writer, Vec::new());
+    }
+    stored_step(&mut sim, &mut outbox, &writer, vec![(0, pay(7))]);
+    let paid = outbox.replies[0].body;
+    // Six and two thirds seconds at 30 Hz (200 ticks), then the rate doubles: the key is 400
+    // ticks old at 60 Hz, more than the old window of 300 ticks but within the new one of 600.
+    for _ in 0..200 {
+        stored_step(&mut sim, &mut outbox, &writer, Vec::new());
+    }
+    sim.apply_config(bundled_with(|config| {
+        at_30_hz(config);
+        config.server.tick.rate_hz = 60.0;
+    }));
+    // Another command of the same player on the tick of the change, then the retry.
+    stored_step(&mut sim, &mut outbox, &writer, vec![(0, pay(8))]);
+    stored_step(&mut sim, &mut outbox, &writer, vec![(0, pay(7))]);
+    assert_eq!(outbox.replies[0].body, paid, "the retry gets the first reply");
+    assert!(outbox.ledger.is_empty(), "and pays nothing twice");
+    writer.finish();
+}
+
+#[test]
+fn orders_earlier_rules_left_in_a_repriced_items_old_currency_close_when_these_rules_take_over() {
+    let (_dir, path, writer) = fresh_store();
+    let with_cryptos = |config: &mut necpsim::config::Config| {
+        let cryptos = config
+            .economy
+            .currencies
+            .currencies
+            .get_mut("cryptos")
+            .expect("cryptos");
+        cryptos.starting_balance_minor = 10_000;
+    };
+    let mut sim = Sim::new(bundled_with(with_cryptos));
+    let mut outbox = Outbox::default();
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(0, Command::Join), (1, Command::Join)],
+    );
+    let wood_at_start = wood_held(&sim, 0);
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        &writer,
+        vec![(0, economy(1, wood_order(Side::Sell, 500, None)))],
+    );
+    let repriced = bundled_with(|config| {
+        with_cryptos(config);
+        config
+            .economy
+            .items
+            .items
+            .get_mut("wood")
+            .expect("wood")
+            .price_currency = "cryptos".into();
+    });
+    sim.apply_config(repriced.clone());
+    stored_step(&mut sim, &mut outbox, &writer, Vec::new());
+    writer.finish();
+    // As the third rules wrote it: the eurodollar order rests on after the repricing.
+    as_written_under(&path, 3);
+    let replayed = recover(&path).expect("recovers");
+    assert_eq!(
+        replayed.economy.markets.orders().count(),
+        1,
+        "the old order rests"
+    );
+
+    // This build takes over: its first tick closes the order and gives the wood back.
+    let mut upgraded = Sim::new(repriced);
+    upgraded.restore_economy(replayed);
+    common::step_with(&mut upgraded, &[]);
+    assert_eq!(
+        upgraded.economy().markets.orders().count(),
+        0,
+        "the old order is closed"
+    );
+    assert_eq!(wood_held(&upgraded, 0), wood_at_start, "and its wood is back");
 }
 
 #[test]
@@ -645,7 +773,7 @@ fn a_trade_offered_under_the_first_rules_that_wants_an_item_twice_cannot_take_mo
     stored_step(&mut sim, &mut outbox, &writer, vec![(1, economy(1, offer))]);
     writer.finish();
     // The store as a build of the first rules wrote it: the proposal stands.
-    as_written_under_first_rules(&path);
+    as_written_under(&path, 1);
     let replayed = recover(&path).expect("recovers");
     assert_eq!(replayed.economy.trades.iter().count(), 1, "the proposal stands");
 

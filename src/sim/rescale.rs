@@ -33,6 +33,13 @@ impl Rescale {
         self.now.saturating_sub(ago)
     }
 
+    /// A tick gone by that starts something remembered for a while (an idempotency key): as far
+    /// back at the new rate, rounded towards now, so that it is never forgotten early.
+    pub(crate) fn age_kept(self, tick: u64) -> u64 {
+        let ago = (self.now.saturating_sub(tick) as f64 * self.ratio).floor() as u64;
+        self.now.saturating_sub(ago)
+    }
+
     /// A number of ticks left, rounded up: a running timer never ends early, nor at once.
     pub(crate) fn span(self, ticks: u64) -> u64 {
         (ticks as f64 * self.ratio).ceil() as u64
@@ -51,6 +58,12 @@ mod tests {
         assert_eq!(rescale.deadline(100), 100, "due now stays due");
         assert_eq!(rescale.deadline(0), 0, "none stays none");
         assert_eq!(rescale.since(40), 70);
+        assert_eq!(
+            rescale.since(97),
+            98,
+            "an age of one and a half ticks rounds to two"
+        );
+        assert_eq!(rescale.age_kept(97), 99, "and is kept as one");
         let doubled = Rescale::between(30.0, 60.0, 100).expect("a change");
         assert_eq!(doubled.deadline(130), 160);
         assert_eq!(doubled.since(70), 40);

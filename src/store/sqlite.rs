@@ -392,7 +392,7 @@ impl<'t> Rows<'t> {
                 "INSERT INTO auctions (id, seller, item, quantity, highest_bidder, highest_bid, ends_tick, terms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET \
                  highest_bidder = excluded.highest_bidder, highest_bid = excluded.highest_bid, \
-                 terms = excluded.terms",
+                 ends_tick = excluded.ends_tick, terms = excluded.terms",
             )?,
             close_auction: tx.prepare_cached("DELETE FROM auctions WHERE id = ?1")?,
         })

@@ -3,7 +3,9 @@
 //!
 //! - an item whose price currency changed has its orders in any other currency closed, what they
 //!   hold given back (a book matches all its orders against each other and pays in the buyer's
-//!   currency, so a seller priced in one currency would be paid in another);
+//!   currency, so a seller priced in one currency would be paid in another), as are those earlier
+//!   rules left behind, at the first carry-over from them; a market maker's closed quote teaches
+//!   it nothing;
 //! - after a change of tick rate, every order, trade proposal and auction ends at the same time
 //!   as before, and every idempotency key keeps its age, so that a rate drop forgets no key early
 //!   and a retry within the window still finds its first reply.
@@ -32,19 +34,27 @@ pub(crate) fn carry_over(economy: &mut Economy, previous: &EconomyRules, next: &
         receipts,
         trades,
         auctions,
+        makers,
         ..
     } = economy;
     if let Some(rescale) = Rescale::between(previous.rate_hz, next.rate_hz, tick) {
-        receipts.restamp(|recorded| rescale.since(recorded));
+        receipts.restamp(
+            |recorded| rescale.age_kept(recorded),
+            next.idempotency_window_ticks,
+        );
         markets.reschedule(|expiry| rescale.deadline(expiry));
         trades.reschedule(|expiry| rescale.deadline(expiry));
         auctions.reschedule(|end| rescale.deadline(end));
     }
-    let repriced = (previous.items.iter())
-        .zip(&next.items)
-        .any(|(was, is)| was.currency != is.currency);
+    // Earlier rules left orders of a repriced item in its old currency; the first carry-over to
+    // these closes them too.
+    let repriced = previous.version < RulesVersion::FOURTH
+        || (previous.items.iter())
+            .zip(&next.items)
+            .any(|(was, is)| was.currency != is.currency);
     if repriced {
-        markets.close_in_other_currencies(next, tick, ledger, inventories);
+        let closed = markets.close_in_other_currencies(next, tick, ledger, inventories);
+        makers.forget_quotes(&closed);
     }
 }
 

@@ -270,15 +270,18 @@ impl<R: Clone> IdempotencyStore<R> {
         freed
     }
 
-    /// Moves the tick every record was made at to `since(tick)`, which must keep their order:
-    /// after a change of tick rate, each key keeps its age in time.
-    pub fn restamp(&mut self, since: impl Fn(u64) -> u64) {
+    /// Moves the tick every record was made at to `since(tick)`, which must keep their order,
+    /// and counts the window in `window_ticks` from now on: after a change of tick rate, each key
+    /// keeps its age in time, and is judged against the window at the new rate at once (not
+    /// only from the next [`expire`](Self::expire)).
+    pub fn restamp(&mut self, since: impl Fn(u64) -> u64, window_ticks: u64) {
         for keys in &mut self.players {
             for record in &mut keys.records {
                 record.tick = since(record.tick);
             }
         }
         self.last_tick = self.last_tick.map(&since);
+        self.window = window_ticks;
     }
 
     /// Tick at which (player, key) was recorded, if its record is live.

@@ -39,6 +39,19 @@ pub struct Makers {
     rng: ChaCha8Rng,
 }
 
+impl Makers {
+    /// Forgets the quotes among `closed` (sorted) that were closed without trading, so that the
+    /// next requote learns nothing from them.
+    pub(crate) fn forget_quotes(&mut self, closed: &[OrderId]) {
+        let quotes = self.books.iter_mut().flatten().flat_map(|(_, quotes)| quotes);
+        for quote in quotes {
+            if quote.is_some_and(|(id, _, _)| closed.binary_search(&id).is_ok()) {
+                *quote = None;
+            }
+        }
+    }
+}
+
 /// Seed of the makers' generator.
 const MAKERS_SEED: u64 = 0x6d61_6b65_7273;
 
@@ -187,4 +200,34 @@ fn requote(economy: &mut Economy, rules: &EconomyRules, maker: usize, tick: u64)
 /// follows what players pay, and a maker must never take the tick down with an overflow.
 fn percent(value: i64, pct: i64) -> i64 {
     value.saturating_mul(pct) / 100
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_closed_without_trading_are_forgotten_and_the_others_kept() {
+        let belief = Belief {
+            mean: 500,
+            width: 100,
+        };
+        let quote = |id: u64| Some((OrderId(id), 500, 3));
+        let mut makers = Makers {
+            players: vec![PlayerId(1), PlayerId(2)],
+            books: vec![
+                vec![(belief, [quote(1), quote(2)]), (belief, [quote(3), None])],
+                vec![(belief, [quote(4), quote(5)])],
+            ],
+            ..Makers::default()
+        };
+        makers.forget_quotes(&[OrderId(2), OrderId(4)]);
+        let left: Vec<Vec<[Option<Quote>; 2]>> = (makers.books.iter())
+            .map(|book| book.iter().map(|&(_, quotes)| quotes).collect())
+            .collect();
+        assert_eq!(
+            left,
+            [vec![[quote(1), None], [quote(3), None]], vec![[None, quote(5)]]]
+        );
+    }
 }

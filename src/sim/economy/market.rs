@@ -167,14 +167,14 @@ impl Markets {
     /// Closes, in id order and in one ledger transaction, every open order placed in a currency
     /// other than its item's price currency under `rules`, giving back what each holds: a book
     /// matches all its orders against each other and pays in the buyer's currency, so orders in
-    /// two currencies must never rest in one.
+    /// two currencies must never rest in one. Returns the orders closed, by id.
     pub(crate) fn close_in_other_currencies(
         &mut self,
         rules: &EconomyRules,
         tick: u64,
         ledger: &mut Ledger,
         inventories: &mut Inventories,
-    ) {
+    ) -> Vec<OrderId> {
         let priced_otherwise = |meta: &OrderMeta| {
             rules
                 .items
@@ -186,11 +186,11 @@ impl Markets {
             .map(|(&id, &meta)| (id, meta))
             .collect();
         if closing.is_empty() {
-            return;
+            return Vec::new();
         }
         closing.sort_unstable_by_key(|&(id, _)| id);
         let mut tx = ledger.begin(tick);
-        for (id, meta) in closing {
+        for &(id, meta) in &closing {
             let Some(Ok(cancelled)) = self
                 .book_mut(meta.item)
                 .map(|book| book.cancel(id, Owner(meta.owner.0)))
@@ -203,6 +203,7 @@ impl Markets {
             let _ = give_back(&mut tx, inventories, id, meta, cancelled.remaining);
         }
         let _ = tx.commit();
+        closing.into_iter().map(|(id, _)| id).collect()
     }
 }
 

@@ -72,9 +72,10 @@ impl RulesVersion {
     /// ([`EconomyRules::open_limits`], stored beside a record's rules from this version on).
     pub const THIRD: RulesVersion = RulesVersion(3);
     /// What is open follows a change of the rules (`economy::carry_over`): an item whose price
-    /// currency changed has its orders in other currencies closed, and a change of tick rate
-    /// keeps every deadline and every idempotency key's age in time; accepting a trade counts
-    /// the units of an item listed twice together.
+    /// currency changed has its orders in other currencies closed (and the first change from
+    /// earlier rules closes those they left), and a change of tick rate keeps every deadline and
+    /// every idempotency key's age in time; accepting a trade counts the units of an item listed
+    /// twice together.
     pub const FOURTH: RulesVersion = RulesVersion(4);
     /// The rules this build applies to new ticks.
     pub const CURRENT: RulesVersion = RulesVersion::FOURTH;
