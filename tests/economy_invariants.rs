@@ -6,7 +6,8 @@
 //! burned and nothing is negative; no order book is crossed; every unit of every item is held or
 //! escrowed by exactly one player (trading moves items, never makes or loses them); every unique
 //! item has one owner; and at the end, replaying the ledger entries the ticks handed out from an
-//! empty ledger reproduces every balance exactly.
+//! empty ledger reproduces every balance exactly. Every 40 ticks a reload may reprice an item in
+//! the other currency or change the tick rate, which what is open must follow.
 
 mod common;
 
@@ -35,7 +36,7 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
         .starting_items
         .insert("weapon".to_owned(), 2);
     config.economy.market.makers.quote_interval_s = 1;
-    let mut sim = Sim::new(Arc::new(config));
+    let mut sim = Sim::new(Arc::new(config.clone()));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut outbox = Outbox::default();
     let mut journal: Vec<Entry> = Vec::new();
@@ -56,7 +57,14 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     let mut traded = 0u64;
     let mut sent = 0;
     let mut keys: Vec<(u64, u128)> = Vec::new();
+    let mut ticks = 0u32;
     while sent < OPERATIONS {
+        // Now and then a designer's reload: an item priced in the other currency, or another
+        // tick rate (what is open carries over to the new rules).
+        ticks += 1;
+        if ticks.is_multiple_of(40) {
+            reload(&mut sim, &mut config, &mut rng);
+        }
         for _ in 0..rng.next_u32() % 40 {
             let mut player = u64::from(rng.next_u32()) % PLAYERS;
             let op = random_op(&mut rng, &orders, &trades);
@@ -141,6 +149,30 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     prop_assert!(traded > 500, "units traded: {traded}");
     prop_assert!(swapped > 3, "trades carried out: {swapped}");
     Ok(())
+}
+
+/// Edits `config` as a designer might while the server runs and applies it: one stackable item
+/// repriced in the other currency, or the tick rate changed, or both.
+fn reload(sim: &mut Sim, config: &mut necpsim::config::Config, rng: &mut ChaCha8Rng) {
+    let choice = rng.next_u32() % 4;
+    if choice & 1 == 1 {
+        let stackable: Vec<String> = (config.economy.items.items.iter())
+            .filter(|(_, item)| item.stackable)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let name = &stackable[rng.next_u32() as usize % stackable.len()];
+        let item = config.economy.items.items.get_mut(name).expect("listed");
+        item.price_currency = if item.price_currency == "cryptos" {
+            "eurodollars"
+        } else {
+            "cryptos"
+        }
+        .to_owned();
+    }
+    if choice & 2 == 2 {
+        config.server.tick.rate_hz = [30.0, 45.0, 60.0][rng.next_u32() as usize % 3];
+    }
+    sim.apply_config(Arc::new(config.clone()));
 }
 
 /// Units of `item` held or escrowed by any player.
