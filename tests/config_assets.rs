@@ -90,6 +90,23 @@ fn a_name_that_is_not_a_bare_key_is_refused_and_named_whole() {
     );
     assert_eq!(error.key, "weapons.\"smart.pistol\".base_damage");
     assert_eq!(error.line, Some(5));
+    // Its values are checked once the name is fixed: a bad one is not reported under a key that
+    // would misread the name.
+    let out_of_range = fields.replace("range_m = 40.0", "range_m = -1.0");
+    let error = single_error(
+        "combat/weapons.toml",
+        &pistol,
+        &format!("[weapons.\"smart.pistol\"]\n{out_of_range}\n{pistol}"),
+    );
+    assert_eq!(error.key, "weapons.\"smart.pistol\"");
+    // A quote in a name is escaped in the key, which still finds the name's own line.
+    let error = single_error(
+        "combat/weapons.toml",
+        &pistol,
+        &format!("{pistol}\n[weapons.\"a\\\"b\"]\n{fields}"),
+    );
+    assert_eq!(error.key, "weapons.\"a\\\"b\"");
+    assert_eq!(error.line, Some(15));
 }
 
 #[test]

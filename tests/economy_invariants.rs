@@ -58,12 +58,14 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
     let mut sent = 0;
     let mut keys: Vec<(u64, u128)> = Vec::new();
     let mut ticks = 0u32;
+    let mut repriced_orders = 0;
     while sent < OPERATIONS {
         // Now and then a designer's reload: an item priced in the other currency, or another
         // tick rate (what is open carries over to the new rules).
         ticks += 1;
         if ticks.is_multiple_of(40) {
             reload(&mut sim, &mut config, &mut rng);
+            repriced_orders += priced_otherwise(&sim);
         }
         for _ in 0..rng.next_u32() % 40 {
             let mut player = u64::from(rng.next_u32()) % PLAYERS;
@@ -130,7 +132,13 @@ fn run(seed: u64) -> Result<(), TestCaseError> {
             }
         }
         check(&sim, &starting)?;
+        prop_assert_eq!(
+            priced_otherwise(&sim),
+            0,
+            "an order rests in another currency than its item's"
+        );
     }
+    prop_assert!(repriced_orders > 0, "no reload closed an order");
     let replayed = Ledger::from_entries(&journal).map_err(|e| TestCaseError::fail(format!("replay: {e}")))?;
     prop_assert!(
         replayed.state_eq(&sim.economy().ledger),
@@ -173,6 +181,18 @@ fn reload(sim: &mut Sim, config: &mut necpsim::config::Config, rng: &mut ChaCha8
         config.server.tick.rate_hz = [30.0, 45.0, 60.0][rng.next_u32() as usize % 3];
     }
     sim.apply_config(Arc::new(config.clone()));
+}
+
+/// Open orders in another currency than their item's price currency in the configuration in force.
+fn priced_otherwise(sim: &Sim) -> usize {
+    let config = sim.config();
+    let currencies: Vec<&String> = config.economy.currencies.currencies.keys().collect();
+    let priced: Vec<Option<usize>> = (config.economy.items.items.values())
+        .map(|item| currencies.iter().position(|&name| *name == item.price_currency))
+        .collect();
+    (sim.economy().markets.orders())
+        .filter(|(_, meta)| priced[usize::from(meta.item)] != Some(usize::from(meta.currency.0)))
+        .count()
 }
 
 /// Units of `item` held or escrowed by any player.

@@ -667,6 +667,7 @@ fn a_tick_rate_rise_keeps_idempotency_keys_for_their_whole_window_from_the_tick_
     }
     stored_step(&mut sim, &mut outbox, &writer, vec![(0, pay(7))]);
     let paid = outbox.replies[0].body;
+    assert!(matches!(paid, ReplyBody::Transferred { .. }), "{paid:?}");
     // Six and two thirds seconds at 30 Hz (200 ticks), then the rate doubles: the key is 400
     // ticks old at 60 Hz, more than the old window of 300 ticks but within the new one of 600.
     for _ in 0..200 {
@@ -733,16 +734,22 @@ fn orders_earlier_rules_left_in_a_repriced_items_old_currency_close_when_these_r
         "the old order rests"
     );
 
-    // This build takes over: its first tick closes the order and gives the wood back.
+    // This build takes over the same store: its first tick closes the order and gives the wood
+    // back, and a restart after it replays to the same economy.
     let mut upgraded = Sim::new(repriced);
     upgraded.restore_economy(replayed);
-    common::step_with(&mut upgraded, &[]);
+    let store = SqliteStore::open(&path, necpsim::config::Synchronous::Full).expect("opens");
+    let writer = StoreWriter::spawn(Box::new(store), Box::new(|_, _| {}), || {}).expect("writer");
+    stored_step(&mut upgraded, &mut outbox, &writer, Vec::new());
     assert_eq!(
         upgraded.economy().markets.orders().count(),
         0,
         "the old order is closed"
     );
     assert_eq!(wood_held(&upgraded, 0), wood_at_start, "and its wood is back");
+    writer.finish();
+    let restarted = recover(&path).expect("recovers");
+    assert_eq!(restarted.economy.digest(), upgraded.economy().digest());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Reading one asset file: TOML text into a typed struct with the failing key path and line on error,
 //! and the [`Checker`] that validation passes use to report refused values against the same file.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::path::Path;
 
@@ -39,7 +40,11 @@ impl Source {
         if let Ok(root) = DeTable::parse(&source.text) {
             refuse_quoted_names(root.get_ref(), "", &mut check);
         }
-        validate(&value, &mut check);
+        // A refused name would be misread in the keys of every other error under it: its values
+        // are checked once it is fixed.
+        if check.refused == 0 {
+            validate(&value, &mut check);
+        }
         let unlisted = check.refused.saturating_sub(MAX_LISTED_PER_FILE);
         if unlisted > 0 {
             errors.push(ConfigError {
@@ -120,8 +125,8 @@ impl Source {
         let mut current: Option<&Spanned<DeValue<'_>>> = None;
         for step in key_steps(key) {
             let next = match (current.map(Spanned::get_ref), step) {
-                (None, KeyStep::Name(name)) => find_key(root.get_ref(), name),
-                (Some(DeValue::Table(table)), KeyStep::Name(name)) => find_key(table, name),
+                (None, KeyStep::Name(name)) => find_key(root.get_ref(), &name),
+                (Some(DeValue::Table(table)), KeyStep::Name(name)) => find_key(table, &name),
                 (Some(DeValue::Array(array)), KeyStep::Index(index)) => array.get(index),
                 _ => None,
             };
@@ -151,9 +156,9 @@ fn find_key<'t, 'i>(table: &'t DeTable<'i>, name: &str) -> Option<&'t Spanned<De
 }
 
 /// One step of a key path: a table key or an array index.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum KeyStep<'k> {
-    Name(&'k str),
+    Name(Cow<'k, str>),
     Index(usize),
 }
 
@@ -163,8 +168,21 @@ fn key_steps(key: &str) -> Vec<KeyStep<'_>> {
     let mut rest = key;
     while !rest.is_empty() {
         if let Some(quoted) = rest.strip_prefix('"') {
-            let end = quoted.find('"').unwrap_or(quoted.len());
-            steps.push(KeyStep::Name(&quoted[..end]));
+            // Up to the first quote not escaped by a backslash (as `push_name` writes them).
+            let mut name = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((at, c)) = chars.next() {
+                match c {
+                    '"' => {
+                        end = at;
+                        break;
+                    }
+                    '\\' => name.extend(chars.next().map(|(_, escaped)| escaped)),
+                    c => name.push(c),
+                }
+            }
+            steps.push(KeyStep::Name(Cow::Owned(name)));
             rest = quoted.get(end + 1..).unwrap_or("");
         } else if let Some(indexed) = rest.strip_prefix('[') {
             let end = indexed.find(']').unwrap_or(indexed.len());
@@ -176,7 +194,7 @@ fn key_steps(key: &str) -> Vec<KeyStep<'_>> {
             rest = after_dot;
         } else {
             let end = rest.find(['.', '[']).unwrap_or(rest.len());
-            steps.push(KeyStep::Name(&rest[..end]));
+            steps.push(KeyStep::Name(Cow::Borrowed(&rest[..end])));
             rest = &rest[end..];
         }
     }
@@ -199,7 +217,12 @@ fn push_name(key: &mut String, name: &str) {
         key.push_str(name);
     } else {
         key.push('"');
-        key.push_str(name);
+        for c in name.chars() {
+            if matches!(c, '"' | '\\') {
+                key.push('\\');
+            }
+            key.push(c);
+        }
         key.push('"');
     }
 }

@@ -4,8 +4,8 @@
 //! - an item whose price currency changed has its orders in any other currency closed, what they
 //!   hold given back (a book matches all its orders against each other and pays in the buyer's
 //!   currency, so a seller priced in one currency would be paid in another), as are those earlier
-//!   rules left behind, at the first carry-over from them; a market maker's closed quote teaches
-//!   it nothing;
+//!   rules left behind, at the first carry-over from them; a market maker learns from a closed
+//!   quote only what it sold before;
 //! - after a change of tick rate, every order, trade proposal and auction ends at the same time
 //!   as before, and every idempotency key keeps its age, so that a rate drop forgets no key early
 //!   and a retry within the window still finds its first reply.
@@ -54,7 +54,7 @@ pub(crate) fn carry_over(economy: &mut Economy, previous: &EconomyRules, next: &
             .any(|(was, is)| was.currency != is.currency);
     if repriced {
         let closed = markets.close_in_other_currencies(next, tick, ledger, inventories);
-        makers.forget_quotes(&closed);
+        makers.quotes_closed(&closed);
     }
 }
 

@@ -40,13 +40,18 @@ pub struct Makers {
 }
 
 impl Makers {
-    /// Forgets the quotes among `closed` (sorted) that were closed without trading, so that the
-    /// next requote learns nothing from them.
-    pub(crate) fn forget_quotes(&mut self, closed: &[OrderId]) {
+    /// Hears of quotes closed by the market, not traded: `closed` holds each one's order and the
+    /// units it still held, by order. The next requote learns from what such a quote sold before
+    /// it was closed, as from a quote that sold that much, and nothing from one that sold none.
+    pub(crate) fn quotes_closed(&mut self, closed: &[(OrderId, u32)]) {
         let quotes = self.books.iter_mut().flatten().flat_map(|(_, quotes)| quotes);
         for quote in quotes {
-            if quote.is_some_and(|(id, _, _)| closed.binary_search(&id).is_ok()) {
-                *quote = None;
+            let Some((id, price, units)) = *quote else {
+                continue;
+            };
+            if let Ok(at) = closed.binary_search_by_key(&id, |&(closed, _)| closed) {
+                let sold = units.saturating_sub(closed[at].1);
+                *quote = (sold > 0).then_some((id, price, sold));
             }
         }
     }
@@ -207,7 +212,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quotes_closed_without_trading_are_forgotten_and_the_others_kept() {
+    fn closed_quotes_keep_only_what_they_sold_and_the_others_stay_as_they_are() {
         let belief = Belief {
             mean: 500,
             width: 100,
@@ -221,13 +226,17 @@ mod tests {
             ],
             ..Makers::default()
         };
-        makers.forget_quotes(&[OrderId(2), OrderId(4)]);
+        // Order 2 closed with all of its 3 units left, order 4 with 1 of them.
+        makers.quotes_closed(&[(OrderId(2), 3), (OrderId(4), 1)]);
         let left: Vec<Vec<[Option<Quote>; 2]>> = (makers.books.iter())
             .map(|book| book.iter().map(|&(_, quotes)| quotes).collect())
             .collect();
         assert_eq!(
             left,
-            [vec![[quote(1), None], [quote(3), None]], vec![[None, quote(5)]]]
+            [
+                vec![[quote(1), None], [quote(3), None]],
+                vec![[Some((OrderId(4), 500, 2)), quote(5)]]
+            ]
         );
     }
 }

@@ -167,14 +167,15 @@ impl Markets {
     /// Closes, in id order and in one ledger transaction, every open order placed in a currency
     /// other than its item's price currency under `rules`, giving back what each holds: a book
     /// matches all its orders against each other and pays in the buyer's currency, so orders in
-    /// two currencies must never rest in one. Returns the orders closed, by id.
+    /// two currencies must never rest in one. Returns the orders closed, by id, with the units
+    /// each still held.
     pub(crate) fn close_in_other_currencies(
         &mut self,
         rules: &EconomyRules,
         tick: u64,
         ledger: &mut Ledger,
         inventories: &mut Inventories,
-    ) -> Vec<OrderId> {
+    ) -> Vec<(OrderId, u32)> {
         let priced_otherwise = |meta: &OrderMeta| {
             rules
                 .items
@@ -189,8 +190,9 @@ impl Markets {
             return Vec::new();
         }
         closing.sort_unstable_by_key(|&(id, _)| id);
+        let mut closed = Vec::with_capacity(closing.len());
         let mut tx = ledger.begin(tick);
-        for &(id, meta) in &closing {
+        for (id, meta) in closing {
             let Some(Ok(cancelled)) = self
                 .book_mut(meta.item)
                 .map(|book| book.cancel(id, Owner(meta.owner.0)))
@@ -201,9 +203,10 @@ impl Markets {
             self.close(id);
             // Releasing what an order reserved cannot fail: the reservation is there.
             let _ = give_back(&mut tx, inventories, id, meta, cancelled.remaining);
+            closed.push((id, cancelled.remaining));
         }
         let _ = tx.commit();
-        closing.into_iter().map(|(id, _)| id).collect()
+        closed
     }
 }
 
