@@ -40,13 +40,14 @@ const FIXTURES: [Fixture; 4] = [
         schema: 2,
         verified: "ok: verify: tick 200, 493 ledger entries, 36 balances",
     },
-    // Written across a reload that prices food in cryptos (closing its two eurodollar orders)
-    // and a drop from 60 to 30 Hz (moving every deadline and key age): a replay that does not
-    // carry over at the same ticks reaches another ledger.
+    // Written with two market makers across a reload that prices food in cryptos (closing the
+    // makers' four eurodollar quotes), a drop from 60 to 30 Hz and a rise back (moving every
+    // deadline and key age): a replay that does not carry over at the same ticks reaches another
+    // ledger.
     Fixture {
         file: "rules-v4.db",
         schema: 3,
-        verified: "ok: verify: tick 200, 143 ledger entries, 44 balances",
+        verified: "ok: verify: tick 200, 205 ledger entries, 50 balances",
     },
 ];
 
