@@ -421,6 +421,37 @@ fn wood_order(side: Side, price_minor: i64, lifetime_s: Option<u32>) -> EconomyO
     }
 }
 
+/// Players start with 1.0000 cryptos too.
+fn with_cryptos(config: &mut necpsim::config::Config) {
+    let cryptos = config
+        .economy
+        .currencies
+        .currencies
+        .get_mut("cryptos")
+        .expect("cryptos");
+    cryptos.starting_balance_minor = 10_000;
+}
+
+/// Players start with cryptos, and wood is priced in them.
+fn wood_in_cryptos(config: &mut necpsim::config::Config) {
+    with_cryptos(config);
+    let wood = config.economy.items.items.get_mut("wood").expect("wood");
+    wood.price_currency = "cryptos".into();
+}
+
+/// A world of `config` that players 0 and 1 have joined, its batches handed to `writer`.
+fn two_players(config: Arc<necpsim::config::Config>, writer: &StoreWriter) -> (Sim, Outbox) {
+    let mut sim = Sim::new(config);
+    let mut outbox = Outbox::default();
+    stored_step(
+        &mut sim,
+        &mut outbox,
+        writer,
+        vec![(0, Command::Join), (1, Command::Join)],
+    );
+    (sim, outbox)
+}
+
 fn wood_held(sim: &Sim, player: u64) -> u32 {
     sim.economy()
         .inventories
@@ -431,23 +462,7 @@ fn wood_held(sim: &Sim, player: u64) -> u32 {
 #[test]
 fn a_reload_that_reprices_an_item_closes_its_orders_in_the_old_currency_and_a_restart_agrees() {
     let (_dir, path, writer) = fresh_store();
-    let with_cryptos = |config: &mut necpsim::config::Config| {
-        let cryptos = config
-            .economy
-            .currencies
-            .currencies
-            .get_mut("cryptos")
-            .expect("cryptos");
-        cryptos.starting_balance_minor = 10_000;
-    };
-    let mut sim = Sim::new(bundled_with(with_cryptos));
-    let mut outbox = Outbox::default();
-    stored_step(
-        &mut sim,
-        &mut outbox,
-        &writer,
-        vec![(0, Command::Join), (1, Command::Join)],
-    );
+    let (mut sim, mut outbox) = two_players(bundled_with(with_cryptos), &writer);
     let wood_at_start = wood_held(&sim, 0);
     // Wood is priced in eurodollars: a sell at 500 and a lower bid rest.
     stored_step(
@@ -463,16 +478,7 @@ fn a_reload_that_reprices_an_item_closes_its_orders_in_the_old_currency_and_a_re
 
     // Repriced in cryptos: the eurodollar orders close and give back what they held, so a
     // cryptos bid above the old ask does not buy the seller's wood with the wrong money.
-    sim.apply_config(bundled_with(|config| {
-        with_cryptos(config);
-        config
-            .economy
-            .items
-            .items
-            .get_mut("wood")
-            .expect("wood")
-            .price_currency = "cryptos".into();
-    }));
+    sim.apply_config(bundled_with(wood_in_cryptos));
     stored_step(
         &mut sim,
         &mut outbox,
@@ -527,7 +533,7 @@ fn a_tick_rate_drop_keeps_idempotency_keys_and_lifetimes_in_time() {
     let ten_second_keys = |config: &mut necpsim::config::Config| {
         config.economy.players.idempotency_window_s = 10;
     };
-    let mut sim = Sim::new(bundled_with(ten_second_keys));
+    let (mut sim, mut outbox) = two_players(bundled_with(ten_second_keys), &writer);
     let hour_auction = EconomyOp::CreateAuction(Box::new(AuctionTerms {
         item: FOOD,
         quantity: 1,
@@ -550,13 +556,6 @@ fn a_tick_rate_drop_keeps_idempotency_keys_and_lifetimes_in_time() {
         },
         lifetime_s: 10,
     }));
-    let mut outbox = Outbox::default();
-    stored_step(
-        &mut sim,
-        &mut outbox,
-        &writer,
-        vec![(0, Command::Join), (1, Command::Join)],
-    );
     let pay = || {
         economy(
             7,
@@ -642,14 +641,7 @@ fn a_tick_rate_rise_keeps_idempotency_keys_for_their_whole_window_from_the_tick_
         config.economy.players.idempotency_window_s = 10;
         config.server.tick.rate_hz = 30.0;
     };
-    let mut sim = Sim::new(bundled_with(at_30_hz));
-    let mut outbox = Outbox::default();
-    stored_step(
-        &mut sim,
-        &mut outbox,
-        &writer,
-        vec![(0, Command::Join), (1, Command::Join)],
-    );
+    let (mut sim, mut outbox) = two_players(bundled_with(at_30_hz), &writer);
     let pay = |key: u128| {
         economy(
             key,
@@ -688,23 +680,7 @@ fn a_tick_rate_rise_keeps_idempotency_keys_for_their_whole_window_from_the_tick_
 #[test]
 fn orders_earlier_rules_left_in_a_repriced_items_old_currency_close_when_these_rules_take_over() {
     let (_dir, path, writer) = fresh_store();
-    let with_cryptos = |config: &mut necpsim::config::Config| {
-        let cryptos = config
-            .economy
-            .currencies
-            .currencies
-            .get_mut("cryptos")
-            .expect("cryptos");
-        cryptos.starting_balance_minor = 10_000;
-    };
-    let mut sim = Sim::new(bundled_with(with_cryptos));
-    let mut outbox = Outbox::default();
-    stored_step(
-        &mut sim,
-        &mut outbox,
-        &writer,
-        vec![(0, Command::Join), (1, Command::Join)],
-    );
+    let (mut sim, mut outbox) = two_players(bundled_with(with_cryptos), &writer);
     let wood_at_start = wood_held(&sim, 0);
     stored_step(
         &mut sim,
@@ -712,16 +688,7 @@ fn orders_earlier_rules_left_in_a_repriced_items_old_currency_close_when_these_r
         &writer,
         vec![(0, economy(1, wood_order(Side::Sell, 500, None)))],
     );
-    let repriced = bundled_with(|config| {
-        with_cryptos(config);
-        config
-            .economy
-            .items
-            .items
-            .get_mut("wood")
-            .expect("wood")
-            .price_currency = "cryptos".into();
-    });
+    let repriced = bundled_with(wood_in_cryptos);
     sim.apply_config(repriced.clone());
     stored_step(&mut sim, &mut outbox, &writer, Vec::new());
     writer.finish();

@@ -232,6 +232,22 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The rows of `sql` (an id, then a value stored whole), decoded; `what` names the value in
+    /// an error.
+    fn stored_whole<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        what: &str,
+    ) -> Result<Vec<(u64, T)>, StoreError> {
+        let mut rows = Vec::new();
+        self.each_row("reading the economy's tables", sql, |row| {
+            let id = row.get::<_, i64>(0).map_err(io("reading the economy's tables"))?;
+            rows.push((id as u64, decode_terms(row, what)?));
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -669,27 +685,11 @@ impl Store for SqliteStore {
                 Ok(())
             },
         )?;
-        let mut trades = Vec::new();
-        self.each_row(READING, "SELECT id, terms FROM trades", |row| {
-            trades.push((
-                row.get::<_, i64>(0).map_err(io(READING))? as u64,
-                decode_terms(row, "trade")?,
-            ));
-            Ok(())
-        })?;
-        let mut auctions = Vec::new();
-        self.each_row(READING, "SELECT id, terms FROM auctions", |row| {
-            auctions.push((
-                row.get::<_, i64>(0).map_err(io(READING))? as u64,
-                decode_terms(row, "auction")?,
-            ));
-            Ok(())
-        })?;
         let mut rows = EconomyRows {
             inventories: inventories.into_values().collect(),
             orders,
-            trades,
-            auctions,
+            trades: self.stored_whole("SELECT id, terms FROM trades", "trade")?,
+            auctions: self.stored_whole("SELECT id, terms FROM auctions", "auction")?,
         };
         rows.normalize();
         Ok(rows)
