@@ -223,7 +223,7 @@ impl EconomyRows {
         self.auctions.sort_unstable_by_key(|&(id, _)| id);
     }
 
-    /// The first difference from `other`, said as "`what` in self, `what` in other".
+    /// The first row where `other` differs from these rows, in words: missing, extra or other.
     pub fn first_difference(&self, other: &EconomyRows) -> Option<String> {
         fn first<K: std::fmt::Debug + Ord + Copy, V: std::fmt::Debug + PartialEq>(
             kind: &str,

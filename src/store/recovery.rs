@@ -1,7 +1,8 @@
 //! Recovery and offline checks. At start the economy is rebuilt by replaying the journal, its
 //! invariants are checked, and it must agree with the store: as many ledger entries, the same
-//! balances, and the same inventories, open orders, trade proposals and auctions. A store that fails keeps the server from starting, rather than let the server write
-//! entries that collide with stored ones or show players balances they were never told of.
+//! balances, and the same inventories, open orders, trade proposals and auctions. A store that
+//! fails keeps the server from starting, rather than let the server write entries that collide
+//! with stored ones or show players balances they were never told of.
 //! `necpsim verify` runs the same replay offline and compares every ledger entry as well;
 //! `necpsim replay-ledger` rebuilds the balances from the ledger alone and compares them with the
 //! stored ones.

@@ -240,8 +240,8 @@ impl SqliteStore {
         what: &str,
     ) -> Result<Vec<(u64, T)>, StoreError> {
         let mut rows = Vec::new();
-        self.each_row("reading the economy's tables", sql, |row| {
-            let id = row.get::<_, i64>(0).map_err(io("reading the economy's tables"))?;
+        self.each_row(READING_ECONOMY, sql, |row| {
+            let id = row.get::<_, i64>(0).map_err(io(READING_ECONOMY))?;
             rows.push((id as u64, decode_terms(row, what)?));
             Ok(())
         })?;
@@ -339,6 +339,9 @@ fn currency(code: i64) -> Result<CurrencyId, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("currency {code}")))
 }
 
+/// What a failed read of the inventories, orders, trades and auctions tables was doing.
+const READING_ECONOMY: &str = "reading the economy's tables";
+
 /// `value` as a narrower integer; a value out of its range is a corrupt store.
 fn narrow<T: TryFrom<i64>>(value: i64, what: &str) -> Result<T, StoreError> {
     T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
@@ -360,7 +363,7 @@ fn decode_terms<T: serde::de::DeserializeOwned>(
     what: &str,
 ) -> Result<T, StoreError> {
     let bytes = (row.get_ref(1))
-        .map_err(io("reading the economy's tables"))?
+        .map_err(io(READING_ECONOMY))?
         .as_blob()
         .map_err(|e| StoreError::Corrupt(format!("{what} terms: {e}")))?;
     postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{what} terms: {e}")))
@@ -633,13 +636,12 @@ impl Store for SqliteStore {
     }
 
     fn economy_rows(&self) -> Result<EconomyRows, StoreError> {
-        const READING: &str = "reading the economy's tables";
         let mut inventories: BTreeMap<u64, InventoryRow> = BTreeMap::new();
         self.each_row(
-            READING,
+            READING_ECONOMY,
             "SELECT player, item, held, escrowed, incoming FROM inventories",
             |row| {
-                let int = |index| row.get::<_, i64>(index).map_err(io(READING));
+                let int = |index| row.get::<_, i64>(index).map_err(io(READING_ECONOMY));
                 let holding = Holding {
                     held: narrow(int(2)?, "held units")?,
                     escrowed: narrow(int(3)?, "escrowed units")?,
@@ -653,10 +655,10 @@ impl Store for SqliteStore {
             },
         )?;
         self.each_row(
-            READING,
+            READING_ECONOMY,
             "SELECT id, player, item, escrowed FROM unique_items",
             |row| {
-                let int = |index| row.get::<_, i64>(index).map_err(io(READING));
+                let int = |index| row.get::<_, i64>(index).map_err(io(READING_ECONOMY));
                 let unique = (int(0)? as u64, narrow(int(2)?, "item")?, int(3)? != 0);
                 inventory_of(&mut inventories, int(1)?).uniques.push(unique);
                 Ok(())
@@ -664,10 +666,10 @@ impl Store for SqliteStore {
         )?;
         let mut orders = Vec::new();
         self.each_row(
-            READING,
+            READING_ECONOMY,
             "SELECT id, owner, item, side, limit_minor, currency, remaining FROM orders",
             |row| {
-                let int = |index| row.get::<_, i64>(index).map_err(io(READING));
+                let int = |index| row.get::<_, i64>(index).map_err(io(READING_ECONOMY));
                 let side = match int(3)? {
                     0 => Side::Buy,
                     1 => Side::Sell,

@@ -142,20 +142,30 @@ impl Markets {
         if !expired.is_empty() {
             let mut tx = ledger.begin(tick);
             for gone in &expired {
-                self.touched.push(gone.id);
-                if let Some(meta) = self.close(gone.id) {
-                    // Releasing what an order reserved cannot fail: the reservation is there.
-                    let _ = give_back(&mut tx, inventories, gone.id, meta, gone.remaining);
-                }
+                self.close_giving_back(&mut tx, inventories, gone.id, gone.remaining);
             }
             let _ = tx.commit();
         }
         expired.clear();
         self.expired = expired;
     }
-}
 
-impl Markets {
+    /// Closes order `id`, already out of its book with `remaining` units, and gives back what
+    /// those units hold inside `tx`.
+    fn close_giving_back(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        inventories: &mut Inventories,
+        id: OrderId,
+        remaining: u32,
+    ) {
+        self.touched.push(id);
+        if let Some(meta) = self.close(id) {
+            // Releasing what an order reserved cannot fail: the reservation is there.
+            let _ = give_back(tx, inventories, id, meta, remaining);
+        }
+    }
+
     /// Moves the expiry of every resting order to `deadline(expiry)`.
     pub(crate) fn reschedule(&mut self, deadline: impl Fn(u64) -> u64) {
         let touched = &mut self.touched;
@@ -199,10 +209,7 @@ impl Markets {
             else {
                 continue;
             };
-            self.touched.push(id);
-            self.close(id);
-            // Releasing what an order reserved cannot fail: the reservation is there.
-            let _ = give_back(&mut tx, inventories, id, meta, cancelled.remaining);
+            self.close_giving_back(&mut tx, inventories, id, cancelled.remaining);
             closed.push((id, cancelled.remaining));
         }
         let _ = tx.commit();
