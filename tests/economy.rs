@@ -427,6 +427,93 @@ fn a_trade_that_would_overfill_the_proposers_inventory_is_refused() {
 }
 
 #[test]
+fn a_player_that_holds_nothing_yet_gets_no_more_than_its_slots_by_trade_or_auction() {
+    use necpsim::sim::AuctionTerms;
+
+    // 1 starts with food and wood; then slots drop to one and 2 and 3 start with nothing.
+    let mut sim = world(&[1]);
+    sim.apply_config(Arc::new(common::close_quarters(|config| {
+        config.economy.players.inventory_slots = 1;
+        config.economy.players.starting_items.clear();
+    })));
+    step(&mut sim, &[(2, Command::Join), (3, Command::Join)]);
+    assert!(
+        sim.economy().inventories.of(PlayerId(2)).is_none(),
+        "2 holds nothing yet"
+    );
+
+    // All 1's food and wood would take two slots.
+    let offer = |gives| {
+        EconomyOp::OfferTrade(Box::new(necpsim::sim::TradeOffer {
+            to: ClientId(2),
+            gives,
+            wants: goods(1, [(FOOD, 0); 2]),
+            lifetime_s: 60,
+        }))
+    };
+    let accept = |out: &Outbox, key| match reply(out, 1) {
+        ReplyBody::TradeProposed { trade, version } => {
+            request(key, EconomyOp::AcceptTrade { trade, version })
+        }
+        other => panic!("offer refused: {other:?}"),
+    };
+    let out = step(
+        &mut sim,
+        &[(1, request(1, offer(goods(0, [(FOOD, 10), (WOOD, 5)]))))],
+    );
+    let accepting = accept(&out, 1);
+    let out = step(&mut sim, &[(2, accepting)]);
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::InventoryFull));
+    assert_eq!((food(&sim, 2), wood(&sim, 2), wallet(&sim, 2)), (0, 0, 100_000));
+    // The food alone fits, and leaves 1 with one slot's worth too.
+    step(&mut sim, &[(1, request(2, EconomyOp::CancelTrade { trade: 1 }))]);
+    let out = step(
+        &mut sim,
+        &[(1, request(3, offer(goods(0, [(FOOD, 10), (WOOD, 0)]))))],
+    );
+    let out = step(&mut sim, &[(2, accept(&out, 2))]);
+    assert!(
+        matches!(reply(&out, 2), ReplyBody::TradeDone { .. }),
+        "{:?}",
+        reply(&out, 2)
+    );
+    assert_eq!((food(&sim, 1), food(&sim, 2), wallet(&sim, 2)), (0, 10, 99_999));
+
+    // A bid is refused, as a buy order is, when what the auction sells would not fit: 2's slot
+    // holds its food, so wood would need a second; 3's is free.
+    let terms = AuctionTerms {
+        item: WOOD,
+        quantity: 2,
+        starting_price: 100,
+        bid_increment: 10,
+        reserve: 0,
+        buyout: 0,
+        duration_h: 1,
+        unique: 0,
+    };
+    let out = step(
+        &mut sim,
+        &[(1, request(4, EconomyOp::CreateAuction(Box::new(terms))))],
+    );
+    let ReplyBody::AuctionCreated { auction } = reply(&out, 1) else {
+        panic!("auction refused: {:?}", reply(&out, 1))
+    };
+    let bid = |amount_minor| {
+        request(
+            10,
+            EconomyOp::Bid {
+                auction,
+                amount_minor,
+            },
+        )
+    };
+    let out = step(&mut sim, &[(2, bid(100)), (3, bid(100))]);
+    assert_eq!(reply(&out, 2), ReplyBody::Refused(Refusal::InventoryFull));
+    assert_eq!(reply(&out, 3), ReplyBody::BidPlaced { auction, won: false });
+    assert_eq!((reserved(&sim, 2), reserved(&sim, 3)), (0, 100));
+}
+
+#[test]
 fn clients_read_their_wallet_inventory_and_the_market() {
     use necpsim::sim::{Balance, EconomyRead, MarketView};
 

@@ -203,6 +203,10 @@ pub fn fingerprint_hex(fp: &[u8; 32]) -> String {
 }
 
 /// The ring provider; both ends use it so neither pulls in aws-lc.
+#[expect(
+    deprecated,
+    reason = "ring is chosen so that a build needs no CMake toolchain for aws-lc; it offers no post-quantum key exchange"
+)]
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

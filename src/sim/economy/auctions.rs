@@ -4,7 +4,7 @@
 //! settles it: at or above the reserve the items go to the highest bidder and the money to the
 //! seller less the fee; otherwise the items go back to the seller and the bid is refunded.
 
-use super::inventory::Inventories;
+use super::inventory::{Inventories, Inventory};
 use super::ledger::{CurrencyId, EntryKind, Ledger, LedgerError, PlayerId, Transaction};
 use super::numbered::{Listing, Numbered};
 
@@ -41,6 +41,19 @@ impl Auction {
         self.highest.map_or(self.starting_price, |(_, bid)| {
             bid.saturating_add(self.bid_increment)
         })
+    }
+
+    /// Whether what it sells fits in `inventory` (`None`: a player that holds nothing yet) with
+    /// `inventory_slots`, given each item's `max_stack` by index.
+    pub fn fits_in(&self, inventory: Option<&Inventory>, max_stack: &[u32], inventory_slots: u64) -> bool {
+        let empty = Inventory::default();
+        let inventory = inventory.unwrap_or(&empty);
+        let needed = if self.unique != 0 {
+            inventory.slots(max_stack) + 1
+        } else {
+            inventory.slots_with(self.item, self.quantity, max_stack)
+        };
+        needed <= inventory_slots
     }
 }
 

@@ -735,6 +735,16 @@ fn bid(
     if amount < auction.minimum_bid() {
         return Err(Refusal::BidTooLow);
     }
+    let fits = || {
+        auction.fits_in(
+            economy.inventories.of(player),
+            &rules.max_stack,
+            rules.inventory_slots,
+        )
+    };
+    if rules.version >= RulesVersion::FIFTH && !fits() {
+        return Err(Refusal::InventoryFull);
+    }
     let Economy {
         ledger,
         inventories,

@@ -77,8 +77,12 @@ impl RulesVersion {
     /// every idempotency key's age in time; accepting a trade counts the units of an item listed
     /// twice together.
     pub const FOURTH: RulesVersion = RulesVersion(4);
+    /// Slots are counted for a player that holds nothing yet, as for any other: a trade no longer
+    /// gives it more than fits (earlier rules let it receive anything), and a bid is refused when
+    /// the auction's goods would not fit in the bidder's slots, as a buy order is.
+    pub const FIFTH: RulesVersion = RulesVersion(5);
     /// The rules this build applies to new ticks.
-    pub const CURRENT: RulesVersion = RulesVersion::FOURTH;
+    pub const CURRENT: RulesVersion = RulesVersion::FIFTH;
 }
 
 impl Default for RulesVersion {

@@ -212,11 +212,14 @@ pub(crate) fn swap(
     // The proposer's outgoing units sit in its escrow, the responder's in what it holds; the
     // first rules took them out of both.
     let first_rules = rules.version < RulesVersion::SECOND;
+    // Earlier rules let a player that held nothing yet receive anything.
+    let counts_empty = rules.version >= RulesVersion::FIFTH;
     let fits = |player: PlayerId, incoming: &Goods, outgoing: &Goods, outgoing_escrowed: bool| {
-        let Some(inventory) = inventories.of(player) else {
-            return true;
+        let mut probe = match inventories.of(player) {
+            Some(inventory) => inventory.clone(),
+            None if counts_empty => Inventory::default(),
+            None => return true,
         };
-        let mut probe = inventory.clone();
         for (item, units) in items(outgoing) {
             let holding = probe.holding_mut(item);
             if outgoing_escrowed || first_rules {
