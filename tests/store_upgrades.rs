@@ -20,7 +20,7 @@ struct Fixture {
     verified: &'static str,
 }
 
-const FIXTURES: [Fixture; 4] = [
+const FIXTURES: [Fixture; 5] = [
     // Written before journal records carried a rules version: every record replays under the
     // first rules, which accepted goods that list an item twice.
     Fixture {
@@ -48,6 +48,14 @@ const FIXTURES: [Fixture; 4] = [
         file: "rules-v4.db",
         schema: 3,
         verified: "ok: verify: tick 200, 205 ledger entries, 50 balances",
+    },
+    // Written across a reload to one inventory slot and no starting items, after which four
+    // players join holding nothing: trades that would give them two stacks and bids whose units
+    // would not fit were refused (22 times), which earlier rules accepted.
+    Fixture {
+        file: "rules-v5.db",
+        schema: 3,
+        verified: "ok: verify: tick 200, 120 ledger entries, 31 balances",
     },
 ];
 
