@@ -601,3 +601,64 @@ fn a_time_limit_lasts_its_seconds_across_a_change_of_the_tick_rate() {
         .expect("ended within four seconds");
     assert!((29..=31).contains(&more), "ended after {more} ticks at 30 Hz");
 }
+
+#[test]
+fn a_session_keeps_the_team_mode_it_was_created_with_across_an_edit() {
+    use necpsim::config::TeamMode;
+
+    let edited = |edit: fn(&mut Config)| Arc::new(common::close_quarters(edit));
+    let mut sim = world_with(|_| {});
+    join_world(&mut sim, &[1, 2, 3, 4]);
+    // A one-against-one arena, and a free-for-all of two.
+    let arena = create(&mut sim, 1, settings(SessionKind::PvpArena, 1));
+    let zone = create(&mut sim, 3, settings(SessionKind::ExtractZone, 2));
+    tick(
+        &mut sim,
+        &[
+            (1, join(arena, Team::TeamA, Role::Assault)),
+            (2, join(arena, Team::TeamB, Role::Assault)),
+            (3, join(zone, Team::Solo, Role::Assault)),
+            (4, join(zone, Team::Solo, Role::Assault)),
+        ],
+    );
+    // The modes swap: under the new ones the arena would have no solo player alive and the zone
+    // no team, and both would end at once.
+    sim.apply_config(edited(|config| {
+        let types = &mut config.combat.sessions.types;
+        types.pvp_arena.teams = TeamMode::Solo;
+        types.extract_zone.teams = TeamMode::TwoTeams;
+    }));
+    for _ in 0..30 {
+        let out = tick(&mut sim, &[]);
+        assert!(
+            !out.events
+                .iter()
+                .any(|e| matches!(e, SimEvent::SessionChanged { .. })),
+            "{:?}",
+            out.events
+        );
+        assert!(out.rewards.is_empty());
+    }
+    // Each still follows its own mode: the arena takes teams and ends in a tie of teams, and
+    // everyone standing in the free-for-all wins it.
+    join_world(&mut sim, &[5]);
+    let out = tick(&mut sim, &[(5, join(arena, Team::Solo, Role::Assault))]);
+    assert_eq!(reply(&out, 5), ReplyBody::Refused(Refusal::WrongTeam));
+    end_without_winner(&mut sim, 1, arena, SessionStatus::Ended);
+    let out = tick(&mut sim, &[(3, Command::EndSession { session: zone })]);
+    assert_eq!(
+        reply(&out, 3),
+        ReplyBody::SessionEnded {
+            session: zone,
+            winner: None
+        }
+    );
+    let experience: Vec<(u64, Grant)> = out
+        .rewards
+        .iter()
+        .filter(|r| matches!(r.grant, Grant::Experience(_)))
+        .map(|r| (r.client.0, r.grant))
+        .collect();
+    let win = Grant::Experience(800);
+    assert_eq!(experience, [(3, win), (4, win)]);
+}

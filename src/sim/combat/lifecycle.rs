@@ -102,19 +102,19 @@ pub(crate) fn update_sessions(world: &mut World) {
 }
 
 fn transition(session: &Session, rules: &CombatRules, now: Now) -> Option<Transition> {
-    let kind = rules.kind(session.kind?);
+    session.kind?;
     match session.status() {
-        SessionStatus::Pending if is_ready(session, kind.teams) => Some(Transition::Start),
+        SessionStatus::Pending if is_ready(session) => Some(Transition::Start),
         SessionStatus::Pending if now.reached(session.created_ns + rules.limits.pending_expiry_ns) => {
             Some(Transition::Close(SessionStatus::Aborted, None))
         }
         SessionStatus::Pending => None,
         SessionStatus::Active => {
-            if let Some(winner) = last_side_standing(session, kind.teams) {
+            if let Some(winner) = last_side_standing(session) {
                 return Some(Transition::Close(SessionStatus::Ended, winner));
             }
             now.reached(ends_ns(session))
-                .then(|| Transition::Close(SessionStatus::Ended, leading_team(session, kind.teams)))
+                .then(|| Transition::Close(SessionStatus::Ended, leading_team(session)))
         }
         SessionStatus::Ended | SessionStatus::Aborted => None,
     }
@@ -137,7 +137,7 @@ fn ends_ns(session: &Session) -> u64 {
 }
 
 /// Whether every team has its full number of players.
-fn is_ready(session: &Session, teams: TeamMode) -> bool {
+fn is_ready(session: &Session) -> bool {
     let players = |team: Team| {
         session
             .participants
@@ -146,7 +146,7 @@ fn is_ready(session: &Session, teams: TeamMode) -> bool {
             .count()
     };
     let size = usize::from(session.team_size);
-    match teams {
+    match session.teams {
         TeamMode::TwoTeams => players(Team::TeamA) == size && players(Team::TeamB) == size,
         TeamMode::Solo => players(Team::Solo) == size,
         TeamMode::VersusNpcs => players(Team::TeamA) == size,
@@ -164,9 +164,9 @@ fn alive_by_team(session: &Session) -> [u32; 3] {
 
 /// `Some(winner)` when at most one side still fights: in a free-for-all the last one alive (or
 /// nobody), otherwise the last team with a living participant (or none).
-fn last_side_standing(session: &Session, teams: TeamMode) -> Option<Option<Team>> {
+fn last_side_standing(session: &Session) -> Option<Option<Team>> {
     let [a, b, solo] = alive_by_team(session);
-    if teams == TeamMode::Solo {
+    if session.teams == TeamMode::Solo {
         return (solo <= 1).then(|| (solo == 1).then_some(Team::Solo));
     }
     match (a > 0, b > 0) {
@@ -179,9 +179,9 @@ fn last_side_standing(session: &Session, teams: TeamMode) -> Option<Option<Team>
 
 /// The team with strictly more living participants than the other, when a session is ended
 /// early or by its time limit; a free-for-all has no winning team.
-pub(crate) fn leading_team(session: &Session, teams: TeamMode) -> Option<Team> {
+pub(crate) fn leading_team(session: &Session) -> Option<Team> {
     let [a, b, _] = alive_by_team(session);
-    match (teams, a.cmp(&b)) {
+    match (session.teams, a.cmp(&b)) {
         (TeamMode::Solo, _) | (_, std::cmp::Ordering::Equal) => None,
         (_, std::cmp::Ordering::Greater) => Some(Team::TeamA),
         (_, std::cmp::Ordering::Less) => Some(Team::TeamB),

@@ -37,7 +37,7 @@ pub(crate) fn pay_rewards(world: &mut World, id: SessionId) {
                     continue;
                 };
                 // In a free-for-all everyone who is still standing (or got out) wins.
-                let won = match rules.kind(kind).teams {
+                let won = match session.teams {
                     TeamMode::Solo => matches!(
                         participant.status,
                         ParticipantStatus::Alive | ParticipantStatus::Extracted

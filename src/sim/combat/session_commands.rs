@@ -39,9 +39,10 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
     let kind = rules.kind(settings.kind);
     let team_size = settings.team_size.unwrap_or(kind.default_team_size);
     let time_limit_s = settings.time_limit_s.unwrap_or(kind.default_time_limit_s);
-    let participants = kind.teams.participants(team_size, kind.npcs.len());
+    let teams = kind.teams;
+    let participants = teams.participants(team_size, kind.npcs.len());
     let max = u64::from(rules.limits.max_participants);
-    if team_size < kind.teams.smallest_team_size()
+    if team_size < teams.smallest_team_size()
         || participants > max
         || !(1..=kind.max_time_limit_s).contains(&time_limit_s)
     {
@@ -67,6 +68,7 @@ fn try_create(world: &mut World, client: ClientId, settings: SessionSettings) ->
             session.zone_id = settings.zone_id;
             session.creator = Some(client);
             session.created_ns = now.clock.0;
+            session.teams = teams;
             session.team_size = team_size;
             session.time_limit_s = time_limit_s;
             // Exactly its size, not the next power of two: an ended session stays in memory.
@@ -128,20 +130,12 @@ fn try_join(
         .player
         .speed_mps;
     let tick = world.resource::<Tick>().0;
-    let kind_rules = world.resource::<CombatRules>().kind(
-        world
-            .resource::<Sessions>()
-            .get(id)
-            .and_then(|s| s.kind)
-            .ok_or(Refusal::SessionNotFound)?,
-    );
-    let teams = kind_rules.teams;
     let mut sessions = world.resource_mut::<Sessions>();
     let session = sessions.get_mut(id).ok_or(Refusal::SessionNotFound)?;
     if !session.status().is_open() {
         return Err(Refusal::SessionClosed);
     }
-    let team_allowed = match teams {
+    let team_allowed = match session.teams {
         TeamMode::TwoTeams => matches!(team, Team::TeamA | Team::TeamB),
         TeamMode::Solo => team == Team::Solo,
         TeamMode::VersusNpcs => team == Team::TeamA,
@@ -276,11 +270,7 @@ fn try_end(world: &mut World, client: ClientId, id: SessionId) -> Result<ReplyBo
         }
         SessionStatus::Ended | SessionStatus::Aborted => return Err(Refusal::SessionClosed),
     }
-    let teams = world
-        .resource::<CombatRules>()
-        .kind(session.kind.unwrap_or(SessionKind::PvpArena))
-        .teams;
-    let winner = leading_team(session, teams);
+    let winner = leading_team(session);
     end_session(world, id, SessionStatus::Ended, winner);
     Ok(ReplyBody::SessionEnded { session: id, winner })
 }

@@ -14,6 +14,7 @@ use super::kinds::{
     Difficulty, Member, ParticipantStatus, Role, SessionId, SessionKind, SessionStatus, Team,
 };
 use super::log::CombatLog;
+use crate::config::TeamMode;
 use crate::sim::ClientId;
 
 /// One participant's record in a session: what a session read shows ([`ParticipantView`], reached
@@ -165,6 +166,8 @@ pub struct Session {
     pub creator: Option<ClientId>,
     /// Pending, active, ended or aborted.
     pub status: Option<SessionStatus>,
+    /// How its participants are grouped: its type's `teams` when it was created.
+    pub teams: TeamMode,
     /// Players per team needed to start.
     pub team_size: u16,
     /// Time limit in seconds.
