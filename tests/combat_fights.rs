@@ -870,3 +870,59 @@ fn npcs_keep_their_kind_when_kinds_are_added_and_stop_when_theirs_is_removed() {
     tick(&mut sim, &[]);
     assert_eq!(kinds(&mut sim, &renamed), expected);
 }
+
+#[test]
+fn a_boss_sheds_an_effect_that_an_edit_makes_hindering() {
+    // Player 1 alone against the boss, which spawns next to it.
+    let config = config_with(|config| {
+        let raid = &mut config.combat.sessions.types.pve_raid;
+        raid.npcs = vec!["cyberpsycho".into()];
+        raid.npc_spawn_radius_m = 0.0;
+        config.gameplay.characters.player.max_health = 1_000_000.0;
+    });
+    let mut sim = Sim::new(Arc::new(config.clone()));
+    tick(&mut sim, &[(1, Command::Join)]);
+    let settings = SessionSettings {
+        kind: SessionKind::PveRaid,
+        zone_id: 3,
+        difficulty: Difficulty::Normal,
+        team_size: Some(1),
+        time_limit_s: None,
+    };
+    let out = tick(&mut sim, &[(1, Command::CreateSession(settings))]);
+    let ReplyBody::SessionCreated { session } = out.replies[0].body else {
+        panic!("create refused")
+    };
+    let join = Command::JoinSession {
+        session,
+        team: Team::TeamA,
+        role: Role::Assault,
+    };
+    tick(&mut sim, &[(1, join)]);
+    let boss = participants(&mut sim, session)
+        .into_iter()
+        .find(|p| matches!(p.member, Member::Npc(_)))
+        .expect("the boss")
+        .net_id;
+    // The assault's thermite charge burns the boss; then burn is edited to stop actions.
+    let out = tick(&mut sim, &[(1, act(session, Action::Ability(1), boss))]);
+    assert!(refusals(&out, 1).is_empty(), "{:?}", out.replies);
+    let mut edited = config.clone();
+    edited
+        .combat
+        .effects
+        .effects
+        .get_mut("burn")
+        .expect("burn")
+        .stops_actions = true;
+    sim.apply_config(Arc::new(edited));
+    let boss_hits: usize = (0..240)
+        .map(|_| {
+            hits(&tick(&mut sim, &[]))
+                .iter()
+                .filter(|(attacker, ..)| *attacker == Some(boss))
+                .count()
+        })
+        .sum();
+    assert!(boss_hits > 0, "the boss kept attacking");
+}

@@ -6,7 +6,8 @@
 //!   its place in the new order (an effect removed from the files ends; an NPC whose kind was
 //!   removed stops acting, keeps its stats and can still be defeated);
 //! - characters' defences follow their edited stats, and their health keeps its share of an
-//!   edited maximum;
+//!   edited maximum; a boss sheds the effects an edit made hindering (or that it bore when its
+//!   kind became a boss), since bosses shrug off effects that hinder them;
 //! - every combat timer counted in ticks is rescaled, so that a cooldown, a reload or a burn runs
 //!   out after the same time at the new rate as it would have at the old one.
 
@@ -120,6 +121,9 @@ pub(crate) fn carry_over(
         } else if let Some(npc) = brain.as_deref().and_then(|b| rules.npcs.get(usize::from(b.kind))) {
             if let Some(fighter) = fighter.as_deref_mut() {
                 fighter.base_speed_mps = npc.speed_mps;
+                if npc.boss {
+                    fighter.effects.end_hindering(&rules.effects);
+                }
             }
             let was = old_kind.and_then(|kind| old_npcs.get(usize::from(kind)));
             let defense = Defense::new(npc.armor, npc.resistance_pct);

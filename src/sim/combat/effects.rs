@@ -25,6 +25,13 @@ pub struct EffectRule {
     pub stops_actions: bool,
 }
 
+impl EffectRule {
+    /// Whether it slows movement or attacks or stops actions: what bosses shrug off.
+    pub fn hinders(&self) -> bool {
+        self.move_factor < 1.0 || self.attack_factor < 1.0 || self.stops_actions
+    }
+}
+
 /// One effect on one fighter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct EffectSlot {
@@ -112,6 +119,16 @@ impl Effects {
         for slot in self.slots.iter_mut().filter(|slot| slot.stacks > 0) {
             slot.remaining_ticks = span(slot.remaining_ticks).max(1);
             slot.until_pulse = span(slot.until_pulse).max(1);
+        }
+    }
+
+    /// Ends every active effect that [hinders](EffectRule::hinders) under `rules`: a boss sheds
+    /// those an edit made hindering, as it shrugs them off when they are applied.
+    pub(crate) fn end_hindering(&mut self, rules: &[EffectRule]) {
+        for (slot, rule) in self.slots.iter_mut().zip(rules) {
+            if rule.hinders() {
+                *slot = EffectSlot::default();
+            }
         }
     }
 

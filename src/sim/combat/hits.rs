@@ -192,8 +192,7 @@ pub(crate) fn apply_effect(world: &mut World, session: SessionId, slot: u16, ent
     let Some(&handle) = world.get::<MotionHandle>(entity) else {
         return;
     };
-    let hinders = rule.move_factor < 1.0 || rule.attack_factor < 1.0 || rule.stops_actions;
-    if hinders && is_boss(world, entity) {
+    if rule.hinders() && is_boss(world, entity) {
         return;
     }
     let stacks = world.resource_scope(|world, rules: Mut<CombatRules>| {
