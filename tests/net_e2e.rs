@@ -527,8 +527,22 @@ async fn requests_over_their_rate_are_refused_and_a_client_that_stops_reading_is
         );
     });
     let client = server.connect(1).await;
+    // The control bucket holds 20 at once.
+    assert_eq!(pings_over_the_rate(&client, 40).await, 20);
+
+    // A client that never reads its replies: the server's outbox for it overflows and it is
+    // disconnected, while others are served.
+    let (stalled, _send, _never_read) = stalled_client_flooding_pings(&server, 2).await;
+    assert_eq!(close_code(&stalled).await, 1030, "slow consumer");
+    // The reading client's bucket has refilled meanwhile.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    client.ping().await.expect("the reading client is served");
+}
+
+/// How many of `count` pings sent at once are refused for their rate.
+async fn pings_over_the_rate(client: &Client, count: u64) -> usize {
     let ping = |n| RequestC2s::Ping(PingC2s { client_time_us: n });
-    let pings: Vec<_> = (0..40)
+    let pings: Vec<_> = (0..count)
         .map(|n| client.send(ping(n)))
         .collect::<Result<_, _>>()
         .expect("queued");
@@ -541,16 +555,42 @@ async fn requests_over_their_rate_are_refused_and_a_client_that_stops_reading_is
             other => panic!("{other:?}"),
         }
     }
-    // The control bucket holds 20 at once.
-    assert_eq!(limited, 20);
+    limited
+}
 
-    // A client that never reads its replies: the server's outbox for it overflows and it is
-    // disconnected, while others are served.
-    let (stalled, _send, _never_read) = stalled_client_flooding_pings(&server, 2).await;
-    assert_eq!(close_code(&stalled).await, 1030, "slow consumer");
-    // The reading client's bucket has refilled meanwhile.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    client.ping().await.expect("the reading client is served");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_who_reconnects_resumes_its_rate_limits() {
+    // One control request every ten seconds once the burst of 20 is spent.
+    let server = NetServer::start(|assets| {
+        common::edit(
+            assets,
+            "server.toml",
+            "control = { per_s = 10.0, burst = 20.0 }",
+            "control = { per_s = 0.1, burst = 20.0 }",
+        );
+    });
+    let client = server.connect(1).await;
+    assert_eq!(pings_over_the_rate(&client, 20).await, 0);
+    client.close();
+    client.closed().await;
+    // The seat is free once the server has seen the connection go.
+    let again = timeout(WAIT, async {
+        loop {
+            match Client::connect(server.options(1)).await {
+                Ok(client) => break client,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await
+    .expect("reconnects");
+    let limited = pings_over_the_rate(&again, 20).await;
+    assert!(
+        limited >= 18,
+        "only {limited} of 20 refused: the reconnect started with a full bucket"
+    );
+    // Another player's bucket is its own.
+    assert_eq!(pings_over_the_rate(&server.connect(2).await, 20).await, 0);
 }
 
 /// A client that stops reading, with replies to 4,000 pings piling up for it (about 120 KB, far

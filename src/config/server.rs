@@ -244,7 +244,7 @@ pub struct NetConfig {
     pub tls: TlsConfig,
     /// `[net.auth]`: the secret session tokens are signed with.
     pub auth: AuthConfig,
-    /// `[net.rate_limits]`: token buckets per connection and class of request.
+    /// `[net.rate_limits]`: token buckets per player and class of request.
     pub rate_limits: RateLimitsConfig,
 }
 
@@ -332,7 +332,7 @@ pub struct AuthConfig {
     pub secret_file: Option<std::path::PathBuf>,
 }
 
-/// `[net.rate_limits]` in `server.toml`: one token bucket per connection and class.
+/// `[net.rate_limits]` in `server.toml`: one token bucket per player and class.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitsConfig {

@@ -5,7 +5,7 @@
 //! connection alone with its [`ErrorCode`]; nothing a client sends can stop the server.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use quinn::{Connection, RecvStream, SendStream, VarInt};
@@ -55,12 +55,12 @@ pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, c
         Ok(session) => {
             let client = session.peer.client;
             context.metrics.connections.add(1);
-            run(connection, session, &context).await;
+            let limiter = run(connection, session, &context).await;
             context.metrics.connections.add(-1);
             // Announced before the player is free to connect again, so that the bridge never
             // sees a new connection's arrival before this one's departure.
             context.bridge.announce(Lifecycle::Disconnected { client });
-            context.players.release(client);
+            context.players.release(client, limiter, now());
         }
         Err(code) => {
             debug!(%remote, %code, "connection refused");
@@ -95,6 +95,8 @@ struct Admitted {
     recv: RecvStream,
     reader: FrameReader,
     outbox: Arc<ConnectionOutbox>,
+    /// The player's buckets: those its last connection left, refilled since, or full ones.
+    limiter: RateLimiter,
 }
 
 /// Waits for the control stream and its `Hello`, checks version and token, and announces the
@@ -128,9 +130,10 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
         return Err(ErrorCode::ServerBusy);
     }
     let client = ClientId(player);
-    if !context.players.claim(client) {
-        return Err(ErrorCode::AlreadyConnected);
-    }
+    let limiter = context
+        .players
+        .claim(client, now())
+        .ok_or(ErrorCode::AlreadyConnected)?;
     let connection_number = context.next_connection.fetch_add(1, Ordering::Relaxed);
     let max_datagram = connection.max_datagram_size().unwrap_or(0);
     let outbox = Arc::new(ConnectionOutbox::new(
@@ -156,6 +159,7 @@ async fn admit(connection: &Connection, context: &NetContext) -> Result<Admitted
         recv,
         reader,
         outbox,
+        limiter,
     })
 }
 
@@ -186,14 +190,15 @@ fn frame_code(error: FrameError) -> ErrorCode {
     }
 }
 
-/// Runs an admitted connection until it ends.
-async fn run(connection: Connection, session: Admitted, context: &NetContext) {
+/// Runs an admitted connection until it ends; returns its buckets, for the player's next one.
+async fn run(connection: Connection, session: Admitted, context: &NetContext) -> RateLimiter {
     let Admitted {
         peer,
         send,
         mut recv,
         mut reader,
         outbox,
+        limiter,
     } = session;
     let stop_writing = Arc::new(Notify::new());
     let mut writer = tokio::spawn(write_loop(
@@ -204,7 +209,7 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
     ));
     // One set of buckets for the connection: an input counts against the same rate whether it
     // comes as a datagram or on the control stream.
-    let limiter = Mutex::new(RateLimiter::new(&context.config.rate_limits, now()));
+    let limiter = Mutex::new(limiter);
     let control = read_control(&mut recv, &mut reader, peer, &outbox, &limiter, context);
     let datagrams = read_datagrams(&connection, peer, &limiter, context);
     let mut writer_ended = false;
@@ -236,6 +241,7 @@ async fn run(connection: Connection, session: Admitted, context: &NetContext) {
         close(&connection, code, &context.metrics);
     }
     writer.abort();
+    limiter.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// How long a close waits for what is in flight to be acknowledged: a few round trips, and at

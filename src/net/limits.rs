@@ -1,10 +1,10 @@
-//! Limits that protect the server from its clients: token buckets per connection and class of
-//! request, the datagram flood detector, and the connection caps (global and per IP address)
+//! Limits that protect the server from its clients: token buckets per player and class of
+//! request (kept across a reconnect by `players`), the datagram flood detector, and the connection caps (global and per IP address)
 //! enforced before a handshake is accepted.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bevy_platform::collections::HashMap;
 
@@ -96,7 +96,7 @@ impl RequestClass {
     }
 }
 
-/// One connection's buckets.
+/// One player's buckets, used by its connection.
 #[derive(Debug)]
 pub struct RateLimiter {
     buckets: [TokenBucket; 6],
@@ -119,20 +119,34 @@ pub enum Verdict {
 impl RateLimiter {
     /// Full buckets per `config`.
     pub fn new(config: &RateLimitsConfig, now: Instant) -> RateLimiter {
-        let bucket = |rule| TokenBucket::new(rule, now);
         RateLimiter {
-            buckets: [
-                bucket(config.input),
-                bucket(config.session),
-                bucket(config.action),
-                bucket(config.economy),
-                bucket(config.read),
-                bucket(config.control),
-            ],
+            buckets: Self::rules(config).map(|rule| TokenBucket::new(rule, now)),
             flood_drops_per_s: config.flood_drops_per_s,
             window_start: now,
             dropped_in_window: 0,
         }
+    }
+
+    /// Each class's bucket rule, in [`RequestClass`] order.
+    fn rules(config: &RateLimitsConfig) -> [Bucket; 6] {
+        [
+            config.input,
+            config.session,
+            config.action,
+            config.economy,
+            config.read,
+            config.control,
+        ]
+    }
+
+    /// How long emptied buckets take to be full again and the flood count to start afresh: after
+    /// that, a limiter is as good as a new one.
+    pub fn refill_time(config: &RateLimitsConfig) -> Duration {
+        let slowest = Self::rules(config)
+            .iter()
+            .map(|rule| rule.burst / rule.per_s)
+            .fold(0.0f32, f32::max);
+        Duration::from_secs(1).saturating_add(Duration::try_from_secs_f32(slowest).unwrap_or(Duration::MAX))
     }
 
     /// Judges one datagram or request of `class` against its bucket and the flood threshold,

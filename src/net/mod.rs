@@ -12,26 +12,25 @@ mod connection;
 mod durable;
 mod limits;
 mod outbox;
+mod players;
 pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bevy_platform::collections::HashSet;
 use quinn::{Endpoint, ServerConfig, VarInt};
 use tracing::{debug, info, warn};
 
 pub use bridge::{BridgeHandle, Lifecycle, NetBridge, WorldFacts, bridge};
 pub use durable::DurableGate;
 pub use limits::{CapError, RequestClass};
+use players::Players;
 
 use crate::config::NetConfig;
 use crate::protocol::{ErrorCode, error_message};
-use crate::sim::ClientId;
-use crate::sync::lock;
 use crate::telemetry::Metrics;
 
 /// Why the network could not start.
@@ -54,20 +53,6 @@ pub enum NetError {
     /// The network threads could not start.
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),
-}
-
-/// The players with a live connection, so that one player has one connection.
-#[derive(Debug, Default)]
-struct Players(Mutex<HashSet<ClientId>>);
-
-impl Players {
-    fn claim(&self, client: ClientId) -> bool {
-        lock(&self.0).insert(client)
-    }
-
-    fn release(&self, client: ClientId) {
-        lock(&self.0).remove(&client);
-    }
 }
 
 /// What every connection task shares.
@@ -170,7 +155,7 @@ impl NetServer {
             config: config.clone(),
             tokens,
             bridge,
-            players: Players::default(),
+            players: Players::new(config.rate_limits, config.max_connections as usize),
             handshaking: AtomicU32::new(0),
             next_connection: AtomicU64::new(1),
             outbox_budget: outbox::OutboxBudget::new(
