@@ -1,7 +1,10 @@
 //! Acknowledgements that wait for the disk: a reply that tells a player the economy changed or
 //! what it holds (and the event announcing a trade proposal) leaves for the client only once the
 //! store has committed every change up to the tick of the reply. Until then its encoded frame
-//! waits here. A tick that changed nothing durable is durable as soon as the ticks before it are.
+//! waits here, counted against the client's outbox as if it were queued there already, so that
+//! a client that stops reading while the disk is slow is cut off as a slow consumer instead of
+//! holding memory outside every limit. A tick that changed nothing durable is durable as soon as
+//! the ticks before it are.
 
 use crate::sync::lock;
 use std::collections::VecDeque;
@@ -35,8 +38,7 @@ impl GateState {
         self.committed = self.committed.max(tick);
         while self.held.front().is_some_and(|held| held.tick <= self.committed) {
             if let Some(held) = self.held.pop_front() {
-                held.outbox
-                    .push_frames(held.lane, |out| out.extend_from_slice(&held.frame));
+                held.outbox.push_reserved_frames(held.lane, &held.frame);
             }
         }
     }
@@ -51,12 +53,17 @@ impl DurableGate {
         lock(&self.0)
     }
 
-    /// Sends `frame` to `outbox` once tick `tick` is durable (at once if it already is).
+    /// Sends `frame` to `outbox` once tick `tick` is durable (at once if it already is). A frame
+    /// that does not fit in the outbox's limits is dropped and the connection closes as a slow
+    /// consumer, as it would if the frame were queued at once.
     pub(crate) fn hold(&self, tick: u64, outbox: &Arc<ConnectionOutbox>, lane: Lane, frame: &[u8]) {
         let mut state = self.lock();
         if tick <= state.committed {
             drop(state);
             outbox.push_frames(lane, |out| out.extend_from_slice(frame));
+            return;
+        }
+        if !outbox.reserve_frames(frame.len()) {
             return;
         }
         state.held.push_back(Held {
@@ -96,6 +103,7 @@ impl DurableGate {
 mod tests {
     use super::*;
     use crate::net::outbox::OutboxBudget;
+    use crate::protocol::ErrorCode;
     use crate::telemetry::Metrics;
 
     fn unbounded() -> Arc<OutboxBudget> {
@@ -136,5 +144,25 @@ mod tests {
         assert_eq!(sent(&outbox), b"ab");
         gate.release(3);
         assert_eq!(sent(&outbox), b"abc");
+    }
+
+    #[test]
+    fn frames_waiting_for_the_disk_count_against_the_outbox_and_the_budget() {
+        let budget = OutboxBudget::new(1 << 20, Arc::new(Metrics::default()));
+        let gate = DurableGate::default();
+        let outbox = Arc::new(ConnectionOutbox::new(8, 4, 1200, &budget));
+        gate.hold(1, &outbox, Lane::Control, b"12345");
+        assert_eq!(budget.queued(), 5, "counted while it waits");
+        gate.hold(1, &outbox, Lane::Events, b"6789");
+        assert_eq!(
+            outbox.closing(),
+            Some(ErrorCode::SlowConsumer),
+            "nine bytes would wait for a client allowed eight"
+        );
+        assert_eq!(budget.queued(), 5, "the refused frame is not held");
+        gate.finished(1, true);
+        gate.release(1);
+        assert_eq!(sent(&outbox), b"", "nothing more is sent to a closing connection");
+        assert_eq!(budget.queued(), 0, "and what waited is given back");
     }
 }

@@ -175,15 +175,46 @@ impl ConnectionOutbox {
         let before = buffer.len();
         write(buffer);
         let added = buffer.len() - before;
-        // What the writer took and has not sent yet counts: it is as far from the client.
-        let frames = self.frames_held.load(Ordering::Relaxed) + added;
-        if frames > self.max_bytes || !self.draw(added) {
+        if !self.count_frames(added) {
             buffer.truncate(before);
-            drop(pending);
-            self.close_with(ErrorCode::SlowConsumer);
             return;
         }
-        self.frames_held.fetch_add(added, Ordering::Relaxed);
+        drop(pending);
+        self.ready.notify_one();
+    }
+
+    /// Counts `bytes` of frames against the connection's byte limit and the budget; over either,
+    /// counts nothing and marks the connection for closing as a slow consumer.
+    fn count_frames(&self, bytes: usize) -> bool {
+        // What the writer took and has not sent yet counts: it is as far from the client. So do
+        // frames reserved at the durable gate.
+        let frames = self.frames_held.load(Ordering::Relaxed) + bytes;
+        if frames > self.max_bytes || !self.draw(bytes) {
+            self.close_with(ErrorCode::SlowConsumer);
+            return false;
+        }
+        self.frames_held.fetch_add(bytes, Ordering::Relaxed);
+        true
+    }
+
+    /// Counts `bytes` of frames that are to be appended later (they wait for the disk) as if they
+    /// were queued now, so that what waits for a client stays within its limits wherever it
+    /// waits; false, with the connection marked as a slow consumer, when they do not fit.
+    pub fn reserve_frames(&self, bytes: usize) -> bool {
+        self.closing().is_none() && self.count_frames(bytes)
+    }
+
+    /// Appends `frame`, counted already by [`reserve_frames`](Self::reserve_frames), to `lane`.
+    pub fn push_reserved_frames(&self, lane: Lane, frame: &[u8]) {
+        if self.closing().is_some() {
+            self.sent_frames(frame.len());
+            return;
+        }
+        let mut pending = self.lock();
+        match lane {
+            Lane::Control => pending.control.extend_from_slice(frame),
+            Lane::Events => pending.events.extend_from_slice(frame),
+        }
         drop(pending);
         self.ready.notify_one();
     }
