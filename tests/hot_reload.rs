@@ -407,6 +407,51 @@ fn the_position_step_changes_only_at_a_restart_and_bounds_live_edits_until_then(
     );
     assert_eq!(welcomed_step(&server), 0.01);
 
+    // Undone, and a player stat edited: that edit is what the reload reports, and the step that
+    // still waits for the restart is not reported again.
+    common::edit(
+        assets,
+        "gameplay/interest.toml",
+        "view_radius_m = 1000.0",
+        "view_radius_m = 120.0",
+    );
+    common::edit(
+        assets,
+        "gameplay/world.toml",
+        "max_x_m = 100000.0",
+        "max_x_m = 2048.0",
+    );
+    common::edit(
+        assets,
+        "gameplay/characters.toml",
+        "speed_mps = 6.0",
+        "speed_mps = 6.5",
+    );
+    let mut seen = Vec::new();
+    let reloaded = loop {
+        let line = server
+            .process
+            .look_for("config reloaded", WAIT, &mut seen)
+            .unwrap_or_else(|| panic!("no reload; saw {seen:#?}"));
+        // The three saves may land in one reload or in several.
+        if line["changed"]
+            .as_str()
+            .is_some_and(|changed| changed.contains("characters"))
+        {
+            break line;
+        }
+    };
+    assert_eq!(reloaded["changed"], "gameplay/characters.toml");
+    let repeated: Vec<_> = seen
+        .iter()
+        .filter(|line| {
+            line["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("next restart"))
+        })
+        .collect();
+    assert!(repeated.is_empty(), "{repeated:#?}");
+
     // After a restart the edited step is in force, and the same edits are valid under it.
     server.process.terminate();
     let common::NetServer {

@@ -66,6 +66,9 @@ pub struct TickLoop {
     economy_paused: bool,
     /// Set once more batches wait for the store than `store.max_queued_batches`: the loop stops.
     store_overflowed: bool,
+    /// The configuration as the files last said, restart-only keys included: what a reload's
+    /// edits are told against, so that an edit waiting for a restart is reported once.
+    as_read: Arc<Config>,
 }
 
 impl TickLoop {
@@ -84,6 +87,7 @@ impl TickLoop {
             sim.config().server.tick.max_catch_up_ticks,
         );
         TickLoop {
+            as_read: Arc::clone(sim.config()),
             sim,
             pacer,
             watcher,
@@ -316,12 +320,16 @@ impl TickLoop {
 
     fn apply_reload(&mut self, outcome: ReloadOutcome) {
         match outcome {
-            ReloadOutcome::Applied(next) => {
-                let running: &Config = self.sim.config();
-                let changed = running.changed_files(&next).join(", ");
-                let mut next = Arc::unwrap_or_clone(next);
-                for key in running.keep_restart_only(&mut next) {
-                    warn!(key, "{key} changed; it takes effect at the next restart");
+            ReloadOutcome::Applied(read) => {
+                let previous = std::mem::replace(&mut self.as_read, Arc::clone(&read));
+                let changed = previous.changed_files(&read).join(", ");
+                let edited = previous.keep_restart_only(&mut Config::clone(&read));
+                let mut next = Config::clone(&read);
+                for key in self.sim.config().keep_restart_only(&mut next) {
+                    // A key edited earlier and still waiting for the restart was reported then.
+                    if edited.contains(&key) {
+                        warn!(key, "{key} changed; it takes effect at the next restart");
+                    }
                 }
                 self.sim.apply_config(Arc::new(next));
                 self.reconfigure_pacer();
