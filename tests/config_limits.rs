@@ -526,3 +526,23 @@ fn more_currencies_than_a_16_bit_index_reaches_are_refused() {
     assert_eq!(error.key, "currencies");
     assert_eq!(error.reason, "at most 65536 entries, got 65537");
 }
+
+#[test]
+fn a_weapon_that_heats_must_cool() {
+    let weapons = "combat/weapons.toml";
+    let error = refused(
+        weapons,
+        &[(weapons, "cooling_per_s = 20.0", "cooling_per_s = 0.0")],
+    );
+    assert_eq!(error.key, "weapons.arc_caster.cooling_per_s");
+    assert_eq!(
+        error.reason,
+        "must be above 0 for a weapon whose heat_per_shot is"
+    );
+    // One that never heats needs no cooling.
+    load_edited(&[
+        (weapons, "cooling_per_s = 20.0", "cooling_per_s = 0.0"),
+        (weapons, "heat_per_shot = 12.0", "heat_per_shot = 0.0"),
+    ])
+    .expect("accepted");
+}

@@ -265,6 +265,13 @@ impl WeaponsConfig {
             );
             check.positive(&key("heat_capacity"), weapon.heat_capacity);
             check.within(&key("cooling_per_s"), weapon.cooling_per_s, 0.0, 1e6);
+            if weapon.heat_per_shot > 0.0 && weapon.cooling_per_s <= 0.0 {
+                // It would overheat for good after a few shots.
+                check.refuse(
+                    &key("cooling_per_s"),
+                    "must be above 0 for a weapon whose heat_per_shot is",
+                );
+            }
             if let (Some(effect), Some(effects)) = (&weapon.effect, effects) {
                 check.one_of(&key("effect"), effect, "effect", effects.effects.keys());
             }
