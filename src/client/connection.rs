@@ -29,6 +29,9 @@ use crate::sim::snapshot_codec::{EntityState, SnapshotHeader};
 /// entries) and is bounded by the server's `net.outbox_bytes` (1 MiB by default); this allows
 /// sixteen times that, and still refuses the length prefix of a broken server before buffering.
 pub const DEFAULT_MAX_FRAME_BYTES: u32 = 16 * 1024 * 1024;
+/// The default for [`ConnectOptions::welcome_timeout`]: the server's own `Hello` deadline is 5 s
+/// by default, and a loaded server may take a few ticks more to welcome.
+pub const DEFAULT_WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
 /// A keep-alive this often keeps an idle connection (and NAT mappings) open.
 const KEEP_ALIVE: Duration = Duration::from_secs(3);
 /// Without a packet from the server for this long, the connection is lost.
@@ -53,6 +56,10 @@ pub struct ConnectOptions {
     pub token: String,
     /// Frames from the server above this size close the connection.
     pub max_frame_bytes: u32,
+    /// The longest [`Client::connect`] waits for the handshake and the server's `Welcome`
+    /// together: a server that completes the handshake and then says nothing would otherwise be
+    /// waited for forever, since keep-alives stop the idle timeout.
+    pub welcome_timeout: Duration,
     /// An endpoint to connect from, so that many clients share one socket (load tools); `None`
     /// binds a new one on an ephemeral port of the server's address family.
     pub endpoint: Option<quinn::Endpoint>,
@@ -67,6 +74,7 @@ impl ConnectOptions {
             trust,
             token: token.into(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            welcome_timeout: DEFAULT_WELCOME_TIMEOUT,
             endpoint: None,
         }
     }
@@ -80,6 +88,7 @@ impl fmt::Debug for ConnectOptions {
             .field("server_name", &self.server_name)
             .field("trust", &self.trust)
             .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("welcome_timeout", &self.welcome_timeout)
             .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
@@ -133,15 +142,24 @@ impl Drop for Inner {
 impl Client {
     /// Connects to the server, opens the control stream and says `Hello`; returns once the server
     /// has answered with `Welcome`. A refused hello ends as [`ClientError::Closed`] with the
-    /// server's code (e.g. 1002 for a forged token). The connection's tasks run on the current
-    /// tokio runtime.
+    /// server's code (e.g. 1002 for a forged token), no welcome within
+    /// [`ConnectOptions::welcome_timeout`] as [`ClientError::WelcomeTimeout`]. The connection's
+    /// tasks run on the current tokio runtime.
     pub async fn connect(options: ConnectOptions) -> Result<Client, ClientError> {
+        let deadline = options.welcome_timeout;
+        tokio::time::timeout(deadline, Self::connect_and_hello(options))
+            .await
+            .map_err(|_| ClientError::WelcomeTimeout(deadline))?
+    }
+
+    async fn connect_and_hello(options: ConnectOptions) -> Result<Client, ClientError> {
         let ConnectOptions {
             server,
             server_name,
             trust,
             token,
             max_frame_bytes,
+            welcome_timeout: _,
             endpoint,
         } = options;
         let endpoint = match endpoint {

@@ -65,6 +65,10 @@ pub enum ClientError {
     /// The server answered with a message the protocol does not allow there.
     #[error("protocol violation: {0}")]
     Protocol(String),
+    /// The server did not welcome the client within its `welcome_timeout`; the attempt was
+    /// abandoned and its connection closed.
+    #[error("no welcome from the server within {0:?}")]
+    WelcomeTimeout(std::time::Duration),
     /// More requests await their replies, or more bytes wait to be sent, than the client holds:
     /// nothing was sent; await some replies first. The connection carries on.
     #[error("too many requests waiting: await some replies first")]

@@ -342,6 +342,29 @@ async fn the_servers_close_code_reaches_every_waiter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_welcomes_is_given_up_on() {
+    let server = MockServer::start();
+    let mut options = server.options();
+    options.welcome_timeout = Duration::from_millis(300);
+    let script = tokio::spawn(async move {
+        // It reads the hello and stays silent, the connection kept alive.
+        let mut silent = server.accept().await;
+        silent.hello().await;
+        silent.closed_by_client().await
+    });
+    let attempt = Client::connect(options).await;
+    assert!(
+        matches!(attempt, Err(ClientError::WelcomeTimeout(after)) if after == Duration::from_millis(300)),
+        "{attempt:?}"
+    );
+    assert_eq!(
+        script.await.expect("server script"),
+        0,
+        "the client closed its attempt"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_server_bytes_close_the_connection_instead_of_panicking() {
     let server = MockServer::start();
     let options = server.options();
