@@ -262,6 +262,7 @@ pub fn error_kind(error: &ClientError) -> String {
         ClientError::Frame(_) => "framing".into(),
         ClientError::Protocol(_) => "protocol".into(),
         ClientError::Backlog => "backlog".into(),
+        ClientError::WelcomeTimeout(_) => "timeout".into(),
     }
 }
 

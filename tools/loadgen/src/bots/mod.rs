@@ -197,16 +197,12 @@ pub async fn run(shared: Arc<Shared>, index: u32, endpoint: quinn::Endpoint, sta
     });
     let mut options = ConnectOptions::new(shared.server, ServerTrust::Fingerprint(shared.fingerprint), token);
     options.endpoint = Some(endpoint);
-    let client = match tokio::time::timeout(CONNECT_TIMEOUT, Client::connect(options)).await {
-        Ok(Ok(client)) => client,
-        Ok(Err(error)) => {
+    options.welcome_timeout = CONNECT_TIMEOUT;
+    let client = match Client::connect(options).await {
+        Ok(client) => client,
+        Err(error) => {
             Stats::bump(&stats.connect_failures);
             stats.error(format!("connect: {}", crate::stats::error_kind(&error)));
-            return;
-        }
-        Err(_) => {
-            Stats::bump(&stats.connect_failures);
-            stats.error("connect: timeout");
             return;
         }
     };
