@@ -27,6 +27,10 @@ pub enum FrameError {
     Truncated,
 }
 
+/// The buffer space a reader keeps between frames: more than the frames clients usually send, so
+/// that one large frame does not hold its size for the life of a connection.
+const KEPT_BYTES: usize = 16 * 1024;
+
 /// Reassembles frames from a byte stream.
 #[derive(Debug)]
 pub struct FrameReader {
@@ -54,6 +58,9 @@ impl FrameReader {
             self.pending.drain(..self.consumed);
             self.consumed = 0;
         }
+        if self.pending.is_empty() && self.pending.capacity() > KEPT_BYTES && bytes.len() <= KEPT_BYTES {
+            self.pending.shrink_to(KEPT_BYTES);
+        }
         self.pending.extend_from_slice(bytes);
     }
 
@@ -75,6 +82,9 @@ impl FrameReader {
         let Some(body) = unread.get(LENGTH_PREFIX_BYTES..LENGTH_PREFIX_BYTES + len as usize) else {
             return Ok(None);
         };
+        if self.frame.capacity() > KEPT_BYTES && body.len() <= KEPT_BYTES {
+            self.frame = AlignedVec::with_capacity(KEPT_BYTES);
+        }
         self.frame.clear();
         self.frame.extend_from_slice(body);
         self.consumed += LENGTH_PREFIX_BYTES + len as usize;
@@ -119,6 +129,30 @@ mod tests {
             write_frame(&mut out, payload);
         }
         out
+    }
+
+    #[test]
+    fn a_large_frame_leaves_no_large_buffers_behind() {
+        let mut reader = FrameReader::new(1 << 20);
+        reader.extend(&framed(&[&[7u8; 200_000]]));
+        assert_eq!(
+            reader.next_frame().expect("valid").map(<[u8]>::len),
+            Some(200_000)
+        );
+        for _ in 0..3 {
+            reader.extend(&framed(&[b"small"]));
+            assert_eq!(reader.next_frame().expect("valid"), Some(&b"small"[..]));
+        }
+        assert!(
+            reader.pending.capacity() <= KEPT_BYTES,
+            "{}",
+            reader.pending.capacity()
+        );
+        assert!(
+            reader.frame.capacity() <= KEPT_BYTES,
+            "{}",
+            reader.frame.capacity()
+        );
     }
 
     #[test]
