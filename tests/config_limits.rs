@@ -243,6 +243,16 @@ fn a_release_threshold_that_shedding_never_gets_below_is_refused() {
 }
 
 #[test]
+fn an_engage_threshold_of_zero_is_refused_by_its_own_name() {
+    for line in ["engage_inbox_fill = 0.5", "engage_tick_p99_ratio = 1.0"] {
+        let name = line.split(" = ").next().expect("a key");
+        let error = refused("server.toml", &[("server.toml", line, &format!("{name} = 0.0"))]);
+        assert_eq!(error.key, format!("shedding.{name}"));
+        assert_eq!(error.reason, "must be > 0, got 0");
+    }
+}
+
+#[test]
 fn shedding_switches_off_at_the_lowest_accepted_release_thresholds() {
     let config = load_edited(&[
         (

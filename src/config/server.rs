@@ -498,10 +498,9 @@ impl ServerConfig {
         );
         let shed = &self.shedding;
         check.within("shedding.window_ticks", shed.window_ticks, 1, 100_000);
-        check.within(
+        check.positive_up_to(
             "shedding.engage_tick_p99_ratio",
             shed.engage_tick_p99_ratio,
-            0.0,
             100.0,
         );
         release_threshold(
@@ -509,7 +508,7 @@ impl ServerConfig {
             ("shedding.release_tick_p99_ratio", shed.release_tick_p99_ratio),
             ("engage_tick_p99_ratio", shed.engage_tick_p99_ratio),
         );
-        check.within("shedding.engage_inbox_fill", shed.engage_inbox_fill, 0.0, 1.0);
+        check.positive_up_to("shedding.engage_inbox_fill", shed.engage_inbox_fill, 1.0);
         release_threshold(
             check,
             ("shedding.release_inbox_fill", shed.release_inbox_fill),
@@ -576,7 +575,9 @@ fn release_threshold(
     (key, release): (&str, f32),
     (engage_key, engage): (&str, f32),
 ) {
-    if check.finite(key, release) && !(release > 0.0 && release <= engage) {
+    // Against an engage threshold that is itself refused there is nothing to say.
+    let engage_valid = engage > 0.0;
+    if check.finite(key, release) && engage_valid && !(release > 0.0 && release <= engage) {
         check.refuse(
             key,
             format!(
