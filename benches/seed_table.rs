@@ -49,6 +49,8 @@ fn config() -> Config {
     config.gameplay.characters.player.max_health = 1e9;
     config.combat.sessions.types.pvp_arena.max_time_limit_s = 86_400;
     config.combat.sessions.types.guild_war.max_time_limit_s = 86_400;
+    // Ended duels pay their rewards although the bench ends them as soon as they start.
+    config.combat.loot.rewards.pvp_arena.min_active_s = 0.0;
     // Duellists may be anywhere in the world and still reach each other.
     for weapon in config.combat.weapons.weapons.values_mut() {
         weapon.range_m = 10_000.0;

@@ -256,6 +256,9 @@ fn burn_pulses_once_a_second_through_the_formula() {
     assert!(pulses.iter().all(|p| (p.1 - 15.5).abs() < 1e-4), "{pulses:?}");
 }
 
+/// The game time a fight must last for its session to pay (the bundled `min_active_s`).
+const PAYING_FIGHT_S: f32 = 30.0;
+
 /// Player 1 fires at 2 until 2 dies; returns the session's status in that tick and every reward
 /// paid until then.
 fn fight_to_the_kill(
@@ -295,6 +298,7 @@ fn a_zero_reward_costs_nobody_the_others() {
             .insert("cryptos".to_owned(), 0);
     })));
     let (session, players) = duel(&mut sim, [Role::Assault, Role::Support]);
+    common::play_for(&mut sim, PAYING_FIGHT_S);
     let (ended, rewards) = fight_to_the_kill(&mut sim, session, players);
     assert_eq!(ended, Some(SessionStatus::Ended));
     assert!(rewards.iter().any(|r| r.grant
@@ -309,9 +313,23 @@ fn a_zero_reward_costs_nobody_the_others() {
 }
 
 #[test]
+fn a_fight_ended_before_it_has_lasted_min_active_s_pays_nothing() {
+    let mut sim = Sim::new(Arc::new(config_with(|_| {})));
+    let (session, players) = duel(&mut sim, [Role::Assault, Role::Support]);
+    let (ended, rewards) = fight_to_the_kill(&mut sim, session, players);
+    assert_eq!(ended, Some(SessionStatus::Ended));
+    assert_eq!(rewards, [], "the kill came within the first {PAYING_FIGHT_S} s");
+    let ledger = &sim.economy().ledger;
+    for player in [1, 2] {
+        assert_eq!(ledger.wallet(PlayerId(player), CurrencyId(1)), 100_000);
+    }
+}
+
+#[test]
 fn a_kill_ends_the_duel_and_pays_the_winner() {
     let mut sim = Sim::new(Arc::new(config_with(|_| {})));
     let (session, [a, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    common::play_for(&mut sim, PAYING_FIGHT_S);
     let (ended, rewards) = fight_to_the_kill(&mut sim, session, [a, b]);
     assert_eq!(ended, Some(SessionStatus::Ended));
     let out = tick(
@@ -633,6 +651,7 @@ fn the_dead_stay_still_after_a_config_reload() {
 fn rewards_are_credited_once_even_when_the_outputs_are_not_drained() {
     let mut sim = Sim::new(Arc::new(config_with(|_| {})));
     let (session, [_, b]) = duel(&mut sim, [Role::Assault, Role::Support]);
+    common::play_for(&mut sim, PAYING_FIGHT_S);
     // Stepped as a headless user may: the outputs pile up, undrained.
     for _ in 0..600 {
         sim.submit(ClientId(1), act(session, Action::Fire, b))

@@ -434,8 +434,10 @@ fn leaving_before_the_start_frees_the_place_and_the_creator_may_end_an_active_se
             (3, join(session, Team::TeamA, Role::Tech)),
         ],
     );
+    // Ended once it has lasted the bundled min_active_s: both players took part and lost (a
+    // draw), experience_loss and currency_loss_minor each.
+    common::play_for(&mut sim, 30.0);
     let out = end_without_winner(&mut sim, 1, session, SessionStatus::Ended);
-    // Both players took part and lost (a draw): experience_loss and currency_loss_minor each.
     for client in [2, 3] {
         let grants: Vec<Grant> = out
             .rewards
@@ -628,7 +630,8 @@ fn a_session_keeps_the_team_mode_it_was_created_with_across_an_edit() {
         types.pvp_arena.teams = TeamMode::Solo;
         types.extract_zone.teams = TeamMode::TwoTeams;
     }));
-    for _ in 0..30 {
+    // Played for the half minute a fight must last to pay.
+    for _ in 0..30 * 60 {
         let out = tick(&mut sim, &[]);
         assert!(
             !out.events

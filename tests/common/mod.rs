@@ -191,6 +191,13 @@ pub fn close_quarters(edit: impl FnOnce(&mut Config)) -> Config {
     config
 }
 
+/// Steps `sim` with no commands through `seconds` of game time at its tick rate; the rewards its
+/// ticks paid.
+pub fn play_for(sim: &mut necpsim::sim::Sim, seconds: f32) -> Vec<necpsim::sim::Reward> {
+    let ticks = (seconds * sim.tick_rate()).ceil() as usize;
+    (0..ticks).flat_map(|_| step_with(sim, &[]).rewards).collect()
+}
+
 /// Submits `commands` (by client number) in order, steps once and returns the outputs.
 pub fn step_with(
     sim: &mut necpsim::sim::Sim,

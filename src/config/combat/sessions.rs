@@ -242,6 +242,10 @@ pub struct RewardConfig {
     pub loot_rolls_win: u8,
     /// Items drawn for everyone else.
     pub loot_rolls_loss: u8,
+    /// Game time a session must have been active for it to pay anything when it ends, so that a
+    /// fight ended at once (by leaving or by its creator) is no way to mint rewards.
+    #[serde(default)]
+    pub min_active_s: f32,
 }
 
 impl SessionsConfig {
@@ -363,6 +367,12 @@ impl LootConfig {
                 reward.loot_rolls_loss,
                 0,
                 16,
+            );
+            check.within(
+                &format!("rewards.{name}.min_active_s"),
+                reward.min_active_s,
+                0.0,
+                86_400.0,
             );
         }
     }

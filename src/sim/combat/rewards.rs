@@ -14,7 +14,8 @@ use crate::sim::gameplay::unit_interval;
 use crate::sim::output::{Grant, Outbox, Reward};
 use crate::sim::resources::SimRng;
 
-/// Appends the rewards of every player of ended session `id` to the outbox.
+/// Appends the rewards of every player of ended session `id` to the outbox; a session that was
+/// active for less than its type's `min_active_s` pays nothing.
 pub(crate) fn pay_rewards(world: &mut World, id: SessionId) {
     world.resource_scope(|world, mut outbox: bevy_ecs::world::Mut<Outbox>| {
         world.resource_scope(|world, mut rng: bevy_ecs::world::Mut<SimRng>| {
@@ -26,6 +27,9 @@ pub(crate) fn pay_rewards(world: &mut World, id: SessionId) {
                 return;
             };
             let table = &rules.kind(kind).reward;
+            if session.ended_ns.saturating_sub(session.started_ns) < table.min_active_ns {
+                return;
+            }
             // The difficulty makes only NPCs harder, so only a fight against them pays more.
             let pct = if rules.kind(kind).npcs.is_empty() {
                 100

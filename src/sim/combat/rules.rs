@@ -135,6 +135,8 @@ pub struct ResolvedReward {
     pub currency_minor: [Vec<(u16, i64)>; 2],
     /// Loot rolls for winners / others.
     pub loot_rolls: [u8; 2],
+    /// Game time, in nanoseconds, a session must have been active to pay anything.
+    pub min_active_ns: u64,
 }
 
 /// Session limits in ticks.
@@ -317,6 +319,7 @@ impl CombatRules {
                     .collect()
             }),
             loot_rolls: [r.loot_rolls_win, r.loot_rolls_loss],
+            min_active_ns: nanoseconds(r.min_active_s),
         };
         let kind = |t: &SessionTypeConfig, r: &RewardConfig| KindRule {
             teams: t.teams,
