@@ -769,35 +769,6 @@ async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_without_a_token_hold_at_most_their_share_of_the_places() {
-    let server = NetServer::start(|assets| {
-        let edit = |from, to| common::edit(assets, "server.toml", from, to);
-        edit("max_unauthenticated = 1024", "max_unauthenticated = 2");
-        edit("hello_timeout_ms = 5000", "hello_timeout_ms = 60000");
-    });
-    // A player is welcomed, and then two connections that never say hello take their share.
-    let player = server.connect(1).await;
-    let silent = [raw_connection(&server).await, raw_connection(&server).await];
-    let refused = Client::connect(server.options(2)).await;
-    let Err(ClientError::Connection(error)) = refused else {
-        panic!("a third unauthenticated connection was not refused: {refused:?}");
-    };
-    assert!(error.to_string().contains("refused"), "{error}");
-    player.ping().await.expect("the welcomed player is served");
-    // One of them goes: its place takes a player.
-    silent[0].close(quinn::VarInt::from_u32(0), b"");
-    let mut admitted = false;
-    for _ in 0..50 {
-        if Client::connect(server.options(2)).await.is_ok() {
-            admitted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(admitted, "the freed place was not reused");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_and_client_ask_each_other_for_fewer_acknowledgements() {
     let server = NetServer::start(|_| {});
     let client = server.connect(1).await;

@@ -217,10 +217,6 @@ pub struct NetConfig {
     /// Connections from one host (an IPv4 address or an IPv6 /64) at once; more are refused
     /// before their handshake.
     pub max_connections_per_ip: u32,
-    /// Connections in their handshake or still owing a valid `Hello` at once; more are refused
-    /// before their handshake, so that connections without a token hold at most this many of the
-    /// `max_connections` places.
-    pub max_unauthenticated: u32,
     /// Handshakes in progress from unvalidated addresses above which new ones must first prove
     /// their address (a QUIC retry).
     pub retry_above_handshakes: u32,
@@ -259,7 +255,6 @@ impl Default for NetConfig {
             max_frame_bytes: 64 * 1024,
             max_connections: 5000,
             max_connections_per_ip: 64,
-            max_unauthenticated: 1024,
             retry_above_handshakes: 64,
             hello_timeout_ms: 5000,
             outbox_bytes: 1 << 20,
@@ -602,12 +597,6 @@ impl NetConfig {
             self.max_connections_per_ip,
             1,
             1_000_000,
-        );
-        check.within(
-            "net.max_unauthenticated",
-            self.max_unauthenticated,
-            1,
-            self.max_connections.max(1),
         );
         check.within(
             "net.retry_above_handshakes",

@@ -37,7 +37,7 @@ fn close(connection: &Connection, code: ErrorCode, metrics: &Metrics) {
 }
 
 /// Serves one connection from its handshake to its end.
-pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, mut cap: CapGuard) {
+pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, cap: CapGuard) {
     let connection = match incoming.accept() {
         Ok(connecting) => connecting.await,
         Err(error) => Err(error),
@@ -53,7 +53,6 @@ pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, m
     let remote = connection.remote_address();
     match admit(&connection, &context).await {
         Ok(session) => {
-            cap.authenticated();
             let client = session.peer.client;
             context.metrics.connections.add(1);
             let limiter = run(connection, session, &context).await;

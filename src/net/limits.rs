@@ -178,9 +178,6 @@ pub enum CapError {
     /// The address holds its maximum of connections.
     #[error("per-address connection limit reached")]
     PerAddress,
-    /// The server holds its maximum of connections that have not yet presented a valid token.
-    #[error("limit of connections awaiting authentication reached")]
-    Unauthenticated,
 }
 
 /// The host an address belongs to, for the per-address cap: an IPv4 address itself (also when
@@ -196,62 +193,47 @@ fn host(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Connection counts: global, of connections not yet authenticated, and per host (IPv4 address or
-/// IPv6 /64).
+/// Connection counts, global and per host (IPv4 address or IPv6 /64).
 #[derive(Debug)]
 pub struct ConnectionCaps {
     max_total: u32,
     max_per_ip: u32,
-    max_unauthenticated: u32,
-    counts: Mutex<Counts>,
-}
-
-#[derive(Debug, Default)]
-struct Counts {
-    total: u32,
-    unauthenticated: u32,
-    per_ip: HashMap<IpAddr, u32>,
+    counts: Mutex<(u32, HashMap<IpAddr, u32>)>,
 }
 
 impl ConnectionCaps {
-    /// Caps of `max_total` connections, `max_per_ip` from one address and `max_unauthenticated`
-    /// that have not yet presented a valid token.
-    pub fn new(max_total: u32, max_per_ip: u32, max_unauthenticated: u32) -> Arc<ConnectionCaps> {
+    /// Caps of `max_total` connections, `max_per_ip` from one address.
+    pub fn new(max_total: u32, max_per_ip: u32) -> Arc<ConnectionCaps> {
         Arc::new(ConnectionCaps {
             max_total,
             max_per_ip,
-            max_unauthenticated,
-            counts: Mutex::default(),
+            counts: Mutex::new((0, HashMap::default())),
         })
     }
 
     /// Whether a connection from `ip`'s host is counted now.
     pub fn holds_any(&self, ip: IpAddr) -> bool {
-        lock(&self.counts).per_ip.contains_key(&host(ip))
+        let counts = lock(&self.counts);
+        counts.1.contains_key(&host(ip))
     }
 
-    /// Counts a connection from `ip`, not yet authenticated, or refuses it; the slot is freed
-    /// when the guard drops.
+    /// Counts a connection from `ip`, or refuses it; the slot is freed when the guard drops.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
         let ip = host(ip);
         let mut counts = lock(&self.counts);
-        if counts.total >= self.max_total {
+        let (total, per_ip) = &mut *counts;
+        if *total >= self.max_total {
             return Err(CapError::Full);
         }
-        if counts.unauthenticated >= self.max_unauthenticated {
-            return Err(CapError::Unauthenticated);
-        }
-        let from_ip = counts.per_ip.entry(ip).or_insert(0);
+        let from_ip = per_ip.entry(ip).or_insert(0);
         if *from_ip >= self.max_per_ip {
             return Err(CapError::PerAddress);
         }
         *from_ip += 1;
-        counts.total += 1;
-        counts.unauthenticated += 1;
+        *total += 1;
         Ok(CapGuard {
             caps: Arc::clone(self),
             ip,
-            authenticated: false,
         })
     }
 }
@@ -261,24 +243,12 @@ impl ConnectionCaps {
 pub struct CapGuard {
     caps: Arc<ConnectionCaps>,
     ip: IpAddr,
-    authenticated: bool,
-}
-
-impl CapGuard {
-    /// The connection presented a valid token: it no longer counts against the cap of those
-    /// awaiting authentication.
-    pub fn authenticated(&mut self) {
-        if !std::mem::replace(&mut self.authenticated, true) {
-            lock(&self.caps.counts).unauthenticated -= 1;
-        }
-    }
 }
 
 impl Drop for CapGuard {
     fn drop(&mut self) {
         let mut counts = lock(&self.caps.counts);
-        counts.unauthenticated -= u32::from(!self.authenticated);
-        let Counts { total, per_ip, .. } = &mut *counts;
+        let (total, per_ip) = &mut *counts;
         *total -= 1;
         if let Some(from_ip) = per_ip.get_mut(&self.ip) {
             *from_ip -= 1;
@@ -339,7 +309,7 @@ mod tests {
 
     #[test]
     fn caps_count_per_address_and_free_on_drop() {
-        let caps = ConnectionCaps::new(3, 2, 3);
+        let caps = ConnectionCaps::new(3, 2);
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
         assert!(!caps.holds_any(a));
@@ -359,30 +329,8 @@ mod tests {
     }
 
     #[test]
-    fn connections_awaiting_authentication_hold_at_most_their_share() {
-        let caps = ConnectionCaps::new(10, 10, 2);
-        let ip: IpAddr = [10, 0, 0, 1].into();
-        let mut first = caps.admit(ip).expect("room");
-        let second = caps.admit(ip).expect("room");
-        assert_eq!(caps.admit(ip).err(), Some(CapError::Unauthenticated));
-        first.authenticated();
-        first.authenticated();
-        let third = caps.admit(ip).expect("the authenticated one left room");
-        drop((second, third));
-        let _fourth = caps.admit(ip).expect("room");
-        let _fifth = caps.admit(ip).expect("room");
-        assert_eq!(caps.admit(ip).err(), Some(CapError::Unauthenticated));
-        drop(first);
-        assert_eq!(
-            caps.admit(ip).err(),
-            Some(CapError::Unauthenticated),
-            "an authenticated connection leaving frees no room for the unauthenticated"
-        );
-    }
-
-    #[test]
     fn an_ipv6_network_counts_as_one_host() {
-        let caps = ConnectionCaps::new(10, 2, 10);
+        let caps = ConnectionCaps::new(10, 2);
         let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, last]);
         let _first = caps.admit(host(1)).expect("room");
         let _second = caps.admit(host(2)).expect("room");

@@ -262,7 +262,6 @@ async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
     let caps = limits::ConnectionCaps::new(
         context.config.max_connections,
         context.config.max_connections_per_ip,
-        context.config.max_unauthenticated,
     );
     while let Some(incoming) = endpoint.accept().await {
         let remote = incoming.remote_address();
