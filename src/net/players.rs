@@ -69,13 +69,15 @@ impl Players {
         seats.parked.insert(client, (departure, limiter));
         seats.departures.push_back((now, client, departure));
         while let Some(&(left_at, oldest, number)) = seats.departures.front() {
+            // The player may have come back (and maybe left again) since: then this departure
+            // keeps nothing, and only departures that keep buckets count against the cap.
+            let keeps = seats.parked.get(&oldest).is_some_and(|&(kept, _)| kept == number);
             let rested = now.saturating_duration_since(left_at) >= self.keep_for;
-            if !rested && seats.departures.len() <= self.max_parked {
+            if keeps && !rested && seats.parked.len() <= self.max_parked {
                 break;
             }
             seats.departures.pop_front();
-            // The player may have come back (and maybe left again) since.
-            if seats.parked.get(&oldest).is_some_and(|&(kept, _)| kept == number) {
+            if keeps {
                 seats.parked.remove(&oldest);
             }
         }
@@ -134,6 +136,22 @@ mod tests {
             1,
             "only the newest departure's buckets are not full yet"
         );
+    }
+
+    #[test]
+    fn a_player_coming_and_going_forgets_nobody_elses_buckets() {
+        let players = players(2);
+        let now = crate::net::limits::now();
+        let mut spent = players.claim(ClientId(1), now).expect("a seat");
+        spend_control(&mut spent, now);
+        players.release(ClientId(1), spent, now);
+        for _ in 0..10 {
+            let limiter = players.claim(ClientId(2), now).expect("a seat");
+            players.release(ClientId(2), limiter, now);
+        }
+        assert_eq!(players.parked(), 2);
+        let mut resumed = players.claim(ClientId(1), now).expect("back");
+        assert_eq!(spend_control(&mut resumed, now), 0, "1's spent buckets were kept");
     }
 
     #[test]
