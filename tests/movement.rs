@@ -289,6 +289,26 @@ fn a_first_input_far_ahead_of_the_clock_is_refused_and_does_not_set_the_usual_le
 }
 
 #[test]
+fn a_first_input_that_arrives_late_refuses_none_of_the_inputs_after_it() {
+    let mut sim = joined(common::bundled_config(), 1);
+    for _ in 0..100 {
+        sim.step();
+    }
+    let seq = &mut 0;
+    // Held up on the way for a second; and then a client numbering its ticks from 0.
+    let late = |tick: u64| (tick - 60) as u32;
+    assert_eq!(time_compressions(&mut sim, seq, 1, late), 0);
+    let on_time = |tick: u64| (tick + 3) as u32;
+    assert_eq!(time_compressions(&mut sim, seq, 120, on_time), 0);
+    let mut sim = joined(common::bundled_config(), 1);
+    for _ in 0..100 {
+        sim.step();
+    }
+    assert_eq!(time_compressions(&mut sim, seq, 1, |_| 0), 0);
+    assert_eq!(time_compressions(&mut sim, seq, 120, on_time), 0);
+}
+
+#[test]
 fn a_lag_spike_refuses_nothing_while_a_fast_clock_is_refused_for_as_long_as_it_runs_fast() {
     let mut sim = joined(common::bundled_config(), 1);
     let seq = &mut 0;

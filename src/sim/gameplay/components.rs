@@ -74,13 +74,14 @@ pub struct UsualLead {
 }
 
 impl UsualLead {
-    /// The usual lead a client's first input (`lead` ticks at server tick `tick`) is judged
-    /// against: none, the server's clock as the client was told it in its welcome; or the input's
-    /// own lead, when that is behind. A first input far ahead is refused like any other, and
-    /// cannot make itself the usual lead.
-    pub fn first(lead: i64, tick: u64) -> UsualLead {
+    /// The usual lead a client's first input (at server tick `tick`) is judged against: none,
+    /// the server's clock as the client was told it in its welcome. The first input's own lead
+    /// never sets it: one far ahead is refused like any other, and one that arrives late (a
+    /// packet held up, a clock numbered from 0) must not make every on-time input after it look
+    /// ahead of the usual lead.
+    pub fn first(tick: u64) -> UsualLead {
         UsualLead {
-            sixteenths: lead.min(0).saturating_mul(16),
+            sixteenths: 0,
             at_tick: tick,
         }
     }

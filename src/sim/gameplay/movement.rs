@@ -79,7 +79,7 @@ pub(crate) fn apply_inputs(
             // Serial-number arithmetic on the tick's low 32 bits, which the input carries: a
             // server past 2^32 ticks compares the same way.
             let lead = i64::from(input.client_tick.wrapping_sub(server_tick as u32) as i32);
-            let usual = state.lead.unwrap_or_else(|| UsualLead::first(lead, server_tick));
+            let usual = state.lead.unwrap_or_else(|| UsualLead::first(server_tick));
             let lead_excess = usual.excess(lead);
             // Every input moves the usual lead, refused ones too, so that it keeps following a
             // client whose clock jumped ahead (its lag ended) instead of refusing it for good.
