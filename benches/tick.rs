@@ -40,7 +40,7 @@ fn tick(c: &mut Criterion) {
     ] {
         let (mut sim, mut bots, mut outbox) =
             prepare(config.clone(), &options(players, npcs, snapshot_threads))
-                .expect("the snapshot threads start");
+                .expect("the world fits and the snapshot threads start");
         group.throughput(Throughput::Elements(u64::from(players + npcs)));
         let threads = sim.snapshot_threads();
         group.bench_function(BenchmarkId::new(name, players), |b| {

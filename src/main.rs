@@ -61,7 +61,7 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         npcs: u32,
         /// Player bots (in groups of ten) that fight in 5-vs-5 pvp arenas instead of roaming.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = groups_of_ten)]
         fighters: u32,
         /// Ticks to measure.
         #[arg(long, default_value_t = 600)]
@@ -70,7 +70,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// World area per entity in square metres (sets the world size, and so the crowding).
-        #[arg(long, value_name = "M2", default_value_t = 2500.0)]
+        #[arg(long, value_name = "M2", default_value_t = 2500.0, value_parser = positive_area)]
         area_per_entity_m2: f32,
         /// Threads that encode snapshots (default: `[threads] snapshot_threads` of the assets).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -210,8 +210,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 snapshot_threads,
                 progress: true,
             };
-            let report =
-                necpsim::bench::run(config, &options).context("cannot start the snapshot threads")?;
+            let report = necpsim::bench::run(config, &options)?;
             print_report(&report);
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&report)?;
@@ -279,6 +278,26 @@ fn check_store(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `--fighters`: whole 5-vs-5 arenas.
+fn groups_of_ten(text: &str) -> Result<u32, String> {
+    let fighters: u32 = text.parse().map_err(|error| format!("{error}"))?;
+    if !fighters.is_multiple_of(10) {
+        return Err(format!(
+            "must be a multiple of 10 (fighters play 5-vs-5), got {fighters}"
+        ));
+    }
+    Ok(fighters)
+}
+
+/// `--area-per-entity-m2`: a finite area above 0.
+fn positive_area(text: &str) -> Result<f32, String> {
+    let area: f32 = text.parse().map_err(|error| format!("{error}"))?;
+    if !(area.is_finite() && area > 0.0) {
+        return Err(format!("must be a finite number above 0, got {area}"));
+    }
+    Ok(area)
 }
 
 fn check_config(dir: &std::path::Path) -> ExitCode {

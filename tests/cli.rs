@@ -284,6 +284,56 @@ fn bench_shares_snapshots_out_to_the_threads_asked_for() {
 }
 
 #[test]
+fn bench_refuses_what_it_cannot_run_and_ticks_at_the_servers_rate() {
+    let refusal = |args: &[&str], expected: &str| {
+        let out = necpsim(&[&["bench", "--ticks", "1"], args].concat());
+        assert!(!out.status.success(), "{args:?} ran");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    };
+    refusal(
+        &["--fighters", "5"],
+        "must be a multiple of 10 (fighters play 5-vs-5), got 5",
+    );
+    refusal(
+        &["--area-per-entity-m2=-5"],
+        "must be a finite number above 0, got -5",
+    );
+    refusal(
+        &["--area-per-entity-m2", "0"],
+        "must be a finite number above 0, got 0",
+    );
+    refusal(
+        &["--area-per-entity-m2", "NaN"],
+        "must be a finite number above 0, got NaN",
+    );
+    refusal(
+        &["--players", "100", "--area-per-entity-m2", "1e9"],
+        "a world of 316228 m square reaches beyond ±83886 m, where positions lose their 0.01 m \
+         precision",
+    );
+
+    // With the adaptive table on, 20 players tick at its first step, as the server would.
+    let assets = common::assets_copy();
+    common::edit(assets.path(), "server.toml", "enabled = false", "enabled = true");
+    let out = necpsim(&[
+        "bench",
+        "--players",
+        "20",
+        "--ticks",
+        "10",
+        "--assets",
+        assets.path().to_str().expect("utf-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("(20 players, 0 npcs), 128 Hz"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn serve_follows_the_adaptive_rate_table_when_it_is_on() {
     let assets = common::assets_copy();
     let data = tempfile::tempdir().expect("temp dir");

@@ -4,7 +4,9 @@
 //! gives tick percentiles and the cost per entity per tick.
 //!
 //! The world is sized for a fixed density (`area_per_entity_m2`), so that the work a client's
-//! snapshot costs stays the same as the entity count grows; the report states the density used.
+//! snapshot costs stays the same as the entity count grows; the report states the world's side.
+//! The tick rate is the server's: `tick.rate_hz`, or with `[tick.adaptive]` on, the rate its
+//! table gives for the bots.
 
 mod bots;
 mod fighters;
@@ -15,7 +17,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, MAX_WORLD_STEPS};
+use crate::server::rate_for_players;
 use crate::sim::{Outbox, Sim};
 pub use bots::{Bots, StepTimes};
 
@@ -38,6 +41,27 @@ pub struct BenchOptions {
     pub snapshot_threads: Option<u16>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+}
+
+/// Why a bench cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The world for the asked density reaches farther from the origin than positions can be
+    /// held at the assets' `position_precision_m`.
+    #[error(
+        "a world of {side_m:.0} m square reaches beyond ±{reach_m:.0} m, where positions lose their {precision_m} m precision: lower --area-per-entity-m2 or the entity count"
+    )]
+    WorldBeyondReach {
+        /// Side of the world asked for.
+        side_m: f32,
+        /// How far from the origin positions keep their precision.
+        reach_m: f32,
+        /// The assets' `position_precision_m`.
+        precision_m: f32,
+    },
+    /// The snapshot threads could not start.
+    #[error("cannot start the snapshot threads: {0}")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
 }
 
 /// What a run measured.
@@ -95,25 +119,25 @@ pub struct BenchReport {
 /// A world shaped for `options` with its snapshot threads started, its bots joined and one second
 /// of ticks run, so that what follows measures steady state. The criterion tick bench starts from
 /// here too.
-pub fn prepare(
-    mut config: Config,
-    options: &BenchOptions,
-) -> Result<(Sim, Bots, Outbox), rayon::ThreadPoolBuildError> {
-    shape_world(&mut config, options);
-    let rate_hz = config.server.tick.rate_hz;
+pub fn prepare(mut config: Config, options: &BenchOptions) -> Result<(Sim, Bots, Outbox), BenchError> {
+    shape_world(&mut config, options)?;
     let mut bots = Bots::new(options.players, options.fighters, options.seed, &config);
+    let adaptive = config.server.tick.adaptive.clone();
     let mut sim = Sim::with_seed(Arc::new(config), options.seed);
     sim.spawn_snapshot_threads(|| {})?;
     let mut outbox = Outbox::default();
     bots.join(&mut sim);
-    for _ in 0..rate_hz.ceil() as u32 {
+    if adaptive.enabled {
+        sim.set_tick_rate(rate_for_players(&adaptive, sim.player_count()));
+    }
+    for _ in 0..sim.tick_rate().ceil() as u32 {
         bots.tick(&mut sim, &mut outbox);
     }
     Ok((sim, bots, outbox))
 }
 
 /// Runs the bench on `config` (the bundled assets, usually) with `options`' overrides.
-pub fn run(config: Config, options: &BenchOptions) -> Result<BenchReport, rayon::ThreadPoolBuildError> {
+pub fn run(config: Config, options: &BenchOptions) -> Result<BenchReport, BenchError> {
     let entities = options.players + options.npcs;
     let (mut sim, mut bots, mut outbox) = prepare(config, options)?;
 
@@ -188,8 +212,18 @@ fn world_side_m(options: &BenchOptions) -> f32 {
 }
 
 /// A square world for `options`' density, centred on the origin, everyone spread over all of it.
-fn shape_world(config: &mut Config, options: &BenchOptions) {
-    let half = world_side_m(options) / 2.0;
+fn shape_world(config: &mut Config, options: &BenchOptions) -> Result<(), BenchError> {
+    let side_m = world_side_m(options);
+    let half = side_m / 2.0;
+    let precision_m = config.gameplay.interest.position_precision_m;
+    let reach_m = MAX_WORLD_STEPS * precision_m;
+    if half > reach_m {
+        return Err(BenchError::WorldBeyondReach {
+            side_m,
+            reach_m,
+            precision_m,
+        });
+    }
     let world = &mut config.gameplay.world;
     world.bounds.min_x_m = -half;
     world.bounds.max_x_m = half;
@@ -204,6 +238,7 @@ fn shape_world(config: &mut Config, options: &BenchOptions) {
     }
     let commands_per_tick = options.players.saturating_mul(3).max(1024);
     config.server.sim.inbox_capacity = config.server.sim.inbox_capacity.max(commands_per_tick);
+    Ok(())
 }
 
 fn progress_bar(options: &BenchOptions) -> ProgressBar {

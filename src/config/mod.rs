@@ -28,7 +28,7 @@ pub use economy::{
 pub use error::{ConfigError, ConfigErrors};
 pub use gameplay::{
     AmbientConfig, AntiCheatConfig, BoundsConfig, CharacterStats, CharactersConfig, GameplayConfig,
-    InterestConfig, MovementConfig, SpawnConfig, WorldConfig,
+    InterestConfig, MAX_WORLD_STEPS, MovementConfig, SpawnConfig, WorldConfig,
 };
 pub use server::{
     AdaptiveStep, AdaptiveTickConfig, AuthConfig, Bucket, NetConfig, RateLimitsConfig, ServerConfig,
