@@ -309,6 +309,34 @@ fn a_first_input_that_arrives_late_refuses_none_of_the_inputs_after_it() {
 }
 
 #[test]
+fn input_numbers_go_on_past_two_to_the_thirty_second() {
+    let mut sim = joined(common::bundled_config(), 1);
+    let x = |sim: &Sim| sim.player_position(ClientId(0)).expect("joined").x;
+    let west = |seq: u32, client_tick: u32| {
+        Command::Move(MoveInput {
+            seq,
+            client_tick,
+            move_x: -1.0,
+            ..MoveInput::default()
+        })
+    };
+    let start = x(&sim);
+    common::step_with(&mut sim, &[(0, east(u32::MAX - 1, 3, None))]);
+    common::step_with(&mut sim, &[(0, east(u32::MAX, 4, None))]);
+    assert!(x(&sim) > start, "moving east");
+    let east_at = x(&sim);
+    // Numbered on from 0 after u32::MAX: newer, so the player turns west.
+    common::step_with(&mut sim, &[(0, west(0, 5))]);
+    common::step_with(&mut sim, &[(0, west(1, 6))]);
+    assert!(x(&sim) < east_at, "still moving east after the numbering wrapped");
+    // An input numbered before the last one is stale, across the wrap too.
+    common::step_with(&mut sim, &[(0, east(u32::MAX, 7, None))]);
+    let west_at = x(&sim);
+    common::step_with(&mut sim, &[]);
+    assert!(x(&sim) < west_at);
+}
+
+#[test]
 fn a_lag_spike_refuses_nothing_while_a_fast_clock_is_refused_for_as_long_as_it_runs_fast() {
     let mut sim = joined(common::bundled_config(), 1);
     let seq = &mut 0;

@@ -96,7 +96,8 @@ pub struct SubscribeC2s {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Default)]
 #[rkyv(derive(Debug))]
 pub struct InputC2s {
-    /// Client sequence number.
+    /// Client sequence number: each input numbered one more than the last (from any start, and on
+    /// from 0 after `u32::MAX`); an input not newer than the last one taken is stale.
     pub seq: u32,
     /// The client's tick counter when it sampled this input (its reckoning of the server's tick),
     /// modulo 2^32.

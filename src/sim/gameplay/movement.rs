@@ -68,7 +68,10 @@ pub(crate) fn apply_inputs(
             // An input sent as a request is answered: taken, or refused. One a newer input
             // already superseded is taken too, since what it asked for is in effect.
             let taken = to.request != 0;
-            if input.seq <= state.last_seq {
+            // Serial-number arithmetic, so that numbering goes on past 2^32 inputs; a client's
+            // first input is newer whatever its number.
+            let newer = state.lead.is_none() || input.seq.wrapping_sub(state.last_seq) as i32 > 0;
+            if !newer {
                 stale += 1;
                 if taken {
                     respond(world, to, ReplyBody::Acted);
