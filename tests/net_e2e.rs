@@ -769,6 +769,31 @@ async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_say_hello_cannot_keep_players_out() {
+    let server = NetServer::start(|assets| {
+        let edit = |from, to| common::edit(assets, "server.toml", from, to);
+        edit("max_connections = 5000", "max_connections = 3");
+        edit("hello_timeout_ms = 5000", "hello_timeout_ms = 60000");
+    });
+    let player = server.connect(1).await;
+    // Two connections that never say hello take the other places...
+    let oldest = raw_connection(&server).await;
+    let _newer = raw_connection(&server).await;
+    // ...and a player still gets in: the one that waited longest makes room.
+    let second = timeout(WAIT, Client::connect(server.options(2)))
+        .await
+        .expect("in time")
+        .expect("the player is admitted");
+    assert_eq!(timeout(WAIT, close_code(&oldest)).await.expect("closed"), 1006);
+    for client in [&player, &second] {
+        client
+            .ping()
+            .await
+            .expect("welcomed players are never pushed out");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_and_client_ask_each_other_for_fewer_acknowledgements() {
     let server = NetServer::start(|_| {});
     let client = server.connect(1).await;

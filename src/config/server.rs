@@ -217,6 +217,9 @@ pub struct NetConfig {
     /// Connections from one host (an IPv4 address or an IPv6 /64) at once; more are refused
     /// before their handshake.
     pub max_connections_per_ip: u32,
+    /// Connections in their handshake or still owing a valid `Hello` at once; beyond it (or with
+    /// every place taken) a new connection pushes out the one that has waited longest.
+    pub max_unauthenticated: u32,
     /// Handshakes in progress from unvalidated addresses above which new ones must first prove
     /// their address (a QUIC retry).
     pub retry_above_handshakes: u32,
@@ -255,6 +258,7 @@ impl Default for NetConfig {
             max_frame_bytes: 64 * 1024,
             max_connections: 5000,
             max_connections_per_ip: 64,
+            max_unauthenticated: 1024,
             retry_above_handshakes: 64,
             hello_timeout_ms: 5000,
             outbox_bytes: 1 << 20,
@@ -598,6 +602,7 @@ impl NetConfig {
             1,
             1_000_000,
         );
+        check.within("net.max_unauthenticated", self.max_unauthenticated, 1, 1_000_000);
         check.within(
             "net.retry_above_handshakes",
             self.retry_above_handshakes,

@@ -36,23 +36,43 @@ fn close(connection: &Connection, code: ErrorCode, metrics: &Metrics) {
     connection.close(VarInt::from(code.code()), error_message(code.code()).as_bytes());
 }
 
-/// Serves one connection from its handshake to its end.
+/// Serves one connection from its handshake to its end. Until it is welcomed, a newer connection
+/// may push it out (see `ConnectionCaps`): dropped in its handshake, closed as a hello timeout
+/// while it owes its `Hello`.
 pub(crate) async fn serve(incoming: quinn::Incoming, context: Arc<NetContext>, cap: CapGuard) {
-    let connection = match incoming.accept() {
-        Ok(connecting) => connecting.await,
-        Err(error) => Err(error),
+    let waiting = cap.waiting();
+    let handshake = async {
+        match incoming.accept() {
+            Ok(connecting) => connecting.await,
+            Err(error) => Err(error),
+        }
+    };
+    let connection = tokio::select! {
+        connection = handshake => Some(connection),
+        () = waiting.pushed_out() => None,
     };
     context.handshake_done();
     let connection = match connection {
-        Ok(connection) => connection,
-        Err(error) => {
+        Some(Ok(connection)) => connection,
+        Some(Err(error)) => {
             debug!(%error, "handshake failed");
+            return;
+        }
+        None => {
+            debug!("pushed out in its handshake by a newer connection");
             return;
         }
     };
     let remote = connection.remote_address();
-    match admit(&connection, &context).await {
+    // `admit` awaits nothing once the hello is read, so being pushed out cannot cut it short
+    // after it has claimed the player's seat.
+    let admitted = tokio::select! {
+        admitted = admit(&connection, &context) => admitted,
+        () = waiting.pushed_out() => Err(ErrorCode::HelloTimeout),
+    };
+    match admitted {
         Ok(session) => {
+            cap.authenticated();
             let client = session.peer.client;
             context.metrics.connections.add(1);
             let limiter = run(connection, session, &context).await;

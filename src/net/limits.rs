@@ -2,11 +2,14 @@
 //! request (kept across a reconnect by `players`), the datagram flood detector, and the connection caps (global and per IP address)
 //! enforced before a handshake is accepted.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bevy_platform::collections::HashMap;
+use tokio::sync::Notify;
 
 use crate::config::{Bucket, RateLimitsConfig};
 use crate::protocol::Request;
@@ -193,47 +196,105 @@ fn host(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Connection counts, global and per host (IPv4 address or IPv6 /64).
+/// Connection counts, global and per host (IPv4 address or IPv6 /64), and the connections that
+/// have not yet presented a valid token. Those hold at most their own cap of places; when it is
+/// reached, or every place is taken, a new connection pushes out the one that has waited longest,
+/// so that connections without a token cannot keep players out: to do so they would have to be
+/// renewed faster than players say hello.
 #[derive(Debug)]
 pub struct ConnectionCaps {
     max_total: u32,
     max_per_ip: u32,
-    counts: Mutex<(u32, HashMap<IpAddr, u32>)>,
+    max_unauthenticated: u32,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    total: u32,
+    per_ip: HashMap<IpAddr, u32>,
+    /// Connections not yet authenticated (nor pushed out).
+    unauthenticated: u32,
+    /// Those connections, the longest waiting first, among some that have settled since.
+    waiting: VecDeque<Arc<Waiting>>,
+}
+
+/// A connection that has not yet presented a valid token.
+#[derive(Debug, Default)]
+pub struct Waiting {
+    /// Set once it is authenticated, pushed out or gone: it then no longer counts.
+    settled: AtomicBool,
+    pushed_out: Notify,
+}
+
+impl Waiting {
+    /// Resolves once a newer connection has pushed this one out.
+    pub async fn pushed_out(&self) {
+        self.pushed_out.notified().await;
+    }
+}
+
+impl Counts {
+    /// Stops counting `waiting` as unauthenticated, once.
+    fn settle(&mut self, waiting: &Waiting) -> bool {
+        let first = !waiting.settled.swap(true, Ordering::Relaxed);
+        self.unauthenticated -= u32::from(first);
+        first
+    }
+
+    /// Pushes out the connection that has waited longest; false when none waits.
+    fn push_out_oldest(&mut self) -> bool {
+        while let Some(oldest) = self.waiting.pop_front() {
+            if self.settle(&oldest) {
+                oldest.pushed_out.notify_one();
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl ConnectionCaps {
-    /// Caps of `max_total` connections, `max_per_ip` from one address.
-    pub fn new(max_total: u32, max_per_ip: u32) -> Arc<ConnectionCaps> {
+    /// Caps of `max_total` connections, `max_per_ip` from one address and `max_unauthenticated`
+    /// that have not yet presented a valid token.
+    pub fn new(max_total: u32, max_per_ip: u32, max_unauthenticated: u32) -> Arc<ConnectionCaps> {
         Arc::new(ConnectionCaps {
             max_total,
             max_per_ip,
-            counts: Mutex::new((0, HashMap::default())),
+            max_unauthenticated,
+            counts: Mutex::default(),
         })
     }
 
     /// Whether a connection from `ip`'s host is counted now.
     pub fn holds_any(&self, ip: IpAddr) -> bool {
-        let counts = lock(&self.counts);
-        counts.1.contains_key(&host(ip))
+        lock(&self.counts).per_ip.contains_key(&host(ip))
     }
 
-    /// Counts a connection from `ip`, or refuses it; the slot is freed when the guard drops.
+    /// Counts a connection from `ip`, not yet authenticated, or refuses it; the slot is freed
+    /// when the guard drops. When its cap of unauthenticated connections is reached, or every
+    /// place is taken, the one that has waited longest is pushed out to make room (its place is
+    /// freed once its task has closed it); with every place taken by authenticated ones, the
+    /// connection is refused.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
         let ip = host(ip);
         let mut counts = lock(&self.counts);
-        let (total, per_ip) = &mut *counts;
-        if *total >= self.max_total {
-            return Err(CapError::Full);
-        }
-        let from_ip = per_ip.entry(ip).or_insert(0);
-        if *from_ip >= self.max_per_ip {
+        if counts.per_ip.get(&ip).is_some_and(|&n| n >= self.max_per_ip) {
             return Err(CapError::PerAddress);
         }
-        *from_ip += 1;
-        *total += 1;
+        let crowded = counts.total >= self.max_total || counts.unauthenticated >= self.max_unauthenticated;
+        if crowded && !counts.push_out_oldest() {
+            return Err(CapError::Full);
+        }
+        *counts.per_ip.entry(ip).or_insert(0) += 1;
+        counts.total += 1;
+        counts.unauthenticated += 1;
+        let waiting = Arc::new(Waiting::default());
+        counts.waiting.push_back(Arc::clone(&waiting));
         Ok(CapGuard {
             caps: Arc::clone(self),
             ip,
+            waiting,
         })
     }
 }
@@ -243,12 +304,27 @@ impl ConnectionCaps {
 pub struct CapGuard {
     caps: Arc<ConnectionCaps>,
     ip: IpAddr,
+    waiting: Arc<Waiting>,
+}
+
+impl CapGuard {
+    /// The connection's wait for authentication, to learn whether it was pushed out.
+    pub fn waiting(&self) -> Arc<Waiting> {
+        Arc::clone(&self.waiting)
+    }
+
+    /// The connection presented a valid token: it no longer counts against the cap of those
+    /// awaiting authentication, and nothing pushes it out.
+    pub fn authenticated(&self) {
+        lock(&self.caps.counts).settle(&self.waiting);
+    }
 }
 
 impl Drop for CapGuard {
     fn drop(&mut self) {
         let mut counts = lock(&self.caps.counts);
-        let (total, per_ip) = &mut *counts;
+        counts.settle(&self.waiting);
+        let Counts { total, per_ip, .. } = &mut *counts;
         *total -= 1;
         if let Some(from_ip) = per_ip.get_mut(&self.ip) {
             *from_ip -= 1;
@@ -309,7 +385,7 @@ mod tests {
 
     #[test]
     fn caps_count_per_address_and_free_on_drop() {
-        let caps = ConnectionCaps::new(3, 2);
+        let caps = ConnectionCaps::new(3, 2, 3);
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
         assert!(!caps.holds_any(a));
@@ -317,7 +393,10 @@ mod tests {
         assert!(caps.holds_any(a) && !caps.holds_any(b));
         let second = caps.admit(a).expect("room");
         assert_eq!(caps.admit(a).err(), Some(CapError::PerAddress));
-        let _third = caps.admit(b).expect("room");
+        let third = caps.admit(b).expect("room");
+        for guard in [&first, &second, &third] {
+            guard.authenticated();
+        }
         assert_eq!(caps.admit(b).err(), Some(CapError::Full));
         drop(first);
         let fourth = caps.admit(a).expect("room");
@@ -328,9 +407,38 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_new_connection_pushes_out_the_one_waiting_longest_for_authentication() {
+        let caps = ConnectionCaps::new(10, 10, 2);
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        let first = caps.admit(ip).expect("room");
+        let second = caps.admit(ip).expect("room");
+        let third = caps.admit(ip).expect("room: the first is pushed out");
+        first.waiting().pushed_out().await;
+        // Authenticated, the second is no longer pushed out: the third, waiting, is.
+        second.authenticated();
+        let _fourth = caps.admit(ip).expect("room");
+        let _fifth = caps.admit(ip).expect("room: the third is pushed out");
+        third.waiting().pushed_out().await;
+        drop((first, third));
+
+        // Every place taken by authenticated connections: refused.
+        let caps = ConnectionCaps::new(2, 10, 2);
+        let players = [caps.admit(ip).expect("room"), caps.admit(ip).expect("room")];
+        players.iter().for_each(CapGuard::authenticated);
+        assert_eq!(caps.admit(ip).err(), Some(CapError::Full));
+        // With one of them still waiting, a new one takes its place instead.
+        let caps = ConnectionCaps::new(2, 10, 2);
+        let player = caps.admit(ip).expect("room");
+        player.authenticated();
+        let waiting = caps.admit(ip).expect("room");
+        let _newer = caps.admit(ip).expect("room: the waiting one is pushed out");
+        waiting.waiting().pushed_out().await;
+    }
+
     #[test]
     fn an_ipv6_network_counts_as_one_host() {
-        let caps = ConnectionCaps::new(10, 2);
+        let caps = ConnectionCaps::new(10, 2, 10);
         let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 7, 0, 0, 0, last]);
         let _first = caps.admit(host(1)).expect("room");
         let _second = caps.admit(host(2)).expect("room");

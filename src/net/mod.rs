@@ -2,9 +2,11 @@
 //! that carries checked commands into the tick and encoded replies, events and snapshots back out.
 //! With the client SDK, the only code that uses tokio and quinn; the simulation never waits on it.
 //!
-//! Connection attempts are judged on `Incoming`, before any handshake work: over the global or
-//! per-address cap they are refused, and once more than `net.retry_above_handshakes` handshakes
-//! are in progress, unvalidated addresses must first answer a QUIC retry.
+//! Connection attempts are judged on `Incoming`, before any handshake work: over the per-address
+//! cap, or with every place held by a welcomed player, they are refused; with the places (or the
+//! share of them for connections not yet authenticated) taken otherwise, the connection that has
+//! waited longest for its `Hello` makes room. Once more than `net.retry_above_handshakes`
+//! handshakes are in progress, unvalidated addresses must first answer a QUIC retry.
 
 pub mod auth;
 mod bridge;
@@ -262,6 +264,7 @@ async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
     let caps = limits::ConnectionCaps::new(
         context.config.max_connections,
         context.config.max_connections_per_ip,
+        context.config.max_unauthenticated,
     );
     while let Some(incoming) = endpoint.accept().await {
         let remote = incoming.remote_address();
