@@ -418,9 +418,9 @@ fn a_kill_ends_the_duel_and_pays_the_winner() {
     assert_eq!(items, 15 + 1, "the starting food and wood, and one loot item");
 }
 
-/// Player 1 alone against a raid's NPCs at `difficulty`; returns the session and the output of
-/// the tick it started in.
-fn raid(sim: &mut Sim, difficulty: Difficulty) -> (SessionId, Outbox) {
+/// Player 1 alone, in `role`, against a raid's NPCs at `difficulty`; returns the session and the
+/// output of the tick it started in.
+fn raid(sim: &mut Sim, difficulty: Difficulty, role: Role) -> (SessionId, Outbox) {
     tick(sim, &[(1, Command::Join)]);
     let settings = SessionSettings {
         kind: SessionKind::PveRaid,
@@ -436,7 +436,7 @@ fn raid(sim: &mut Sim, difficulty: Difficulty) -> (SessionId, Outbox) {
     let join = Command::JoinSession {
         session,
         team: Team::TeamA,
-        role: Role::Support,
+        role,
     };
     (session, tick(sim, &[(1, join)]))
 }
@@ -447,7 +447,7 @@ fn a_raid_runs_to_its_end_with_no_client_input() {
     let mut sim = Sim::new(Arc::new(config_with(|config| {
         config.gameplay.characters.player.max_health = 20_000.0;
     })));
-    let (session, joined) = raid(&mut sim, Difficulty::Hard);
+    let (session, joined) = raid(&mut sim, Difficulty::Hard, Role::Support);
     let mut outputs = vec![joined];
     let out = tick(
         &mut sim,
@@ -808,7 +808,7 @@ fn npcs_keep_their_kind_when_kinds_are_added_and_stop_when_theirs_is_removed() {
         config.gameplay.characters.player.max_health = 1e9;
     });
     let mut sim = Sim::new(Arc::new(config.clone()));
-    let (session, _) = raid(&mut sim, Difficulty::Normal);
+    let (session, _) = raid(&mut sim, Difficulty::Normal, Role::Support);
     let kinds = |sim: &mut Sim, config: &necpsim::config::Config| -> Vec<(u32, Option<String>)> {
         participants(sim, session)
             .iter()
@@ -900,24 +900,7 @@ fn a_boss_sheds_an_effect_that_an_edit_makes_hindering() {
         config.gameplay.characters.player.max_health = 1_000_000.0;
     });
     let mut sim = Sim::new(Arc::new(config.clone()));
-    tick(&mut sim, &[(1, Command::Join)]);
-    let settings = SessionSettings {
-        kind: SessionKind::PveRaid,
-        zone_id: 3,
-        difficulty: Difficulty::Normal,
-        team_size: Some(1),
-        time_limit_s: None,
-    };
-    let out = tick(&mut sim, &[(1, Command::CreateSession(settings))]);
-    let ReplyBody::SessionCreated { session } = out.replies[0].body else {
-        panic!("create refused")
-    };
-    let join = Command::JoinSession {
-        session,
-        team: Team::TeamA,
-        role: Role::Assault,
-    };
-    tick(&mut sim, &[(1, join)]);
+    let (session, _) = raid(&mut sim, Difficulty::Normal, Role::Assault);
     let boss = participants(&mut sim, session)
         .into_iter()
         .find(|p| matches!(p.member, Member::Npc(_)))

@@ -573,17 +573,7 @@ async fn a_player_who_reconnects_resumes_its_rate_limits() {
     assert_eq!(pings_over_the_rate(&client, 20).await, 0);
     client.close();
     client.closed().await;
-    // The seat is free once the server has seen the connection go.
-    let again = timeout(WAIT, async {
-        loop {
-            match Client::connect(server.options(1)).await {
-                Ok(client) => break client,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    })
-    .await
-    .expect("reconnects");
+    let again = connect_once_free(&server, 1).await;
     let limited = pings_over_the_rate(&again, 20).await;
     assert!(
         limited >= 18,
@@ -591,6 +581,20 @@ async fn a_player_who_reconnects_resumes_its_rate_limits() {
     );
     // Another player's bucket is its own.
     assert_eq!(pings_over_the_rate(&server.connect(2).await, 20).await, 0);
+}
+
+/// `player`, connected as soon as the server has a place for it (it frees the place, or the
+/// player's seat, of a closed connection only once it has seen the connection go).
+async fn connect_once_free(server: &NetServer, player: u64) -> Client {
+    let attempts = async {
+        loop {
+            match Client::connect(server.options(player)).await {
+                Ok(client) => break client,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    timeout(WAIT, attempts).await.expect("a place within the wait")
 }
 
 /// A client that stops reading, with replies to 4,000 pings piling up for it (about 120 KB, far
@@ -757,15 +761,7 @@ async fn connections_beyond_the_caps_are_refused_before_the_handshake() {
     first.close();
     drop(first);
     // The freed place takes a new connection.
-    let mut admitted = false;
-    for _ in 0..50 {
-        if Client::connect(server.options(3)).await.is_ok() {
-            admitted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(admitted, "a freed place was not reused");
+    connect_once_free(&server, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
