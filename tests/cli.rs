@@ -296,6 +296,10 @@ fn bench_refuses_what_it_cannot_run_and_ticks_at_the_servers_rate() {
         "must be a multiple of 10 (fighters play 5-vs-5), got 5",
     );
     refusal(
+        &["--players", "15", "--fighters", "20"],
+        "--fighters 20 is more than --players 15: fighters are among the players",
+    );
+    refusal(
         &["--area-per-entity-m2=-5"],
         "must be a finite number above 0, got -5",
     );

@@ -334,6 +334,22 @@ fn input_numbers_go_on_past_two_to_the_thirty_second() {
     let west_at = x(&sim);
     common::step_with(&mut sim, &[]);
     assert!(x(&sim) < west_at);
+
+    // A refused first input does not count as taken: numbers from the upper half go on working.
+    let mut sim = joined(common::bundled_config(), 1);
+    assert_eq!(
+        refusals_of(&mut sim, east(3_000_000_000, 1_000, None)),
+        [Refusal::TimeCompression]
+    );
+    let start = x(&sim);
+    assert_eq!(refusals_of(&mut sim, east(3_000_000_001, 4, None)), []);
+    sim.step();
+    assert!(x(&sim) > start, "the first input taken steers");
+}
+
+fn refusals_of(sim: &mut Sim, command: Command) -> Vec<Refusal> {
+    sim.submit(ClientId(0), command).expect("room");
+    refusals(sim)
 }
 
 #[test]

@@ -59,6 +59,14 @@ pub enum BenchError {
         /// The assets' `position_precision_m`.
         precision_m: f32,
     },
+    /// More fighting bots than player bots were asked for: fighters are players.
+    #[error("--fighters {fighters} is more than --players {players}: fighters are among the players")]
+    FightersBeyondPlayers {
+        /// Fighters asked for.
+        fighters: u32,
+        /// Players asked for.
+        players: u32,
+    },
     /// The snapshot threads could not start.
     #[error("cannot start the snapshot threads: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),
@@ -122,14 +130,10 @@ pub struct BenchReport {
 pub fn prepare(mut config: Config, options: &BenchOptions) -> Result<(Sim, Bots, Outbox), BenchError> {
     shape_world(&mut config, options)?;
     let mut bots = Bots::new(options.players, options.fighters, options.seed, &config);
-    let adaptive = config.server.tick.adaptive.clone();
     let mut sim = Sim::with_seed(Arc::new(config), options.seed);
     sim.spawn_snapshot_threads(|| {})?;
     let mut outbox = Outbox::default();
     bots.join(&mut sim);
-    if adaptive.enabled {
-        sim.set_tick_rate(rate_for_players(&adaptive, sim.player_count()));
-    }
     for _ in 0..sim.tick_rate().ceil() as u32 {
         bots.tick(&mut sim, &mut outbox);
     }
@@ -213,6 +217,17 @@ fn world_side_m(options: &BenchOptions) -> f32 {
 
 /// A square world for `options`' density, centred on the origin, everyone spread over all of it.
 fn shape_world(config: &mut Config, options: &BenchOptions) -> Result<(), BenchError> {
+    if options.fighters > options.players {
+        return Err(BenchError::FightersBeyondPlayers {
+            fighters: options.fighters,
+            players: options.players,
+        });
+    }
+    // The server's rate for these players, which the bots pace their inputs and shots by too.
+    let adaptive = &config.server.tick.adaptive;
+    if adaptive.enabled {
+        config.server.tick.rate_hz = rate_for_players(adaptive, options.players as usize);
+    }
     let side_m = world_side_m(options);
     let half = side_m / 2.0;
     let precision_m = config.gameplay.interest.position_precision_m;

@@ -271,6 +271,16 @@ impl ConnectionCaps {
         lock(&self.counts).per_ip.contains_key(&host(ip))
     }
 
+    /// Whether a new connection would push out a waiting one: then it must first have proved
+    /// its address, so that packets with forged addresses push out nobody.
+    pub fn crowded(&self) -> bool {
+        self.is_crowded(&lock(&self.counts))
+    }
+
+    fn is_crowded(&self, counts: &Counts) -> bool {
+        counts.total >= self.max_total || counts.unauthenticated >= self.max_unauthenticated
+    }
+
     /// Counts a connection from `ip`, not yet authenticated, or refuses it; the slot is freed
     /// when the guard drops. When its cap of unauthenticated connections is reached, or every
     /// place is taken, the one that has waited longest is pushed out to make room (its place is
@@ -282,9 +292,17 @@ impl ConnectionCaps {
         if counts.per_ip.get(&ip).is_some_and(|&n| n >= self.max_per_ip) {
             return Err(CapError::PerAddress);
         }
-        let crowded = counts.total >= self.max_total || counts.unauthenticated >= self.max_unauthenticated;
-        if crowded && !counts.push_out_oldest() {
+        if self.is_crowded(&counts) && !counts.push_out_oldest() {
             return Err(CapError::Full);
+        }
+        // Those authenticated or gone since are forgotten as they reach the front, so that the
+        // queue holds no more than the connections of one hello timeout.
+        while counts
+            .waiting
+            .front()
+            .is_some_and(|w| w.settled.load(Ordering::Relaxed))
+        {
+            counts.waiting.pop_front();
         }
         *counts.per_ip.entry(ip).or_insert(0) += 1;
         counts.total += 1;
@@ -417,10 +435,19 @@ mod tests {
         first.waiting().pushed_out().await;
         // Authenticated, the second is no longer pushed out: the third, waiting, is.
         second.authenticated();
-        let _fourth = caps.admit(ip).expect("room");
-        let _fifth = caps.admit(ip).expect("room: the third is pushed out");
+        let fourth = caps.admit(ip).expect("room");
+        let fifth = caps.admit(ip).expect("room: the third is pushed out");
         third.waiting().pushed_out().await;
         drop((first, third));
+        assert_eq!(lock(&caps.counts).waiting.len(), 2, "the fourth and fifth wait");
+        drop((fourth, fifth));
+        for _ in 0..100 {
+            caps.admit(ip).expect("room").authenticated();
+        }
+        assert!(
+            lock(&caps.counts).waiting.len() <= 3,
+            "settled ones are forgotten"
+        );
 
         // Every place taken by authenticated connections: refused.
         let caps = ConnectionCaps::new(2, 10, 2);

@@ -270,8 +270,10 @@ async fn accept_loop(endpoint: Endpoint, context: Arc<NetContext>) {
         let remote = incoming.remote_address();
         let busy = context.handshaking.load(Ordering::Relaxed) >= context.config.retry_above_handshakes;
         // An address that already holds a connection proves itself before it is counted again,
-        // so that packets forged with someone's address hold at most one of its places.
-        let prove = busy || caps.holds_any(remote.ip());
+        // so that packets forged with someone's address hold at most one of its places; and
+        // one that would push out a waiting connection proves itself first, so that forged
+        // packets push out nobody.
+        let prove = busy || caps.holds_any(remote.ip()) || caps.crowded();
         if prove && !incoming.remote_address_validated() && incoming.may_retry() {
             // The retry answers statelessly; the validated attempt comes back as a new Incoming.
             let _ = incoming.retry();

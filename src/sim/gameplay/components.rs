@@ -52,8 +52,8 @@ pub struct Defense {
 /// What the server remembers of a player's input stream.
 #[derive(Component, Debug, Default, Clone, Copy, PartialEq)]
 pub struct InputState {
-    /// Sequence number of the input applied last; 0 before any.
-    pub last_seq: u32,
+    /// Sequence number of the input applied last; none before any.
+    pub last_seq: Option<u32>,
     /// The client's usual lead of its tick over the server's; none before its first input.
     pub lead: Option<UsualLead>,
     /// Latest aim.

@@ -68,9 +68,11 @@ pub(crate) fn apply_inputs(
             // An input sent as a request is answered: taken, or refused. One a newer input
             // already superseded is taken too, since what it asked for is in effect.
             let taken = to.request != 0;
-            // Serial-number arithmetic, so that numbering goes on past 2^32 inputs; a client's
-            // first input is newer whatever its number.
-            let newer = state.lead.is_none() || input.seq.wrapping_sub(state.last_seq) as i32 > 0;
+            // Serial-number arithmetic, so that numbering goes on past 2^32 inputs; until one is
+            // taken, an input is newer whatever its number.
+            let newer = state
+                .last_seq
+                .is_none_or(|last| input.seq.wrapping_sub(last) as i32 > 0);
             if !newer {
                 stale += 1;
                 if taken {
@@ -92,7 +94,7 @@ pub(crate) fn apply_inputs(
                 continue;
             }
             *state = InputState {
-                last_seq: input.seq,
+                last_seq: Some(input.seq),
                 lead: state.lead,
                 aim: [input.aim_x, input.aim_y],
                 buttons: input.buttons,
