@@ -556,3 +556,26 @@ fn a_weapon_that_heats_must_cool() {
     ])
     .expect("accepted");
 }
+
+#[test]
+fn an_integer_its_key_cannot_hold_is_refused_with_the_range_it_can() {
+    for (file, from, to, key, reason) in [
+        (
+            "combat/effects.toml",
+            "max_stacks = 3",
+            "max_stacks = 300",
+            "effects.burn.max_stacks",
+            "must be an integer from 0 to 255, got 300",
+        ),
+        (
+            "combat/sessions.toml",
+            "max_participants = 200",
+            "max_participants = -1",
+            "limits.max_participants",
+            "must be an integer from 0 to 65535, got -1",
+        ),
+    ] {
+        let error = refused(file, &[(file, from, to)]);
+        assert_eq!((error.key.as_str(), error.reason.as_str()), (key, reason));
+    }
+}

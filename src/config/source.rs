@@ -110,11 +110,12 @@ impl Source {
             .span()
             .map(|span| line_of_offset(&self.text, span.start))
             .or_else(|| self.line_of_key(&key));
+        let message = err.message().trim();
         ConfigError {
             file: self.file.clone(),
             line,
             key,
-            reason: err.message().trim().to_owned(),
+            reason: beyond_integer_type(message).unwrap_or_else(|| message.to_owned()),
         }
     }
 
@@ -225,6 +226,27 @@ fn push_name(key: &mut String, name: &str) {
         }
         key.push('"');
     }
+}
+
+/// serde's refusal of an integer that its key's type cannot hold (``invalid value: integer `300`,
+/// expected u8``), in the words a designer reads: `must be an integer from 0 to 255, got 300`.
+/// Validation then checks the key's own range, which may be narrower, on values that fit.
+fn beyond_integer_type(message: &str) -> Option<String> {
+    let (value, type_name) = message
+        .strip_prefix("invalid value: integer `")?
+        .split_once("`, expected ")?;
+    let (low, high): (i128, i128) = match type_name {
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" => (0, u64::MAX.into()),
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "i64" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    };
+    Some(format!("must be an integer from {low} to {high}, got {value}"))
 }
 
 /// Refuses every key under `table` (whose own key path is `path`) that is not a bare name.
