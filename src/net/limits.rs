@@ -2,6 +2,7 @@
 //! request (kept across a reconnect by `players`), the datagram flood detector, and the connection caps (global and per IP address)
 //! enforced before a handshake is accepted.
 
+use std::cmp::Reverse;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,9 +199,11 @@ fn host(ip: IpAddr) -> IpAddr {
 
 /// Connection counts, global and per host (IPv4 address or IPv6 /64), and the connections that
 /// have not yet presented a valid token. Those hold at most their own cap of places; when it is
-/// reached, or every place is taken, a new connection pushes out the one that has waited longest,
-/// so that connections without a token cannot keep players out: to do so they would have to be
-/// renewed faster than players say hello.
+/// reached, or every place is taken, a new connection pushes one of them out: the one that has
+/// waited longest of the host with the most waiting. So connections without a token cannot keep
+/// players out: a host that opens many pushes out its own first, and to push out a player's the
+/// connections would have to come from as many hosts as there are places, renewed faster than
+/// players say hello.
 #[derive(Debug)]
 pub struct ConnectionCaps {
     max_total: u32,
@@ -215,13 +218,25 @@ struct Counts {
     per_ip: HashMap<IpAddr, u32>,
     /// Connections not yet authenticated (nor pushed out).
     unauthenticated: u32,
-    /// Those connections, the longest waiting first, among some that have settled since.
-    waiting: VecDeque<Arc<Waiting>>,
+    /// Those connections by host; a host is listed while it has one.
+    waiting: HashMap<IpAddr, HostWaiting>,
+    /// Connections admitted so far, which numbers them in the order they came.
+    arrivals: u64,
+}
+
+/// One host's connections not yet authenticated.
+#[derive(Debug, Default)]
+struct HostWaiting {
+    unsettled: u32,
+    /// The longest waiting first, always an unsettled one; some behind it may have settled.
+    queue: VecDeque<Arc<Waiting>>,
 }
 
 /// A connection that has not yet presented a valid token.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Waiting {
+    host: IpAddr,
+    arrival: u64,
     /// Set once it is authenticated, pushed out or gone: it then no longer counts.
     settled: AtomicBool,
     pushed_out: Notify,
@@ -236,21 +251,48 @@ impl Waiting {
 
 impl Counts {
     /// Stops counting `waiting` as unauthenticated, once.
-    fn settle(&mut self, waiting: &Waiting) -> bool {
-        let first = !waiting.settled.swap(true, Ordering::Relaxed);
-        self.unauthenticated -= u32::from(first);
-        first
+    fn settle(&mut self, waiting: &Waiting) {
+        if waiting.settled.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        self.unauthenticated -= 1;
+        let Some(host) = self.waiting.get_mut(&waiting.host) else {
+            return;
+        };
+        host.unsettled -= 1;
+        if host.unsettled == 0 {
+            self.waiting.remove(&waiting.host);
+            return;
+        }
+        while host
+            .queue
+            .front()
+            .is_some_and(|w| w.settled.load(Ordering::Relaxed))
+        {
+            host.queue.pop_front();
+        }
+        // Behind one that waits long, those that settle quickly would pile up: dropped in one
+        // pass once they outnumber the waiting.
+        if host.queue.len() > 2 * host.unsettled as usize + 8 {
+            host.queue.retain(|w| !w.settled.load(Ordering::Relaxed));
+        }
     }
 
-    /// Pushes out the connection that has waited longest; false when none waits.
-    fn push_out_oldest(&mut self) -> bool {
-        while let Some(oldest) = self.waiting.pop_front() {
-            if self.settle(&oldest) {
-                oldest.pushed_out.notify_one();
-                return true;
-            }
-        }
-        false
+    /// Pushes out the connection that has waited longest of the host with the most waiting;
+    /// false when none waits.
+    fn push_out(&mut self) -> bool {
+        let oldest_of_the_most = self
+            .waiting
+            .values()
+            .filter_map(|host| Some((host.unsettled, Reverse(host.queue.front()?.arrival), host)))
+            .max_by_key(|&(unsettled, arrival, _)| (unsettled, arrival))
+            .and_then(|(.., host)| host.queue.front().cloned());
+        let Some(pushed) = oldest_of_the_most else {
+            return false;
+        };
+        self.settle(&pushed);
+        pushed.pushed_out.notify_one();
+        true
     }
 }
 
@@ -283,7 +325,7 @@ impl ConnectionCaps {
 
     /// Counts a connection from `ip`, not yet authenticated, or refuses it; the slot is freed
     /// when the guard drops. When its cap of unauthenticated connections is reached, or every
-    /// place is taken, the one that has waited longest is pushed out to make room (its place is
+    /// place is taken, one is pushed out to make room (see `Counts::push_out`; its place is
     /// freed once its task has closed it); with every place taken by authenticated ones, the
     /// connection is refused.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<CapGuard, CapError> {
@@ -292,23 +334,22 @@ impl ConnectionCaps {
         if counts.per_ip.get(&ip).is_some_and(|&n| n >= self.max_per_ip) {
             return Err(CapError::PerAddress);
         }
-        if self.is_crowded(&counts) && !counts.push_out_oldest() {
+        if self.is_crowded(&counts) && !counts.push_out() {
             return Err(CapError::Full);
-        }
-        // Those authenticated or gone since are forgotten as they reach the front, so that the
-        // queue holds no more than the connections of one hello timeout.
-        while counts
-            .waiting
-            .front()
-            .is_some_and(|w| w.settled.load(Ordering::Relaxed))
-        {
-            counts.waiting.pop_front();
         }
         *counts.per_ip.entry(ip).or_insert(0) += 1;
         counts.total += 1;
         counts.unauthenticated += 1;
-        let waiting = Arc::new(Waiting::default());
-        counts.waiting.push_back(Arc::clone(&waiting));
+        counts.arrivals += 1;
+        let waiting = Arc::new(Waiting {
+            host: ip,
+            arrival: counts.arrivals,
+            settled: AtomicBool::new(false),
+            pushed_out: Notify::new(),
+        });
+        let host = counts.waiting.entry(ip).or_default();
+        host.unsettled += 1;
+        host.queue.push_back(Arc::clone(&waiting));
         Ok(CapGuard {
             caps: Arc::clone(self),
             ip,
@@ -439,15 +480,18 @@ mod tests {
         let fifth = caps.admit(ip).expect("room: the third is pushed out");
         third.waiting().pushed_out().await;
         drop((first, third));
-        assert_eq!(lock(&caps.counts).waiting.len(), 2, "the fourth and fifth wait");
-        drop((fourth, fifth));
+        assert_eq!(queued(&caps), 2, "the fourth and fifth wait");
+        let sixth = caps.admit(ip).expect("room: the fourth is pushed out");
+        sixth.authenticated();
         for _ in 0..100 {
             caps.admit(ip).expect("room").authenticated();
         }
         assert!(
-            lock(&caps.counts).waiting.len() <= 3,
-            "settled ones are forgotten"
+            queued(&caps) <= 10,
+            "settled ones are forgotten behind the fifth, which waits"
         );
+        drop((fourth, fifth));
+        assert_eq!(queued(&caps), 0);
 
         // Every place taken by authenticated connections: refused.
         let caps = ConnectionCaps::new(2, 10, 2);
@@ -461,6 +505,33 @@ mod tests {
         let waiting = caps.admit(ip).expect("room");
         let _newer = caps.admit(ip).expect("room: the waiting one is pushed out");
         waiting.waiting().pushed_out().await;
+    }
+
+    /// Connections waiting for authentication, as the queues hold them.
+    fn queued(caps: &ConnectionCaps) -> usize {
+        lock(&caps.counts)
+            .waiting
+            .values()
+            .map(|host| host.queue.len())
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn the_host_with_the_most_waiting_gives_way_first() {
+        let caps = ConnectionCaps::new(100, 10, 3);
+        let host = |n: u8| IpAddr::from([10, 0, 0, n]);
+        let a = caps.admit(host(1)).expect("room");
+        let b = [
+            caps.admit(host(2)).expect("room"),
+            caps.admit(host(2)).expect("room"),
+        ];
+        // A third host's connection pushes out one of the host with two, though A's is older.
+        let _c = caps.admit(host(3)).expect("room");
+        b[0].waiting().pushed_out().await;
+        // One each now: the one that has waited longest gives way.
+        let _d = caps.admit(host(4)).expect("room");
+        a.waiting().pushed_out().await;
+        assert_eq!(lock(&caps.counts).unauthenticated, 3);
     }
 
     #[test]

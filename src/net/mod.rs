@@ -4,9 +4,10 @@
 //!
 //! Connection attempts are judged on `Incoming`, before any handshake work: over the per-address
 //! cap, or with every place held by a welcomed player, they are refused; with the places (or the
-//! share of them for connections not yet authenticated) taken otherwise, the connection that has
-//! waited longest for its `Hello` makes room. Once more than `net.retry_above_handshakes`
-//! handshakes are in progress, unvalidated addresses must first answer a QUIC retry.
+//! share of them for connections not yet authenticated) taken otherwise, a connection still owing
+//! its `Hello` makes room (of the host with the most waiting, the one that has waited longest).
+//! Once more than `net.retry_above_handshakes` handshakes are in progress, unvalidated addresses
+//! must first answer a QUIC retry.
 
 pub mod auth;
 mod bridge;
