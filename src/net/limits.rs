@@ -473,12 +473,12 @@ mod tests {
         let first = caps.admit(ip).expect("room");
         let second = caps.admit(ip).expect("room");
         let third = caps.admit(ip).expect("room: the first is pushed out");
-        first.waiting().pushed_out().await;
+        pushed_out(&first).await;
         // Authenticated, the second is no longer pushed out: the third, waiting, is.
         second.authenticated();
         let fourth = caps.admit(ip).expect("room");
         let fifth = caps.admit(ip).expect("room: the third is pushed out");
-        third.waiting().pushed_out().await;
+        pushed_out(&third).await;
         drop((first, third));
         assert_eq!(queued(&caps), 2, "the fourth and fifth wait");
         let sixth = caps.admit(ip).expect("room: the fourth is pushed out");
@@ -490,6 +490,12 @@ mod tests {
             queued(&caps) <= 10,
             "settled ones are forgotten behind the fifth, which waits"
         );
+        let fronts_wait = lock(&caps.counts).waiting.values().all(|host| {
+            host.queue
+                .front()
+                .is_some_and(|w| !w.settled.load(Ordering::Relaxed))
+        });
+        assert!(fronts_wait, "each host's queue starts with one that waits");
         drop((fourth, fifth));
         assert_eq!(queued(&caps), 0);
 
@@ -504,7 +510,14 @@ mod tests {
         player.authenticated();
         let waiting = caps.admit(ip).expect("room");
         let _newer = caps.admit(ip).expect("room: the waiting one is pushed out");
-        waiting.waiting().pushed_out().await;
+        pushed_out(&waiting).await;
+    }
+
+    /// Waits, at most a few seconds, for `guard`'s connection to be pushed out.
+    async fn pushed_out(guard: &CapGuard) {
+        tokio::time::timeout(Duration::from_secs(5), guard.waiting().pushed_out())
+            .await
+            .expect("pushed out");
     }
 
     /// Connections waiting for authentication, as the queues hold them.
@@ -527,10 +540,10 @@ mod tests {
         ];
         // A third host's connection pushes out one of the host with two, though A's is older.
         let _c = caps.admit(host(3)).expect("room");
-        b[0].waiting().pushed_out().await;
+        pushed_out(&b[0]).await;
         // One each now: the one that has waited longest gives way.
         let _d = caps.admit(host(4)).expect("room");
-        a.waiting().pushed_out().await;
+        pushed_out(&a).await;
         assert_eq!(lock(&caps.counts).unauthenticated, 3);
     }
 
