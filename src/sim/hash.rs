@@ -55,6 +55,7 @@ pub(crate) fn state_hash(world: &mut World) -> u64 {
             session.id,
             session.status,
             session.winner,
+            session.teams,
             times,
             session.log.written(),
         )

@@ -48,7 +48,7 @@ pub struct SessionLimits {
 }
 
 /// How participants are grouped in a session type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TeamMode {
     /// Two teams of players, `team_a` and `team_b`.
